@@ -1,0 +1,129 @@
+"""The `genart` command line: list the registry, generate images, serve the app."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .errors import InputError
+from .loading import LoadError
+from .registry import TASKS, Registry
+
+
+def _offline_capable(pipeline_class: str) -> bool:
+    from .tiny import STANDIN_BUILDERS
+
+    return pipeline_class in STANDIN_BUILDERS
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    registry = Registry.load()
+    specs = registry.for_tasks([args.task]) if args.task else list(registry)
+    rows = [
+        {
+            "id": s.id,
+            "tasks": list(s.tasks),
+            "family": s.family,
+            "repo": s.repo,
+            "pipeline": s.pipeline,
+            "licence": s.licence,
+            "offline": _offline_capable(s.standin_class),
+        }
+        for s in specs
+    ]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    header = ("id", "tasks", "family", "repo", "offline")
+    table = [header] + [(r["id"], ",".join(r["tasks"]), r["family"], r["repo"], "yes" if r["offline"] else "no") for r in rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    for row in table:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+    return 0
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from .studio import Studio
+    from .tasks.generate import GenerateRequest, generate
+
+    studio = Studio.create()
+    print(studio.notice, file=sys.stderr)
+    request = GenerateRequest(
+        model=args.model,
+        prompt=args.prompt or "",
+        negative_prompt=args.negative_prompt or "",
+        steps=args.steps,
+        guidance=args.guidance,
+        width=args.width,
+        height=args.height,
+        seed=args.seed,
+        batch=args.batch,
+        scheduler=args.scheduler,
+        class_label=args.class_label,
+        refine=args.refine,
+    )
+
+    def progress(done: int, total: int, desc: str) -> None:
+        end = "\n" if done >= total else ""
+        print(f"\r{desc} {done}/{total}", end=end, file=sys.stderr, flush=True)
+
+    result = generate(studio, request, progress=progress, output_dir=Path(args.out))
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    for path in result.paths:
+        print(path)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .ui.app import launch
+
+    launch(host=args.host, port=args.port, share=args.share)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="genart", description="Compare generative image and video models.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    models = sub.add_parser("models", help="list the model registry")
+    models.add_argument("--task", choices=TASKS, help="only models serving this task")
+    models.add_argument("--json", action="store_true", help="machine-readable output")
+    models.set_defaults(func=cmd_models)
+
+    gen = sub.add_parser("generate", help="generate images and write PNGs with their settings")
+    gen.add_argument("--model", required=True, help="registry id (see `genart models`)")
+    gen.add_argument("--prompt", default="")
+    gen.add_argument("--negative-prompt", default="")
+    gen.add_argument("--steps", type=int, help="denoising steps (default: the model's)")
+    gen.add_argument("--guidance", type=float, help="classifier-free guidance scale")
+    gen.add_argument("--width", type=int)
+    gen.add_argument("--height", type=int)
+    gen.add_argument("--seed", type=int, default=-1, help="-1 = random; image i uses seed + i")
+    gen.add_argument("--scheduler", help="sampler name, e.g. 'DPM++ 2M Karras'")
+    gen.add_argument("--batch", type=int, default=1)
+    gen.add_argument("--class-label", help="class-conditional models: ImageNet class name or index")
+    gen.add_argument("--refine", action="store_true", help="SDXL: finish with the refiner")
+    gen.add_argument("--out", default="outputs", help="directory for the PNGs")
+    gen.set_defaults(func=cmd_generate)
+
+    serve = sub.add_parser("serve", help="start the web app (same as `python app.py`)")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--share", action="store_true")
+    serve.set_defaults(func=cmd_serve)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (InputError, LoadError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,5 @@
+"""Errors the UI and CLI show to people as they are: bad input, named with what is allowed."""
+
+
+class InputError(ValueError):
+    """A request setting that is out of range or does not apply; the message says what is allowed."""

@@ -1,0 +1,251 @@
+"""Hub -> pipeline on the best device, and the process-wide LRU cache of loaded pipelines."""
+from __future__ import annotations
+
+import concurrent.futures
+import gc
+import logging
+import os
+import socket
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable
+from urllib.parse import urlparse
+
+from .registry import ModelSpec
+from .settings import Settings, hf_token
+
+log = logging.getLogger("genart.loading")
+
+STANDIN_SIZE_RANGE = (32, 256)  # width/height range offered for tiny stand-ins (keeps CPU runs quick)
+STANDIN_NOTICE = (
+    "Offline mode: outputs come from a tiny random-weight stand-in of the same pipeline class, "
+    "not from the real checkpoint. They are noise-like by design."
+)
+
+
+class LoadError(RuntimeError):
+    """A checkpoint that cannot be loaded, with the reason and what to do."""
+
+
+def best_device(forced: str = "") -> str:
+    """cuda > mps > cpu, unless GENART_DEVICE forces one."""
+    import torch
+
+    if forced:
+        if forced not in {"cuda", "mps", "cpu"}:
+            raise ValueError(f"GENART_DEVICE={forced!r}: allowed values are cuda, mps, cpu")
+        return forced
+    if torch.cuda.is_available():
+        return "cuda"
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def dtype_for(device: str, spec: ModelSpec):
+    """fp16/bf16 (per the registry entry) on GPU, fp32 on CPU."""
+    import torch
+
+    if device == "cpu":
+        return torch.float32
+    if device == "mps":
+        return torch.float16
+    return {"float16": torch.float16, "bfloat16": torch.bfloat16}.get(spec.gpu_dtype, torch.float16)
+
+
+def hub_reachable(timeout_s: float = 2.0) -> bool:
+    """Whether the Hub answers a TCP connection within `timeout_s` (DNS included); never hangs longer."""
+    url = urlparse(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    host, port = url.hostname or "huggingface.co", url.port or (443 if url.scheme == "https" else 80)
+
+    def connect() -> bool:
+        with socket.create_connection((host, port), timeout=timeout_s):
+            return True
+
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    try:
+        return pool.submit(connect).result(timeout=timeout_s)
+    except Exception:
+        return False
+    finally:
+        pool.shutdown(wait=False)
+
+
+def effective_spec(spec: ModelSpec, standin: bool) -> ModelSpec:
+    """The spec as the studio runs it: for a stand-in, sizes are the tiny model's."""
+    if not standin:
+        return spec
+    from .tiny import STANDIN_SIZES
+
+    side = STANDIN_SIZES.get(spec.standin_class, 64)
+    multiple = spec.defaults.size_multiple
+    return replace(
+        spec,
+        defaults=replace(
+            spec.defaults,
+            width=side,
+            height=side,
+            size_min=max(STANDIN_SIZE_RANGE[0], multiple),
+            size_max=STANDIN_SIZE_RANGE[1],
+        ),
+    )
+
+
+def pipeline_nbytes(pipe: Any) -> int:
+    """Bytes held by the parameters and buffers of every torch module in a pipeline."""
+    import torch
+
+    total = 0
+    for component in getattr(pipe, "components", {}).values():
+        if isinstance(component, torch.nn.Module):
+            total += sum(t.numel() * t.element_size() for t in component.parameters())
+            total += sum(t.numel() * t.element_size() for t in component.buffers())
+    return total
+
+
+def load_pipeline(spec: ModelSpec, *, standin: bool, device: str, settings: Settings) -> Any:
+    """Build the diffusers pipeline for `spec`: from the Hub, or from its stand-in saved in the cache dir.
+
+    Both go through the same `from_pretrained(..., use_safetensors=True)` call; only the source differs.
+    """
+    import diffusers
+
+    dtype = dtype_for(device, spec)
+    kwargs: dict[str, Any] = {"torch_dtype": dtype, "use_safetensors": True}
+    if standin:
+        from .tiny import ensure_standin
+
+        source = str(ensure_standin(spec.standin_class, settings.cache_dir))
+        cls_name = spec.standin_class
+    else:
+        if not spec.safetensors:
+            if os.environ.get("GENART_ALLOW_PICKLE") != "1":
+                raise LoadError(
+                    f"{spec.repo} ships only pickle (.bin) weights; genart loads safetensors only. "
+                    "Set GENART_ALLOW_PICKLE=1 to load it anyway (only for repos you trust)."
+                )
+            kwargs["use_safetensors"] = False
+        source, cls_name = spec.repo, spec.pipeline
+        kwargs.update(revision=spec.revision, token=hf_token())
+        if device != "cpu" and spec.variant:
+            kwargs["variant"] = spec.variant
+    cls = getattr(diffusers, cls_name)
+    try:
+        pipe = cls.from_pretrained(source, **kwargs)
+    except OSError as exc:
+        hint = " It is gated: accept its terms on the Hub and set HF_TOKEN." if spec.gated else ""
+        raise LoadError(f"Could not load {spec.id} from {source}: {exc}.{hint}") from exc
+    if settings.cpu_offload and device == "cuda":
+        pipe.enable_model_cpu_offload()
+    else:
+        pipe.to(device)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+@dataclass
+class LoadedPipeline:
+    """A pipeline in the cache, with what the tasks need to run it safely."""
+
+    pipe: Any
+    spec: ModelSpec  # the effective spec (stand-in sizes when standin)
+    standin: bool
+    device: str
+    nbytes: int
+    scheduler_config: dict  # the checkpoint's own scheduler config, to derive other samplers from
+    lock: threading.Lock = field(default_factory=threading.Lock)  # one generation at a time per pipeline
+
+
+def _default_budget_bytes(device: str) -> int:
+    """90% of GPU memory on CUDA; half the machine's RAM otherwise."""
+    if device == "cuda":
+        import torch
+
+        return int(torch.cuda.get_device_properties(0).total_memory * 0.9)
+    pages, page_size = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
+    return int(pages * page_size * 0.5)
+
+
+class PipelineCache:
+    """Process-wide cache of loaded pipelines, bounded by a memory budget, least recently used evicted first."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        standin: bool,
+        loader: Callable[..., Any] = load_pipeline,
+    ):
+        self.settings = settings
+        self.standin = standin
+        self._device = ""  # resolved on first use, so building the app imports no torch
+        self._budget_bytes = int(settings.memory_budget_gb * 2**30)  # 0 = automatic, resolved on first use
+        self._loader = loader
+        self._entries: OrderedDict[str, LoadedPipeline] = OrderedDict()
+        self._lock = threading.Lock()
+        self.loads = 0  # pipelines built (a hit does not count)
+        self.hits = 0
+        self.evictions: list[str] = []  # ids evicted, oldest first
+
+    @property
+    def device(self) -> str:
+        if not self._device:
+            self._device = best_device(self.settings.device)
+        return self._device
+
+    @property
+    def budget_bytes(self) -> int:
+        if self._budget_bytes <= 0:
+            self._budget_bytes = _default_budget_bytes(self.device)
+        return self._budget_bytes
+
+    def __contains__(self, model_id: str) -> bool:
+        return model_id in self._entries
+
+    def loaded_ids(self) -> list[str]:
+        """Ids in the cache, least recently used first."""
+        return list(self._entries)
+
+    def used_bytes(self) -> int:
+        return sum(e.nbytes for e in self._entries.values())
+
+    def get(self, spec: ModelSpec) -> LoadedPipeline:
+        """The loaded pipeline for `spec`, loading (and evicting to make room) only on a miss."""
+        with self._lock:
+            entry = self._entries.get(spec.id)
+            if entry is not None:
+                self._entries.move_to_end(spec.id)
+                self.hits += 1
+                return entry
+            estimate = 0 if self.standin else int(spec.memory_gb * 2**30)
+            self._evict_until(self.budget_bytes - estimate)
+            started = time.perf_counter()
+            pipe = self._loader(spec, standin=self.standin, device=self.device, settings=self.settings)
+            entry = LoadedPipeline(
+                pipe=pipe,
+                spec=effective_spec(spec, self.standin),
+                standin=self.standin,
+                device=self.device,
+                nbytes=pipeline_nbytes(pipe),
+                scheduler_config=dict(pipe.scheduler.config),
+            )
+            self.loads += 1
+            log.info("loaded %s in %.1fs (%.1f MB)", spec.id, time.perf_counter() - started, entry.nbytes / 2**20)
+            self._evict_until(self.budget_bytes - entry.nbytes)
+            self._entries[spec.id] = entry
+            return entry
+
+    def _evict_until(self, limit_bytes: int) -> None:
+        while self._entries and self.used_bytes() > max(limit_bytes, 0):
+            model_id, entry = self._entries.popitem(last=False)
+            with entry.lock:  # wait for a generation still running on it
+                del entry.pipe
+            self.evictions.append(model_id)
+            log.info("evicted %s", model_id)
+        gc.collect()
+        if self.device == "cuda":
+            import torch
+
+            torch.cuda.empty_cache()

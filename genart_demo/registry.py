@@ -1,0 +1,147 @@
+"""Typed loader for the model registry (registry.toml): frozen specs, looked up by short id or task."""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, Mapping
+
+REGISTRY_FILE = Path(__file__).with_name("registry.toml")
+
+# The tasks a registry entry may serve; each tab lists the models whose `tasks` include its own.
+TASKS = (
+    "text-to-image",
+    "unconditional",
+    "class-conditional",
+    "image-to-image",
+    "inpaint",
+    "super-resolve",
+    "text-to-video",
+    "image-to-video",
+)
+GENERATE_TASKS = ("text-to-image", "unconditional", "class-conditional")
+CONTROLS = ("prompt", "negative_prompt", "guidance", "size", "scheduler", "class_label")
+# The controls each task's pipelines take (a test checks them against the diffusers signatures);
+# an entry's `hide` removes ones its checkpoint ignores, and "scheduler" shows only with 2+ samplers.
+TASK_CONTROLS = {
+    "text-to-image": ("prompt", "negative_prompt", "guidance", "size", "scheduler"),
+    "unconditional": ("scheduler",),
+    "class-conditional": ("class_label", "guidance", "scheduler"),
+}
+
+
+class UnknownModelError(ValueError):
+    """A model id that is not in the registry."""
+
+
+@dataclass(frozen=True)
+class Defaults:
+    """Default settings and size limits of one checkpoint."""
+
+    steps: int = 50  # num_inference_steps
+    guidance: float = 0.0  # guidance_scale; 0 for models without classifier-free guidance
+    width: int = 512  # pixels
+    height: int = 512  # pixels
+    scheduler: str = "DDIM"  # a name from genart_demo.schedulers.SAMPLERS
+    size_min: int = 64  # smallest width/height accepted
+    size_max: int = 1024  # largest width/height accepted
+    size_multiple: int = 8  # width/height must be a multiple of this (VAE factor, patching)
+    max_sequence_length: int = 0  # T5 token budget; 0 = the tokenizer's own model_max_length
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One checkpoint of the registry."""
+
+    id: str  # stable short id, e.g. "sdxl-turbo"
+    name: str  # display name
+    family: str  # ddpm, ddim, score-sde, ldm, dit, sd, sdxl, turbo, pixart, sd3, flux, gan, vae, ...
+    tasks: tuple[str, ...]  # subset of TASKS
+    repo: str  # Hugging Face Hub repo id
+    revision: str  # pinned revision or "main"
+    pipeline: str  # diffusers pipeline class name
+    licence: str
+    memory_gb: float  # rough GPU memory at fp16
+    defaults: Defaults
+    standin: str = ""  # pipeline class of the tiny stand-in; "" = same as `pipeline`
+    safetensors: bool = True  # False: the repo has only pickle weights
+    gated: bool = False
+    gpu_dtype: str = "float16"
+    variant: str = ""  # weight variant to fetch on GPU, e.g. "fp16"
+    refiner: str = ""  # id of a refiner entry
+    hide: tuple[str, ...] = ()  # controls hidden although the pipeline accepts them
+    schedulers: tuple[str, ...] = ()  # explicit usable samplers; () = all compatible ones
+    verified: str = ""  # how the repo id and class were checked
+    extra: Mapping[str, object] = field(default_factory=dict)  # fields later tasks add
+
+    @property
+    def standin_class(self) -> str:
+        return self.standin or self.pipeline
+
+    @property
+    def text_conditioned(self) -> bool:
+        return "text-to-image" in self.tasks or "text-to-video" in self.tasks
+
+    def samplers(self) -> list[str]:
+        """Sampler names this checkpoint can use (its explicit list, or its default's family)."""
+        from .schedulers import compatible_samplers
+
+        return compatible_samplers(self.defaults.scheduler, self.schedulers)
+
+    def controls(self) -> frozenset[str]:
+        """The generate controls that change this model's output (the UI shows only these)."""
+        wanted = {c for task in self.tasks for c in TASK_CONTROLS.get(task, ())}
+        if len(self.samplers()) < 2:
+            wanted.discard("scheduler")
+        return frozenset(c for c in CONTROLS if c in wanted and c not in self.hide)
+
+
+_SPEC_FIELDS = {f for f in ModelSpec.__dataclass_fields__ if f not in {"id", "defaults", "extra"}}
+
+
+def _spec_from_table(model_id: str, table: Mapping[str, object]) -> ModelSpec:
+    unknown_tasks = set(table.get("tasks", ())) - set(TASKS)
+    if unknown_tasks:
+        raise ValueError(f"registry entry {model_id!r}: unknown tasks {sorted(unknown_tasks)}; allowed: {TASKS}")
+    kwargs = {k: v for k, v in table.items() if k in _SPEC_FIELDS}
+    for key in ("tasks", "hide", "schedulers"):
+        if key in kwargs:
+            kwargs[key] = tuple(kwargs[key])
+    extra = {k: v for k, v in table.items() if k not in _SPEC_FIELDS and k != "defaults"}
+    return ModelSpec(id=model_id, defaults=Defaults(**table.get("defaults", {})), extra=extra, **kwargs)
+
+
+class Registry:
+    """The model catalogue: an ordered, read-only mapping of id -> ModelSpec."""
+
+    def __init__(self, specs: Mapping[str, ModelSpec]):
+        self._specs = dict(specs)
+
+    @classmethod
+    def load(cls, path: str | Path = REGISTRY_FILE) -> "Registry":
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+        return cls({mid: _spec_from_table(mid, table) for mid, table in data.get("models", {}).items()})
+
+    def __iter__(self) -> Iterator[ModelSpec]:
+        return iter(self._specs.values())
+
+    def __len__(self) -> int:
+        return len(self._specs)
+
+    def __contains__(self, model_id: object) -> bool:
+        return model_id in self._specs
+
+    def ids(self) -> list[str]:
+        return list(self._specs)
+
+    def get(self, model_id: str) -> ModelSpec:
+        try:
+            return self._specs[model_id]
+        except KeyError:
+            raise UnknownModelError(
+                f"Unknown model {model_id!r}. Known models: {', '.join(self._specs)}."
+            ) from None
+
+    def for_tasks(self, tasks: tuple[str, ...] | list[str]) -> list[ModelSpec]:
+        return [s for s in self._specs.values() if set(s.tasks) & set(tasks)]

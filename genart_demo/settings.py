@@ -1,0 +1,83 @@
+"""Process-wide settings read from the environment, and the input limits every task shares."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# Input limits: the one place they live. Tasks validate against these; the UI sets slider ranges from them.
+MAX_STEPS = 500  # num_inference_steps must be 1..MAX_STEPS
+MIN_GUIDANCE = 0.0  # classifier-free guidance scale lower bound (0 = guidance off)
+MAX_GUIDANCE = 50.0  # upper bound; beyond this images are saturated noise
+MAX_SEED = 2**32 - 1  # torch.Generator.manual_seed accepts 0..2**64-1; A1111 seeds are 32-bit
+MAX_COMPARE_MODELS = 4  # compare mode runs at most this many models side by side
+
+
+def _env_flag(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    if not value:
+        return default
+    try:
+        return float(value)
+    except ValueError as exc:
+        raise ValueError(f"{name}={value!r} is not a number") from exc
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ValueError(f"{name}={value!r} is not an integer") from exc
+
+
+def _default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "genart"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything genart reads from the environment, read once and passed around explicitly."""
+
+    offline: bool = False  # GENART_OFFLINE=1 (or HF_HUB_OFFLINE=1): use tiny stand-ins, never touch the Hub
+    cache_dir: Path = field(default_factory=_default_cache_dir)  # GENART_CACHE_DIR: stand-ins and reference stats
+    output_dir: Path = Path("outputs")  # GENART_OUTPUT_DIR: where generated PNGs are written
+    memory_budget_gb: float = 0.0  # GENART_MEMORY_BUDGET_GB: pipeline cache budget; 0 = automatic
+    cpu_offload: bool = False  # GENART_CPU_OFFLOAD=1: enable_model_cpu_offload on CUDA
+    max_batch: int = 4  # GENART_MAX_BATCH: largest batch one request may ask for
+    device: str = ""  # GENART_DEVICE: force cuda / mps / cpu; empty = best available
+    hub_probe_timeout_s: float = 2.0  # how long to wait for the Hub before going offline
+    host: str = "127.0.0.1"  # GENART_HOST
+    port: int = 7860  # GENART_PORT
+    share: bool = False  # GENART_SHARE=1: ask Gradio for a public share link
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        return cls(
+            offline=_env_flag("GENART_OFFLINE") or _env_flag("HF_HUB_OFFLINE"),
+            cache_dir=Path(os.environ.get("GENART_CACHE_DIR") or _default_cache_dir()),
+            output_dir=Path(os.environ.get("GENART_OUTPUT_DIR") or "outputs"),
+            memory_budget_gb=_env_float("GENART_MEMORY_BUDGET_GB", 0.0),
+            cpu_offload=_env_flag("GENART_CPU_OFFLOAD"),
+            max_batch=max(1, _env_int("GENART_MAX_BATCH", 4)),
+            device=os.environ.get("GENART_DEVICE", "").strip().lower(),
+            hub_probe_timeout_s=_env_float("GENART_HUB_TIMEOUT", 2.0),
+            host=os.environ.get("GENART_HOST") or "127.0.0.1",
+            port=_env_int("GENART_PORT", 7860),
+            share=_env_flag("GENART_SHARE"),
+        )
+
+
+def hf_token() -> str | None:
+    """The Hub token from HF_TOKEN, or None. Never log the value."""
+    return os.environ.get("HF_TOKEN") or None

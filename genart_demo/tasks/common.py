@@ -1,0 +1,161 @@
+"""What every task shares: seeds, per-step progress, sampler switching, prompt-length checks, saving outputs."""
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import inspect
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from ..errors import InputError
+from ..loading import LoadedPipeline
+from ..media import save_png
+from ..registry import ModelSpec
+from ..schedulers import build_scheduler
+from ..settings import MAX_GUIDANCE, MAX_SEED, MAX_STEPS, MIN_GUIDANCE
+
+# progress(done, total, description): called after every denoising step.
+ProgressFn = Callable[[int, int, str], None]
+
+
+@lru_cache(maxsize=None)
+def pipeline_params(pipeline_class: str) -> frozenset[str]:
+    """Argument names of a diffusers pipeline's __call__ (imports the class; allocates nothing)."""
+    import diffusers
+
+    return frozenset(inspect.signature(getattr(diffusers, pipeline_class).__call__).parameters)
+
+
+def resolve_seed(seed: int | None) -> int:
+    """-1 (or None) -> a fresh random seed; otherwise the seed itself, checked against 0..MAX_SEED."""
+    if seed is None or seed == -1:
+        return secrets.randbelow(MAX_SEED + 1)
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed <= MAX_SEED:
+        raise InputError(f"Seed {seed!r} is not allowed: use -1 for a random seed, or an integer 0..{MAX_SEED}.")
+    return seed
+
+
+def generators(seed: int, count: int) -> list:
+    """One CPU generator per image; image i uses seed + i, so any image can be remade alone."""
+    import torch
+
+    return [torch.Generator("cpu").manual_seed(seed + i) for i in range(count)]
+
+
+def check_steps(steps: Any) -> int:
+    if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= MAX_STEPS:
+        raise InputError(f"Steps must be a whole number from 1 to {MAX_STEPS}; got {steps!r}.")
+    return steps
+
+
+def check_guidance(guidance: Any) -> float:
+    try:
+        value = float(guidance)
+    except (TypeError, ValueError):
+        raise InputError(f"Guidance scale must be a number from {MIN_GUIDANCE:g} to {MAX_GUIDANCE:g}; got {guidance!r}.") from None
+    if not MIN_GUIDANCE <= value <= MAX_GUIDANCE:
+        raise InputError(f"Guidance scale must be from {MIN_GUIDANCE:g} to {MAX_GUIDANCE:g}; got {value:g}.")
+    return value
+
+
+def check_size(spec: ModelSpec, width: Any, height: Any) -> tuple[int, int]:
+    d = spec.defaults
+    for label, value in (("Width", width), ("Height", height)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InputError(f"{label} must be a whole number of pixels; got {value!r}.")
+        if value % d.size_multiple or not d.size_min <= value <= d.size_max:
+            raise InputError(
+                f"{label} {value} is not allowed for {spec.id}: use a multiple of {d.size_multiple} "
+                f"from {d.size_min} to {d.size_max}."
+            )
+    return width, height
+
+
+def use_sampler(entry: LoadedPipeline, name: str) -> None:
+    """Give the pipeline a fresh scheduler `name`, built from the checkpoint's own config (refused if incompatible)."""
+    entry.pipe.scheduler = build_scheduler(name, entry.scheduler_config, entry.spec.samplers())
+
+
+def prompt_warnings(pipe: Any, prompt: str, max_sequence_length: int = 0) -> list[str]:
+    """A visible warning per text encoder that will cut `prompt` short (the pipeline keeps the end token)."""
+    warnings = []
+    for attr in ("tokenizer", "tokenizer_3"):
+        tokenizer = getattr(pipe, attr, None)
+        if tokenizer is None or not prompt:
+            continue
+        is_t5 = "T5" in type(tokenizer).__name__
+        limit = max_sequence_length if (is_t5 and max_sequence_length) else tokenizer.model_max_length
+        ids = tokenizer(prompt, truncation=False, add_special_tokens=True).input_ids
+        if len(ids) > limit:
+            kept = tokenizer.decode(ids[: limit - 1], skip_special_tokens=True)
+            dropped = prompt[len(kept) :].strip() if prompt.startswith(kept) else ""
+            tail = f' Dropped: "{dropped[:80]}…"' if dropped else ""
+            warnings.append(
+                f"Prompt is {len(ids)} tokens but the {type(tokenizer).__name__.replace('Fast', '')} text encoder "
+                f"reads {limit} (end token included); the rest is ignored.{tail}"
+            )
+    return warnings
+
+
+class _CountingBar:
+    """Stands in for a pipeline's tqdm bar: counts steps and reports them (iterable or with/update use)."""
+
+    def __init__(self, iterable: Iterable | None, report: Callable[[], None]):
+        self._iterable, self._report = iterable, report
+
+    def __iter__(self):
+        for item in (self._iterable if self._iterable is not None else ()):
+            yield item
+            self._report()
+
+    def update(self, n: int = 1) -> None:
+        for _ in range(n):
+            self._report()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+
+@contextlib.contextmanager
+def step_progress(pipe: Any, kwargs: dict, progress: ProgressFn | None, total: int, start: int, desc: str):
+    """Route per-step progress to `progress`: the diffusers step callback where the pipeline takes one,
+    else its progress bar (pipelines such as DDPMPipeline have no callback). Yields nothing."""
+    if progress is None:
+        yield
+        return
+    done = [start]
+
+    def report() -> None:
+        done[0] += 1
+        progress(min(done[0], total), total, desc)
+
+    if "callback_on_step_end" in pipeline_params(type(pipe).__name__):
+
+        def on_step_end(_pipe, _i, _t, callback_kwargs):
+            report()
+            return callback_kwargs
+
+        kwargs["callback_on_step_end"] = on_step_end
+        yield
+        return
+    pipe.progress_bar = lambda iterable=None, total=None: _CountingBar(iterable, report)
+    try:
+        yield
+    finally:
+        del pipe.progress_bar
+
+
+def output_path(output_dir: Path, model_id: str, seed: int) -> Path:
+    """outputs/YYYY-MM-DD/HHMMSS-ffffff-<model>-<seed>.png (unique per image)."""
+    now = _dt.datetime.now()
+    return output_dir / now.strftime("%Y-%m-%d") / f"{now.strftime('%H%M%S-%f')}-{model_id}-{seed}.png"
+
+
+def save_images(images: Sequence, settings: Sequence[Mapping[str, Any]], output_dir: Path) -> list[Path]:
+    """Save each image with its own settings chunk; returns the paths in order."""
+    return [save_png(img, output_path(output_dir, s["model"], s["seed"]), s) for img, s in zip(images, settings)]

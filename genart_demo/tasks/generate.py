@@ -1,0 +1,242 @@
+"""The generate task: text-to-image, unconditional and class-conditional sampling, as a pure function."""
+from __future__ import annotations
+
+import difflib
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+from PIL import Image
+
+from .. import __version__
+from ..errors import InputError
+from ..loading import LoadedPipeline
+from ..registry import GENERATE_TASKS, ModelSpec
+from ..settings import MAX_COMPARE_MODELS
+from ..studio import Studio
+from .common import (
+    ProgressFn,
+    check_guidance,
+    check_size,
+    check_steps,
+    generators,
+    pipeline_params,
+    prompt_warnings,
+    resolve_seed,
+    save_images,
+    step_progress,
+    use_sampler,
+)
+
+DEFAULT_CLASS = 207  # ImageNet "golden retriever": the class DiT examples use when none is chosen
+REFINER_SPLIT = 0.8  # SDXL base denoises the first 80% of the schedule, the refiner the rest
+
+
+@dataclass(frozen=True)
+class GenerateRequest:
+    """One generate call. None means "the model's default"."""
+
+    model: str  # registry id
+    prompt: str = ""
+    negative_prompt: str = ""
+    steps: int | None = None
+    guidance: float | None = None
+    width: int | None = None
+    height: int | None = None
+    seed: int = -1  # -1 = random; image i of a batch uses seed + i
+    batch: int = 1
+    scheduler: str | None = None  # a sampler name from genart_demo.schedulers.SAMPLERS
+    class_label: str | int | None = None  # class-conditional: ImageNet class name or index
+    refine: bool = False  # SDXL: hand the last 20% of denoising to the registry's refiner
+
+
+@dataclass
+class GenerateResult:
+    images: list[Image.Image]
+    paths: list[Path]
+    settings: list[dict]  # one dict per image: everything needed to remake it
+    warnings: list[str] = field(default_factory=list)
+    standin: bool = False
+    seconds: float = 0.0
+
+
+def _check_request(studio: Studio, req: GenerateRequest) -> tuple[ModelSpec, dict]:
+    """Validate `req` against the model, fill defaults; returns the spec and the settings shared by the batch."""
+    spec = studio.spec(req.model)
+    if not set(spec.tasks) & set(GENERATE_TASKS):
+        usable = ", ".join(s.id for s in studio.registry.for_tasks(GENERATE_TASKS))
+        raise InputError(f"{spec.id} does not generate from scratch (it serves {', '.join(spec.tasks)}). Generate models: {usable}.")
+    controls, d = spec.controls(), spec.defaults
+    if "prompt" in controls and not req.prompt.strip():
+        raise InputError(f"The prompt is empty: {spec.id} is a text-to-image model and needs a prompt.")
+    if not isinstance(req.batch, int) or not 1 <= req.batch <= studio.settings.max_batch:
+        raise InputError(f"Batch size must be from 1 to {studio.settings.max_batch}; got {req.batch!r}.")
+    width, height = d.width, d.height
+    if "size" in controls:
+        width, height = check_size(spec, d.width if req.width is None else req.width, d.height if req.height is None else req.height)
+    scheduler = req.scheduler or d.scheduler
+    samplers = spec.samplers()
+    if scheduler not in samplers:
+        from ..schedulers import sampler
+
+        sampler(scheduler)  # unknown names get the full list
+        raise InputError(f"Scheduler {scheduler!r} does not work with {spec.id}. Compatible schedulers: {', '.join(samplers)}.")
+    if req.refine and not spec.refiner:
+        raise InputError(f"{spec.id} has no refiner; models with one: {', '.join(s.id for s in studio.registry if s.refiner)}.")
+    settings = {
+        "model": spec.id,
+        "repo": spec.repo,
+        "revision": spec.revision,
+        "pipeline": spec.pipeline,
+        "prompt": req.prompt if "prompt" in controls else "",
+        "negative_prompt": req.negative_prompt if "negative_prompt" in controls else "",
+        "steps": check_steps(d.steps if req.steps is None else req.steps),
+        "guidance": check_guidance(d.guidance if req.guidance is None or "guidance" not in controls else req.guidance),
+        "width": width,
+        "height": height,
+        "scheduler": scheduler,
+        "refine": bool(req.refine),
+        "standin": studio.offline,
+        "genart": __version__,
+    }
+    return spec, settings
+
+
+def _class_id(pipe: Any, label: str | int | None) -> tuple[int, str]:
+    """ImageNet class index and name from a name or an index (as int or digit string)."""
+    labels: Mapping[str, int] = getattr(pipe, "labels", {}) or {}
+    names = {i: n for n, i in sorted(labels.items(), key=lambda kv: -len(kv[0]))}  # index -> shortest-first name
+    count = max(labels.values(), default=999) + 1
+    if label is None or (isinstance(label, str) and not label.strip()):
+        label = DEFAULT_CLASS
+    if isinstance(label, str) and label.strip().isdigit():
+        label = int(label.strip())
+    if isinstance(label, int) and not isinstance(label, bool):
+        if not 0 <= label < count:
+            raise InputError(f"Class index {label} is out of range: ImageNet classes are 0..{count - 1}.")
+        return label, names.get(label, str(label))
+    name = str(label).strip()
+    if name in labels:
+        return labels[name], name
+    lowered = {n.lower(): n for n in labels}
+    if name.lower() in lowered:
+        return labels[lowered[name.lower()]], lowered[name.lower()]
+    close = difflib.get_close_matches(name.lower(), list(lowered), n=5)
+    hint = f" Did you mean: {', '.join(lowered[c] for c in close)}?" if close else ""
+    raise InputError(f"Unknown ImageNet class {name!r}: give a class name or an index 0..{count - 1}.{hint}")
+
+
+def _pipeline_kwargs(entry: LoadedPipeline, settings: dict, batch: int) -> dict:
+    """Arguments for the pipeline's __call__, using diffusers' own names; only those the class takes."""
+    params, spec = pipeline_params(type(entry.pipe).__name__), entry.spec
+    kwargs: dict[str, Any] = {"num_inference_steps": settings["steps"], "generator": generators(settings["seed"], batch)}
+    if spec.text_conditioned:
+        kwargs["prompt"] = [settings["prompt"]] * batch
+        if "negative_prompt" in params and settings["negative_prompt"]:
+            kwargs["negative_prompt"] = [settings["negative_prompt"]] * batch
+    elif "batch_size" in params:
+        kwargs["batch_size"] = batch
+    if "class_labels" in params:
+        kwargs["class_labels"] = [settings["class_index"]] * batch
+    if "guidance_scale" in params:
+        kwargs["guidance_scale"] = settings["guidance"]
+    if "height" in params and "width" in params:
+        kwargs["height"], kwargs["width"] = settings["height"], settings["width"]
+    if "max_sequence_length" in params and spec.defaults.max_sequence_length:
+        kwargs["max_sequence_length"] = spec.defaults.max_sequence_length
+    return kwargs
+
+
+def generate(
+    studio: Studio,
+    req: GenerateRequest,
+    *,
+    progress: ProgressFn | None = None,
+    output_dir: Path | None = None,
+) -> GenerateResult:
+    """Run one generate request; every image is saved as a PNG carrying its settings."""
+    started = time.perf_counter()
+    spec, settings = _check_request(studio, req)
+    settings["seed"] = resolve_seed(req.seed)
+    entry = studio.cache.get(studio.registry.get(spec.id))
+    refiner = studio.cache.get(studio.registry.get(spec.refiner)) if req.refine else None
+    warnings = prompt_warnings(entry.pipe, settings["prompt"], spec.defaults.max_sequence_length)
+    if "class_label" in spec.controls():
+        settings["class_index"], settings["class_label"] = _class_id(entry.pipe, req.class_label)
+    batch, steps = req.batch, settings["steps"]
+    with entry.lock:
+        use_sampler(entry, settings["scheduler"])
+        kwargs = _pipeline_kwargs(entry, settings, batch)
+        total = steps  # one denoising loop covers the whole batch
+        if refiner is not None:
+            kwargs.update(output_type="latent", denoising_end=REFINER_SPLIT)
+            total = steps + steps  # base and refiner each walk their share of a `steps` schedule
+        with step_progress(entry.pipe, kwargs, progress, total, 0, f"{spec.id}: denoising"):
+            images = entry.pipe(**kwargs).images
+    if refiner is not None:
+        images = _refine(refiner, images, settings, batch, progress, total)
+    per_image = [{**settings, "seed": settings["seed"] + i, "width": img.width, "height": img.height} for i, img in enumerate(images)]
+    paths = save_images(images, per_image, Path(output_dir or studio.settings.output_dir))
+    return GenerateResult(images, paths, per_image, warnings, studio.offline, time.perf_counter() - started)
+
+
+def _refine(refiner: LoadedPipeline, latents: Any, settings: dict, batch: int, progress: ProgressFn | None, total: int):
+    """SDXL refiner pass over the base model's latents (the last 1 - REFINER_SPLIT of the schedule)."""
+    with refiner.lock:
+        if settings["scheduler"] in refiner.spec.samplers():
+            use_sampler(refiner, settings["scheduler"])
+        kwargs = {
+            "prompt": [settings["prompt"]] * batch,
+            "image": latents,
+            "num_inference_steps": settings["steps"],
+            "denoising_start": REFINER_SPLIT,
+            "guidance_scale": settings["guidance"],
+            "generator": generators(settings["seed"], batch),
+        }
+        if settings["negative_prompt"]:
+            kwargs["negative_prompt"] = [settings["negative_prompt"]] * batch
+        with step_progress(refiner.pipe, kwargs, progress, total, settings["steps"], f"{refiner.spec.id}: refining"):
+            return refiner.pipe(**kwargs).images
+
+
+def request_from_settings(settings: Mapping[str, Any]) -> GenerateRequest:
+    """The request that remakes an image, from the settings read back out of its PNG."""
+    fields = GenerateRequest.__dataclass_fields__
+    values = {k: v for k, v in settings.items() if k in fields}
+    if "class_index" in settings:
+        values["class_label"] = settings["class_index"]
+    return GenerateRequest(**values)
+
+
+def compare(
+    studio: Studio,
+    req: GenerateRequest,
+    model_ids: list[str],
+    *,
+    own_defaults: bool = True,
+    progress: ProgressFn | None = None,
+    output_dir: Path | None = None,
+) -> list[GenerateResult]:
+    """The same prompt and seed through up to MAX_COMPARE_MODELS models. With `own_defaults`, each model
+    uses its own steps, guidance, size and scheduler; otherwise the request's values apply to all."""
+    if not 1 <= len(model_ids) <= MAX_COMPARE_MODELS:
+        raise InputError(f"Compare takes 1 to {MAX_COMPARE_MODELS} models; got {len(model_ids)}.")
+    seed = resolve_seed(req.seed)  # one seed for every model, drawn once
+    requests = []
+    for model_id in model_ids:
+        one = replace(req, model=model_id, seed=seed)
+        if own_defaults:
+            one = replace(one, steps=None, guidance=None, width=None, height=None, scheduler=None, refine=False)
+        _check_request(studio, one)  # refuse before any model runs
+        requests.append(one)
+    results = []
+    for index, one in enumerate(requests):
+        def report(done: int, total: int, desc: str, index=index) -> None:
+            if progress is not None:
+                progress(index * total + done, len(requests) * total, desc)
+
+        results.append(generate(studio, one, progress=report, output_dir=output_dir))
+    return results
+
+

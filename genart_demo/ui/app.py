@@ -1,0 +1,67 @@
+"""The multi-tab genart app: composes each tab's Blocks, and launches it."""
+from __future__ import annotations
+
+import logging
+import threading
+
+import gradio as gr
+
+from ..studio import Studio
+from .common import offline_banner
+from .generate import build_generate_ui
+
+# Tabs that later work fills in; each says what it will do rather than showing a dead form.
+COMING_SOON = {
+    "Translate": "Image-to-image: img2img, instruction editing and GAN translators (Pix2Pix, CycleGAN).",
+    "Inpaint": "Paint a mask and regenerate what is under it.",
+    "Super-resolve": "Diffusion and GAN (ESRGAN-style) upscalers with a before/after slider.",
+    "Video": "Text-to-video and image-to-video, with mp4 output.",
+    "Evaluate": "CLIPScore, FID, KID, IS, precision/recall, PSNR, SSIM, LPIPS on uploaded or generated sets.",
+    "Leaderboard": "DrawBench and PartiPrompts through every model, scored by category.",
+    "Arena": "Blind pairwise votes turned into Elo and Bradley-Terry ratings.",
+}
+
+
+def build_app(studio: Studio) -> gr.Blocks:
+    """The full app. Building it twice in one process works; it loads no model."""
+    with gr.Blocks(title="genart studio") as app:
+        gr.Markdown("# genart studio\nCompare generative image and video models on the same prompt, seed and settings.")
+        gr.Markdown(offline_banner(studio), elem_id="genart-notice")
+        with gr.Tabs():
+            with gr.Tab("Generate", id="generate"):
+                build_generate_ui(studio).render()
+            for title, text in COMING_SOON.items():
+                with gr.Tab(title, id=title.lower()):
+                    gr.Markdown(f"**Coming soon.** {text}")
+    return app
+
+
+def _warm_up(studio: Studio) -> None:
+    """Import the heavy libraries in the background once the server answers, so the first click is quick."""
+    try:
+        import diffusers  # noqa: F401
+
+        from ..tiny import STANDIN_BUILDERS  # noqa: F401  (pulls in transformers)
+
+        studio.cache.device  # noqa: B018  (resolves the device, importing torch)
+    except Exception:  # warm-up is an optimisation only
+        logging.getLogger("genart").exception("warm-up import failed")
+
+
+def launch(host: str | None = None, port: int | None = None, share: bool | None = None) -> None:
+    """Build the studio and serve it; host/port/share default to the GENART_* settings."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    studio = Studio.create()
+    settings = studio.settings
+    app = build_app(studio)
+    app.queue(default_concurrency_limit=1)
+    settings.output_dir.mkdir(parents=True, exist_ok=True)
+    app.launch(
+        server_name=host or settings.host,
+        server_port=port or settings.port,
+        share=settings.share if share is None else share,
+        allowed_paths=[str(settings.output_dir.resolve())],
+        prevent_thread_lock=True,
+    )
+    threading.Thread(target=_warm_up, args=(studio,), daemon=True).start()
+    app.block_thread()
