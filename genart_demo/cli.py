@@ -12,9 +12,9 @@ from .registry import TASKS, Registry
 
 
 def _offline_capable(pipeline_class: str) -> bool:
-    from .tiny import STANDIN_BUILDERS
+    from .tiny import STANDIN_CLASSES
 
-    return pipeline_class in STANDIN_BUILDERS
+    return pipeline_class in STANDIN_CLASSES
 
 
 def cmd_models(args: argparse.Namespace) -> int:

@@ -124,11 +124,12 @@ class _CountingBar:
 @contextlib.contextmanager
 def step_progress(pipe: Any, kwargs: dict, progress: ProgressFn | None, total: int, start: int, desc: str):
     """Route per-step progress to `progress`: the diffusers step callback where the pipeline takes one,
-    else its progress bar (pipelines such as DDPMPipeline have no callback). Yields nothing."""
-    if progress is None:
-        yield
-        return
+    else its progress bar (pipelines such as DDPMPipeline have no callback). Yields a one-item list holding
+    the steps done so far, so a following stage (a refiner) can continue the count."""
     done = [start]
+    if progress is None:
+        yield done
+        return
 
     def report() -> None:
         done[0] += 1
@@ -141,11 +142,11 @@ def step_progress(pipe: Any, kwargs: dict, progress: ProgressFn | None, total: i
             return callback_kwargs
 
         kwargs["callback_on_step_end"] = on_step_end
-        yield
+        yield done
         return
     pipe.progress_bar = lambda iterable=None, total=None: _CountingBar(iterable, report)
     try:
-        yield
+        yield done
     finally:
         del pipe.progress_bar
 

@@ -143,6 +143,8 @@ def _pipeline_kwargs(entry: LoadedPipeline, settings: dict, batch: int) -> dict:
         kwargs["guidance_scale"] = settings["guidance"]
     if "height" in params and "width" in params:
         kwargs["height"], kwargs["width"] = settings["height"], settings["width"]
+    if "clean_caption" in params:
+        kwargs["clean_caption"] = False  # caption cleaning needs bs4/ftfy and rewrites the prompt
     if "max_sequence_length" in params and spec.defaults.max_sequence_length:
         kwargs["max_sequence_length"] = spec.defaults.max_sequence_length
     return kwargs
@@ -169,19 +171,18 @@ def generate(
         use_sampler(entry, settings["scheduler"])
         kwargs = _pipeline_kwargs(entry, settings, batch)
         total = steps  # one denoising loop covers the whole batch
-        if refiner is not None:
+        if refiner is not None:  # base and refiner each walk their share of one `steps` schedule
             kwargs.update(output_type="latent", denoising_end=REFINER_SPLIT)
-            total = steps + steps  # base and refiner each walk their share of a `steps` schedule
-        with step_progress(entry.pipe, kwargs, progress, total, 0, f"{spec.id}: denoising"):
+        with step_progress(entry.pipe, kwargs, progress, total, 0, f"{spec.id}: denoising") as done:
             images = entry.pipe(**kwargs).images
     if refiner is not None:
-        images = _refine(refiner, images, settings, batch, progress, total)
+        images = _refine(refiner, images, settings, batch, progress, done[0])
     per_image = [{**settings, "seed": settings["seed"] + i, "width": img.width, "height": img.height} for i, img in enumerate(images)]
     paths = save_images(images, per_image, Path(output_dir or studio.settings.output_dir))
     return GenerateResult(images, paths, per_image, warnings, studio.offline, time.perf_counter() - started)
 
 
-def _refine(refiner: LoadedPipeline, latents: Any, settings: dict, batch: int, progress: ProgressFn | None, total: int):
+def _refine(refiner: LoadedPipeline, latents: Any, settings: dict, batch: int, progress: ProgressFn | None, start: int):
     """SDXL refiner pass over the base model's latents (the last 1 - REFINER_SPLIT of the schedule)."""
     with refiner.lock:
         if settings["scheduler"] in refiner.spec.samplers():
@@ -196,7 +197,7 @@ def _refine(refiner: LoadedPipeline, latents: Any, settings: dict, batch: int, p
         }
         if settings["negative_prompt"]:
             kwargs["negative_prompt"] = [settings["negative_prompt"]] * batch
-        with step_progress(refiner.pipe, kwargs, progress, total, settings["steps"], f"{refiner.spec.id}: refining"):
+        with step_progress(refiner.pipe, kwargs, progress, settings["steps"], start, f"{refiner.spec.id}: refining"):
             return refiner.pipe(**kwargs).images
 
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 
 import gradio as gr
 
@@ -24,28 +23,18 @@ COMING_SOON = {
 
 def build_app(studio: Studio) -> gr.Blocks:
     """The full app. Building it twice in one process works; it loads no model."""
+    pages = {"Generate": build_generate_ui(studio)}  # built outside the app, then rendered into their tabs
     with gr.Blocks(title="genart studio") as app:
         gr.Markdown("# genart studio\nCompare generative image and video models on the same prompt, seed and settings.")
         gr.Markdown(offline_banner(studio), elem_id="genart-notice")
         with gr.Tabs():
-            with gr.Tab("Generate", id="generate"):
-                build_generate_ui(studio).render()
+            for title, page in pages.items():
+                with gr.Tab(title, id=title.lower()):
+                    page.render()
             for title, text in COMING_SOON.items():
                 with gr.Tab(title, id=title.lower()):
                     gr.Markdown(f"**Coming soon.** {text}")
     return app
-
-
-def _warm_up(studio: Studio) -> None:
-    """Import the heavy libraries in the background once the server answers, so the first click is quick."""
-    try:
-        import diffusers  # noqa: F401
-
-        from ..tiny import STANDIN_BUILDERS  # noqa: F401  (pulls in transformers)
-
-        studio.cache.device  # noqa: B018  (resolves the device, importing torch)
-    except Exception:  # warm-up is an optimisation only
-        logging.getLogger("genart").exception("warm-up import failed")
 
 
 def launch(host: str | None = None, port: int | None = None, share: bool | None = None) -> None:
@@ -63,5 +52,5 @@ def launch(host: str | None = None, port: int | None = None, share: bool | None 
         allowed_paths=[str(settings.output_dir.resolve())],
         prevent_thread_lock=True,
     )
-    threading.Thread(target=_warm_up, args=(studio,), daemon=True).start()
+    studio.start_warm_up()
     app.block_thread()

@@ -43,6 +43,7 @@ def gradio_progress(progress: gr.Progress) -> Callable[[int, int, str], None]:
 
 def run_task(fn: Callable[..., Any], studio: Studio, *args: Any, **kwargs: Any) -> Any:
     """Call a task; bad input and load failures become a gr.Error the user sees, and the server keeps serving."""
+    studio.wait_for_warm_up()
     try:
         return fn(studio, *args, **kwargs)
     except (InputError, LoadError, ValueError) as exc:

@@ -36,6 +36,14 @@ def _control_updates(spec: ModelSpec) -> list:
     ]
 
 
+def _int(value, default=None):
+    """Sliders and numbers arrive as floats (or None from the API); whole numbers become ints, others stay
+    as they are so the task refuses them with its own message."""
+    if value is None:
+        return default
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 def _gallery_items(results) -> list[tuple[str, str]]:
     return [(str(p), f"{s['model']} · seed {s['seed']}") for r in results for p, s in zip(r.paths, r.settings)]
 
@@ -50,7 +58,8 @@ def _report(results) -> tuple[str, str]:
 def build_generate_ui(studio: Studio) -> gr.Blocks:
     """A Blocks that runs alone or is `.render()`ed into the multi-tab app."""
     specs = studio.registry.for_tasks(GENERATE_TASKS)
-    first = studio.spec(specs[0].id)
+    text_models = [s.id for s in specs if "text-to-image" in s.tasks]
+    first = studio.spec((text_models or [specs[0].id])[0])
     d = first.defaults
     with gr.Blocks() as page:
         with gr.Row():
@@ -69,19 +78,20 @@ def build_generate_ui(studio: Studio) -> gr.Blocks:
                 with gr.Row():
                     seed = gr.Number(-1, label="Seed (-1 = random)", precision=0, minimum=-1, maximum=MAX_SEED)
                     batch = gr.Slider(1, studio.settings.max_batch, value=1, step=1, label="Batch size")
-                    scheduler = gr.Dropdown(first.samplers(), value=d.scheduler, label="Scheduler")
+                    # custom values pass through to the task, which names the compatible samplers if refused
+                    scheduler = gr.Dropdown(first.samplers(), value=d.scheduler, label="Scheduler", allow_custom_value=True)
                 refine = gr.Checkbox(False, label="Finish with the SDXL refiner", visible=bool(first.refiner))
                 run = gr.Button("Generate", variant="primary", elem_id="generate-button")
             with gr.Column(scale=3):
                 gallery = gr.Gallery(label="Images", columns=2, height=420, elem_id="generate-gallery", format="png")
-                warnings = gr.Markdown(elem_id="generate-warnings")
+                warnings = gr.Markdown(label="Warnings", elem_id="generate-warnings")
                 params = gr.Code(label="Parameters (also in each PNG)", language="json")
         gr.Examples(EXAMPLES, inputs=[prompt], label="Example prompts")
 
         with gr.Accordion("Compare models side by side", open=False):
             compare_models = gr.Dropdown(
                 model_choices(specs),
-                value=[s.id for s in specs if "text-to-image" in s.tasks][:2],
+                value=text_models[:2],
                 multiselect=True,
                 max_choices=MAX_COMPARE_MODELS,
                 label=f"Models (up to {MAX_COMPARE_MODELS}); same prompt, negative prompt and seed",
@@ -94,13 +104,14 @@ def build_generate_ui(studio: Studio) -> gr.Blocks:
         controls = [card, prompt, negative, class_label, steps, guidance, width, height, scheduler, refine]
         model.change(lambda mid: _control_updates(studio.spec(mid)), model, controls, api_visibility="private")
 
-        def on_generate(mid, text, neg, label, n_steps, cfg, w, h, s, b, sched, ref, progress=gr.Progress()):
+        def on_generate(model_id, prompt, negative_prompt, class_label, steps, guidance, width, height, seed,
+                        batch, scheduler, refine, progress=gr.Progress()):
             from ..tasks.generate import GenerateRequest, generate
 
             request = GenerateRequest(
-                model=mid, prompt=text or "", negative_prompt=neg or "", steps=int(n_steps), guidance=float(cfg),
-                width=int(w), height=int(h), seed=int(s if s is not None else -1), batch=int(b),
-                scheduler=sched or None, class_label=label, refine=bool(ref),
+                model=model_id, prompt=prompt or "", negative_prompt=negative_prompt or "", steps=_int(steps),
+                guidance=guidance, width=_int(width), height=_int(height), seed=_int(seed, -1), batch=_int(batch),
+                scheduler=scheduler or None, class_label=class_label, refine=bool(refine),
             )
             result = run_task(generate, studio, request, progress=gradio_progress(progress))
             return (_gallery_items([result]), *_report([result]))
@@ -112,14 +123,19 @@ def build_generate_ui(studio: Studio) -> gr.Blocks:
             api_name="generate",
         )
 
-        def on_compare(mids, text, neg, label, n_steps, cfg, w, h, s, sched, own, progress=gr.Progress()):
+        def on_compare(model_ids, prompt, negative_prompt, class_label, steps, guidance, width, height, seed,
+                       scheduler, own_defaults, progress=gr.Progress()):
             from ..tasks.generate import GenerateRequest, compare
 
             request = GenerateRequest(
-                model="", prompt=text or "", negative_prompt=neg or "", steps=int(n_steps), guidance=float(cfg),
-                width=int(w), height=int(h), seed=int(s if s is not None else -1), scheduler=sched or None, class_label=label,
+                model="", prompt=prompt or "", negative_prompt=negative_prompt or "", steps=_int(steps),
+                guidance=guidance, width=_int(width), height=_int(height), seed=_int(seed, -1),
+                scheduler=scheduler or None, class_label=class_label,
             )
-            results = run_task(compare, studio, request, list(mids or []), own_defaults=bool(own), progress=gradio_progress(progress))
+            results = run_task(
+                compare, studio, request, list(model_ids or []), own_defaults=bool(own_defaults),
+                progress=gradio_progress(progress),
+            )
             return (_gallery_items(results), _report(results)[0])
 
         run_compare.click(

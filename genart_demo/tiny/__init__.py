@@ -1,0 +1,24 @@
+"""Offline stand-ins: tiny random-weight pipelines of the same diffusers classes as the real models.
+
+The table (classes, sizes, version) imports nothing heavy; the builders (torch, diffusers, transformers)
+are imported on first use, so the app can start before those libraries load.
+"""
+from .table import STANDIN_CLASSES, STANDIN_SIZES, STANDIN_VERSION
+
+_LAZY = {
+    "STANDIN_BUILDERS": "builders",
+    "build_standin": "builders",
+    "supported_classes": "builders",
+    "ensure_standin": "store",
+    "standin_path": "store",
+}
+
+__all__ = ["STANDIN_CLASSES", "STANDIN_SIZES", "STANDIN_VERSION", *_LAZY]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,51 @@
+"""Build each stand-in once and keep it as a safetensors pipeline folder in a cache directory."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from .builders import STANDIN_VERSION, build_standin, builder_for
+
+
+def standin_path(pipeline_class: str, cache_dir: str | os.PathLike) -> Path:
+    """Where the stand-in for `pipeline_class` lives (whether or not it has been built yet)."""
+    return Path(cache_dir) / "standins" / f"{pipeline_class}-v{STANDIN_VERSION}"
+
+
+def is_complete(path: Path) -> bool:
+    """True for a finished stand-in folder: it has a readable model_index.json naming a pipeline class."""
+    try:
+        index = json.loads((path / "model_index.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(index, dict) and "_class_name" in index
+
+
+def ensure_standin(pipeline_class: str, cache_dir: str | os.PathLike) -> Path:
+    """The folder of the saved stand-in for `pipeline_class`, building it on first use.
+
+    The pipeline is saved into a temporary folder beside the final one and renamed into place, so
+    an interrupted build never leaves a folder that looks complete. If another process finishes
+    first, its folder is kept and ours is discarded.
+    """
+    builder_for(pipeline_class)  # unknown class: ValueError before anything is written
+    final = standin_path(pipeline_class, cache_dir)
+    if is_complete(final):
+        return final
+    final.parent.mkdir(parents=True, exist_ok=True)
+    if final.exists():  # an incomplete leftover (should not happen with the rename, but be safe)
+        shutil.rmtree(final, ignore_errors=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
+    try:
+        build_standin(pipeline_class).save_pretrained(tmp, safe_serialization=True)
+        try:
+            os.rename(tmp, final)  # atomic; fails if `final` appeared meanwhile
+        except OSError:
+            if not is_complete(final):
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return final

@@ -1,0 +1,113 @@
+"""Loading: device and dtype choice, the pipeline cache (hits, LRU eviction), offline probing, pickle refusal."""
+import socket
+import time
+from dataclasses import replace
+
+import pytest
+import torch
+
+from genart_demo.loading import LoadError, PipelineCache, best_device, dtype_for, hub_reachable, load_pipeline
+from genart_demo.registry import Registry
+
+REGISTRY = Registry.load()
+
+
+class FakePipe:
+    """Just enough of a pipeline for the cache: components with a known byte size."""
+
+    def __init__(self, n_floats):
+        self.components = {"unet": torch.nn.Linear(n_floats, 1, bias=False)}
+        self.scheduler = type("S", (), {"config": {"a": 1}})()
+
+
+def counting_loader(calls, n_floats=1024):
+    def loader(spec, **_):
+        calls.append(spec.id)
+        return FakePipe(n_floats)
+
+    return loader
+
+
+def test_cpu_device_and_fp32_here():
+    assert best_device() == "cpu"  # CI has no GPU
+    assert dtype_for("cpu", REGISTRY.get("sd15")) == torch.float32
+    assert dtype_for("cuda", REGISTRY.get("sd15")) == torch.float16
+    assert dtype_for("cuda", REGISTRY.get("flux-schnell")) == torch.bfloat16
+    with pytest.raises(ValueError, match="cuda, mps, cpu"):
+        best_device("tpu")
+
+
+def test_cached_model_is_not_rebuilt(settings):
+    calls = []
+    cache = PipelineCache(settings, standin=True, loader=counting_loader(calls))
+    first = cache.get(REGISTRY.get("sd15"))
+    cache.get(REGISTRY.get("sdxl-turbo"))
+    again = cache.get(REGISTRY.get("sd15"))
+    assert again is first and calls == ["sd15", "sdxl-turbo"] and cache.hits == 1 and cache.loads == 2
+
+
+def test_lru_eviction_under_budget(settings):
+    calls = []
+    one_model = 1024 * 4  # bytes of one FakePipe
+    cache = PipelineCache(replace(settings, memory_budget_gb=2.5 * one_model / 2**30), standin=True,
+                          loader=counting_loader(calls))
+    for mid in ("sd15", "sd21", "sd15", "sdxl-base"):  # sd15 used again, so sd21 is least recent
+        cache.get(REGISTRY.get(mid))
+    assert cache.loaded_ids() == ["sd15", "sdxl-base"] and cache.evictions == ["sd21"]
+    assert cache.used_bytes() <= cache.budget_bytes
+    cache.get(REGISTRY.get("sd21"))
+    assert calls == ["sd15", "sd21", "sdxl-base", "sd21"]  # evicted models are reloaded, cached ones are not
+
+
+def test_real_studio_cache_reuses_standin(studio):
+    spec = studio.registry.get("ddim-cifar10")
+    before = studio.cache.loads
+    a = studio.cache.get(spec)
+    b = studio.cache.get(spec)
+    assert a is b and studio.cache.loads <= before + 1
+
+
+def test_hub_probe_is_quick_when_nothing_answers(monkeypatch):
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+    server.close()  # nothing listens here: connection refused
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
+    started = time.perf_counter()
+    assert hub_reachable(1.0) is False
+    assert time.perf_counter() - started < 1.5
+
+
+def test_hub_probe_true_when_the_endpoint_answers(monkeypatch):
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{server.getsockname()[1]}")
+    try:
+        assert hub_reachable(1.0) is True
+    finally:
+        server.close()
+
+
+def test_pickle_only_repo_is_refused_online(settings, monkeypatch):
+    monkeypatch.delenv("GENART_ALLOW_PICKLE", raising=False)
+    with pytest.raises(LoadError, match="only pickle .* GENART_ALLOW_PICKLE=1"):
+        load_pipeline(REGISTRY.get("ddpm-celebahq"), standin=False, device="cpu", settings=settings)
+
+
+def test_hub_load_passes_revision_safetensors_and_token(settings, monkeypatch):
+    import diffusers
+
+    seen = {}
+
+    def fake_from_pretrained(source, **kwargs):
+        seen.update(kwargs, source=source)
+        raise OSError("offline in tests")
+
+    monkeypatch.setattr(diffusers.LDMTextToImagePipeline, "from_pretrained", fake_from_pretrained)
+    monkeypatch.setenv("HF_TOKEN", "hf_test_token")
+    with pytest.raises(LoadError, match="Could not load ldm-text2im"):
+        load_pipeline(REGISTRY.get("ldm-text2im"), standin=False, device="cpu", settings=settings)
+    assert seen["source"] == "CompVis/ldm-text2im-large-256" and seen["revision"] == "refs/pr/10"
+    assert seen["use_safetensors"] is True and seen["token"] == "hf_test_token"
+    assert seen["torch_dtype"] == torch.float32 and "trust_remote_code" not in seen

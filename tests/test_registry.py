@@ -1,0 +1,78 @@
+"""The registry: required checkpoints present, every field well-formed, controls true to the pipelines."""
+import diffusers
+import pytest
+
+from genart_demo.registry import CONTROLS, TASKS, Registry, UnknownModelError
+from genart_demo.schedulers import SAMPLERS
+from genart_demo.tasks.common import pipeline_params
+
+REGISTRY = Registry.load()
+REQUIRED_REPOS = {
+    "google/ddpm-cifar10-32": "DDPMPipeline",
+    "google/ddpm-celebahq-256": "DDPMPipeline",
+    "google/ncsnpp-celebahq-256": "ScoreSdeVePipeline",
+    "CompVis/ldm-celebahq-256": "LDMPipeline",
+    "CompVis/ldm-text2im-large-256": "LDMTextToImagePipeline",
+    "facebook/DiT-XL-2-256": "DiTPipeline",
+    "stabilityai/stable-diffusion-xl-base-1.0": "StableDiffusionXLPipeline",
+    "stabilityai/stable-diffusion-xl-refiner-1.0": "StableDiffusionXLImg2ImgPipeline",
+    "stabilityai/sd-turbo": "StableDiffusionPipeline",
+    "stabilityai/sdxl-turbo": "StableDiffusionXLPipeline",
+}
+# pipeline argument each control feeds
+CONTROL_PARAMS = {"prompt": "prompt", "negative_prompt": "negative_prompt", "guidance": "guidance_scale",
+                  "size": "height", "class_label": "class_labels"}
+
+
+def test_at_least_fifteen_distinct_checkpoints():
+    assert len({s.repo for s in REGISTRY}) >= 15
+
+
+def test_required_checkpoints_present_with_their_pipeline_class():
+    pairs = {(s.repo, s.pipeline) for s in REGISTRY}
+    for repo, cls in REQUIRED_REPOS.items():
+        assert (repo, cls) in pairs, repo
+    assert {s.family for s in REGISTRY} >= {"sd", "sdxl", "turbo", "ddpm", "ddim", "score-sde", "ldm", "dit"}
+    assert any(s.pipeline in {"PixArtSigmaPipeline", "StableDiffusion3Pipeline", "FluxPipeline"} for s in REGISTRY)
+    assert REGISTRY.get("sdxl-base").refiner == "sdxl-refiner"
+
+
+@pytest.mark.parametrize("model_id", REGISTRY.ids())
+def test_entry_is_well_formed(model_id):
+    spec = REGISTRY.get(model_id)
+    assert spec.name and spec.licence and spec.verified and spec.memory_gb > 0
+    assert "/" in spec.repo and spec.revision
+    assert set(spec.tasks) <= set(TASKS) and spec.tasks
+    assert hasattr(diffusers, spec.pipeline), spec.pipeline
+    d = spec.defaults
+    assert d.scheduler in SAMPLERS and d.scheduler in spec.samplers()
+    assert 1 <= d.steps <= 500
+    if "size" in spec.controls():
+        assert d.size_min <= d.width <= d.size_max and d.width % d.size_multiple == 0
+    assert set(spec.hide) <= set(CONTROLS)
+    if spec.refiner:
+        assert spec.refiner in REGISTRY
+
+
+@pytest.mark.parametrize("model_id", REGISTRY.ids())
+def test_controls_are_arguments_the_pipeline_takes(model_id):
+    spec = REGISTRY.get(model_id)
+    params = pipeline_params(spec.pipeline)
+    for control in spec.controls() - {"scheduler"}:
+        assert CONTROL_PARAMS[control] in params, (control, spec.pipeline)
+
+
+def test_every_standin_class_has_a_builder():
+    from genart_demo.tiny import STANDIN_BUILDERS
+
+    assert {s.standin_class for s in REGISTRY} <= set(STANDIN_BUILDERS)
+
+
+def test_unknown_id_names_the_known_ones():
+    with pytest.raises(UnknownModelError, match="Known models: .*sd15"):
+        REGISTRY.get("sd99")
+
+
+def test_for_tasks_filters():
+    ids = {s.id for s in REGISTRY.for_tasks(["class-conditional"])}
+    assert ids == {"dit-xl-256", "dit-xl-512"}
