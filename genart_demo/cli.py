@@ -17,6 +17,14 @@ def _offline_capable(pipeline_class: str) -> bool:
     return pipeline_class in STANDIN_CLASSES
 
 
+def models_markdown(specs) -> str:
+    """The model table as Markdown (the README's table is this output)."""
+    lines = ["| id | model | family | tasks | Hub repo | pipeline | licence |", "|---|---|---|---|---|---|---|"]
+    for s in specs:
+        lines.append(f"| `{s.id}` | {s.name} | {s.family} | {', '.join(s.tasks)} | `{s.repo}` | {s.pipeline} | {s.licence} |")
+    return "\n".join(lines)
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     registry = Registry.load()
     specs = registry.for_tasks([args.task]) if args.task else list(registry)
@@ -34,6 +42,9 @@ def cmd_models(args: argparse.Namespace) -> int:
     ]
     if args.json:
         print(json.dumps(rows, indent=2))
+        return 0
+    if args.markdown:
+        print(models_markdown(specs))
         return 0
     header = ("id", "tasks", "family", "repo", "offline")
     table = [header] + [(r["id"], ",".join(r["tasks"]), r["family"], r["repo"], "yes" if r["offline"] else "no") for r in rows]
@@ -90,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     models = sub.add_parser("models", help="list the model registry")
     models.add_argument("--task", choices=TASKS, help="only models serving this task")
     models.add_argument("--json", action="store_true", help="machine-readable output")
+    models.add_argument("--markdown", action="store_true", help="a Markdown table (as in the README)")
     models.set_defaults(func=cmd_models)
 
     gen = sub.add_parser("generate", help="generate images and write PNGs with their settings")

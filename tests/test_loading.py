@@ -111,3 +111,14 @@ def test_hub_load_passes_revision_safetensors_and_token(settings, monkeypatch):
     assert seen["source"] == "CompVis/ldm-text2im-large-256" and seen["revision"] == "refs/pr/10"
     assert seen["use_safetensors"] is True and seen["token"] == "hf_test_token"
     assert seen["torch_dtype"] == torch.float32 and "trust_remote_code" not in seen
+
+
+def test_studio_goes_offline_when_the_hub_does_not_answer(settings, monkeypatch):
+    from genart_demo.studio import Studio
+
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # discard port: nothing listens
+    started = time.perf_counter()
+    studio = Studio.create(replace(settings, offline=False, hub_probe_timeout_s=1.0))
+    assert time.perf_counter() - started < 2.0
+    assert studio.offline and "did not answer" in studio.offline_reason
+    assert "tiny random-weight stand-in" in studio.notice

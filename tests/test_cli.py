@@ -1,0 +1,60 @@
+"""The `genart` command line: the model list, generate writing PNGs, errors with exit code 2."""
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from genart_demo.cli import models_markdown
+from genart_demo.media import read_png_settings
+from genart_demo.registry import Registry
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_cli(*args, cache_dir):
+    env = {**os.environ, "GENART_OFFLINE": "1", "HF_HUB_OFFLINE": "1", "GENART_CACHE_DIR": str(cache_dir)}
+    return subprocess.run([sys.executable, "-m", "genart_demo.cli", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_models_json_lists_every_entry(cache_dir):
+    proc = run_cli("models", "--json", cache_dir=cache_dir)
+    rows = json.loads(proc.stdout)
+    assert [r["id"] for r in rows] == Registry.load().ids()
+    assert all(r["offline"] for r in rows)
+    sd15 = next(r for r in rows if r["id"] == "sd15")
+    assert sd15["repo"] == "stable-diffusion-v1-5/stable-diffusion-v1-5" and sd15["tasks"] == ["text-to-image"]
+
+
+def test_models_task_filter(cache_dir):
+    proc = run_cli("models", "--task", "unconditional", cache_dir=cache_dir)
+    ids = [line.split()[0] for line in proc.stdout.splitlines()[1:]]
+    assert ids == ["ddpm-cifar10", "ddim-cifar10", "ddpm-celebahq", "ddim-church", "ncsnpp-celebahq", "ldm-celebahq"]
+
+
+def test_readme_model_table_matches_the_registry():
+    readme = (ROOT / "README.md").read_text()
+    assert models_markdown(list(Registry.load())) in readme
+
+
+def test_generate_writes_pngs_and_prints_paths(cache_dir, tmp_path):
+    proc = run_cli("generate", "--model", "sd15", "--prompt", "a red fox", "--steps", "2", "--seed", "5",
+                   "--batch", "2", "--width", "64", "--height", "48", "--scheduler", "UniPC",
+                   "--out", str(tmp_path), cache_dir=cache_dir)
+    assert proc.returncode == 0, proc.stderr
+    paths = [Path(p) for p in proc.stdout.split()]
+    assert len(paths) == 2 and all(p.exists() for p in paths)
+    settings = [read_png_settings(p) for p in paths]
+    assert [s["seed"] for s in settings] == [5, 6]
+    assert settings[0]["scheduler"] == "UniPC" and (settings[0]["width"], settings[0]["height"]) == (64, 48)
+    assert "tiny random-weight stand-in" in proc.stderr  # says plainly where outputs come from
+
+
+def test_errors_exit_2_with_a_message(cache_dir, tmp_path):
+    proc = run_cli("generate", "--model", "sd99", "--prompt", "x", "--out", str(tmp_path), cache_dir=cache_dir)
+    assert proc.returncode == 2 and re.search(r"error: Unknown model 'sd99'. Known models: ddpm-cifar10", proc.stderr)
+    proc = run_cli("generate", "--model", "sd15", "--out", str(tmp_path), cache_dir=cache_dir)
+    assert proc.returncode == 2 and "prompt is empty" in proc.stderr
+    assert not list(tmp_path.rglob("*.png"))
