@@ -133,7 +133,13 @@ def load_pipeline(spec: ModelSpec, *, standin: bool, device: str, settings: Sett
             kwargs["variant"] = spec.variant
     cls = getattr(diffusers, cls_name)
     try:
-        pipe = cls.from_pretrained(source, **kwargs)
+        try:
+            pipe = cls.from_pretrained(source, **kwargs)
+        except (OSError, ValueError) as exc:
+            if "variant" not in kwargs or "variant" not in str(exc):
+                raise
+            log.info("%s has no %s weights; loading the full-precision files", spec.repo, kwargs.pop("variant"))
+            pipe = cls.from_pretrained(source, **kwargs)
     except OSError as exc:
         hint = " It is gated: accept its terms on the Hub and set HF_TOKEN." if spec.gated else ""
         raise LoadError(f"Could not load {spec.id} from {source}: {exc}.{hint}") from exc

@@ -20,24 +20,15 @@ def _env_flag(name: str, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _env_float(name: str, default: float) -> float:
+def _env_number(name: str, default, cast):
+    """An int or float environment variable; a value that is not one is refused with its name."""
     value = os.environ.get(name)
     if not value:
         return default
     try:
-        return float(value)
+        return cast(value)
     except ValueError as exc:
-        raise ValueError(f"{name}={value!r} is not a number") from exc
-
-
-def _env_int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    if not value:
-        return default
-    try:
-        return int(value)
-    except ValueError as exc:
-        raise ValueError(f"{name}={value!r} is not an integer") from exc
+        raise ValueError(f"{name}={value!r} is not {'an integer' if cast is int else 'a number'}") from exc
 
 
 def _default_cache_dir() -> Path:
@@ -67,13 +58,13 @@ class Settings:
             offline=_env_flag("GENART_OFFLINE") or _env_flag("HF_HUB_OFFLINE"),
             cache_dir=Path(os.environ.get("GENART_CACHE_DIR") or _default_cache_dir()),
             output_dir=Path(os.environ.get("GENART_OUTPUT_DIR") or "outputs"),
-            memory_budget_gb=_env_float("GENART_MEMORY_BUDGET_GB", 0.0),
+            memory_budget_gb=_env_number("GENART_MEMORY_BUDGET_GB", 0.0, float),
             cpu_offload=_env_flag("GENART_CPU_OFFLOAD"),
-            max_batch=max(1, _env_int("GENART_MAX_BATCH", 4)),
+            max_batch=max(1, _env_number("GENART_MAX_BATCH", 4, int)),
             device=os.environ.get("GENART_DEVICE", "").strip().lower(),
-            hub_probe_timeout_s=_env_float("GENART_HUB_TIMEOUT", 2.0),
+            hub_probe_timeout_s=_env_number("GENART_HUB_TIMEOUT", 2.0, float),
             host=os.environ.get("GENART_HOST") or "127.0.0.1",
-            port=_env_int("GENART_PORT", 7860),
+            port=_env_number("GENART_PORT", 7860, int),
             share=_env_flag("GENART_SHARE"),
         )
 

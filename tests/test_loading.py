@@ -122,3 +122,21 @@ def test_studio_goes_offline_when_the_hub_does_not_answer(settings, monkeypatch)
     assert time.perf_counter() - started < 2.0
     assert studio.offline and "did not answer" in studio.offline_reason
     assert "tiny random-weight stand-in" in studio.notice
+
+
+def test_missing_fp16_variant_falls_back_to_full_weights(settings, monkeypatch):
+    import diffusers
+
+    calls = []
+
+    def fake_from_pretrained(source, **kwargs):
+        calls.append(dict(kwargs))
+        if "variant" in kwargs:
+            raise ValueError("no such modeling files are available for variant=fp16")
+        raise OSError("offline in tests")
+
+    monkeypatch.setattr(diffusers.StableDiffusionXLPipeline, "from_pretrained", fake_from_pretrained)
+    with pytest.raises(LoadError):
+        load_pipeline(REGISTRY.get("sdxl-turbo"), standin=False, device="cuda", settings=settings)
+    assert [c.get("variant") for c in calls] == ["fp16", None]
+    assert calls[0]["torch_dtype"] == torch.float16

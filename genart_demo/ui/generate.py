@@ -45,7 +45,10 @@ def _int(value, default=None):
 
 
 def _gallery_items(results) -> list[tuple[str, str]]:
-    return [(str(p), f"{s['model']} · seed {s['seed']}") for r in results for p, s in zip(r.paths, r.settings)]
+    def caption(s: dict) -> str:
+        return f"{s['model']} · seed {s['seed']}" + (" · tiny stand-in" if s.get("standin") else "")
+
+    return [(str(p), caption(s)) for r in results for p, s in zip(r.paths, r.settings)]
 
 
 def _report(results) -> tuple[str, str]:

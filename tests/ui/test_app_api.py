@@ -8,6 +8,7 @@ from gradio_client import Client
 from PIL import Image
 
 from genart_demo.media import read_png_settings
+from genart_demo.registry import GENERATE_TASKS, Registry
 
 pytestmark = pytest.mark.server
 
@@ -76,3 +77,13 @@ def test_compare_endpoint(client):
     params = json.loads(params_json)
     assert [p["model"] for p in params] == ["sd15", "sdxl-turbo"] and {p["seed"] for p in params} == {3}
     assert len(gallery) == 2
+
+
+@pytest.mark.parametrize("model_id", [s.id for s in Registry.load().for_tasks(GENERATE_TASKS)])
+def test_app_serves_every_generate_model_offline(client, model_id):
+    spec = Registry.load().get(model_id)
+    gallery, params_json, _ = client.predict(*_args(model_id=model_id, steps=1, batch=1, scheduler=spec.defaults.scheduler),
+                                             api_name="/generate")
+    params = json.loads(params_json)
+    assert params["model"] == model_id and params["standin"] is True and params["repo"] == spec.repo
+    assert Image.open(gallery[0]["image"]).size == (params["width"], params["height"])
