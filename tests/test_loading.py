@@ -28,8 +28,11 @@ def counting_loader(calls, n_floats=1024):
     return loader
 
 
-def test_cpu_device_and_fp32_here():
-    assert best_device() == "cpu"  # CI has no GPU
+def test_best_device_order_and_dtypes():
+    mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+    expected = "cuda" if torch.cuda.is_available() else "mps" if mps else "cpu"
+    assert best_device() == expected  # "cpu" in CI, which has no GPU
+    assert best_device("cpu") == "cpu"
     assert dtype_for("cpu", REGISTRY.get("sd15")) == torch.float32
     assert dtype_for("cuda", REGISTRY.get("sd15")) == torch.float16
     assert dtype_for("cuda", REGISTRY.get("flux-schnell")) == torch.bfloat16
