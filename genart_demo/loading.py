@@ -161,6 +161,7 @@ class LoadedPipeline:
     device: str
     nbytes: int
     scheduler_config: dict  # the checkpoint's own scheduler config, to derive other samplers from
+    sampler: str = ""  # the sampler name the pipeline's scheduler was last built for ("" = the checkpoint's own)
     lock: threading.Lock = field(default_factory=threading.Lock)  # one generation at a time per pipeline
 
 

@@ -74,8 +74,13 @@ def check_size(spec: ModelSpec, width: Any, height: Any) -> tuple[int, int]:
 
 
 def use_sampler(entry: LoadedPipeline, name: str) -> None:
-    """Give the pipeline a fresh scheduler `name`, built from the checkpoint's own config (refused if incompatible)."""
-    entry.pipe.scheduler = build_scheduler(name, entry.scheduler_config, entry.spec.samplers())
+    """Give the pipeline scheduler `name`, built from the checkpoint's own config (refused if incompatible).
+
+    Rebuilt only when the sampler changes: every pipeline call starts with set_timesteps, which resets a
+    scheduler's per-run state, so reusing the instance across calls (under the entry's lock) is safe."""
+    if entry.sampler != name:
+        entry.pipe.scheduler = build_scheduler(name, entry.scheduler_config, entry.spec.samplers())
+        entry.sampler = name
 
 
 def prompt_warnings(pipe: Any, prompt: str, max_sequence_length: int = 0) -> list[str]:

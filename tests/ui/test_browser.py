@@ -43,3 +43,17 @@ def test_type_prompt_click_generate_see_image(page, app_server):
     assert shot.stat().st_size > 10_000
     assert len(list(out_dir.rglob("*.png"))) == before + 1
     assert "a watercolor lighthouse at dawn" in page.content()  # parameters panel shows the prompt
+
+
+def test_empty_prompt_shows_the_reason_and_the_page_keeps_working(page, app_server):
+    url, _, _ = app_server
+    page.goto(url)
+    page.wait_for_selector("#generate-prompt textarea", timeout=60_000)
+    page.fill("#generate-prompt textarea", "")
+    page.click("#generate-button")
+    page.wait_for_selector("text=needs a prompt", timeout=60_000)
+    page.fill("#generate-prompt textarea", "a red fox")
+    page.click("#generate-button")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#generate-gallery img')].some(i => i.naturalWidth > 0)", timeout=120_000
+    )
