@@ -37,10 +37,10 @@ SDXL_TIME_DIM = 8  # addition_time_embed_dim (real SDXL: 256)
 SD_SCHEDULER = dict(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear")  # SD 1.x/2.x/XL betas
 
 
-def _pixel_unet(time_embedding_type: str = "positional") -> UNet2DModel:
-    """A two-level pixel-space UNet (the real CIFAR-10 one has four levels of 128-256 channels)."""
+def _pixel_unet(time_embedding_type: str = "positional", sample_size: int = PIXEL_SIZE) -> UNet2DModel:
+    """A two-level 3-channel UNet (the real CIFAR-10 one has four levels of 128-256 channels)."""
     return UNet2DModel(
-        sample_size=PIXEL_SIZE,
+        sample_size=sample_size,
         in_channels=3,
         out_channels=3,
         block_out_channels=(16, 32),
@@ -75,16 +75,7 @@ def build_score_sde_ve() -> ScoreSdeVePipeline:
 def build_ldm() -> LDMPipeline:
     """LDMPipeline (unconditional): VQ-VAE with factor 4 like ldm-celebahq-256, 16x16x3 latents -> 64x64."""
     vqvae = vq_vae()
-    unet = UNet2DModel(
-        sample_size=16,  # 16 latent px x VQ factor 4 = 64 px
-        in_channels=3,
-        out_channels=3,
-        block_out_channels=(16, 32),
-        layers_per_block=1,
-        down_block_types=("DownBlock2D", "AttnDownBlock2D"),
-        up_block_types=("AttnUpBlock2D", "UpBlock2D"),
-        norm_num_groups=8,
-    )
+    unet = _pixel_unet(sample_size=16)  # 16 latent px x VQ factor 4 = 64 px; the VQ latents have 3 channels
     scheduler = DDIMScheduler(beta_start=0.0015, beta_end=0.0195, beta_schedule="scaled_linear", clip_sample=False)
     return LDMPipeline(vqvae=vqvae, unet=unet, scheduler=scheduler)
 
