@@ -218,8 +218,10 @@ class PipelineCache:
     def used_bytes(self) -> int:
         return sum(e.nbytes for e in self._entries.values())
 
-    def get(self, spec: ModelSpec) -> LoadedPipeline:
-        """The loaded pipeline for `spec`, loading (and evicting to make room) only on a miss."""
+    def get(self, spec: ModelSpec, keep: tuple[str, ...] = ()) -> LoadedPipeline:
+        """The loaded pipeline for `spec`, loading (and evicting to make room) only on a miss.
+
+        Ids in `keep` are never evicted by this call (a base model while its refiner loads)."""
         with self._lock:
             entry = self._entries.get(spec.id)
             if entry is not None:
@@ -227,7 +229,7 @@ class PipelineCache:
                 self.hits += 1
                 return entry
             estimate = 0 if self.standin else int(spec.memory_gb * 2**30)
-            self._evict_until(self.budget_bytes - estimate)
+            self._evict_until(self.budget_bytes - estimate, keep)
             started = time.perf_counter()
             pipe = self._loader(spec, standin=self.standin, device=self.device, settings=self.settings)
             entry = LoadedPipeline(
@@ -240,19 +242,25 @@ class PipelineCache:
             )
             self.loads += 1
             log.info("loaded %s in %.1fs (%.1f MB)", spec.id, time.perf_counter() - started, entry.nbytes / 2**20)
-            self._evict_until(self.budget_bytes - entry.nbytes)
+            self._evict_until(self.budget_bytes - entry.nbytes, keep)
             self._entries[spec.id] = entry
             return entry
 
-    def _evict_until(self, limit_bytes: int) -> None:
-        while self._entries and self.used_bytes() > max(limit_bytes, 0):
-            model_id, entry = self._entries.popitem(last=False)
-            with entry.lock:  # wait for a generation still running on it
-                del entry.pipe
-            self.evictions.append(model_id)
-            log.info("evicted %s", model_id)
-        gc.collect()
-        if self.device == "cuda":
-            import torch
+    def _evict_until(self, limit_bytes: int, keep: tuple[str, ...] = ()) -> None:
+        """Drop least recently used entries until the rest fit in `limit_bytes`. A generation still running on
+        a dropped pipeline keeps its own reference, so memory is freed when that run ends, not mid-run."""
+        evicted = False
+        while self.used_bytes() > max(limit_bytes, 0):
+            victim = next((mid for mid in self._entries if mid not in keep), None)
+            if victim is None:
+                break
+            del self._entries[victim]
+            self.evictions.append(victim)
+            evicted = True
+            log.info("evicted %s", victim)
+        if evicted:
+            gc.collect()
+            if self.device == "cuda":
+                import torch
 
-            torch.cuda.empty_cache()
+                torch.cuda.empty_cache()

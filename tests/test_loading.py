@@ -143,3 +143,16 @@ def test_missing_fp16_variant_falls_back_to_full_weights(settings, monkeypatch):
         load_pipeline(REGISTRY.get("sdxl-turbo"), standin=False, device="cuda", settings=settings)
     assert [c.get("variant") for c in calls] == ["fp16", None]
     assert calls[0]["torch_dtype"] == torch.float16
+
+
+def test_keep_protects_a_model_from_eviction(settings):
+    calls = []
+    one_model = 1024 * 4
+    cache = PipelineCache(replace(settings, memory_budget_gb=1.5 * one_model / 2**30), standin=True,
+                          loader=counting_loader(calls))
+    base = cache.get(REGISTRY.get("sdxl-base"))
+    cache.get(REGISTRY.get("sdxl-refiner"), keep=("sdxl-base",))
+    assert "sdxl-base" in cache.loaded_ids() and cache.evictions == []
+    assert base.pipe is not None  # still usable by a run that holds it
+    cache.get(REGISTRY.get("sd15"))
+    assert cache.loaded_ids() == ["sd15"] and cache.evictions == ["sdxl-base", "sdxl-refiner"]

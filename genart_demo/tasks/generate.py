@@ -162,7 +162,7 @@ def generate(
     spec, settings = _check_request(studio, req)
     settings["seed"] = resolve_seed(req.seed)
     entry = studio.cache.get(studio.registry.get(spec.id))
-    refiner = studio.cache.get(studio.registry.get(spec.refiner)) if req.refine else None
+    refiner = studio.cache.get(studio.registry.get(spec.refiner), keep=(spec.id,)) if req.refine else None
     warnings = prompt_warnings(entry.pipe, settings["prompt"], spec.defaults.max_sequence_length)
     if "class_label" in spec.controls():
         settings["class_index"], settings["class_label"] = _class_id(entry.pipe, req.class_label)
