@@ -3,7 +3,7 @@
 The table (classes, sizes, version) imports nothing heavy; the builders (torch, diffusers, transformers)
 are imported on first use, so the app can start before those libraries load.
 """
-from .table import STANDIN_CLASSES, STANDIN_SIZES, STANDIN_VERSION
+from .table import STANDIN_CLASSES, STANDIN_SIZES, STANDIN_UPSCALE, STANDIN_VERSION, standin_class_name
 
 _LAZY = {
     "STANDIN_BUILDERS": "builders",
@@ -13,7 +13,14 @@ _LAZY = {
     "standin_path": "store",
 }
 
-__all__ = ["STANDIN_CLASSES", "STANDIN_SIZES", "STANDIN_VERSION", *_LAZY]
+__all__ = [
+    "STANDIN_CLASSES",
+    "STANDIN_SIZES",
+    "STANDIN_UPSCALE",
+    "STANDIN_VERSION",
+    "standin_class_name",
+    *_LAZY,
+]
 
 
 def __getattr__(name: str):

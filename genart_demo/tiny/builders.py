@@ -1,4 +1,7 @@
-"""The stand-in table: pipeline class name -> tiny random-weight builder, default sizes, build_standin()."""
+"""The stand-in table: key -> tiny random-weight builder, default sizes, build_standin().
+
+A key is a diffusers pipeline class name or "ClassName@variant"; standin_class_name(key) is the class.
+"""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -6,9 +9,16 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from . import builders_image as bi
 from . import builders_transformer as bt
 from . import builders_unet as bu
-from .table import STANDIN_CLASSES, STANDIN_SIZES, STANDIN_VERSION  # noqa: F401  (re-exported)
+from .table import (  # noqa: F401  (re-exported)
+    STANDIN_CLASSES,
+    STANDIN_SIZES,
+    STANDIN_UPSCALE,
+    STANDIN_VERSION,
+    standin_class_name,
+)
 
 if TYPE_CHECKING:
     from diffusers import DiffusionPipeline
@@ -26,11 +36,20 @@ STANDIN_BUILDERS: dict[str, Callable[[], "DiffusionPipeline"]] = {
     "PixArtSigmaPipeline": bt.build_pixart_sigma,
     "StableDiffusion3Pipeline": bt.build_sd3,
     "FluxPipeline": bt.build_flux,
+    "StableDiffusionImg2ImgPipeline": bi.build_sd_img2img,
+    "StableDiffusionInstructPix2PixPipeline": bi.build_sd_instruct_pix2pix,
+    "StableDiffusionControlNetPipeline": bi.build_sd_controlnet,
+    "StableDiffusionInpaintPipeline": bi.build_sd_inpaint,
+    "StableDiffusionInpaintPipeline@legacy": bi.build_sd_inpaint_legacy,
+    "StableDiffusionXLInpaintPipeline": bi.build_sdxl_inpaint,
+    "StableDiffusionXLImg2ImgPipeline@base": bi.build_sdxl_img2img_base,
+    "StableDiffusionUpscalePipeline": bi.build_sd_upscale,
+    "LDMSuperResolutionPipeline": bi.build_ldm_super_resolution,
 }
 assert set(STANDIN_BUILDERS) == set(STANDIN_CLASSES), "tiny/table.py and the builders disagree"
 
 def supported_classes() -> list[str]:
-    """The pipeline class names that have a stand-in."""
+    """The stand-in keys: pipeline class names, and "ClassName@variant" for other layouts of a class."""
     return sorted(STANDIN_BUILDERS)
 
 

@@ -37,9 +37,11 @@ SDXL_TIME_DIM = 8  # addition_time_embed_dim (real SDXL: 256)
 SD_SCHEDULER = dict(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear")  # SD 1.x/2.x/XL betas
 
 
-def _pixel_unet(time_embedding_type: str = "positional", sample_size: int = PIXEL_SIZE) -> UNet2DModel:
-    """A two-level 3-channel UNet (the real CIFAR-10 one has four levels of 128-256 channels)."""
-    return UNet2DModel(
+def _pixel_unet(
+    time_embedding_type: str = "positional", sample_size: int = PIXEL_SIZE, **extra: object
+) -> UNet2DModel:
+    """A two-level 3-channel UNet (the real CIFAR-10 one has four levels of 128-256 channels); `extra` overrides."""
+    config: dict[str, object] = dict(
         sample_size=sample_size,
         in_channels=3,
         out_channels=3,
@@ -50,6 +52,8 @@ def _pixel_unet(time_embedding_type: str = "positional", sample_size: int = PIXE
         norm_num_groups=8,
         time_embedding_type=time_embedding_type,
     )
+    config.update(extra)
+    return UNet2DModel(**config)
 
 
 def _ddpm_scheduler() -> DDPMScheduler:
@@ -142,9 +146,10 @@ def _sdxl_vae():
     return kl_vae(scaling_factor=0.13025)
 
 
-def _sdxl_unet(cross_attention_dim: int, time_ids: int) -> UNet2DConditionModel:
+def _sdxl_unet(cross_attention_dim: int, time_ids: int, **extra: object) -> UNet2DConditionModel:
     """SDXL UNet: text_time conditioning on pooled text embeds + `time_ids` micro-conditioning values."""
     return _cross_attn_unet(
+        **extra,
         cross_attention_dim=cross_attention_dim,
         use_linear_projection=True,
         addition_embed_type="text_time",

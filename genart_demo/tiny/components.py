@@ -26,14 +26,18 @@ def kl_vae(
     scaling_factor: float = 0.18215,
     shift_factor: float | None = None,
     use_quant_conv: bool = True,
+    block_out_channels: tuple[int, ...] = VAE_CHANNELS,
 ) -> AutoencoderKL:
-    """An AutoencoderKL with the real scale factor 8; SD3/Flux pass 16 latent channels and no quant convs."""
+    """An AutoencoderKL with the real scale factor 8; SD3/Flux pass 16 latent channels and no quant convs.
+
+    The scale factor is 2 ** (len(block_out_channels) - 1): the x4 upscaler's VAE passes three levels.
+    """
     return AutoencoderKL(
         in_channels=3,
         out_channels=3,
-        down_block_types=("DownEncoderBlock2D",) * len(VAE_CHANNELS),
-        up_block_types=("UpDecoderBlock2D",) * len(VAE_CHANNELS),
-        block_out_channels=VAE_CHANNELS,
+        down_block_types=("DownEncoderBlock2D",) * len(block_out_channels),
+        up_block_types=("UpDecoderBlock2D",) * len(block_out_channels),
+        block_out_channels=block_out_channels,
         layers_per_block=1,
         latent_channels=latent_channels,
         norm_num_groups=VAE_NORM_GROUPS,

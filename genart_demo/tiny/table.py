@@ -1,4 +1,4 @@
-"""What the stand-ins are, without building or importing anything heavy: classes, version, default sizes."""
+"""What the stand-ins are, without building or importing anything heavy: keys, classes, version, default sizes."""
 
 # Bump when any builder's architecture, config or tokenizer changes: cached stand-ins are keyed on it.
 STANDIN_VERSION: int = 1
@@ -18,7 +18,32 @@ STANDIN_SIZES: dict[str, int] = {
     "PixArtSigmaPipeline": 64,  # with use_resolution_binning (default) it samples at 256 and resizes to 64
     "StableDiffusion3Pipeline": 64,
     "FluxPipeline": 64,  # Flux packs 2x2 latent patches: 64 px -> 8x8 latents -> 4x4 tokens
+    # Image-conditioned pipelines (builders_image.py): 64 px in, 8x8 latents, 64 px out.
+    "StableDiffusionImg2ImgPipeline": 64,
+    "StableDiffusionInstructPix2PixPipeline": 64,
+    "StableDiffusionControlNetPipeline": 64,  # the control image is 64x64 RGB too
+    "StableDiffusionInpaintPipeline": 64,  # 9-channel inpainting UNet
+    "StableDiffusionInpaintPipeline@legacy": 64,  # a plain 4-channel SD 1.5 UNet, blended by the mask
+    "StableDiffusionXLInpaintPipeline": 64,
+    "StableDiffusionXLImg2ImgPipeline@base": 64,  # the SDXL base checkpoint loaded as img2img
+    # Upscalers: the OUTPUT side; the input side is STANDIN_SIZES[key] // STANDIN_UPSCALE[key].
+    "StableDiffusionUpscalePipeline": 64,  # 16x16 in -> 16x16 latents -> 64x64 out
+    # 32x32 in -> 128x128 out: LDMSuperResolutionPipeline crops a PIL input down to a multiple of 32,
+    # so a 16x16 PIL image would become 0x0.
+    "LDMSuperResolutionPipeline": 128,
 }
 
-# Pipeline classes that have a tiny stand-in (builders.py maps each to its builder).
+# Upscaling pipelines: key -> output side / input side.
+STANDIN_UPSCALE: dict[str, int] = {
+    "StableDiffusionUpscalePipeline": 4,
+    "LDMSuperResolutionPipeline": 4,
+}
+
+# Stand-in keys (builders.py maps each to its builder). A key is a diffusers pipeline class name, or
+# "ClassName@variant" for another layout loaded with the same class; the part before "@" is always the class.
 STANDIN_CLASSES: frozenset[str] = frozenset(STANDIN_SIZES)
+
+
+def standin_class_name(key: str) -> str:
+    """The diffusers pipeline class a stand-in key loads with: "StableDiffusionInpaintPipeline@legacy" -> its class."""
+    return key.split("@", 1)[0]

@@ -15,9 +15,11 @@ from PIL import Image
 from genart_demo.tiny import (
     STANDIN_BUILDERS,
     STANDIN_SIZES,
+    STANDIN_UPSCALE,
     STANDIN_VERSION,
     build_standin,
     ensure_standin,
+    standin_class_name,
     standin_path,
 )
 from genart_demo.tiny.tokenizers import make_clip_tokenizer, make_t5_tokenizer
@@ -26,6 +28,7 @@ from genart_demo.tiny.tokenizers import make_clip_tokenizer, make_t5_tokenizer
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword")
 
 UNCONDITIONAL = {"DDPMPipeline", "DDIMPipeline", "ScoreSdeVePipeline", "LDMPipeline"}
+INPAINT = {"StableDiffusionInpaintPipeline", "StableDiffusionInpaintPipeline@legacy", "StableDiffusionXLInpaintPipeline"}
 PROMPT = "a photo of a cat riding a horse"
 
 
@@ -44,46 +47,70 @@ def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("genart-cache")
 
 
-def load(pipeline_class: str, cache_dir: Path) -> diffusers.DiffusionPipeline:
-    """Ensure the stand-in and load it the way a Hub checkpoint is loaded."""
-    path = ensure_standin(pipeline_class, cache_dir)
-    pipe = getattr(diffusers, pipeline_class).from_pretrained(path, use_safetensors=True)
+def load(key: str, cache_dir: Path) -> diffusers.DiffusionPipeline:
+    """Ensure the stand-in and load it the way a Hub checkpoint is loaded (with the key's diffusers class)."""
+    path = ensure_standin(key, cache_dir)
+    pipe = getattr(diffusers, standin_class_name(key)).from_pretrained(path, use_safetensors=True)
     pipe.set_progress_bar_config(disable=True)
     return pipe
 
 
-def call_kwargs(pipeline_class: str, size: int) -> dict[str, Any]:
-    """Arguments for one 2-step generation of a `size` x `size` image."""
+def gradient_image(size: int) -> Image.Image:
+    """A deterministic `size` x `size` RGB test image."""
+    return Image.fromarray(np.linspace(0, 255, size * size * 3).reshape(size, size, 3).astype(np.uint8))
+
+
+def square_mask(size: int) -> Image.Image:
+    """An "L" mask: white (repaint) square in the middle half, black (keep) around it."""
+    mask = np.zeros((size, size), dtype=np.uint8)
+    mask[size // 4 : 3 * size // 4, size // 4 : 3 * size // 4] = 255
+    return Image.fromarray(mask, mode="L")
+
+
+def call_kwargs(key: str, size: int) -> dict[str, Any]:
+    """Arguments for one 2-step generation of a `size` x `size` image (for an upscaler, `size` is the output)."""
     kwargs: dict[str, Any] = {"num_inference_steps": 2, "output_type": "np"}
-    if pipeline_class in UNCONDITIONAL:
+    if key in UNCONDITIONAL:
         return kwargs
-    if pipeline_class == "DiTPipeline":
+    if key == "DiTPipeline":
         return {**kwargs, "class_labels": [207]}
+    if key == "LDMSuperResolutionPipeline":
+        return {**kwargs, "image": gradient_image(size // STANDIN_UPSCALE[key])}
     kwargs["prompt"] = PROMPT
-    if pipeline_class == "StableDiffusionXLImg2ImgPipeline":
-        gradient = np.linspace(0, 255, size * size * 3).reshape(size, size, 3).astype(np.uint8)
-        return {**kwargs, "image": Image.fromarray(gradient), "strength": 0.5}
-    if pipeline_class == "PixArtSigmaPipeline":
+    if key == "StableDiffusionUpscalePipeline":
+        return {**kwargs, "image": gradient_image(size // STANDIN_UPSCALE[key]), "noise_level": 20}
+    if key == "StableDiffusionXLImg2ImgPipeline":  # the refiner
+        return {**kwargs, "image": gradient_image(size), "strength": 0.5}
+    if key in {"StableDiffusionImg2ImgPipeline", "StableDiffusionXLImg2ImgPipeline@base"}:
+        # strength 0.75 of 4 steps runs the last 3
+        return {**kwargs, "image": gradient_image(size), "strength": 0.75, "num_inference_steps": 4}
+    if key == "StableDiffusionInstructPix2PixPipeline":
+        return {**kwargs, "image": gradient_image(size), "image_guidance_scale": 1.5}
+    if key == "StableDiffusionControlNetPipeline":
+        return {**kwargs, "image": gradient_image(size)}  # the control image; the output takes its size
+    if key in INPAINT:
+        return {**kwargs, "image": gradient_image(size), "mask_image": square_mask(size), "strength": 1.0}
+    if key == "PixArtSigmaPipeline":
         kwargs["clean_caption"] = False  # needs beautifulsoup4 + ftfy, which genart does not install
     return {**kwargs, "height": size, "width": size}
 
 
-def generate(pipe: diffusers.DiffusionPipeline, pipeline_class: str, **overrides: Any) -> np.ndarray:
-    kwargs = {**call_kwargs(pipeline_class, STANDIN_SIZES[pipeline_class]), **overrides}
+def generate(pipe: diffusers.DiffusionPipeline, key: str, **overrides: Any) -> np.ndarray:
+    kwargs = {**call_kwargs(key, STANDIN_SIZES[key]), **overrides}
     return pipe(generator=torch.Generator("cpu").manual_seed(0), **kwargs).images
 
 
-@pytest.mark.parametrize("pipeline_class", sorted(STANDIN_BUILDERS))
-def test_standin_saves_loads_and_generates(pipeline_class: str, cache_dir: Path) -> None:
-    pipe = load(pipeline_class, cache_dir)
-    assert type(pipe).__name__ == pipeline_class
+@pytest.mark.parametrize("key", sorted(STANDIN_BUILDERS))
+def test_standin_saves_loads_and_generates(key: str, cache_dir: Path) -> None:
+    pipe = load(key, cache_dir)
+    assert type(pipe).__name__ == standin_class_name(key)
 
-    first = generate(pipe, pipeline_class)
-    size = STANDIN_SIZES[pipeline_class]
+    first = generate(pipe, key)
+    size = STANDIN_SIZES[key]
     assert first.shape == (1, size, size, 3)
     assert np.isfinite(first).all()
     assert first.min() >= 0.0 and first.max() <= 1.0
-    assert np.array_equal(first, generate(pipe, pipeline_class))
+    assert np.array_equal(first, generate(pipe, key))
 
 
 def test_every_class_has_a_size() -> None:
@@ -207,3 +234,86 @@ def test_sdxl_base_and_refiner_share_the_vae() -> None:
 
 def test_offline_environment() -> None:
     assert os.environ.get("HF_HUB_OFFLINE") == "1"
+
+
+# --- image-conditioned stand-ins (builders_image.py) ---
+
+
+def test_keys_name_their_diffusers_class() -> None:
+    assert standin_class_name("StableDiffusionInpaintPipeline@legacy") == "StableDiffusionInpaintPipeline"
+    assert standin_class_name("FluxPipeline") == "FluxPipeline"
+    for key in STANDIN_BUILDERS:
+        assert issubclass(getattr(diffusers, standin_class_name(key)), diffusers.DiffusionPipeline), key
+    assert set(STANDIN_UPSCALE) <= set(STANDIN_SIZES)
+    assert all(STANDIN_SIZES[key] % STANDIN_UPSCALE[key] == 0 for key in STANDIN_UPSCALE)
+
+
+def test_variant_key_path_round_trips(cache_dir: Path) -> None:
+    key = "StableDiffusionXLImg2ImgPipeline@base"
+    path = ensure_standin(key, cache_dir)
+    assert path == standin_path(key, cache_dir) and path.name == f"{key}-v{STANDIN_VERSION}"
+    index = json.loads((path / "model_index.json").read_text())
+    assert index["_class_name"] == "StableDiffusionXLImg2ImgPipeline"
+    assert index["requires_aesthetics_score"] is False
+
+
+def test_image_standin_layouts(cache_dir: Path) -> None:
+    unet_in = {
+        "StableDiffusionImg2ImgPipeline": 4,
+        "StableDiffusionInstructPix2PixPipeline": 8,  # latents + image latents
+        "StableDiffusionControlNetPipeline": 4,
+        "StableDiffusionInpaintPipeline": 9,  # latents + mask + masked-image latents
+        "StableDiffusionInpaintPipeline@legacy": 4,
+        "StableDiffusionXLInpaintPipeline": 9,
+        "StableDiffusionXLImg2ImgPipeline@base": 4,
+        "StableDiffusionUpscalePipeline": 7,  # latents + low-res RGB
+        "LDMSuperResolutionPipeline": 6,  # VQ latents + low-res RGB
+    }
+    for key, channels in unet_in.items():
+        pipe = load(key, cache_dir)
+        assert pipe.unet.config.in_channels == channels, key
+        vae = pipe.vqvae if key == "LDMSuperResolutionPipeline" else pipe.vae
+        factor = 2 ** (len(vae.config.block_out_channels) - 1)
+        assert factor == STANDIN_UPSCALE.get(key, 8), key
+
+    xl = load("StableDiffusionXLImg2ImgPipeline@base", cache_dir)
+    assert xl.text_encoder is not None and xl.tokenizer is not None
+    assert xl.config.requires_aesthetics_score is False
+    assert load("StableDiffusionXLInpaintPipeline", cache_dir).config.requires_aesthetics_score is False
+
+    up = load("StableDiffusionUpscalePipeline", cache_dir)
+    assert type(up.low_res_scheduler).__name__ == "DDPMScheduler"
+    assert up.config.max_noise_level == 350
+    assert up.vae.config.scaling_factor == 0.08333
+    assert up.unet.config.num_class_embeds > up.config.max_noise_level  # the noise level is a class label
+
+    controlnet = load("StableDiffusionControlNetPipeline", cache_dir).controlnet
+    assert type(controlnet).__name__ == "ControlNetModel"
+    embedding = controlnet.controlnet_cond_embedding(torch.zeros(1, 3, 64, 64))
+    assert embedding.shape == (1, controlnet.config.block_out_channels[0], 8, 8)  # 64 px control -> 8x8 latents
+
+
+def test_reused_layouts_have_their_base_weights() -> None:
+    """An SD 1.5 / SDXL base repo loaded with another class has the same weights: so do these stand-ins."""
+    pairs = [
+        ("StableDiffusionPipeline", "StableDiffusionImg2ImgPipeline"),
+        ("StableDiffusionPipeline", "StableDiffusionInpaintPipeline@legacy"),
+        ("StableDiffusionPipeline", "StableDiffusionControlNetPipeline"),
+        ("StableDiffusionXLPipeline", "StableDiffusionXLImg2ImgPipeline@base"),
+    ]
+    for base_key, key in pairs:
+        a, b = build_standin(base_key).unet.state_dict(), build_standin(key).unet.state_dict()
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), key
+
+
+def test_control_image_steers_controlnet(cache_dir: Path) -> None:
+    pipe = load("StableDiffusionControlNetPipeline", cache_dir)
+    key = "StableDiffusionControlNetPipeline"
+    flipped = gradient_image(64).transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    assert not np.array_equal(generate(pipe, key), generate(pipe, key, image=flipped))
+
+
+def test_ldm_super_resolution_crops_pil_input_to_multiples_of_32(cache_dir: Path) -> None:
+    pipe = load("LDMSuperResolutionPipeline", cache_dir)
+    out = generate(pipe, "LDMSuperResolutionPipeline", image=gradient_image(40))  # cropped to 32 -> 128 out
+    assert out.shape == (1, 128, 128, 3)
