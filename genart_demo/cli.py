@@ -12,9 +12,10 @@ from .registry import TASKS, Registry
 
 
 def _offline_capable(pipeline_class: str) -> bool:
+    from .loading import NON_DIFFUSERS_LOADERS
     from .tiny import STANDIN_CLASSES
 
-    return pipeline_class in STANDIN_CLASSES
+    return pipeline_class in STANDIN_CLASSES or pipeline_class in NON_DIFFUSERS_LOADERS
 
 
 def models_markdown(specs) -> str:
@@ -87,6 +88,82 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _progress(done: int, total: int, desc: str) -> None:
+    print(f"\r{desc} {done}/{total}", end="\n" if done >= total else "", file=sys.stderr, flush=True)
+
+
+def _report(paths, notes) -> int:
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    for path in paths:
+        print(path)
+    return 0
+
+
+def cmd_translate(args: argparse.Namespace) -> int:
+    from .studio import Studio
+    from .tasks.translate import TranslateRequest, translate
+
+    studio = Studio.create()
+    print(studio.notice, file=sys.stderr)
+    request = TranslateRequest(
+        model=args.model, image=args.image, prompt=args.prompt, negative_prompt=args.negative_prompt,
+        strength=args.strength, image_guidance=args.image_guidance, steps=args.steps, guidance=args.guidance,
+        width=args.width, height=args.height, fit=args.fit, seed=args.seed, batch=args.batch, scheduler=args.scheduler,
+    )
+    result = translate(studio, request, progress=_progress, output_dir=Path(args.out))
+    return _report(result.paths, result.notes)
+
+
+def cmd_inpaint(args: argparse.Namespace) -> int:
+    from .studio import Studio
+    from .tasks.inpaint import InpaintRequest, inpaint
+
+    studio = Studio.create()
+    print(studio.notice, file=sys.stderr)
+    request = InpaintRequest(
+        model=args.model, image=args.image, mask=args.mask, prompt=args.prompt, negative_prompt=args.negative_prompt,
+        strength=args.strength, steps=args.steps, guidance=args.guidance, width=args.width, height=args.height,
+        seed=args.seed, batch=args.batch, scheduler=args.scheduler, mask_blur=args.mask_blur,
+        only_masked=args.only_masked, padding=args.padding, outpaint=tuple(args.outpaint),
+    )
+    result = inpaint(studio, request, progress=_progress, output_dir=Path(args.out))
+    return _report(result.paths, result.notes)
+
+
+def cmd_upscale(args: argparse.Namespace) -> int:
+    from .studio import Studio
+    from .tasks.upscale import UpscaleRequest, upscale
+
+    studio = Studio.create()
+    print(studio.notice, file=sys.stderr)
+    request = UpscaleRequest(
+        model=args.model, image=args.image, prompt=args.prompt, negative_prompt=args.negative_prompt,
+        noise_level=args.noise_level, steps=args.steps, guidance=args.guidance, seed=args.seed,
+        scheduler=args.scheduler, tile=args.tile, overlap=args.overlap, reference=args.reference,
+    )
+    result = upscale(studio, request, progress=_progress, output_dir=Path(args.out))
+    for name, value in result.metrics.items():
+        print(f"{name}: {value}", file=sys.stderr)
+    return _report([result.path], result.notes)
+
+
+def _image_task_parser(sub, name: str, help_text: str, func) -> argparse.ArgumentParser:
+    """The options every image task shares."""
+    p = sub.add_parser(name, help=help_text)
+    p.add_argument("--model", required=True, help="registry id (see `genart models --task ...`)")
+    p.add_argument("--image", required=True, help="input image file")
+    p.add_argument("--prompt", default="")
+    p.add_argument("--negative-prompt", default="")
+    p.add_argument("--steps", type=int)
+    p.add_argument("--guidance", type=float)
+    p.add_argument("--seed", type=int, default=-1)
+    p.add_argument("--scheduler")
+    p.add_argument("--out", default="outputs", help="directory for the PNGs")
+    p.set_defaults(func=func)
+    return p
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from .ui.app import launch
 
@@ -119,6 +196,31 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--refine", action="store_true", help="SDXL: finish with the refiner")
     gen.add_argument("--out", default="outputs", help="directory for the PNGs")
     gen.set_defaults(func=cmd_generate)
+
+    tr = _image_task_parser(sub, "translate", "image-to-image: img2img, InstructPix2Pix, ControlNet, GAN", cmd_translate)
+    tr.add_argument("--strength", type=float, help="img2img: 0 keeps the input, 1 ignores it")
+    tr.add_argument("--image-guidance", type=float, help="InstructPix2Pix image guidance")
+    tr.add_argument("--width", type=int)
+    tr.add_argument("--height", type=int)
+    tr.add_argument("--fit", default="resize", help="how the input is fitted to the size: resize, crop or pad")
+    tr.add_argument("--batch", type=int, default=1)
+
+    ip = _image_task_parser(sub, "inpaint", "repaint the white area of a mask, or outpaint", cmd_inpaint)
+    ip.add_argument("--mask", help="mask image: white = repaint")
+    ip.add_argument("--strength", type=float)
+    ip.add_argument("--width", type=int, help="working width")
+    ip.add_argument("--height", type=int, help="working height")
+    ip.add_argument("--batch", type=int, default=1)
+    ip.add_argument("--mask-blur", type=int, default=4)
+    ip.add_argument("--only-masked", action="store_true", help="work on a crop around the mask")
+    ip.add_argument("--padding", type=int, default=32)
+    ip.add_argument("--outpaint", type=int, nargs=4, default=[0, 0, 0, 0], metavar=("LEFT", "RIGHT", "UP", "DOWN"))
+
+    up = _image_task_parser(sub, "upscale", "super-resolve with a diffusion or GAN upscaler", cmd_upscale)
+    up.add_argument("--noise-level", type=int)
+    up.add_argument("--tile", type=int, help="input pixels per tile side")
+    up.add_argument("--overlap", type=int, default=16)
+    up.add_argument("--reference", help="high-resolution reference for PSNR/SSIM")
 
     serve = sub.add_parser("serve", help="start the web app (same as `python app.py`)")
     serve.add_argument("--host")

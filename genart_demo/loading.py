@@ -93,44 +93,94 @@ def effective_spec(spec: ModelSpec, standin: bool) -> ModelSpec:
     )
 
 
-def pipeline_nbytes(pipe: Any) -> int:
-    """Bytes held by the parameters and buffers of every torch module in a pipeline."""
+def _torch_modules(pipe: Any) -> list:
+    """The torch modules a loaded model holds: a diffusers pipeline's components, a bare module, or a
+    spandrel descriptor's `.model`."""
     import torch
 
+    if isinstance(pipe, torch.nn.Module):
+        return [pipe]
+    if hasattr(pipe, "components"):
+        return [c for c in pipe.components.values() if isinstance(c, torch.nn.Module)]
+    model = getattr(pipe, "model", None)
+    return [model] if isinstance(model, torch.nn.Module) else []
+
+
+def pipeline_nbytes(pipe: Any) -> int:
+    """Bytes held by the parameters and buffers of every torch module in a loaded model."""
     total = 0
-    for component in getattr(pipe, "components", {}).values():
-        if isinstance(component, torch.nn.Module):
-            total += sum(t.numel() * t.element_size() for t in component.parameters())
-            total += sum(t.numel() * t.element_size() for t in component.buffers())
+    for module in _torch_modules(pipe):
+        total += sum(t.numel() * t.element_size() for t in module.parameters())
+        total += sum(t.numel() * t.element_size() for t in module.buffers())
     return total
 
 
+def _load_gan(spec: ModelSpec, *, standin: bool, device: str, settings: Settings) -> Any:
+    """A GAN translator (torch module with the Hub mixin): config.json + model.safetensors."""
+    from .gan import GAN_CLASSES, ensure_gan_standin
+
+    cls = GAN_CLASSES[spec.pipeline]
+    if standin:
+        model = cls.from_pretrained(str(ensure_gan_standin(spec.pipeline, settings.cache_dir)))
+    else:
+        model = cls.from_pretrained(spec.repo, revision=spec.revision, token=hf_token())
+    return model.to(device=device, dtype=dtype_for(device, spec)).eval()
+
+
+def _load_spandrel(spec: ModelSpec, *, standin: bool, device: str, settings: Settings) -> Any:
+    """A single-file GAN upscaler (ESRGAN family) read by spandrel from safetensors or a weights-only pickle."""
+    from .sr import ensure_sr_standin, load_sr_file, load_sr_model
+
+    if standin:
+        descriptor = load_sr_file(ensure_sr_standin(settings.cache_dir, spec.scale or 4))
+    else:
+        descriptor = load_sr_model(spec.repo, spec.file, revision=spec.revision, token=hf_token())
+    descriptor.to(device)
+    return descriptor
+
+
+# Models that are not diffusers pipelines, by the registry's `pipeline` name.
+NON_DIFFUSERS_LOADERS: dict[str, Callable[..., Any]] = {
+    "Pix2PixUNetGenerator": _load_gan,
+    "CycleGANResnetGenerator": _load_gan,
+    "spandrel": _load_spandrel,
+}
+
+
 def load_pipeline(spec: ModelSpec, *, standin: bool, device: str, settings: Settings) -> Any:
-    """Build the diffusers pipeline for `spec`: from the Hub, or from its stand-in saved in the cache dir.
+    """Build the model for `spec`: from the Hub, or from its stand-in saved in the cache dir.
 
     Both go through the same `from_pretrained(..., use_safetensors=True)` call; only the source differs.
     """
+    if not standin and not spec.safetensors and os.environ.get("GENART_ALLOW_PICKLE") != "1":
+        raise LoadError(
+            f"{spec.repo} ships only pickle (.bin) weights; genart loads safetensors only. "
+            "Set GENART_ALLOW_PICKLE=1 to load it anyway (only for repos you trust)."
+        )
+    if spec.pipeline in NON_DIFFUSERS_LOADERS:
+        return NON_DIFFUSERS_LOADERS[spec.pipeline](spec, standin=standin, device=device, settings=settings)
     import diffusers
 
     dtype = dtype_for(device, spec)
     kwargs: dict[str, Any] = {"torch_dtype": dtype, "use_safetensors": True}
     if standin:
-        from .tiny import ensure_standin
+        from .tiny import ensure_standin, standin_class_name
 
         source = str(ensure_standin(spec.standin_class, settings.cache_dir))
-        cls_name = spec.standin_class
+        cls_name = standin_class_name(spec.standin_class)
     else:
-        if not spec.safetensors:
-            if os.environ.get("GENART_ALLOW_PICKLE") != "1":
-                raise LoadError(
-                    f"{spec.repo} ships only pickle (.bin) weights; genart loads safetensors only. "
-                    "Set GENART_ALLOW_PICKLE=1 to load it anyway (only for repos you trust)."
-                )
+        if not spec.safetensors:  # allowed above by GENART_ALLOW_PICKLE=1
             kwargs["use_safetensors"] = False
         source, cls_name = spec.repo, spec.pipeline
         kwargs.update(revision=spec.revision, token=hf_token())
         if device != "cpu" and spec.variant:
             kwargs["variant"] = spec.variant
+        for name, part in spec.components.items():  # e.g. a ControlNet, loaded first and handed in
+            part_cls = getattr(diffusers, part["class"])
+            kwargs[name] = part_cls.from_pretrained(
+                part["repo"], revision=part.get("revision", "main"), torch_dtype=dtype, use_safetensors=True,
+                token=hf_token(),
+            )
     cls = getattr(diffusers, cls_name)
     try:
         try:
@@ -238,7 +288,7 @@ class PipelineCache:
                 standin=self.standin,
                 device=self.device,
                 nbytes=pipeline_nbytes(pipe),
-                scheduler_config=dict(pipe.scheduler.config),
+                scheduler_config=dict(getattr(getattr(pipe, "scheduler", None), "config", None) or {}),
             )
             self.loads += 1
             log.info("loaded %s in %.1fs (%.1f MB)", spec.id, time.perf_counter() - started, entry.nbytes / 2**20)

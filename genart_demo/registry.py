@@ -20,14 +20,22 @@ TASKS = (
     "image-to-video",
 )
 GENERATE_TASKS = ("text-to-image", "unconditional", "class-conditional")
-CONTROLS = ("prompt", "negative_prompt", "guidance", "size", "scheduler", "class_label")
+CONTROLS = (
+    "prompt", "negative_prompt", "guidance", "size", "scheduler", "class_label",
+    "strength", "image_guidance", "noise_level",
+)
 # The controls each task's pipelines take (a test checks them against the diffusers signatures);
-# an entry's `hide` removes ones its checkpoint ignores, and "scheduler" shows only with 2+ samplers.
+# an entry's `hide` removes ones its checkpoint ignores, "scheduler" shows only with 2+ samplers, and
+# strength / image_guidance / noise_level show only where the entry's defaults give them a value.
 TASK_CONTROLS = {
     "text-to-image": ("prompt", "negative_prompt", "guidance", "size", "scheduler"),
     "unconditional": ("scheduler",),
     "class-conditional": ("class_label", "guidance", "scheduler"),
+    "image-to-image": ("prompt", "negative_prompt", "guidance", "size", "scheduler", "strength", "image_guidance"),
+    "inpaint": ("prompt", "negative_prompt", "guidance", "size", "scheduler", "strength"),
+    "super-resolve": ("prompt", "negative_prompt", "guidance", "scheduler", "noise_level"),
 }
+OPTIONAL_CONTROLS = ("strength", "image_guidance", "noise_level")  # shown when the defaults set them (> 0)
 
 
 class UnknownModelError(ValueError):
@@ -47,6 +55,10 @@ class Defaults:
     size_max: int = 1024  # largest width/height accepted
     size_multiple: int = 8  # width/height must be a multiple of this (VAE factor, patching)
     max_sequence_length: int = 0  # T5 token budget; 0 = the tokenizer's own model_max_length
+    strength: float = 0.0  # img2img/inpaint: how much of the input is re-noised (0 = not used)
+    image_guidance: float = 0.0  # InstructPix2Pix image guidance scale (0 = not used)
+    noise_level: int = 0  # SD x4 upscaler: noise added to the low-res input (0 = not used)
+    tile: int = 512  # super-resolve: input tile side for tiled processing
 
 
 @dataclass(frozen=True)
@@ -72,6 +84,10 @@ class ModelSpec:
     hide: tuple[str, ...] = ()  # controls hidden although the pipeline accepts them
     schedulers: tuple[str, ...] = ()  # explicit usable samplers; () = all compatible ones
     verified: str = ""  # how the repo id and class were checked
+    scale: int = 0  # super-resolve: output side / input side
+    control: str = ""  # ControlNet conditioning computed in the app, e.g. "canny"
+    file: str = ""  # single-file checkpoints (GAN upscalers): the weights file in the repo
+    components: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # extra parts loaded first, by name
     extra: Mapping[str, object] = field(default_factory=dict)  # fields later tasks add
 
     @property
@@ -93,6 +109,7 @@ class ModelSpec:
         wanted = {c for task in self.tasks for c in TASK_CONTROLS.get(task, ())}
         if len(self.samplers()) < 2:
             wanted.discard("scheduler")
+        wanted -= {c for c in OPTIONAL_CONTROLS if not getattr(self.defaults, c)}
         return frozenset(c for c in CONTROLS if c in wanted and c not in self.hide)
 
 

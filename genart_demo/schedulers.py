@@ -22,7 +22,7 @@ SAMPLERS: Mapping[str, Sampler] = MappingProxyType(
         for s in (
             Sampler("DDPM", "DDPMScheduler", "eps"),
             Sampler("DDIM", "DDIMScheduler", "eps"),
-            Sampler("PNDM", "PNDMScheduler", "eps"),
+            Sampler("PNDM", "PNDMScheduler", "eps", {"skip_prk_steps": True}),  # PLMS, as SD checkpoints ship it
             Sampler("Euler", "EulerDiscreteScheduler", "eps"),
             Sampler("Euler a", "EulerAncestralDiscreteScheduler", "eps"),
             Sampler("Heun", "HeunDiscreteScheduler", "eps"),

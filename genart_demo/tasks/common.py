@@ -60,6 +60,17 @@ def check_guidance(guidance: Any) -> float:
     return value
 
 
+def check_unit_interval(label: str, value: Any) -> float:
+    """A setting that must lie in [0, 1], such as img2img strength."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{label} must be a number from 0 to 1; got {value!r}.") from None
+    if not 0.0 <= number <= 1.0:
+        raise InputError(f"{label} must be from 0 to 1; got {number:g}.")
+    return number
+
+
 def check_size(spec: ModelSpec, width: Any, height: Any) -> tuple[int, int]:
     d = spec.defaults
     for label, value in (("Width", width), ("Height", height)):

@@ -8,12 +8,12 @@ import gradio as gr
 from ..studio import Studio
 from .common import offline_banner
 from .generate import build_generate_ui
+from .inpaint import build_inpaint_ui
+from .translate import build_translate_ui
+from .upscale import build_upscale_ui
 
 # Tabs that later work fills in; each says what it will do rather than showing a dead form.
 COMING_SOON = {
-    "Translate": "Image-to-image: img2img, instruction editing and GAN translators (Pix2Pix, CycleGAN).",
-    "Inpaint": "Paint a mask and regenerate what is under it.",
-    "Super-resolve": "Diffusion and GAN (ESRGAN-style) upscalers with a before/after slider.",
     "Video": "Text-to-video and image-to-video, with mp4 output.",
     "Evaluate": "CLIPScore, FID, KID, IS, precision/recall, PSNR, SSIM, LPIPS on uploaded or generated sets.",
     "Leaderboard": "DrawBench and PartiPrompts through every model, scored by category.",
@@ -23,7 +23,12 @@ COMING_SOON = {
 
 def build_app(studio: Studio) -> gr.Blocks:
     """The full app. Building it twice in one process works; it loads no model."""
-    pages = {"Generate": build_generate_ui(studio)}  # built outside the app, then rendered into their tabs
+    pages = {  # built outside the app, then rendered into their tabs
+        "Generate": build_generate_ui(studio),
+        "Translate": build_translate_ui(studio),
+        "Inpaint": build_inpaint_ui(studio),
+        "Super-resolve": build_upscale_ui(studio),
+    }
     with gr.Blocks(title="genart studio") as app:
         gr.Markdown("# genart studio\nCompare generative image and video models on the same prompt, seed and settings.")
         gr.Markdown(offline_banner(studio), elem_id="genart-notice")

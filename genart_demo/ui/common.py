@@ -28,6 +28,27 @@ def model_card(spec: ModelSpec) -> str:
     )
 
 
+def notes_markdown(notes: list[str]) -> str:
+    """Things the user should know about a run (conversions, resizing, truncation), one per line."""
+    return "\n".join(f"ℹ️ {n}" for n in notes)
+
+
+def settings_json(settings: list[dict] | dict) -> str:
+    import json
+
+    if isinstance(settings, list) and len(settings) == 1:
+        settings = settings[0]
+    return json.dumps(settings, indent=2, default=str)
+
+
+def whole(value, default=None):
+    """Sliders and numbers arrive as floats (or None from the API); whole numbers become ints, other values
+    stay as they are so the task refuses them with its own message."""
+    if value is None:
+        return default
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 def offline_banner(studio: Studio) -> str:
     return f"### ⚠️ {studio.notice}" if studio.offline else studio.notice
 

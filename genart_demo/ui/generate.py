@@ -1,14 +1,12 @@
 """The Generate tab: text-to-image, unconditional and class-conditional sampling, plus a compare mode."""
 from __future__ import annotations
 
-import json
-
 import gradio as gr
 
 from ..registry import GENERATE_TASKS, ModelSpec
 from ..settings import MAX_COMPARE_MODELS, MAX_GUIDANCE, MAX_SEED, MAX_STEPS, MIN_GUIDANCE
 from ..studio import Studio
-from .common import gradio_progress, model_choices, model_card, run_task
+from .common import gradio_progress, model_card, model_choices, run_task, settings_json, whole
 
 EXAMPLES = [
     ["an astronaut riding a horse on the moon, photorealistic"],
@@ -36,14 +34,6 @@ def _control_updates(spec: ModelSpec) -> list:
     ]
 
 
-def _int(value, default=None):
-    """Sliders and numbers arrive as floats (or None from the API); whole numbers become ints, others stay
-    as they are so the task refuses them with its own message."""
-    if value is None:
-        return default
-    return int(value) if isinstance(value, float) and value.is_integer() else value
-
-
 def _gallery_items(results) -> list[tuple[str, str]]:
     def caption(s: dict) -> str:
         return f"{s['model']} · seed {s['seed']}" + (" · tiny stand-in" if s.get("standin") else "")
@@ -54,8 +44,7 @@ def _gallery_items(results) -> list[tuple[str, str]]:
 def _report(results) -> tuple[str, str]:
     params = [s for r in results for s in r.settings]
     warnings = [w for r in results for w in r.warnings]
-    text = "\n".join(f"⚠️ {w}" for w in warnings)
-    return json.dumps(params if len(params) > 1 else params[0], indent=2), text
+    return settings_json(params), "\n".join(f"⚠️ {w}" for w in warnings)
 
 
 def build_generate_ui(studio: Studio) -> gr.Blocks:
@@ -112,8 +101,8 @@ def build_generate_ui(studio: Studio) -> gr.Blocks:
             from ..tasks.generate import GenerateRequest, generate
 
             request = GenerateRequest(
-                model=model_id, prompt=prompt or "", negative_prompt=negative_prompt or "", steps=_int(steps),
-                guidance=guidance, width=_int(width), height=_int(height), seed=_int(seed, -1), batch=_int(batch),
+                model=model_id, prompt=prompt or "", negative_prompt=negative_prompt or "", steps=whole(steps),
+                guidance=guidance, width=whole(width), height=whole(height), seed=whole(seed, -1), batch=whole(batch),
                 scheduler=scheduler or None, class_label=class_label, refine=bool(refine),
             )
             result = run_task(generate, studio, request, progress=gradio_progress(progress))
@@ -131,8 +120,8 @@ def build_generate_ui(studio: Studio) -> gr.Blocks:
             from ..tasks.generate import GenerateRequest, compare
 
             request = GenerateRequest(
-                model="", prompt=prompt or "", negative_prompt=negative_prompt or "", steps=_int(steps),
-                guidance=guidance, width=_int(width), height=_int(height), seed=_int(seed, -1),
+                model="", prompt=prompt or "", negative_prompt=negative_prompt or "", steps=whole(steps),
+                guidance=guidance, width=whole(width), height=whole(height), seed=whole(seed, -1),
                 scheduler=scheduler or None, class_label=class_label,
             )
             results = run_task(

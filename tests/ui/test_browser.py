@@ -1,32 +1,11 @@
 """A person's path through the Generate tab in Debian chromium: type a prompt, click Generate, see the image."""
-import os
-import shutil
-from pathlib import Path
-
 import pytest
+
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = os.environ.get("GENART_CHROMIUM", "/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"  # screenshots, kept out of git
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
-        "--no-first-run", "--disable-component-update", "--disable-sync"]
 
-
-@pytest.fixture(scope="module")
-def page():
-    if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
-        pytest.skip("Debian chromium is not installed (bash .ci/setup --browser installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        yield page
-        browser.close()
-
-
-def test_type_prompt_click_generate_see_image(page, app_server):
+def test_type_prompt_click_generate_see_image(page, app_server, artifacts):
     url, out_dir, _ = app_server
     page.goto(url)
     page.wait_for_selector("#generate-prompt textarea", timeout=60_000)
@@ -37,8 +16,7 @@ def test_type_prompt_click_generate_see_image(page, app_server):
     image = page.wait_for_selector("#generate-gallery img", timeout=120_000)
     assert image.is_visible()
     page.wait_for_function("document.querySelector('#generate-gallery img').naturalWidth > 0", timeout=30_000)
-    ARTIFACTS.mkdir(exist_ok=True)
-    shot = ARTIFACTS / "generate-tab.png"
+    shot = artifacts / "generate-tab.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000
     assert len(list(out_dir.rglob("*.png"))) == before + 1

@@ -1,0 +1,187 @@
+"""The inpaint task: repaint a masked area (or an outpainted border), composited so unmasked pixels stay exact."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageFilter, ImageOps
+
+from .. import __version__
+from ..errors import InputError
+from ..imageio import load_image, load_mask
+from ..registry import ModelSpec
+from ..studio import Studio
+from .common import (
+    ProgressFn,
+    check_guidance,
+    check_size,
+    check_steps,
+    check_unit_interval,
+    generators,
+    pipeline_params,
+    prompt_warnings,
+    resolve_seed,
+    save_images,
+    step_progress,
+    use_sampler,
+)
+
+MAX_OUTPAINT = 1024  # pixels one side may be extended by
+MAX_MASK_BLUR = 64  # pixels of feathering inside the mask edge
+OUTPAINT_SIDES = ("left", "right", "up", "down")
+
+
+@dataclass(frozen=True)
+class InpaintRequest:
+    model: str
+    image: Any  # path, bytes, PIL image or array
+    mask: Any = None  # white = repaint; may be None when outpainting only
+    prompt: str = ""
+    negative_prompt: str = ""
+    strength: float | None = None
+    steps: int | None = None
+    guidance: float | None = None
+    width: int | None = None  # working size the (cropped) image is scaled to
+    height: int | None = None
+    seed: int = -1
+    batch: int = 1
+    scheduler: str | None = None
+    mask_blur: int = 4  # feather (px) inside the mask edge, so seams blend
+    only_masked: bool = False  # work on a crop around the mask (detail on large images)
+    padding: int = 32  # context kept around the mask in only_masked mode
+    outpaint: tuple[int, int, int, int] = (0, 0, 0, 0)  # extend left, right, up, down by N px
+
+
+@dataclass
+class InpaintResult:
+    images: list[Image.Image]
+    paths: list[Path]
+    settings: list[dict]
+    input_image: Image.Image  # the canvas (after outpaint extension)
+    mask: Image.Image  # the mask actually used, "L", canvas size
+    notes: list[str] = field(default_factory=list)
+    standin: bool = False
+    seconds: float = 0.0
+
+
+def extend_canvas(image: Image.Image, left: int, right: int, up: int, down: int) -> tuple[Image.Image, Image.Image]:
+    """The image on a larger canvas (new area filled by stretching the edge pixels) and a mask of the new area."""
+    width, height = image.width + left + right, image.height + up + down
+    arr = np.pad(np.asarray(image), ((up, down), (left, right), (0, 0)), mode="edge")
+    mask = Image.new("L", (width, height), 255)
+    mask.paste(0, (left, up, left + image.width, up + image.height))
+    return Image.fromarray(arr), mask
+
+
+def composite(original: Image.Image, generated: Image.Image, mask: Image.Image, blur: int) -> Image.Image:
+    """Generated pixels inside the mask, feathered inward by `blur`; every pixel outside is the original's."""
+    alpha = mask.filter(ImageFilter.GaussianBlur(blur)) if blur else mask
+    hard = np.asarray(mask) >= 8
+    alpha_arr = np.where(hard, np.asarray(alpha), 0).astype(np.uint8)  # feather only inside the mask
+    return Image.composite(generated.convert("RGB"), original.convert("RGB"), Image.fromarray(alpha_arr))
+
+
+def mask_box(mask: Image.Image, padding: int) -> tuple[int, int, int, int]:
+    """The mask's bounding box grown by `padding`, clipped to the image."""
+    ys, xs = np.nonzero(np.asarray(mask) >= 8)
+    left, top = max(int(xs.min()) - padding, 0), max(int(ys.min()) - padding, 0)
+    right, bottom = min(int(xs.max()) + 1 + padding, mask.width), min(int(ys.max()) + 1 + padding, mask.height)
+    return left, top, right, bottom
+
+
+def _check(studio: Studio, req: InpaintRequest) -> tuple[ModelSpec, dict]:
+    spec = studio.spec(req.model)
+    if "inpaint" not in spec.tasks:
+        usable = ", ".join(s.id for s in studio.registry.for_tasks(["inpaint"]))
+        raise InputError(f"{spec.id} does not inpaint (it serves {', '.join(spec.tasks)}). Inpaint models: {usable}.")
+    controls, d = spec.controls(), spec.defaults
+    if "prompt" in controls and not req.prompt.strip():
+        raise InputError(f"The prompt is empty: {spec.id} needs a prompt describing what to paint.")
+    if not isinstance(req.batch, int) or not 1 <= req.batch <= studio.settings.max_batch:
+        raise InputError(f"Batch size must be from 1 to {studio.settings.max_batch}; got {req.batch!r}.")
+    if len(req.outpaint) != 4 or any(not isinstance(n, int) or not 0 <= n <= MAX_OUTPAINT for n in req.outpaint):
+        raise InputError(f"Outpaint sizes (left, right, up, down) must be whole numbers from 0 to {MAX_OUTPAINT}; got {tuple(req.outpaint)}.")
+    if not isinstance(req.mask_blur, int) or not 0 <= req.mask_blur <= MAX_MASK_BLUR:
+        raise InputError(f"Mask blur must be from 0 to {MAX_MASK_BLUR} pixels; got {req.mask_blur!r}.")
+    if not isinstance(req.padding, int) or not 0 <= req.padding <= 1024:
+        raise InputError(f"Padding must be from 0 to 1024 pixels; got {req.padding!r}.")
+    if req.mask is None and not any(req.outpaint):
+        raise InputError("No mask: paint over the area to change, upload a mask, or extend the canvas to outpaint.")
+    width, height = check_size(spec, d.width if req.width is None else req.width, d.height if req.height is None else req.height)
+    scheduler = req.scheduler or d.scheduler
+    if scheduler not in spec.samplers():
+        from ..schedulers import sampler
+
+        sampler(scheduler)
+        raise InputError(f"Scheduler {scheduler!r} does not work with {spec.id}. Compatible schedulers: {', '.join(spec.samplers())}.")
+    settings = {
+        "task": "inpaint", "model": spec.id, "repo": spec.repo, "revision": spec.revision, "pipeline": spec.pipeline,
+        "prompt": req.prompt, "negative_prompt": req.negative_prompt,
+        "steps": check_steps(d.steps if req.steps is None else req.steps),
+        "guidance": check_guidance(d.guidance if req.guidance is None else req.guidance),
+        "strength": check_unit_interval("Strength", d.strength if req.strength is None else req.strength),
+        "width": width, "height": height, "scheduler": scheduler, "mask_blur": req.mask_blur,
+        "only_masked": bool(req.only_masked), "padding": req.padding, "outpaint": list(req.outpaint),
+        "standin": studio.offline, "genart": __version__,
+    }
+    return spec, settings
+
+
+def inpaint(studio: Studio, req: InpaintRequest, *, progress: ProgressFn | None = None,
+            output_dir: Path | None = None) -> InpaintResult:
+    """Run one inpaint/outpaint request; outputs keep every unmasked pixel of the input exactly."""
+    started = time.perf_counter()
+    spec, settings = _check(studio, req)
+    loaded = load_image(req.image, label="input image")
+    canvas, notes = loaded.image, list(loaded.notes)
+    mask = Image.new("L", canvas.size, 0)
+    if req.mask is not None:
+        mask, mask_notes = load_mask(req.mask, canvas.size)
+        notes += mask_notes
+    if any(req.outpaint):
+        canvas, border = extend_canvas(canvas, *req.outpaint)
+        mask = ImageOps.expand(mask, border=tuple(req.outpaint[i] for i in (0, 2, 1, 3)), fill=0)
+        mask = Image.fromarray(np.maximum(np.asarray(mask), np.asarray(border)))
+        notes.append(f"canvas extended to {canvas.width}×{canvas.height} (left, right, up, down = {tuple(req.outpaint)})")
+    box = mask_box(mask, req.padding) if req.only_masked else (0, 0, canvas.width, canvas.height)
+    region, region_mask = canvas.crop(box), mask.crop(box)
+    work_size = (settings["width"], settings["height"])
+    if region.size != work_size:
+        notes.append(f"{'masked area' if req.only_masked else 'image'} {region.width}×{region.height} worked on at "
+                     f"{work_size[0]}×{work_size[1]} and scaled back")
+    settings["seed"] = resolve_seed(req.seed)
+    entry = studio.cache.get(studio.registry.get(spec.id))
+    notes += prompt_warnings(entry.pipe, settings["prompt"], spec.defaults.max_sequence_length)
+    generated = _run(entry, settings, region.resize(work_size, Image.LANCZOS),
+                     region_mask.resize(work_size, Image.BILINEAR), req.batch, progress)
+    images = []
+    for out in generated:
+        pasted = canvas.copy()
+        pasted.paste(out.resize(region.size, Image.LANCZOS), box[:2])
+        images.append(composite(canvas, pasted, mask, req.mask_blur))
+    per_image = [{**settings, "seed": settings["seed"] + i, "width": canvas.width, "height": canvas.height}
+                 for i in range(len(images))]
+    paths = save_images(images, per_image, Path(output_dir or studio.settings.output_dir))
+    return InpaintResult(images, paths, per_image, canvas, mask, notes, studio.offline, time.perf_counter() - started)
+
+
+def _run(entry, settings: dict, image: Image.Image, mask: Image.Image, batch: int,
+         progress: ProgressFn | None) -> list[Image.Image]:
+    params = pipeline_params(type(entry.pipe).__name__)
+    kwargs: dict[str, Any] = {
+        "prompt": [settings["prompt"]] * batch, "image": image, "mask_image": mask,
+        "num_inference_steps": settings["steps"], "guidance_scale": settings["guidance"],
+        "strength": settings["strength"], "generator": generators(settings["seed"], batch),
+        "height": image.height, "width": image.width,
+    }
+    if settings["negative_prompt"]:
+        kwargs["negative_prompt"] = [settings["negative_prompt"]] * batch
+    kwargs = {k: v for k, v in kwargs.items() if k in params}
+    total = max(1, min(settings["steps"], int(settings["steps"] * settings["strength"])))
+    with entry.lock:
+        use_sampler(entry, settings["scheduler"])
+        with step_progress(entry.pipe, kwargs, progress, total, 0, f"{entry.spec.id}: inpainting"):
+            return entry.pipe(**kwargs).images

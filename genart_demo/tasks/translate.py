@@ -1,0 +1,178 @@
+"""The translate task: image-to-image with SD/SDXL img2img, InstructPix2Pix, ControlNet (canny) and GAN translators."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from .. import __version__
+from ..errors import InputError
+from ..imageio import FIT_MODES, fit_image, load_image
+from ..loading import NON_DIFFUSERS_LOADERS
+from ..registry import ModelSpec
+from ..studio import Studio
+from .common import (
+    ProgressFn,
+    check_guidance,
+    check_size,
+    check_steps,
+    check_unit_interval,
+    generators,
+    pipeline_params,
+    prompt_warnings,
+    resolve_seed,
+    save_images,
+    step_progress,
+    use_sampler,
+)
+
+
+@dataclass(frozen=True)
+class TranslateRequest:
+    """One translate call. None means "the model's default"."""
+
+    model: str
+    image: Any  # path, bytes, PIL image or array
+    prompt: str = ""  # for InstructPix2Pix: the edit instruction
+    negative_prompt: str = ""
+    strength: float | None = None  # img2img: 0 keeps the input, 1 ignores it
+    image_guidance: float | None = None  # InstructPix2Pix: how closely to follow the input image
+    steps: int | None = None
+    guidance: float | None = None
+    width: int | None = None  # the input is fitted to this size
+    height: int | None = None
+    fit: str = "resize"  # resize | crop | pad
+    seed: int = -1
+    batch: int = 1
+    scheduler: str | None = None
+    canny_low: int = 100  # ControlNet canny thresholds (0..255)
+    canny_high: int = 200
+
+
+@dataclass
+class TranslateResult:
+    images: list[Image.Image]
+    paths: list[Path]
+    settings: list[dict]
+    input_image: Image.Image  # the input as the model saw it (fitted)
+    control_image: Image.Image | None = None  # e.g. the canny edge map fed to a ControlNet
+    notes: list[str] = field(default_factory=list)  # conversions, resizing, truncation warnings
+    standin: bool = False
+    seconds: float = 0.0
+
+
+def canny_edges(image: Image.Image, low: int = 100, high: int = 200) -> Image.Image:
+    """The canny edge map ControlNet-canny was trained on: white edges on black, as RGB."""
+    import cv2
+
+    if not (0 <= low <= 255 and 0 <= high <= 255 and low < high):
+        raise InputError(f"Canny thresholds must satisfy 0 <= low < high <= 255; got low={low}, high={high}.")
+    edges = cv2.Canny(np.asarray(image.convert("RGB")), low, high)  # (H, W) uint8 in {0, 255}
+    return Image.fromarray(np.stack([edges] * 3, axis=-1))
+
+
+def _check(studio: Studio, req: TranslateRequest) -> tuple[ModelSpec, dict]:
+    spec = studio.spec(req.model)
+    if "image-to-image" not in spec.tasks:
+        usable = ", ".join(s.id for s in studio.registry.for_tasks(["image-to-image"]))
+        raise InputError(f"{spec.id} does not translate images (it serves {', '.join(spec.tasks)}). Translate models: {usable}.")
+    controls, d = spec.controls(), spec.defaults
+    if req.fit not in FIT_MODES:
+        raise InputError(f"Fit mode {req.fit!r} is not allowed: use one of {', '.join(FIT_MODES)}.")
+    if "prompt" in controls and not req.prompt.strip():
+        what = "an edit instruction" if "image_guidance" in controls else "a prompt"
+        raise InputError(f"The prompt is empty: {spec.id} needs {what}.")
+    if not isinstance(req.batch, int) or not 1 <= req.batch <= studio.settings.max_batch:
+        raise InputError(f"Batch size must be from 1 to {studio.settings.max_batch}; got {req.batch!r}.")
+    width, height = d.width, d.height
+    if "size" in controls:
+        width, height = check_size(spec, d.width if req.width is None else req.width, d.height if req.height is None else req.height)
+    scheduler = req.scheduler or d.scheduler
+    if "scheduler" in controls or req.scheduler:
+        if scheduler not in spec.samplers():
+            from ..schedulers import sampler
+
+            sampler(scheduler)
+            raise InputError(f"Scheduler {scheduler!r} does not work with {spec.id}. Compatible schedulers: {', '.join(spec.samplers())}.")
+    settings = {
+        "task": "translate",
+        "model": spec.id,
+        "repo": spec.repo,
+        "revision": spec.revision,
+        "pipeline": spec.pipeline,
+        "prompt": req.prompt if "prompt" in controls else "",
+        "negative_prompt": req.negative_prompt if "negative_prompt" in controls else "",
+        "width": width,
+        "height": height,
+        "fit": req.fit,
+        "standin": studio.offline,
+        "genart": __version__,
+    }
+    if spec.pipeline not in NON_DIFFUSERS_LOADERS:  # GAN translators take no steps or sampler
+        settings["steps"] = check_steps(d.steps if req.steps is None else req.steps)
+        settings["scheduler"] = scheduler
+    if "guidance" in controls:
+        settings["guidance"] = check_guidance(d.guidance if req.guidance is None else req.guidance)
+    if "strength" in controls:
+        settings["strength"] = check_unit_interval("Strength", d.strength if req.strength is None else req.strength)
+    if "image_guidance" in controls:
+        settings["image_guidance"] = check_guidance(d.image_guidance if req.image_guidance is None else req.image_guidance)
+    if spec.control == "canny":
+        settings["canny_low"], settings["canny_high"] = int(req.canny_low), int(req.canny_high)
+    return spec, settings
+
+
+def translate(studio: Studio, req: TranslateRequest, *, progress: ProgressFn | None = None,
+              output_dir: Path | None = None) -> TranslateResult:
+    """Run one translate request; outputs are saved as PNGs carrying their settings."""
+    started = time.perf_counter()
+    spec, settings = _check(studio, req)
+    loaded = load_image(req.image, label="input image")
+    fitted, fit_notes = fit_image(loaded.image, settings["width"], settings["height"], mode=req.fit)
+    notes = loaded.notes + fit_notes
+    settings["seed"] = resolve_seed(req.seed)
+    entry = studio.cache.get(studio.registry.get(spec.id))
+    control = canny_edges(fitted, settings["canny_low"], settings["canny_high"]) if spec.control == "canny" else None
+    if "steps" not in settings:  # a GAN translator: one deterministic forward pass per image
+        from ..gan import translate_image
+
+        with entry.lock:
+            images = [translate_image(entry.pipe, fitted) for _ in range(req.batch)]
+        if progress:
+            progress(1, 1, f"{spec.id}: translating")
+    else:
+        notes += prompt_warnings(entry.pipe, settings["prompt"], spec.defaults.max_sequence_length)
+        images = _run_diffusion(entry, settings, fitted, control, req.batch, progress)
+    per_image = [{**settings, "seed": settings["seed"] + i} for i in range(len(images))]
+    paths = save_images(images, per_image, Path(output_dir or studio.settings.output_dir))
+    return TranslateResult(images, paths, per_image, fitted, control, notes, studio.offline, time.perf_counter() - started)
+
+
+def _run_diffusion(entry, settings: dict, image: Image.Image, control: Image.Image | None, batch: int,
+                   progress: ProgressFn | None) -> list[Image.Image]:
+    params = pipeline_params(type(entry.pipe).__name__)
+    kwargs: dict[str, Any] = {
+        "image": control if control is not None else image,
+        "num_inference_steps": settings["steps"],
+        "generator": generators(settings["seed"], batch),
+    }
+    if "prompt" in params:
+        kwargs["prompt"] = [settings["prompt"]] * batch
+        if settings["negative_prompt"] and "negative_prompt" in params:
+            kwargs["negative_prompt"] = [settings["negative_prompt"]] * batch
+    for key, param in (("guidance", "guidance_scale"), ("strength", "strength"), ("image_guidance", "image_guidance_scale")):
+        if key in settings and param in params:
+            kwargs[param] = settings[key]
+    if control is not None and "height" in params:
+        kwargs["height"], kwargs["width"] = image.height, image.width
+    total = settings["steps"]
+    if "strength" in settings:  # img2img runs only the last `strength` share of the schedule
+        total = max(1, min(total, int(total * settings["strength"])))
+    with entry.lock:
+        use_sampler(entry, settings["scheduler"])
+        with step_progress(entry.pipe, kwargs, progress, total, 0, f"{entry.spec.id}: denoising"):
+            return entry.pipe(**kwargs).images

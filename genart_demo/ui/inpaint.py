@@ -1,0 +1,109 @@
+"""The Inpaint tab: paint a mask (or upload one), repaint it; or extend the canvas and outpaint."""
+from __future__ import annotations
+
+import gradio as gr
+
+from ..registry import ModelSpec
+from ..settings import MAX_GUIDANCE, MAX_SEED, MAX_STEPS
+from ..studio import Studio
+from .common import gradio_progress, model_card, model_choices, notes_markdown, run_task, settings_json, whole
+
+
+def _updates(spec: ModelSpec) -> list:
+    d = spec.defaults
+    size = {"minimum": d.size_min, "maximum": d.size_max, "step": d.size_multiple}
+    return [
+        model_card(spec),
+        gr.update(value=d.strength),
+        gr.update(value=d.steps),
+        gr.update(value=d.guidance),
+        gr.update(value=d.width, **size),
+        gr.update(value=d.height, **size),
+        gr.update(choices=spec.samplers(), value=d.scheduler),
+    ]
+
+
+def editor_parts(value) -> tuple[str | None, str | None]:
+    """(background image path, first drawn layer path) from an ImageEditor value; either may be None."""
+    if not value:
+        return None, None
+    layers = [layer for layer in (value.get("layers") or []) if layer]
+    return value.get("background") or value.get("composite"), (layers[0] if layers else None)
+
+
+def build_inpaint_ui(studio: Studio) -> gr.Blocks:
+    """A Blocks that runs alone or is `.render()`ed into the multi-tab app."""
+    from ..tasks.inpaint import MAX_MASK_BLUR, MAX_OUTPAINT
+
+    specs = studio.registry.for_tasks(["inpaint"])
+    first = studio.spec(specs[0].id)
+    d = first.defaults
+    with gr.Blocks() as page:
+        with gr.Row():
+            with gr.Column(scale=2):
+                model = gr.Dropdown(model_choices(specs), value=first.id, label="Model")
+                card = gr.Markdown(model_card(first))
+                editor = gr.ImageEditor(
+                    label="Image — paint over what to change", type="filepath", format="png", height=360,
+                    brush=gr.Brush(colors=["#ffffff"], color_mode="fixed", default_size=24), elem_id="inpaint-editor",
+                )
+                mask_upload = gr.Image(label="…or upload a mask (white = repaint)", type="filepath", height=160)
+                prompt = gr.Textbox(label="Prompt", lines=2, elem_id="inpaint-prompt")
+                negative = gr.Textbox(label="Negative prompt")
+                with gr.Row():
+                    strength = gr.Slider(0, 1, value=d.strength, step=0.05, label="Strength")
+                    mask_blur = gr.Slider(0, MAX_MASK_BLUR, value=4, step=1, label="Mask blur (px, inside the mask)")
+                with gr.Row():
+                    only_masked = gr.Checkbox(False, label="Only masked area (crop around the mask)")
+                    padding = gr.Slider(0, 256, value=32, step=8, label="Padding around the mask (px)")
+                with gr.Accordion("Outpaint: extend the canvas", open=False):
+                    with gr.Row():
+                        sides = [gr.Slider(0, MAX_OUTPAINT, value=0, step=8, label=f"{side} (px)")
+                                 for side in ("Left", "Right", "Up", "Down")]
+                with gr.Row():
+                    steps = gr.Slider(1, MAX_STEPS, value=d.steps, step=1, label="Steps")
+                    guidance = gr.Slider(0, MAX_GUIDANCE, value=d.guidance, step=0.5, label="Guidance (CFG) scale")
+                with gr.Row():
+                    width = gr.Slider(d.size_min, d.size_max, value=d.width, step=d.size_multiple, label="Working width")
+                    height = gr.Slider(d.size_min, d.size_max, value=d.height, step=d.size_multiple, label="Working height")
+                with gr.Row():
+                    seed = gr.Number(-1, label="Seed (-1 = random)", precision=0, minimum=-1, maximum=MAX_SEED)
+                    batch = gr.Slider(1, studio.settings.max_batch, value=1, step=1, label="Batch size")
+                    scheduler = gr.Dropdown(first.samplers(), value=d.scheduler, label="Scheduler", allow_custom_value=True)
+                run = gr.Button("Inpaint", variant="primary", elem_id="inpaint-button")
+            with gr.Column(scale=3):
+                used_mask = gr.Image(label="Mask used", interactive=False, height=220)
+                gallery = gr.Gallery(label="Output", columns=2, height=360, elem_id="inpaint-gallery", format="png")
+                notes = gr.Markdown(elem_id="inpaint-notes")
+                params = gr.Code(label="Parameters (also in each PNG)", language="json")
+
+        model.change(lambda mid: _updates(studio.spec(mid)), model,
+                     [card, strength, steps, guidance, width, height, scheduler], api_visibility="private")
+
+        def on_inpaint(model_id, editor_value, mask_file, prompt, negative_prompt, strength, mask_blur, only_masked,
+                       padding, left, right, up, down, steps, guidance, width, height, seed, batch, scheduler,
+                       progress=gr.Progress()):
+            from ..tasks.inpaint import InpaintRequest, inpaint
+
+            image, drawn = editor_parts(editor_value)
+            if not image:
+                raise gr.Error("No input image: upload one into the editor (PNG, JPEG, WebP, BMP, GIF or TIFF).")
+            request = InpaintRequest(
+                model=model_id, image=image, mask=mask_file or drawn, prompt=prompt or "",
+                negative_prompt=negative_prompt or "", strength=strength, steps=whole(steps), guidance=guidance,
+                width=whole(width), height=whole(height), seed=whole(seed, -1), batch=whole(batch),
+                scheduler=scheduler or None, mask_blur=whole(mask_blur, 4), only_masked=bool(only_masked),
+                padding=whole(padding, 32), outpaint=tuple(whole(v, 0) for v in (left, right, up, down)),
+            )
+            result = run_task(inpaint, studio, request, progress=gradio_progress(progress))
+            items = [(str(p), f"{s['model']} · seed {s['seed']}") for p, s in zip(result.paths, result.settings)]
+            return result.mask, items, notes_markdown(result.notes), settings_json(result.settings)
+
+        run.click(
+            on_inpaint,
+            [model, editor, mask_upload, prompt, negative, strength, mask_blur, only_masked, padding, *sides, steps,
+             guidance, width, height, seed, batch, scheduler],
+            [used_mask, gallery, notes, params],
+            api_name="inpaint",
+        )
+    return page

@@ -1,0 +1,101 @@
+"""The Translate tab: image-to-image (img2img, InstructPix2Pix, ControlNet canny, GAN translators), output beside input."""
+from __future__ import annotations
+
+import gradio as gr
+
+from ..imageio import FIT_MODES
+from ..loading import NON_DIFFUSERS_LOADERS
+from ..registry import ModelSpec
+from ..settings import MAX_GUIDANCE, MAX_SEED, MAX_STEPS
+from ..studio import Studio
+from .common import gradio_progress, model_card, model_choices, notes_markdown, run_task, settings_json, whole
+
+
+def _updates(spec: ModelSpec) -> list:
+    """Per-model control updates, in the order of `controls` in build_translate_ui."""
+    shown, d = spec.controls(), spec.defaults
+    size = {"minimum": d.size_min, "maximum": d.size_max, "step": d.size_multiple, "visible": "size" in shown}
+    diffusion = spec.pipeline not in NON_DIFFUSERS_LOADERS  # GAN translators take no steps
+    return [
+        model_card(spec),
+        gr.update(visible="prompt" in shown,
+                  label="Edit instruction" if "image_guidance" in shown else "Prompt"),
+        gr.update(visible="negative_prompt" in shown),
+        gr.update(value=d.strength, visible="strength" in shown),
+        gr.update(value=d.image_guidance, visible="image_guidance" in shown),
+        gr.update(value=d.steps, visible=diffusion),
+        gr.update(value=d.guidance, visible="guidance" in shown),
+        gr.update(value=d.width, **size),
+        gr.update(value=d.height, **size),
+        gr.update(choices=spec.samplers(), value=d.scheduler, visible="scheduler" in shown),
+        gr.update(visible=spec.control == "canny"),
+    ]
+
+
+def build_translate_ui(studio: Studio) -> gr.Blocks:
+    """A Blocks that runs alone or is `.render()`ed into the multi-tab app."""
+    specs = studio.registry.for_tasks(["image-to-image"])
+    first = studio.spec(specs[0].id)
+    d = first.defaults
+    with gr.Blocks() as page:
+        with gr.Row():
+            with gr.Column(scale=2):
+                model = gr.Dropdown(model_choices(specs), value=first.id, label="Model")
+                card = gr.Markdown(model_card(first))
+                source = gr.Image(label="Input image", type="filepath", elem_id="translate-input", height=260)
+                prompt = gr.Textbox(label="Prompt", lines=2, elem_id="translate-prompt")
+                negative = gr.Textbox(label="Negative prompt")
+                with gr.Row():
+                    strength = gr.Slider(0, 1, value=d.strength, step=0.05, label="Strength (0 keeps the input)")
+                    image_guidance = gr.Slider(0, 10, value=d.image_guidance, step=0.1, label="Image guidance",
+                                               visible=False)
+                with gr.Row():
+                    steps = gr.Slider(1, MAX_STEPS, value=d.steps, step=1, label="Steps")
+                    guidance = gr.Slider(0, MAX_GUIDANCE, value=d.guidance, step=0.5, label="Guidance (CFG) scale")
+                with gr.Row():
+                    width = gr.Slider(d.size_min, d.size_max, value=d.width, step=d.size_multiple, label="Width")
+                    height = gr.Slider(d.size_min, d.size_max, value=d.height, step=d.size_multiple, label="Height")
+                    fit = gr.Radio(list(FIT_MODES), value="resize", label="Fit input to size by")
+                with gr.Row():
+                    seed = gr.Number(-1, label="Seed (-1 = random)", precision=0, minimum=-1, maximum=MAX_SEED)
+                    batch = gr.Slider(1, studio.settings.max_batch, value=1, step=1, label="Batch size")
+                    scheduler = gr.Dropdown(first.samplers(), value=d.scheduler, label="Scheduler", allow_custom_value=True)
+                with gr.Row(visible=first.control == "canny") as canny_row:
+                    canny_low = gr.Slider(0, 255, value=100, step=1, label="Canny low threshold")
+                    canny_high = gr.Slider(0, 255, value=200, step=1, label="Canny high threshold")
+                run = gr.Button("Translate", variant="primary", elem_id="translate-button")
+            with gr.Column(scale=3):
+                with gr.Row():
+                    fitted = gr.Image(label="Input as the model sees it", interactive=False, height=260)
+                    control = gr.Image(label="Control image (canny edges)", interactive=False, height=260)
+                gallery = gr.Gallery(label="Output", columns=2, height=320, elem_id="translate-gallery", format="png")
+                notes = gr.Markdown(elem_id="translate-notes")
+                params = gr.Code(label="Parameters (also in each PNG)", language="json")
+
+        controls = [card, prompt, negative, strength, image_guidance, steps, guidance, width, height, scheduler, canny_row]
+        model.change(lambda mid: _updates(studio.spec(mid)), model, controls, api_visibility="private")
+
+        def on_translate(model_id, image, prompt, negative_prompt, strength, image_guidance, steps, guidance, width,
+                         height, fit, seed, batch, scheduler, canny_low, canny_high, progress=gr.Progress()):
+            from ..tasks.translate import TranslateRequest, translate
+
+            if not image:
+                raise gr.Error("No input image: upload one (PNG, JPEG, WebP, BMP, GIF or TIFF).")
+            request = TranslateRequest(
+                model=model_id, image=image, prompt=prompt or "", negative_prompt=negative_prompt or "",
+                strength=strength, image_guidance=image_guidance, steps=whole(steps), guidance=guidance,
+                width=whole(width), height=whole(height), fit=fit or "resize", seed=whole(seed, -1), batch=whole(batch),
+                scheduler=scheduler or None, canny_low=whole(canny_low, 100), canny_high=whole(canny_high, 200),
+            )
+            result = run_task(translate, studio, request, progress=gradio_progress(progress))
+            items = [(str(p), f"{s['model']} · seed {s['seed']}") for p, s in zip(result.paths, result.settings)]
+            return result.input_image, result.control_image, items, notes_markdown(result.notes), settings_json(result.settings)
+
+        run.click(
+            on_translate,
+            [model, source, prompt, negative, strength, image_guidance, steps, guidance, width, height, fit, seed,
+             batch, scheduler, canny_low, canny_high],
+            [fitted, control, gallery, notes, params],
+            api_name="translate",
+        )
+    return page

@@ -1,0 +1,96 @@
+"""The Super-resolve tab: diffusion and GAN upscalers, tiled, with a before/after slider and optional PSNR/SSIM."""
+from __future__ import annotations
+
+import gradio as gr
+
+from ..loading import NON_DIFFUSERS_LOADERS
+from ..registry import ModelSpec
+from ..settings import MAX_GUIDANCE, MAX_SEED, MAX_STEPS
+from ..studio import Studio
+from .common import gradio_progress, model_card, model_choices, notes_markdown, run_task, settings_json, whole
+
+
+def _updates(spec: ModelSpec) -> list:
+    shown, d = spec.controls(), spec.defaults
+    diffusion = spec.pipeline not in NON_DIFFUSERS_LOADERS  # GAN upscalers take no steps
+    return [
+        model_card(spec) + (f" · ×{spec.scale}" if spec.scale else ""),
+        gr.update(visible="prompt" in shown),
+        gr.update(visible="negative_prompt" in shown),
+        gr.update(value=d.noise_level, visible="noise_level" in shown),
+        gr.update(value=d.steps, visible=diffusion),
+        gr.update(value=d.guidance, visible="guidance" in shown),
+        gr.update(value=d.tile),
+    ]
+
+
+def metrics_markdown(metrics: dict) -> str:
+    if not metrics:
+        return "Upload a high-resolution reference to score the result (PSNR, SSIM) against a bicubic baseline."
+    return (
+        "| vs reference | PSNR (dB) | SSIM |\n|---|---|---|\n"
+        f"| result | {metrics['psnr']:.2f} | {metrics['ssim']:.4f} |\n"
+        f"| bicubic | {metrics['bicubic_psnr']:.2f} | {metrics['bicubic_ssim']:.4f} |"
+    )
+
+
+def build_upscale_ui(studio: Studio) -> gr.Blocks:
+    """A Blocks that runs alone or is `.render()`ed into the multi-tab app."""
+    from ..tasks.upscale import MAX_NOISE_LEVEL, TILE_RANGE
+
+    specs = studio.registry.for_tasks(["super-resolve"])
+    first = studio.spec(specs[0].id)
+    d = first.defaults
+    with gr.Blocks() as page:
+        with gr.Row():
+            with gr.Column(scale=2):
+                model = gr.Dropdown(model_choices(specs), value=first.id, label="Model")
+                card = gr.Markdown(model_card(first))
+                source = gr.Image(label="Low-resolution input", type="filepath", elem_id="upscale-input", height=240)
+                prompt = gr.Textbox(label="Prompt (what the image shows)", elem_id="upscale-prompt")
+                negative = gr.Textbox(label="Negative prompt")
+                with gr.Row():
+                    noise_level = gr.Slider(0, MAX_NOISE_LEVEL, value=d.noise_level, step=1, label="Noise level")
+                    steps = gr.Slider(1, MAX_STEPS, value=d.steps, step=1, label="Steps")
+                    guidance = gr.Slider(0, MAX_GUIDANCE, value=d.guidance, step=0.5, label="Guidance (CFG) scale")
+                with gr.Row():
+                    tile = gr.Slider(*TILE_RANGE, value=d.tile, step=16, label="Tile size (input px)")
+                    overlap = gr.Slider(0, 128, value=16, step=2, label="Tile overlap (px)")
+                    seed = gr.Number(-1, label="Seed (-1 = random)", precision=0, minimum=-1, maximum=MAX_SEED)
+                reference = gr.Image(label="High-resolution reference (optional, for PSNR/SSIM)", type="filepath",
+                                     height=160)
+                run = gr.Button("Upscale", variant="primary", elem_id="upscale-button")
+            with gr.Column(scale=3):
+                slider = gr.ImageSlider(label="Bicubic ← → upscaled", type="filepath", format="png",
+                                        elem_id="upscale-slider")
+                scores = gr.Markdown(metrics_markdown({}))
+                notes = gr.Markdown(elem_id="upscale-notes")
+                params = gr.Code(label="Parameters (also in the PNG)", language="json")
+
+        model.change(lambda mid: _updates(studio.spec(mid)), model,
+                     [card, prompt, negative, noise_level, steps, guidance, tile], api_visibility="private")
+
+        def on_upscale(model_id, image, prompt, negative_prompt, noise_level, steps, guidance, tile, overlap, seed,
+                       reference_file, progress=gr.Progress()):
+            from ..tasks.upscale import UpscaleRequest, upscale
+
+            if not image:
+                raise gr.Error("No input image: upload one (PNG, JPEG, WebP, BMP, GIF or TIFF).")
+            request = UpscaleRequest(
+                model=model_id, image=image, prompt=prompt or "", negative_prompt=negative_prompt or "",
+                noise_level=whole(noise_level), steps=whole(steps), guidance=guidance, tile=whole(tile),
+                overlap=whole(overlap, 16), seed=whole(seed, -1), reference=reference_file or None,
+            )
+            result = run_task(upscale, studio, request, progress=gradio_progress(progress))
+            before = result.path.with_name(result.path.stem + "-bicubic.png")
+            result.bicubic.save(before)
+            return ((str(before), str(result.path)), metrics_markdown(result.metrics),
+                    notes_markdown(result.notes), settings_json(result.settings))
+
+        run.click(
+            on_upscale,
+            [model, source, prompt, negative, noise_level, steps, guidance, tile, overlap, seed, reference],
+            [slider, scores, notes, params],
+            api_name="upscale",
+        )
+    return page

@@ -1,0 +1,85 @@
+"""The inpaint task on stand-ins: exact compositing outside the mask, only-masked crops, outpainting, bad input."""
+import numpy as np
+import pytest
+from PIL import Image
+
+from genart_demo.errors import InputError
+from genart_demo.registry import Registry
+from genart_demo.tasks.inpaint import InpaintRequest, composite, extend_canvas, inpaint
+
+IDS = [s.id for s in Registry.load().for_tasks(["inpaint"])]
+
+
+def _req(model_id, image, mask, **kw):
+    base = {"prompt": "a small cat", "steps": 4, "seed": 5}
+    base.update(kw)
+    return InpaintRequest(model=model_id, image=image, mask=mask, **base)
+
+
+def _outside(mask_path):
+    return np.asarray(Image.open(mask_path)) < 8
+
+
+@pytest.mark.parametrize("model_id", IDS)
+@pytest.mark.parametrize("only_masked", [False, True])
+def test_pixels_outside_the_mask_are_exactly_the_input(studio, photo, square_mask, model_id, only_masked, tmp_path):
+    result = inpaint(studio, _req(model_id, photo, square_mask, only_masked=only_masked, mask_blur=6),
+                     output_dir=tmp_path)
+    original = np.asarray(Image.open(photo).convert("RGB")).astype(int)
+    outside = _outside(square_mask)
+    for img, path in zip(result.images, result.paths):
+        out = np.asarray(img).astype(int)
+        assert out.shape == original.shape
+        assert np.abs(out - original)[outside].max() == 0  # exact outside the mask
+        assert np.abs(out - original)[~outside].max() > 0  # something was painted inside
+        assert np.array_equal(np.asarray(Image.open(path).convert("RGB")), out.astype(np.uint8))
+
+
+def test_outpaint_extends_and_keeps_the_original(studio, photo, tmp_path):
+    result = inpaint(studio, _req("sd15-inpaint", photo, None, outpaint=(16, 8, 0, 24)), output_dir=tmp_path)
+    out = np.asarray(result.images[0]).astype(int)
+    assert out.shape == (80 + 24, 100 + 16 + 8, 3)
+    original = np.asarray(Image.open(photo).convert("RGB")).astype(int)
+    assert np.array_equal(out[0:80, 16:116], original)
+    assert np.asarray(result.mask)[0:80, 16:116].max() == 0 and np.asarray(result.mask)[:, :16].min() == 255
+
+
+def test_mask_of_another_size_is_resized_with_a_note(studio, photo, tmp_path):
+    small = tmp_path / "small-mask.png"
+    m = Image.new("L", (50, 40), 0)
+    m.paste(255, (20, 15, 30, 25))
+    m.save(small)
+    result = inpaint(studio, _req("sd15-inpaint", photo, small), output_dir=tmp_path)
+    assert any("resized" in n and "mask" in n for n in result.notes)
+    assert result.mask.size == (100, 80)
+
+
+def test_composite_helpers():
+    a, b = Image.new("RGB", (10, 10), (10, 20, 30)), Image.new("RGB", (10, 10), (200, 200, 200))
+    mask = Image.new("L", (10, 10), 0)
+    mask.paste(255, (3, 3, 7, 7))
+    out = np.asarray(composite(a, b, mask, blur=3))
+    assert (out[np.asarray(mask) == 0] == (10, 20, 30)).all()
+    canvas, border = extend_canvas(a, 2, 0, 1, 0)
+    assert canvas.size == (12, 11) and np.asarray(border)[0].min() == 255 and np.asarray(border)[1:, 2:].max() == 0
+
+
+@pytest.mark.parametrize("change,message", [
+    (dict(mask="EMPTY"), "mask is empty"),
+    (dict(mask=None), "No mask"),
+    (dict(strength=2.0), "Strength must be from 0 to 1"),
+    (dict(outpaint=(0, 0, 0, 5000)), "from 0 to 1024"),
+    (dict(outpaint=(0, -8, 0, 0)), "from 0 to 1024"),
+    (dict(mask_blur=100), "Mask blur must be from 0 to 64"),
+    (dict(prompt=" "), "prompt is empty"),
+])
+def test_bad_input(studio, photo, square_mask, change, message, tmp_path):
+    if change.get("mask") == "EMPTY":
+        empty = tmp_path / "empty.png"
+        Image.new("L", (100, 80), 0).save(empty)
+        change = {"mask": empty}
+    request = _req("sd15-inpaint", photo, square_mask)
+    request = InpaintRequest(**{**request.__dict__, **change})
+    with pytest.raises(InputError, match=message):
+        inpaint(studio, request, output_dir=tmp_path)
+    assert not list(tmp_path.rglob("*.png")) or all(p.name in {"empty.png"} for p in tmp_path.rglob("*.png"))
