@@ -58,3 +58,31 @@ def test_errors_exit_2_with_a_message(cache_dir, tmp_path):
     proc = run_cli("generate", "--model", "sd15", "--out", str(tmp_path), cache_dir=cache_dir)
     assert proc.returncode == 2 and "prompt is empty" in proc.stderr
     assert not list(tmp_path.rglob("*.png"))
+
+
+def test_image_task_commands_write_pngs(cache_dir, tmp_path):
+    from PIL import Image
+
+    photo, mask = tmp_path / "in.png", tmp_path / "mask.png"
+    Image.new("RGB", (72, 64), (30, 120, 200)).save(photo)
+    m = Image.new("L", (72, 64), 0)
+    m.paste(255, (20, 20, 40, 40))
+    m.save(mask)
+    out = tmp_path / "out"
+    runs = [
+        ("translate", "--model", "sd15-img2img", "--image", str(photo), "--prompt", "x", "--steps", "2",
+         "--strength", "0.5"),
+        ("inpaint", "--model", "sd15-inpaint", "--image", str(photo), "--mask", str(mask), "--prompt", "x",
+         "--steps", "2"),
+        ("upscale", "--model", "realesrgan-x4plus", "--image", str(photo)),
+    ]
+    for args in runs:
+        proc = run_cli(*args, "--seed", "4", "--out", str(out), cache_dir=cache_dir)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        path = Path(proc.stdout.split()[-1])
+        settings = read_png_settings(path)
+        assert settings["model"] == args[2] and settings["seed"] == 4
+    assert Image.open(path).size == (288, 256)
+    proc = run_cli("inpaint", "--model", "sd15-inpaint", "--image", str(photo), "--prompt", "x",
+                   "--out", str(out), cache_dir=cache_dir)
+    assert proc.returncode == 2 and "No mask" in proc.stderr
