@@ -123,7 +123,7 @@ def _check(studio: Studio, req: InpaintRequest) -> tuple[ModelSpec, dict]:
         "steps": check_steps(d.steps if req.steps is None else req.steps),
         "guidance": check_guidance(d.guidance if req.guidance is None else req.guidance),
         "strength": check_unit_interval("Strength", d.strength if req.strength is None else req.strength),
-        "width": width, "height": height, "scheduler": scheduler, "mask_blur": req.mask_blur,
+        "work_width": width, "work_height": height, "scheduler": scheduler, "mask_blur": req.mask_blur,
         "only_masked": bool(req.only_masked), "padding": req.padding, "outpaint": list(req.outpaint),
         "standin": studio.offline, "genart": __version__,
     }
@@ -148,7 +148,7 @@ def inpaint(studio: Studio, req: InpaintRequest, *, progress: ProgressFn | None 
         notes.append(f"canvas extended to {canvas.width}×{canvas.height} (left, right, up, down = {tuple(req.outpaint)})")
     box = mask_box(mask, req.padding) if req.only_masked else (0, 0, canvas.width, canvas.height)
     region, region_mask = canvas.crop(box), mask.crop(box)
-    work_size = (settings["width"], settings["height"])
+    work_size = (settings["work_width"], settings["work_height"])  # the model's working size; width/height = output
     if region.size != work_size:
         notes.append(f"{'masked area' if req.only_masked else 'image'} {region.width}×{region.height} worked on at "
                      f"{work_size[0]}×{work_size[1]} and scaled back")
