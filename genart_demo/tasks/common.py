@@ -84,6 +84,34 @@ def check_size(spec: ModelSpec, width: Any, height: Any) -> tuple[int, int]:
     return width, height
 
 
+def spec_for_tasks(studio, model_id: str, tasks: tuple[str, ...], label: str) -> ModelSpec:
+    """The model's spec as it runs here, refused (naming the models that fit) unless it serves one of `tasks`.
+    `label` names those models in the message, e.g. "Inpaint models"."""
+    spec = studio.spec(model_id)
+    if not set(spec.tasks) & set(tasks):
+        usable = ", ".join(s.id for s in studio.registry.for_tasks(tasks))
+        raise InputError(f"{spec.id} cannot be used here (it serves {', '.join(spec.tasks)}). {label}: {usable}.")
+    return spec
+
+
+def check_batch(studio, batch: Any) -> int:
+    if isinstance(batch, bool) or not isinstance(batch, int) or not 1 <= batch <= studio.settings.max_batch:
+        raise InputError(f"Batch size must be from 1 to {studio.settings.max_batch}; got {batch!r}.")
+    return batch
+
+
+def check_scheduler(spec: ModelSpec, name: str | None) -> str:
+    """The sampler to use (the model's default when None); unknown or incompatible names are refused with
+    the names that are allowed."""
+    from ..schedulers import sampler
+
+    chosen = name or spec.defaults.scheduler
+    sampler(chosen)  # unknown names get the full list
+    if chosen not in spec.samplers():
+        raise InputError(f"Scheduler {chosen!r} does not work with {spec.id}. Compatible schedulers: {', '.join(spec.samplers())}.")
+    return chosen
+
+
 def use_sampler(entry: LoadedPipeline, name: str) -> None:
     """Give the pipeline scheduler `name`, built from the checkpoint's own config (refused if incompatible).
 

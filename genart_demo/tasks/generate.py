@@ -17,7 +17,9 @@ from ..settings import MAX_COMPARE_MODELS
 from ..studio import Studio
 from .common import (
     ProgressFn,
+    check_batch,
     check_guidance,
+    check_scheduler,
     check_size,
     check_steps,
     generators,
@@ -25,6 +27,7 @@ from .common import (
     prompt_warnings,
     resolve_seed,
     save_images,
+    spec_for_tasks,
     step_progress,
     use_sampler,
 )
@@ -63,25 +66,15 @@ class GenerateResult:
 
 def _check_request(studio: Studio, req: GenerateRequest) -> tuple[ModelSpec, dict]:
     """Validate `req` against the model, fill defaults; returns the spec and the settings shared by the batch."""
-    spec = studio.spec(req.model)
-    if not set(spec.tasks) & set(GENERATE_TASKS):
-        usable = ", ".join(s.id for s in studio.registry.for_tasks(GENERATE_TASKS))
-        raise InputError(f"{spec.id} does not generate from scratch (it serves {', '.join(spec.tasks)}). Generate models: {usable}.")
+    spec = spec_for_tasks(studio, req.model, GENERATE_TASKS, "Generate models")
     controls, d = spec.controls(), spec.defaults
     if "prompt" in controls and not req.prompt.strip():
         raise InputError(f"The prompt is empty: {spec.id} is a text-to-image model and needs a prompt.")
-    if not isinstance(req.batch, int) or not 1 <= req.batch <= studio.settings.max_batch:
-        raise InputError(f"Batch size must be from 1 to {studio.settings.max_batch}; got {req.batch!r}.")
+    check_batch(studio, req.batch)
     width, height = d.width, d.height
     if "size" in controls:
         width, height = check_size(spec, d.width if req.width is None else req.width, d.height if req.height is None else req.height)
-    scheduler = req.scheduler or d.scheduler
-    samplers = spec.samplers()
-    if scheduler not in samplers:
-        from ..schedulers import sampler
-
-        sampler(scheduler)  # unknown names get the full list
-        raise InputError(f"Scheduler {scheduler!r} does not work with {spec.id}. Compatible schedulers: {', '.join(samplers)}.")
+    scheduler = check_scheduler(spec, req.scheduler)
     if req.refine and not spec.refiner:
         raise InputError(f"{spec.id} has no refiner; models with one: {', '.join(s.id for s in studio.registry if s.refiner)}.")
     settings = {

@@ -16,7 +16,9 @@ from ..registry import ModelSpec
 from ..studio import Studio
 from .common import (
     ProgressFn,
+    check_batch,
     check_guidance,
+    check_scheduler,
     check_size,
     check_steps,
     check_unit_interval,
@@ -25,6 +27,7 @@ from .common import (
     prompt_warnings,
     resolve_seed,
     save_images,
+    spec_for_tasks,
     step_progress,
     use_sampler,
 )
@@ -93,15 +96,11 @@ def mask_box(mask: Image.Image, padding: int) -> tuple[int, int, int, int]:
 
 
 def _check(studio: Studio, req: InpaintRequest) -> tuple[ModelSpec, dict]:
-    spec = studio.spec(req.model)
-    if "inpaint" not in spec.tasks:
-        usable = ", ".join(s.id for s in studio.registry.for_tasks(["inpaint"]))
-        raise InputError(f"{spec.id} does not inpaint (it serves {', '.join(spec.tasks)}). Inpaint models: {usable}.")
+    spec = spec_for_tasks(studio, req.model, ("inpaint",), "Inpaint models")
     controls, d = spec.controls(), spec.defaults
     if "prompt" in controls and not req.prompt.strip():
         raise InputError(f"The prompt is empty: {spec.id} needs a prompt describing what to paint.")
-    if not isinstance(req.batch, int) or not 1 <= req.batch <= studio.settings.max_batch:
-        raise InputError(f"Batch size must be from 1 to {studio.settings.max_batch}; got {req.batch!r}.")
+    check_batch(studio, req.batch)
     if len(req.outpaint) != 4 or any(not isinstance(n, int) or not 0 <= n <= MAX_OUTPAINT for n in req.outpaint):
         raise InputError(f"Outpaint sizes (left, right, up, down) must be whole numbers from 0 to {MAX_OUTPAINT}; got {tuple(req.outpaint)}.")
     if not isinstance(req.mask_blur, int) or not 0 <= req.mask_blur <= MAX_MASK_BLUR:
@@ -111,12 +110,7 @@ def _check(studio: Studio, req: InpaintRequest) -> tuple[ModelSpec, dict]:
     if req.mask is None and not any(req.outpaint):
         raise InputError("No mask: paint over the area to change, upload a mask, or extend the canvas to outpaint.")
     width, height = check_size(spec, d.width if req.width is None else req.width, d.height if req.height is None else req.height)
-    scheduler = req.scheduler or d.scheduler
-    if scheduler not in spec.samplers():
-        from ..schedulers import sampler
-
-        sampler(scheduler)
-        raise InputError(f"Scheduler {scheduler!r} does not work with {spec.id}. Compatible schedulers: {', '.join(spec.samplers())}.")
+    scheduler = check_scheduler(spec, req.scheduler)
     settings = {
         "task": "inpaint", "model": spec.id, "repo": spec.repo, "revision": spec.revision, "pipeline": spec.pipeline,
         "prompt": req.prompt, "negative_prompt": req.negative_prompt,

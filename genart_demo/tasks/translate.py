@@ -17,7 +17,9 @@ from ..registry import ModelSpec
 from ..studio import Studio
 from .common import (
     ProgressFn,
+    check_batch,
     check_guidance,
+    check_scheduler,
     check_size,
     check_steps,
     check_unit_interval,
@@ -26,6 +28,7 @@ from .common import (
     prompt_warnings,
     resolve_seed,
     save_images,
+    spec_for_tasks,
     step_progress,
     use_sampler,
 )
@@ -76,28 +79,19 @@ def canny_edges(image: Image.Image, low: int = 100, high: int = 200) -> Image.Im
 
 
 def _check(studio: Studio, req: TranslateRequest) -> tuple[ModelSpec, dict]:
-    spec = studio.spec(req.model)
-    if "image-to-image" not in spec.tasks:
-        usable = ", ".join(s.id for s in studio.registry.for_tasks(["image-to-image"]))
-        raise InputError(f"{spec.id} does not translate images (it serves {', '.join(spec.tasks)}). Translate models: {usable}.")
+    spec = spec_for_tasks(studio, req.model, ("image-to-image",), "Translate models")
     controls, d = spec.controls(), spec.defaults
     if req.fit not in FIT_MODES:
         raise InputError(f"Fit mode {req.fit!r} is not allowed: use one of {', '.join(FIT_MODES)}.")
     if "prompt" in controls and not req.prompt.strip():
         what = "an edit instruction" if "image_guidance" in controls else "a prompt"
         raise InputError(f"The prompt is empty: {spec.id} needs {what}.")
-    if not isinstance(req.batch, int) or not 1 <= req.batch <= studio.settings.max_batch:
-        raise InputError(f"Batch size must be from 1 to {studio.settings.max_batch}; got {req.batch!r}.")
+    check_batch(studio, req.batch)
     width, height = d.width, d.height
     if "size" in controls:
         width, height = check_size(spec, d.width if req.width is None else req.width, d.height if req.height is None else req.height)
-    scheduler = req.scheduler or d.scheduler
-    if "scheduler" in controls or req.scheduler:
-        if scheduler not in spec.samplers():
-            from ..schedulers import sampler
-
-            sampler(scheduler)
-            raise InputError(f"Scheduler {scheduler!r} does not work with {spec.id}. Compatible schedulers: {', '.join(spec.samplers())}.")
+    denoises = spec.pipeline not in NON_DIFFUSERS_LOADERS  # GAN translators take no steps or sampler
+    scheduler = check_scheduler(spec, req.scheduler) if denoises else ""
     settings = {
         "task": "translate",
         "model": spec.id,
@@ -112,7 +106,7 @@ def _check(studio: Studio, req: TranslateRequest) -> tuple[ModelSpec, dict]:
         "standin": studio.offline,
         "genart": __version__,
     }
-    if spec.pipeline not in NON_DIFFUSERS_LOADERS:  # GAN translators take no steps or sampler
+    if denoises:
         settings["steps"] = check_steps(d.steps if req.steps is None else req.steps)
         settings["scheduler"] = scheduler
     if "guidance" in controls:

@@ -17,11 +17,13 @@ from ..studio import Studio
 from .common import (
     ProgressFn,
     check_guidance,
+    check_scheduler,
     check_steps,
     generators,
     pipeline_params,
     resolve_seed,
     save_images,
+    spec_for_tasks,
     use_sampler,
 )
 
@@ -69,10 +71,7 @@ def _to_image(x) -> Image.Image:
 
 
 def _check(studio: Studio, req: UpscaleRequest) -> tuple[Any, dict]:
-    spec = studio.spec(req.model)
-    if "super-resolve" not in spec.tasks:
-        usable = ", ".join(s.id for s in studio.registry.for_tasks(["super-resolve"]))
-        raise InputError(f"{spec.id} does not upscale (it serves {', '.join(spec.tasks)}). Upscalers: {usable}.")
+    spec = spec_for_tasks(studio, req.model, ("super-resolve",), "Upscalers")
     controls, d = spec.controls(), spec.defaults
     tile = d.tile if req.tile is None else req.tile
     if not isinstance(tile, int) or not TILE_RANGE[0] <= tile <= TILE_RANGE[1]:
@@ -94,13 +93,7 @@ def _check(studio: Studio, req: UpscaleRequest) -> tuple[Any, dict]:
         settings["noise_level"] = level
     if spec.pipeline not in NON_DIFFUSERS_LOADERS:
         settings["steps"] = check_steps(d.steps if req.steps is None else req.steps)
-        scheduler = req.scheduler or d.scheduler
-        if scheduler not in spec.samplers():
-            from ..schedulers import sampler
-
-            sampler(scheduler)
-            raise InputError(f"Scheduler {scheduler!r} does not work with {spec.id}. Compatible schedulers: {', '.join(spec.samplers())}.")
-        settings["scheduler"] = scheduler
+        settings["scheduler"] = check_scheduler(spec, req.scheduler)
     return spec, settings
 
 

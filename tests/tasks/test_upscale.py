@@ -1,5 +1,4 @@
 """The super-resolve task on stand-ins: every upscaler, tiling, reference metrics, bad input."""
-import numpy as np
 import pytest
 from PIL import Image
 
