@@ -3,7 +3,7 @@
 The table (classes, sizes, version) imports nothing heavy; the builders (torch, diffusers, transformers)
 are imported on first use, so the app can start before those libraries load.
 """
-from .table import STANDIN_CLASSES, STANDIN_SIZES, STANDIN_UPSCALE, STANDIN_VERSION, standin_class_name
+from .table import STANDIN_CLASSES, STANDIN_FRAMES, STANDIN_SIZES, STANDIN_UPSCALE, STANDIN_VERSION, standin_class_name
 
 _LAZY = {
     "STANDIN_BUILDERS": "builders",
@@ -15,6 +15,7 @@ _LAZY = {
 
 __all__ = [
     "STANDIN_CLASSES",
+    "STANDIN_FRAMES",
     "STANDIN_SIZES",
     "STANDIN_UPSCALE",
     "STANDIN_VERSION",

@@ -12,8 +12,10 @@ import torch
 from . import builders_image as bi
 from . import builders_transformer as bt
 from . import builders_unet as bu
+from . import builders_video as bv
 from .table import (  # noqa: F401  (re-exported)
     STANDIN_CLASSES,
+    STANDIN_FRAMES,
     STANDIN_SIZES,
     STANDIN_UPSCALE,
     STANDIN_VERSION,
@@ -45,8 +47,13 @@ STANDIN_BUILDERS: dict[str, Callable[[], "DiffusionPipeline"]] = {
     "StableDiffusionXLImg2ImgPipeline@base": bi.build_sdxl_img2img_base,
     "StableDiffusionUpscalePipeline": bi.build_sd_upscale,
     "LDMSuperResolutionPipeline": bi.build_ldm_super_resolution,
+    "TextToVideoSDPipeline": bv.build_text_to_video_sd,
+    "AnimateDiffPipeline": bv.build_animatediff,
+    "CogVideoXPipeline": bv.build_cogvideox,
+    "StableVideoDiffusionPipeline": bv.build_svd,
 }
 assert set(STANDIN_BUILDERS) == set(STANDIN_CLASSES), "tiny/table.py and the builders disagree"
+assert set(STANDIN_FRAMES) <= set(STANDIN_CLASSES), "tiny/table.py: STANDIN_FRAMES names an unknown key"
 
 def supported_classes() -> list[str]:
     """The stand-in keys: pipeline class names, and "ClassName@variant" for other layouts of a class."""

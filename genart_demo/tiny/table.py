@@ -31,6 +31,21 @@ STANDIN_SIZES: dict[str, int] = {
     # 32x32 in -> 128x128 out: LDMSuperResolutionPipeline crops a PIL input down to a multiple of 32,
     # so a 16x16 PIL image would become 0x0.
     "LDMSuperResolutionPipeline": 128,
+    # Video pipelines (builders_video.py): the FRAME side; 8x8 latents x factor 8. Frame counts: STANDIN_FRAMES.
+    "TextToVideoSDPipeline": 64,
+    "AnimateDiffPipeline": 64,
+    "CogVideoXPipeline": 64,
+    "StableVideoDiffusionPipeline": 64,  # image-to-video: the input image is 64x64 too
+}
+
+# Video pipelines: key -> default number of frames generated (pass as num_frames; output .frames).
+STANDIN_FRAMES: dict[str, int] = {
+    "TextToVideoSDPipeline": 8,
+    "AnimateDiffPipeline": 8,
+    # 4k + 1 (the VAE compresses time by 4: 9 frames -> 3 latent frames); only 8k + 1 (odd latent counts)
+    # decode to exactly num_frames: 5 or 13 come back as 8 or 16 frames, as with the real CogVideoX.
+    "CogVideoXPipeline": 9,
+    "StableVideoDiffusionPipeline": 8,
 }
 
 # Upscaling pipelines: key -> output side / input side.
