@@ -148,6 +148,21 @@ def cmd_upscale(args: argparse.Namespace) -> int:
     return _report([result.path], result.notes)
 
 
+def cmd_video(args: argparse.Namespace) -> int:
+    from .studio import Studio
+    from .tasks.video import VideoRequest, generate_video
+
+    studio = Studio.create()
+    print(studio.notice, file=sys.stderr)
+    request = VideoRequest(
+        model=args.model, prompt=args.prompt or "", negative_prompt=args.negative_prompt, image=args.image,
+        frames=args.frames, fps=args.fps, steps=args.steps, guidance=args.guidance, width=args.width,
+        height=args.height, seed=args.seed, scheduler=args.scheduler, decode_chunk=args.decode_chunk,
+    )
+    result = generate_video(studio, request, progress=_progress, output_dir=Path(args.out))
+    return _report([result.mp4, result.mp4.with_suffix(".json"), result.gif], result.notes)
+
+
 def _image_task_parser(sub, name: str, help_text: str, func) -> argparse.ArgumentParser:
     """The options every image task shares."""
     p = sub.add_parser(name, help=help_text)
@@ -221,6 +236,24 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--tile", type=int, help="input pixels per tile side")
     up.add_argument("--overlap", type=int, default=16)
     up.add_argument("--reference", help="high-resolution reference for PSNR/SSIM")
+
+    vid = sub.add_parser("video", help="text-to-video or image-to-video; writes mp4 (+ .json and .gif)")
+    vid.add_argument("--model", required=True, help="registry id (see `genart models --task text-to-video`)")
+    source = vid.add_mutually_exclusive_group(required=True)
+    source.add_argument("--prompt", help="text-to-video models")
+    source.add_argument("--image", help="image-to-video models: the image to animate")
+    vid.add_argument("--negative-prompt", default="")
+    vid.add_argument("--frames", type=int)
+    vid.add_argument("--fps", type=int)
+    vid.add_argument("--steps", type=int)
+    vid.add_argument("--guidance", type=float)
+    vid.add_argument("--width", type=int)
+    vid.add_argument("--height", type=int)
+    vid.add_argument("--seed", type=int, default=-1)
+    vid.add_argument("--scheduler")
+    vid.add_argument("--decode-chunk", type=int, help="frames decoded at a time (image-to-video)")
+    vid.add_argument("--out", default="outputs")
+    vid.set_defaults(func=cmd_video)
 
     serve = sub.add_parser("serve", help="start the web app (same as `python app.py`)")
     serve.add_argument("--host")

@@ -77,10 +77,14 @@ def effective_spec(spec: ModelSpec, standin: bool) -> ModelSpec:
     """The spec as the studio runs it: for a stand-in, sizes are the tiny model's."""
     if not standin:
         return spec
-    from .tiny import STANDIN_SIZES
+    from .tiny import STANDIN_FRAMES, STANDIN_SIZES
 
     side = STANDIN_SIZES.get(spec.standin_class, 64)
     multiple = spec.defaults.size_multiple
+    video = {}
+    if spec.defaults.frames:  # stand-ins make short clips; the real model's maximum still bounds requests
+        frames = STANDIN_FRAMES.get(spec.standin_class, 8)
+        video = {"frames": frames, "decode_chunk": min(spec.defaults.decode_chunk, frames)}
     return replace(
         spec,
         defaults=replace(
@@ -89,6 +93,7 @@ def effective_spec(spec: ModelSpec, standin: bool) -> ModelSpec:
             height=side,
             size_min=max(STANDIN_SIZE_RANGE[0], multiple),
             size_max=STANDIN_SIZE_RANGE[1],
+            **video,
         ),
     )
 

@@ -22,7 +22,7 @@ TASKS = (
 GENERATE_TASKS = ("text-to-image", "unconditional", "class-conditional")
 CONTROLS = (
     "prompt", "negative_prompt", "guidance", "size", "scheduler", "class_label",
-    "strength", "image_guidance", "noise_level",
+    "strength", "image_guidance", "noise_level", "motion_bucket_id", "noise_aug",
 )
 # The controls each task's pipelines take (a test checks them against the diffusers signatures);
 # an entry's `hide` removes ones its checkpoint ignores, "scheduler" shows only with 2+ samplers, and
@@ -34,8 +34,10 @@ TASK_CONTROLS = {
     "image-to-image": ("prompt", "negative_prompt", "guidance", "size", "scheduler", "strength", "image_guidance"),
     "inpaint": ("prompt", "negative_prompt", "guidance", "size", "scheduler", "strength"),
     "super-resolve": ("prompt", "negative_prompt", "guidance", "scheduler", "noise_level"),
+    "text-to-video": ("prompt", "negative_prompt", "guidance", "size", "scheduler"),
+    "image-to-video": ("guidance", "size", "scheduler", "motion_bucket_id", "noise_aug"),
 }
-OPTIONAL_CONTROLS = ("strength", "image_guidance", "noise_level")  # shown when the defaults set them (> 0)
+OPTIONAL_CONTROLS = ("strength", "image_guidance", "noise_level", "motion_bucket_id", "noise_aug")  # shown when the defaults set them (> 0)
 
 
 class UnknownModelError(ValueError):
@@ -59,6 +61,13 @@ class Defaults:
     image_guidance: float = 0.0  # InstructPix2Pix image guidance scale (0 = not used)
     noise_level: int = 0  # SD x4 upscaler: noise added to the low-res input (0 = not used)
     tile: int = 512  # super-resolve: input tile side for tiled processing
+    frames: int = 0  # video: default number of frames (0 = not a video model)
+    max_frames: int = 0  # video: most frames the model is meant to make
+    frame_step: int = 1  # video: frames must be 1 + k * frame_step (CogVideoX returns exactly that many only for 8k+1)
+    fps: int = 8  # video: default frames per second of the mp4 (and SVD's fps conditioning)
+    decode_chunk: int = 0  # video: frames decoded at a time (bounds decoder memory); 0 = all at once
+    motion_bucket_id: int = 0  # SVD: amount of motion (0 = not used)
+    noise_aug: float = 0.0  # SVD: noise added to the conditioning image (0 = not used)
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,8 @@ SAMPLERS: Mapping[str, Sampler] = MappingProxyType(
             Sampler("LCM", "LCMScheduler", "eps"),  # runs on any eps/v model; full quality needs LCM-distilled weights
             Sampler("Score SDE-VE", "ScoreSdeVeScheduler", "sde-ve"),
             Sampler("Flow Euler", "FlowMatchEulerDiscreteScheduler", "flow"),
+            Sampler("CogVideoX DDIM", "CogVideoXDDIMScheduler", "cogvideox-ddim"),  # CogVideoX entries list both
+            Sampler("CogVideoX DPM", "CogVideoXDPMScheduler", "cogvideox-dpm"),
         )
     }
 )

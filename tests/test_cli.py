@@ -86,3 +86,17 @@ def test_image_task_commands_write_pngs(cache_dir, tmp_path):
     proc = run_cli("inpaint", "--model", "sd15-inpaint", "--image", str(photo), "--prompt", "x",
                    "--out", str(out), cache_dir=cache_dir)
     assert proc.returncode == 2 and "No mask" in proc.stderr
+
+
+def test_video_command_writes_mp4_json_and_gif(cache_dir, tmp_path):
+    from genart_demo.video import probe_mp4
+
+    proc = run_cli("video", "--model", "animatediff-sd15", "--prompt", "a boat", "--frames", "6", "--fps", "12",
+                   "--steps", "2", "--seed", "3", "--out", str(tmp_path), cache_dir=cache_dir)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    mp4, sidecar, gif = (Path(p) for p in proc.stdout.split())
+    info = probe_mp4(mp4)
+    assert (info.frames, info.fps, info.codec) == (6, 12, "h264") and info.metadata["seed"] == 3
+    assert sidecar.suffix == ".json" and gif.suffix == ".gif"
+    proc = run_cli("video", "--model", "svd-xt", "--prompt", "a boat", "--out", str(tmp_path), cache_dir=cache_dir)
+    assert proc.returncode == 2 and "give an input image" in proc.stderr

@@ -11,10 +11,10 @@ from .generate import build_generate_ui
 from .inpaint import build_inpaint_ui
 from .translate import build_translate_ui
 from .upscale import build_upscale_ui
+from .video import build_video_ui
 
 # Tabs that later work fills in; each says what it will do rather than showing a dead form.
 COMING_SOON = {
-    "Video": "Text-to-video and image-to-video, with mp4 output.",
     "Evaluate": "CLIPScore, FID, KID, IS, precision/recall, PSNR, SSIM, LPIPS on uploaded or generated sets.",
     "Leaderboard": "DrawBench and PartiPrompts through every model, scored by category.",
     "Arena": "Blind pairwise votes turned into Elo and Bradley-Terry ratings.",
@@ -28,6 +28,7 @@ def build_app(studio: Studio) -> gr.Blocks:
         "Translate": build_translate_ui(studio),
         "Inpaint": build_inpaint_ui(studio),
         "Super-resolve": build_upscale_ui(studio),
+        "Video": build_video_ui(studio),
     }
     with gr.Blocks(title="genart studio") as app:
         gr.Markdown("# genart studio\nCompare generative image and video models on the same prompt, seed and settings.")

@@ -1,0 +1,197 @@
+"""The video task: text-to-video and image-to-video, written as H.264 mp4 + GIF + a strip of frames."""
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from .. import __version__
+from ..errors import InputError
+from ..imageio import fit_image, load_image
+from ..registry import ModelSpec
+from ..studio import Studio
+from .common import (
+    ProgressFn,
+    check_guidance,
+    check_scheduler,
+    check_size,
+    check_steps,
+    check_unit_interval,
+    generators,
+    output_path,
+    pipeline_params,
+    prompt_warnings,
+    resolve_seed,
+    spec_for_tasks,
+    step_progress,
+    use_sampler,
+)
+
+VIDEO_TASKS = ("text-to-video", "image-to-video")
+MAX_MOTION_BUCKET = 255
+
+
+@dataclass(frozen=True)
+class VideoRequest:
+    model: str
+    prompt: str = ""  # text-to-video
+    negative_prompt: str = ""
+    image: Any = None  # image-to-video: path, bytes, PIL image or array
+    frames: int | None = None
+    fps: int | None = None
+    steps: int | None = None
+    guidance: float | None = None
+    width: int | None = None
+    height: int | None = None
+    seed: int = -1
+    scheduler: str | None = None
+    decode_chunk: int | None = None  # frames decoded at a time (SVD); bounds decoder memory
+    motion_bucket_id: int | None = None  # SVD
+    noise_aug: float | None = None  # SVD
+
+
+@dataclass
+class VideoResult:
+    mp4: Path
+    gif: Path
+    strip: Image.Image
+    frames: np.ndarray  # (F, H, W, 3) uint8
+    settings: dict
+    notes: list[str] = field(default_factory=list)
+    standin: bool = False
+    seconds: float = 0.0
+
+
+def _check_frames(spec: ModelSpec, frames: Any) -> int:
+    d = spec.defaults
+    if isinstance(frames, bool) or not isinstance(frames, int) or not 1 <= frames <= d.max_frames:
+        raise InputError(f"Frames must be a whole number from 1 to {d.max_frames} for {spec.id}; got {frames!r}.")
+    if (frames - 1) % d.frame_step:
+        allowed = ", ".join(str(1 + k * d.frame_step) for k in range(min(5, (d.max_frames - 1) // d.frame_step + 1)))
+        raise InputError(f"{spec.id} makes 1 + {d.frame_step}·k frames ({allowed}, …); got {frames}.")
+    return frames
+
+
+def _check(studio: Studio, req: VideoRequest) -> tuple[ModelSpec, dict]:
+    from ..video import MAX_FPS, MIN_FPS
+
+    spec = spec_for_tasks(studio, req.model, VIDEO_TASKS, "Video models")
+    controls, d = spec.controls(), spec.defaults
+    image_model = "image-to-video" in spec.tasks
+    if image_model and req.image is None:
+        raise InputError(f"{spec.id} animates an image: give an input image (it takes no prompt).")
+    if not image_model and req.image is not None:
+        raise InputError(f"{spec.id} makes video from text and takes no input image; image-to-video models: "
+                         f"{', '.join(s.id for s in studio.registry.for_tasks(['image-to-video']))}.")
+    if "prompt" in controls and not req.prompt.strip():
+        raise InputError(f"The prompt is empty: {spec.id} is a text-to-video model and needs a prompt.")
+    fps = d.fps if req.fps is None else req.fps
+    if isinstance(fps, bool) or not isinstance(fps, int) or not MIN_FPS <= fps <= MAX_FPS:
+        raise InputError(f"FPS must be a whole number from {MIN_FPS} to {MAX_FPS}; got {fps!r}.")
+    width, height = check_size(spec, d.width if req.width is None else req.width, d.height if req.height is None else req.height)
+    frames = _check_frames(spec, d.frames if req.frames is None else req.frames)
+    settings = {
+        "task": "video", "model": spec.id, "repo": spec.repo, "revision": spec.revision, "pipeline": spec.pipeline,
+        "prompt": req.prompt if "prompt" in controls else "",
+        "negative_prompt": req.negative_prompt if "negative_prompt" in controls else "",
+        "frames": frames, "fps": fps, "width": width, "height": height,
+        "steps": check_steps(d.steps if req.steps is None else req.steps),
+        "guidance": check_guidance(d.guidance if req.guidance is None else req.guidance),
+        "scheduler": check_scheduler(spec, req.scheduler),
+        "standin": studio.offline, "genart": __version__,
+    }
+    chunk = d.decode_chunk if req.decode_chunk is None else req.decode_chunk
+    if d.decode_chunk:
+        if isinstance(chunk, bool) or not isinstance(chunk, int) or not 1 <= chunk <= frames:
+            raise InputError(f"Decode chunk must be a whole number of frames from 1 to {frames}; got {chunk!r}.")
+        settings["decode_chunk"] = chunk
+    if "motion_bucket_id" in controls:
+        bucket = d.motion_bucket_id if req.motion_bucket_id is None else req.motion_bucket_id
+        if isinstance(bucket, bool) or not isinstance(bucket, int) or not 0 <= bucket <= MAX_MOTION_BUCKET:
+            raise InputError(f"Motion bucket id must be a whole number from 0 to {MAX_MOTION_BUCKET}; got {bucket!r}.")
+        settings["motion_bucket_id"] = bucket
+    if "noise_aug" in controls:
+        settings["noise_aug"] = check_unit_interval("Noise augmentation", d.noise_aug if req.noise_aug is None else req.noise_aug)
+    return spec, settings
+
+
+@contextlib.contextmanager
+def _decode_progress(pipe: Any, progress: ProgressFn | None, chunks: int):
+    """Report each VAE decode call (one per chunk of frames) while the pipeline decodes."""
+    vae = getattr(pipe, "vae", None)
+    if progress is None or vae is None:
+        yield
+        return
+    original, done = vae.decode, [0]
+
+    def counting_decode(*args, **kwargs):
+        out = original(*args, **kwargs)
+        done[0] += 1
+        progress(min(done[0], chunks), chunks, "decoding frames")
+        return out
+
+    vae.decode = counting_decode
+    try:
+        yield
+    finally:
+        del vae.decode  # back to the class method
+
+
+def _pipeline_kwargs(pipe: Any, settings: dict, image: Image.Image | None) -> dict:
+    params = pipeline_params(type(pipe).__name__)
+    kwargs: dict[str, Any] = {
+        "num_frames": settings["frames"], "num_inference_steps": settings["steps"],
+        "height": settings["height"], "width": settings["width"],
+        "generator": generators(settings["seed"], 1), "output_type": "np",
+    }
+    if image is not None:
+        kwargs["image"] = image
+    if settings["prompt"]:
+        kwargs["prompt"] = settings["prompt"]
+        if settings["negative_prompt"]:
+            kwargs["negative_prompt"] = settings["negative_prompt"]
+    # SVD guides between min_guidance_scale and max_guidance_scale over the frames; others take guidance_scale
+    kwargs["guidance_scale" if "guidance_scale" in params else "max_guidance_scale"] = settings["guidance"]
+    optional = {"decode_chunk_size": "decode_chunk", "motion_bucket_id": "motion_bucket_id",
+                "noise_aug_strength": "noise_aug", "fps": "fps"}
+    for param, key in optional.items():
+        if param in params and key in settings:
+            kwargs[param] = settings[key]  # SVD's fps conditioning: the pipeline itself subtracts 1
+    return {k: v for k, v in kwargs.items() if k in params}
+
+
+def generate_video(studio: Studio, req: VideoRequest, *, progress: ProgressFn | None = None,
+                   output_dir: Path | None = None) -> VideoResult:
+    """Make one video; writes <name>.mp4 (settings in its metadata), <name>.json beside it, and <name>.gif."""
+    from ..video import frame_strip, write_gif, write_mp4
+
+    started = time.perf_counter()
+    spec, settings = _check(studio, req)
+    notes: list[str] = []
+    image = None
+    if req.image is not None:
+        loaded = load_image(req.image, label="input image")
+        image, fit_notes = fit_image(loaded.image, settings["width"], settings["height"], mode="crop")
+        notes += loaded.notes + fit_notes
+    settings["seed"] = resolve_seed(req.seed)
+    entry = studio.cache.get(studio.registry.get(spec.id))
+    notes += prompt_warnings(entry.pipe, settings["prompt"], spec.defaults.max_sequence_length)
+    kwargs = _pipeline_kwargs(entry.pipe, settings, image)
+    chunks = math.ceil(settings["frames"] / settings.get("decode_chunk", settings["frames"]))
+    with entry.lock:
+        use_sampler(entry, settings["scheduler"])
+        with step_progress(entry.pipe, kwargs, progress, settings["steps"], 0, f"{spec.id}: denoising"), \
+                _decode_progress(entry.pipe, progress, chunks):
+            frames = np.asarray(entry.pipe(**kwargs).frames[0])  # (F, H, W, 3) float in [0, 1]
+    frames = (np.clip(frames, 0, 1) * 255).round().astype(np.uint8)
+    base = output_path(Path(output_dir or studio.settings.output_dir), spec.id, settings["seed"]).with_suffix("")
+    mp4 = write_mp4(frames, base.with_suffix(".mp4"), settings["fps"], settings)
+    gif = write_gif(frames, base.with_suffix(".gif"), settings["fps"])
+    return VideoResult(mp4, gif, frame_strip(frames), frames, settings, notes, studio.offline,
+                       time.perf_counter() - started)
