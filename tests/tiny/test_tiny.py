@@ -24,6 +24,7 @@ from genart_demo.tiny import (
     standin_path,
 )
 from genart_demo.tiny.tokenizers import make_clip_tokenizer, make_t5_tokenizer
+from standin_helpers import gradient_image, load
 
 # diffusers' Euler scheduler calls np.array() on a torch tensor, which numpy 2 flags; not ours to fix.
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword")
@@ -32,34 +33,6 @@ UNCONDITIONAL = {"DDPMPipeline", "DDIMPipeline", "ScoreSdeVePipeline", "LDMPipel
 INPAINT = {"StableDiffusionInpaintPipeline", "StableDiffusionInpaintPipeline@legacy", "StableDiffusionXLInpaintPipeline"}
 PROMPT = "a photo of a cat riding a horse"
 VIDEO = set(STANDIN_FRAMES)  # video stand-ins return .frames: tested in test_tiny_video.py
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny models gain nothing from threads, and on a busy 2-core box OpenMP spinning makes runs 30x slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="module")
-def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One stand-in cache shared by the module's tests, so each class is built once."""
-    return tmp_path_factory.mktemp("genart-cache")
-
-
-def load(key: str, cache_dir: Path) -> diffusers.DiffusionPipeline:
-    """Ensure the stand-in and load it the way a Hub checkpoint is loaded (with the key's diffusers class)."""
-    path = ensure_standin(key, cache_dir)
-    pipe = getattr(diffusers, standin_class_name(key)).from_pretrained(path, use_safetensors=True)
-    pipe.set_progress_bar_config(disable=True)
-    return pipe
-
-
-def gradient_image(size: int) -> Image.Image:
-    """A deterministic `size` x `size` RGB test image."""
-    return Image.fromarray(np.linspace(0, 255, size * size * 3).reshape(size, size, 3).astype(np.uint8))
 
 
 def square_mask(size: int) -> Image.Image:

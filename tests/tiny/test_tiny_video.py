@@ -19,6 +19,7 @@ from genart_demo.tiny import (
     ensure_standin,
     standin_class_name,
 )
+from standin_helpers import gradient_image, load
 
 # diffusers' Euler scheduler calls np.array() on a torch tensor, which numpy 2 flags; not ours to fix.
 pytestmark = [
@@ -29,32 +30,6 @@ pytestmark = [
 VIDEO_KEYS = sorted(STANDIN_FRAMES)
 IMAGE_TO_VIDEO = {"StableVideoDiffusionPipeline"}
 PROMPT = "a photo of a cat riding a horse"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny models gain nothing from threads, and on a busy 2-core box OpenMP spinning makes runs much slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="module")
-def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("genart-video-cache")
-
-
-def load(key: str, cache_dir: Path) -> diffusers.DiffusionPipeline:
-    """Ensure the stand-in and load it the way a Hub checkpoint is loaded (with the key's diffusers class)."""
-    path = ensure_standin(key, cache_dir)
-    pipe = getattr(diffusers, standin_class_name(key)).from_pretrained(path, use_safetensors=True)
-    pipe.set_progress_bar_config(disable=True)
-    return pipe
-
-
-def gradient_image(size: int) -> Image.Image:
-    return Image.fromarray(np.linspace(0, 255, size * size * 3).reshape(size, size, 3).astype(np.uint8))
 
 
 def call_kwargs(key: str) -> dict[str, Any]:
