@@ -9,8 +9,9 @@ import socket
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlparse
 
 from .registry import ModelSpec
@@ -45,10 +46,10 @@ def best_device(forced: str = "") -> str:
 
 
 def dtype_for(device: str, spec: ModelSpec):
-    """fp16/bf16 (per the registry entry) on GPU, fp32 on CPU."""
+    """fp16/bf16 (per the registry entry) on GPU, fp32 on CPU and for entries that overflow in half precision."""
     import torch
 
-    if device == "cpu":
+    if device == "cpu" or spec.gpu_dtype == "float32":
         return torch.float32
     if device == "mps":
         return torch.float16
@@ -67,7 +68,7 @@ def hub_reachable(timeout_s: float = 2.0) -> bool:
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
     try:
         return pool.submit(connect).result(timeout=timeout_s)
-    except Exception:
+    except Exception:  # noqa: BLE001  (any failure, DNS, refusal or timeout, means "not reachable")
         return False
     finally:
         pool.shutdown(wait=False)
@@ -144,12 +145,54 @@ def _load_spandrel(spec: ModelSpec, *, standin: bool, device: str, settings: Set
     return descriptor
 
 
+def _load_autoencoder(spec: ModelSpec, *, standin: bool, device: str, settings: Settings) -> Any:
+    """A bare diffusers autoencoder (AutoencoderKL, VQModel): from the repo (root or `subfolder`), or its stand-in.
+
+    Both go through `cls.from_pretrained(..., use_safetensors=True)` as pipelines do; returned on `device` in eval mode.
+    """
+    import diffusers
+
+    kwargs: dict[str, Any] = {"torch_dtype": dtype_for(device, spec), "use_safetensors": True}
+    if standin:
+        from .tiny import ensure_standin, standin_class_name
+
+        source = str(ensure_standin(spec.standin_class, settings.cache_dir))
+        cls_name = standin_class_name(spec.standin_class)
+    else:
+        source, cls_name = spec.repo, spec.pipeline
+        kwargs.update(revision=spec.revision, token=hf_token(), use_safetensors=spec.safetensors)
+        if spec.subfolder:
+            kwargs["subfolder"] = spec.subfolder
+        if device != "cpu" and spec.variant:
+            kwargs["variant"] = spec.variant
+    model = _from_pretrained(getattr(diffusers, cls_name), source, kwargs, spec)
+    return model.to(device).eval()
+
+
 # Models that are not diffusers pipelines, by the registry's `pipeline` name.
 NON_DIFFUSERS_LOADERS: dict[str, Callable[..., Any]] = {
     "Pix2PixUNetGenerator": _load_gan,
     "CycleGANResnetGenerator": _load_gan,
     "spandrel": _load_spandrel,
+    "AutoencoderKL": _load_autoencoder,
+    "VQModel": _load_autoencoder,
 }
+
+
+def _from_pretrained(cls: Any, source: str, kwargs: dict[str, Any], spec: ModelSpec) -> Any:
+    """`cls.from_pretrained(source, **kwargs)`, retried without `variant` when the repo lacks those weights;
+    a missing or unreachable checkpoint becomes a LoadError saying what to do."""
+    try:
+        try:
+            return cls.from_pretrained(source, **kwargs)
+        except (OSError, ValueError) as exc:
+            if "variant" not in kwargs or "variant" not in str(exc):
+                raise
+            log.info("%s has no %s weights; loading the full-precision files", spec.repo, kwargs.pop("variant"))
+            return cls.from_pretrained(source, **kwargs)
+    except OSError as exc:
+        hint = " It is gated: accept its terms on the Hub and set HF_TOKEN." if spec.gated else ""
+        raise LoadError(f"Could not load {spec.id} from {source}: {exc}.{hint}") from exc
 
 
 def load_pipeline(spec: ModelSpec, *, standin: bool, device: str, settings: Settings) -> Any:
@@ -186,18 +229,7 @@ def load_pipeline(spec: ModelSpec, *, standin: bool, device: str, settings: Sett
                 part["repo"], revision=part.get("revision", "main"), torch_dtype=dtype, use_safetensors=True,
                 token=hf_token(),
             )
-    cls = getattr(diffusers, cls_name)
-    try:
-        try:
-            pipe = cls.from_pretrained(source, **kwargs)
-        except (OSError, ValueError) as exc:
-            if "variant" not in kwargs or "variant" not in str(exc):
-                raise
-            log.info("%s has no %s weights; loading the full-precision files", spec.repo, kwargs.pop("variant"))
-            pipe = cls.from_pretrained(source, **kwargs)
-    except OSError as exc:
-        hint = " It is gated: accept its terms on the Hub and set HF_TOKEN." if spec.gated else ""
-        raise LoadError(f"Could not load {spec.id} from {source}: {exc}.{hint}") from exc
+    pipe = _from_pretrained(getattr(diffusers, cls_name), source, kwargs, spec)
     if settings.cpu_offload and device == "cuda":
         pipe.enable_model_cpu_offload()
     else:

@@ -1,10 +1,11 @@
 """Typed loader for the model registry (registry.toml): frozen specs, looked up by short id or task."""
 from __future__ import annotations
 
-import tomllib
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Mapping
+
+import tomllib
 
 REGISTRY_FILE = Path(__file__).with_name("registry.toml")
 
@@ -18,6 +19,7 @@ TASKS = (
     "super-resolve",
     "text-to-video",
     "image-to-video",
+    "autoencode",  # bare autoencoders (VAE / VQ-VAE): only the evaluate tab's round trip lists them
 )
 GENERATE_TASKS = ("text-to-image", "unconditional", "class-conditional")
 CONTROLS = (
@@ -36,6 +38,7 @@ TASK_CONTROLS = {
     "super-resolve": ("prompt", "negative_prompt", "guidance", "scheduler", "noise_level"),
     "text-to-video": ("prompt", "negative_prompt", "guidance", "size", "scheduler"),
     "image-to-video": ("guidance", "size", "scheduler", "motion_bucket_id", "noise_aug"),
+    "autoencode": (),  # encode + decode only: nothing to sample or steer
 }
 OPTIONAL_CONTROLS = ("strength", "image_guidance", "noise_level", "motion_bucket_id", "noise_aug")  # shown when the defaults set them (> 0)
 
@@ -80,14 +83,15 @@ class ModelSpec:
     tasks: tuple[str, ...]  # subset of TASKS
     repo: str  # Hugging Face Hub repo id
     revision: str  # pinned revision or "main"
-    pipeline: str  # diffusers pipeline class name
+    pipeline: str  # diffusers pipeline class name (or model class, e.g. AutoencoderKL, for bare models)
     licence: str
     memory_gb: float  # rough GPU memory at fp16
     defaults: Defaults
-    standin: str = ""  # pipeline class of the tiny stand-in; "" = same as `pipeline`
+    subfolder: str = ""  # folder of the repo holding the model, e.g. "vae" of a pipeline repo; "" = the root
+    standin: str = ""  # stand-in key (class, or "Class@variant") of the tiny stand-in; "" = same as `pipeline`
     safetensors: bool = True  # False: the repo has only pickle weights
     gated: bool = False
-    gpu_dtype: str = "float16"
+    gpu_dtype: str = "float16"  # "float16", "bfloat16", or "float32" for models that overflow in half precision
     variant: str = ""  # weight variant to fetch on GPU, e.g. "fp16"
     refiner: str = ""  # id of a refiner entry
     hide: tuple[str, ...] = ()  # controls hidden although the pipeline accepts them
@@ -144,7 +148,7 @@ class Registry:
         self._specs = dict(specs)
 
     @classmethod
-    def load(cls, path: str | Path = REGISTRY_FILE) -> "Registry":
+    def load(cls, path: str | Path = REGISTRY_FILE) -> Registry:
         with open(path, "rb") as fh:
             data = tomllib.load(fh)
         return cls({mid: _spec_from_table(mid, table) for mid, table in data.get("models", {}).items()})

@@ -1,4 +1,5 @@
-"""Loading: device and dtype choice, the pipeline cache (hits, LRU eviction), offline probing, pickle refusal."""
+"""Loading: device and dtype choice, the pipeline cache (hits, LRU eviction), offline probing, pickle refusal,
+and bare autoencoders (subfolder, fp32 on GPU, sized and evicted like pipelines)."""
 import socket
 import time
 from dataclasses import replace
@@ -6,7 +7,14 @@ from dataclasses import replace
 import pytest
 import torch
 
-from genart_demo.loading import LoadError, PipelineCache, best_device, dtype_for, hub_reachable, load_pipeline
+from genart_demo.loading import (
+    LoadError,
+    PipelineCache,
+    best_device,
+    dtype_for,
+    hub_reachable,
+    load_pipeline,
+)
 from genart_demo.registry import Registry
 
 REGISTRY = Registry.load()
@@ -156,3 +164,76 @@ def test_keep_protects_a_model_from_eviction(settings):
     assert base.pipe is not None  # still usable by a run that holds it
     cache.get(REGISTRY.get("sd15"))
     assert cache.loaded_ids() == ["sd15"] and cache.evictions == ["sdxl-base", "sdxl-refiner"]
+
+
+# --- bare autoencoders ("autoencode" entries: AutoencoderKL / VQModel, not pipelines) ---
+
+
+def test_autoencoder_gpu_dtypes():
+    assert dtype_for("cuda", REGISTRY.get("sdxl-vae")) == torch.float32  # overflows in fp16: kept in fp32
+    assert dtype_for("mps", REGISTRY.get("sdxl-vae")) == torch.float32
+    assert dtype_for("cuda", REGISTRY.get("sdxl-vae-fp16-fix")) == torch.float16
+    assert dtype_for("cuda", REGISTRY.get("ldm-vq-f4")) == torch.float16
+
+
+def fake_hub(monkeypatch, cls_name, calls, fail_variant=False):
+    """Replace `diffusers.<cls_name>.from_pretrained` by one that records its arguments and fails as offline."""
+    import diffusers
+
+    def fake_from_pretrained(source, **kwargs):
+        calls.append(dict(kwargs, source=source))
+        if fail_variant and "variant" in kwargs:
+            raise ValueError("no such modeling files are available for variant=fp16")
+        raise OSError("offline in tests")
+
+    monkeypatch.setattr(getattr(diffusers, cls_name), "from_pretrained", fake_from_pretrained)
+
+
+def test_autoencoder_hub_load_passes_subfolder_revision_and_safetensors(settings, monkeypatch):
+    calls = []
+    fake_hub(monkeypatch, "VQModel", calls)
+    monkeypatch.setenv("HF_TOKEN", "hf_test_token")
+    with pytest.raises(LoadError, match="Could not load ldm-vq-f4 from CompVis/ldm-celebahq-256"):
+        load_pipeline(REGISTRY.get("ldm-vq-f4"), standin=False, device="cpu", settings=settings)
+    assert calls == [{
+        "source": "CompVis/ldm-celebahq-256", "subfolder": "vqvae", "revision": "refs/pr/7", "use_safetensors": True,
+        "torch_dtype": torch.float32, "token": "hf_test_token",
+    }]
+
+
+def test_autoencoder_hub_load_on_gpu(settings, monkeypatch):
+    calls = []
+    fake_hub(monkeypatch, "AutoencoderKL", calls, fail_variant=True)
+    for model_id in ("sdxl-vae", "sd15-vae"):
+        with pytest.raises(LoadError):
+            load_pipeline(REGISTRY.get(model_id), standin=False, device="cuda", settings=settings)
+    sdxl, sd15_fp16, sd15_full = calls
+    assert sdxl["source"] == "stabilityai/sdxl-vae" and sdxl["torch_dtype"] == torch.float32
+    assert "subfolder" not in sdxl and "variant" not in sdxl
+    assert (sd15_fp16["subfolder"], sd15_fp16["variant"], sd15_fp16["torch_dtype"]) == ("vae", "fp16", torch.float16)
+    assert "variant" not in sd15_full and sd15_full["subfolder"] == "vae"  # retried with the full-precision files
+
+
+def test_pickle_only_autoencoder_needs_the_opt_in(settings, monkeypatch):
+    spec = replace(REGISTRY.get("ldm-vq-f4"), revision="main", safetensors=False)  # main holds only the .bin
+    monkeypatch.delenv("GENART_ALLOW_PICKLE", raising=False)
+    with pytest.raises(LoadError, match="only pickle .* GENART_ALLOW_PICKLE=1"):
+        load_pipeline(spec, standin=False, device="cpu", settings=settings)
+    calls = []
+    fake_hub(monkeypatch, "VQModel", calls)
+    monkeypatch.setenv("GENART_ALLOW_PICKLE", "1")
+    with pytest.raises(LoadError):
+        load_pipeline(spec, standin=False, device="cpu", settings=settings)
+    assert calls[0]["use_safetensors"] is False
+
+
+def test_cache_sizes_and_evicts_standin_autoencoders(settings):
+    model = load_pipeline(REGISTRY.get("sd-vae-ft-mse"), standin=True, device="cpu", settings=settings)
+    kl_bytes = sum(p.numel() * p.element_size() for p in model.parameters())  # the tiny kl-f8's float32 weights
+    cache = PipelineCache(replace(settings, memory_budget_gb=1.5 * kl_bytes / 2**30), standin=True)
+    first = cache.get(REGISTRY.get("sd-vae-ft-mse"))
+    assert first.nbytes == kl_bytes and first.scheduler_config == {}  # a bare module: no scheduler, no buffers
+    assert (first.spec.defaults.width, first.spec.defaults.size_multiple) == (64, 8)  # the stand-in's sizes
+    assert cache.get(REGISTRY.get("sd-vae-ft-mse")) is first and cache.loads == 1
+    cache.get(REGISTRY.get("sdxl-vae"))
+    assert cache.loaded_ids() == ["sdxl-vae"] and cache.evictions == ["sd-vae-ft-mse"]

@@ -3,7 +3,13 @@ import diffusers
 import pytest
 
 from genart_demo.loading import NON_DIFFUSERS_LOADERS
-from genart_demo.registry import CONTROLS, TASKS, Registry, UnknownModelError
+from genart_demo.registry import (
+    CONTROLS,
+    TASK_CONTROLS,
+    TASKS,
+    Registry,
+    UnknownModelError,
+)
 from genart_demo.schedulers import SAMPLERS
 from genart_demo.tasks.common import pipeline_params
 
@@ -87,3 +93,18 @@ def test_unknown_id_names_the_known_ones():
 def test_for_tasks_filters():
     ids = {s.id for s in REGISTRY.for_tasks(["class-conditional"])}
     assert ids == {"dit-xl-256", "dit-xl-512"}
+
+
+def test_autoencoders_serve_only_the_round_trip():
+    autoencoders = REGISTRY.for_tasks(["autoencode"])
+    assert {s.id for s in autoencoders} >= {"sd-vae-ft-mse", "sdxl-vae", "ldm-vq-f4"}
+    assert TASK_CONTROLS["autoencode"] == ()
+    other_tabs = [t for t in TASKS if t != "autoencode"]
+    assert not {s.id for s in REGISTRY.for_tasks(other_tabs)} & {s.id for s in autoencoders}  # no other tab lists them
+    for spec in autoencoders:
+        assert spec.tasks == ("autoencode",) and spec.controls() == frozenset()
+        assert (spec.pipeline, spec.family) in {("AutoencoderKL", "vae"), ("VQModel", "vq-vae")}, spec.id
+        d = spec.defaults
+        assert d.size_min % d.size_multiple == 0 and d.size_max % d.size_multiple == 0
+        assert d.size_min <= d.width <= d.size_max and d.width % d.size_multiple == 0 and d.height == d.width
+    assert [s.subfolder for s in REGISTRY if s.subfolder] == ["vae", "vqvae"]  # only bare models use one

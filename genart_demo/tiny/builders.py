@@ -13,9 +13,11 @@ from . import builders_image as bi
 from . import builders_transformer as bt
 from . import builders_unet as bu
 from . import builders_video as bv
+from . import components
 from .table import (  # noqa: F401  (re-exported)
     STANDIN_CLASSES,
     STANDIN_FRAMES,
+    STANDIN_MODELS,
     STANDIN_SIZES,
     STANDIN_UPSCALE,
     STANDIN_VERSION,
@@ -23,9 +25,9 @@ from .table import (  # noqa: F401  (re-exported)
 )
 
 if TYPE_CHECKING:
-    from diffusers import DiffusionPipeline
+    from diffusers import DiffusionPipeline, ModelMixin
 
-STANDIN_BUILDERS: dict[str, Callable[[], "DiffusionPipeline"]] = {
+STANDIN_BUILDERS: dict[str, Callable[[], DiffusionPipeline | ModelMixin]] = {
     "DDPMPipeline": bu.build_ddpm,
     "DDIMPipeline": bu.build_ddim,
     "ScoreSdeVePipeline": bu.build_score_sde_ve,
@@ -51,16 +53,21 @@ STANDIN_BUILDERS: dict[str, Callable[[], "DiffusionPipeline"]] = {
     "AnimateDiffPipeline": bv.build_animatediff,
     "CogVideoXPipeline": bv.build_cogvideox,
     "StableVideoDiffusionPipeline": bv.build_svd,
+    "AutoencoderKL": components.build_sd_vae,
+    "AutoencoderKL@sdxl": components.build_sdxl_vae,
+    "VQModel": components.build_vq_f4,
 }
 assert set(STANDIN_BUILDERS) == set(STANDIN_CLASSES), "tiny/table.py and the builders disagree"
 assert set(STANDIN_FRAMES) <= set(STANDIN_CLASSES), "tiny/table.py: STANDIN_FRAMES names an unknown key"
+assert set(STANDIN_MODELS) <= set(STANDIN_CLASSES), "tiny/table.py: STANDIN_MODELS names an unknown key"
+
 
 def supported_classes() -> list[str]:
-    """The stand-in keys: pipeline class names, and "ClassName@variant" for other layouts of a class."""
+    """The stand-in keys: pipeline (or bare model) class names, and "ClassName@variant" for other layouts."""
     return sorted(STANDIN_BUILDERS)
 
 
-def builder_for(pipeline_class: str) -> Callable[[], "DiffusionPipeline"]:
+def builder_for(pipeline_class: str) -> Callable[[], DiffusionPipeline | ModelMixin]:
     """The builder for `pipeline_class`; ValueError naming the supported classes for an unknown one."""
     builder = STANDIN_BUILDERS.get(pipeline_class)
     if builder is None:
@@ -70,8 +77,8 @@ def builder_for(pipeline_class: str) -> Callable[[], "DiffusionPipeline"]:
     return builder
 
 
-def build_standin(pipeline_class: str, seed: int = 0) -> "DiffusionPipeline":
-    """A tiny random-weight pipeline of class `pipeline_class`; the same seed gives the same weights.
+def build_standin(pipeline_class: str, seed: int = 0) -> DiffusionPipeline | ModelMixin:
+    """A tiny random-weight pipeline (or bare model) of class `pipeline_class`; the same seed gives the same weights.
 
     The global torch RNG state is restored afterwards, so building does not disturb callers' sampling.
     """
@@ -79,5 +86,6 @@ def build_standin(pipeline_class: str, seed: int = 0) -> "DiffusionPipeline":
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         pipe = builder()
-    pipe.set_progress_bar_config(disable=True)
+    if pipeline_class not in STANDIN_MODELS:  # bare models have no progress bar
+        pipe.set_progress_bar_config(disable=True)
     return pipe

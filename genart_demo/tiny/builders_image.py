@@ -24,7 +24,13 @@ from diffusers import (
 )
 
 from . import builders_unet as bu
-from .components import TEXT_HIDDEN, clip_text_encoder, clip_text_encoder_with_projection, kl_vae, vq_vae
+from .components import (
+    TEXT_HIDDEN,
+    clip_text_encoder,
+    clip_text_encoder_with_projection,
+    kl_vae,
+    vq_vae,
+)
 from .table import STANDIN_SIZES, STANDIN_UPSCALE
 from .tokenizers import make_clip_tokenizer
 

@@ -18,7 +18,10 @@ from diffusers import (
     UNet2DConditionModel,
     UNet2DModel,
 )
-from diffusers.pipelines.latent_diffusion.pipeline_latent_diffusion import LDMBertConfig, LDMBertModel
+from diffusers.pipelines.latent_diffusion.pipeline_latent_diffusion import (
+    LDMBertConfig,
+    LDMBertModel,
+)
 
 from .components import (
     TEXT_HIDDEN,
@@ -28,30 +31,30 @@ from .components import (
     kl_vae,
     vq_vae,
 )
-from .tokenizers import BERT_MAX_LENGTH, make_bert_tokenizer, make_clip_tokenizer
 from .table import STANDIN_SIZES
+from .tokenizers import BERT_MAX_LENGTH, make_bert_tokenizer, make_clip_tokenizer
 
 PIXEL_SIZE = STANDIN_SIZES["DDPMPipeline"]  # DDPM/DDIM/score-SDE stand-ins sample 32x32 pixels directly (like google/ddpm-cifar10-32)
 LATENT_SIZE = 8  # latent pipelines: 8x8 latents x VAE factor 8 = 64x64 images
 SDXL_TIME_DIM = 8  # addition_time_embed_dim (real SDXL: 256)
-SD_SCHEDULER = dict(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear")  # SD 1.x/2.x/XL betas
+SD_SCHEDULER = {"beta_start": 0.00085, "beta_end": 0.012, "beta_schedule": "scaled_linear"}  # SD 1.x/2.x/XL betas
 
 
 def _pixel_unet(
     time_embedding_type: str = "positional", sample_size: int = PIXEL_SIZE, **extra: object
 ) -> UNet2DModel:
     """A two-level 3-channel UNet (the real CIFAR-10 one has four levels of 128-256 channels); `extra` overrides."""
-    config: dict[str, object] = dict(
-        sample_size=sample_size,
-        in_channels=3,
-        out_channels=3,
-        block_out_channels=(16, 32),
-        layers_per_block=1,
-        down_block_types=("DownBlock2D", "AttnDownBlock2D"),
-        up_block_types=("AttnUpBlock2D", "UpBlock2D"),
-        norm_num_groups=8,
-        time_embedding_type=time_embedding_type,
-    )
+    config: dict[str, object] = {
+        "sample_size": sample_size,
+        "in_channels": 3,
+        "out_channels": 3,
+        "block_out_channels": (16, 32),
+        "layers_per_block": 1,
+        "down_block_types": ("DownBlock2D", "AttnDownBlock2D"),
+        "up_block_types": ("AttnUpBlock2D", "UpBlock2D"),
+        "norm_num_groups": 8,
+        "time_embedding_type": time_embedding_type,
+    }
     config.update(extra)
     return UNet2DModel(**config)
 
@@ -86,18 +89,18 @@ def build_ldm() -> LDMPipeline:
 
 def _cross_attn_unet(cross_attention_dim: int, **extra: object) -> UNet2DConditionModel:
     """A two-level text-conditioned UNet on 4-channel 8x8 latents."""
-    config: dict[str, object] = dict(
-        sample_size=LATENT_SIZE,
-        in_channels=4,
-        out_channels=4,
-        block_out_channels=(32, 64),
-        layers_per_block=1,
-        down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
-        up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
-        cross_attention_dim=cross_attention_dim,
-        attention_head_dim=4,  # diffusers' name for the number of heads in these UNets
-        norm_num_groups=8,
-    )
+    config: dict[str, object] = {
+        "sample_size": LATENT_SIZE,
+        "in_channels": 4,
+        "out_channels": 4,
+        "block_out_channels": (32, 64),
+        "layers_per_block": 1,
+        "down_block_types": ("CrossAttnDownBlock2D", "DownBlock2D"),
+        "up_block_types": ("UpBlock2D", "CrossAttnUpBlock2D"),
+        "cross_attention_dim": cross_attention_dim,
+        "attention_head_dim": 4,  # diffusers' name for the number of heads in these UNets
+        "norm_num_groups": 8,
+    }
     config.update(extra)
     return UNet2DConditionModel(**config)
 

@@ -29,7 +29,11 @@ from diffusers import (
     UNet3DConditionModel,
     UNetSpatioTemporalConditionModel,
 )
-from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModelWithProjection
+from transformers import (
+    CLIPImageProcessor,
+    CLIPVisionConfig,
+    CLIPVisionModelWithProjection,
+)
 
 from . import builders_unet as bu
 from .components import TEXT_HIDDEN, clip_text_encoder, kl_vae, t5_encoder

@@ -1,6 +1,7 @@
-"""Tiny shared stand-in components: VAEs, text encoders and the ImageNet label table."""
+"""Tiny shared stand-in components: VAEs, text encoders, the ImageNet label table, and the bare-autoencoder stand-ins."""
 from __future__ import annotations
 
+import torch
 from diffusers import AutoencoderKL, VQModel
 from transformers import (
     CLIPTextConfig,
@@ -19,11 +20,18 @@ VAE_CHANNELS = (8, 8, 8, 8)
 VAE_NORM_GROUPS = 4  # must divide every entry of VAE_CHANNELS
 TEXT_HIDDEN = 32  # hidden size of every tiny CLIP text encoder
 TEXT_PROJECTION = 32  # projection_dim of CLIPTextModelWithProjection (pooled embeddings)
+# Bare autoencoders ("autoencode" entries): four levels = factor 8, widening like the real (128, 256, 512, 512).
+KL_F8_CHANNELS = (8, 8, 16, 16)  # VAE_NORM_GROUPS divides each
+SD_SCALING_FACTOR = 0.18215  # SD 1.x kl-f8 VAEs (sd-vae-ft-mse, the SD 1.5 repo's vae/)
+SDXL_SCALING_FACTOR = 0.13025  # stabilityai/sdxl-vae and its fp16 fix
+# The SDXL VAE has the SD architecture (retrained), so the same builder under the same seed would give the same
+# weights; drawing the SDXL-like one from a shifted seed keeps the two stand-ins' round trips distinguishable.
+SDXL_SEED_OFFSET = 1
 
 
 def kl_vae(
     latent_channels: int = 4,
-    scaling_factor: float = 0.18215,
+    scaling_factor: float = SD_SCALING_FACTOR,
     shift_factor: float | None = None,
     use_quant_conv: bool = True,
     block_out_channels: tuple[int, ...] = VAE_CHANNELS,
@@ -64,6 +72,30 @@ def vq_vae() -> VQModel:
         norm_num_groups=VAE_NORM_GROUPS,
         sample_size=64,
     )
+
+
+def build_sd_vae() -> AutoencoderKL:
+    """Bare-model stand-in like stabilityai/sd-vae-ft-mse: 4 latent channels, factor 8, scaling factor 0.18215.
+
+    Saved by save_pretrained as config.json + diffusion_pytorch_model.safetensors (no model_index.json) and
+    loaded with AutoencoderKL.from_pretrained(path, use_safetensors=True), as a Hub repo is.
+    """
+    return kl_vae(scaling_factor=SD_SCALING_FACTOR, block_out_channels=KL_F8_CHANNELS).eval()
+
+
+def build_sdxl_vae() -> AutoencoderKL:
+    """Bare-model stand-in like stabilityai/sdxl-vae: the SD layout with scaling factor 0.13025 (other weights)."""
+    torch.manual_seed(torch.initial_seed() + SDXL_SEED_OFFSET)  # build_standin restores the caller's RNG after
+    return kl_vae(scaling_factor=SDXL_SCALING_FACTOR, block_out_channels=KL_F8_CHANNELS).eval()
+
+
+def build_vq_f4() -> VQModel:
+    """Bare-model stand-in like CompVis/ldm-celebahq-256's vqvae/: factor 4, 3 latent channels, 64 codes.
+
+    It is vq_vae(), which the LDMPipeline stand-in builds first under the same seed, so both carry the same
+    VQ-VAE weights, as the real vqvae/ folder is the one LDMPipeline loads.
+    """
+    return vq_vae().eval()
 
 
 def _clip_text_config(tokenizer: CLIPTokenizer, hidden_act: str) -> CLIPTextConfig:

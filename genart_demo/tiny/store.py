@@ -1,4 +1,4 @@
-"""Build each stand-in once and keep it as a safetensors pipeline folder in a cache directory."""
+"""Build each stand-in once and keep it as a safetensors pipeline (or bare model) folder in a cache directory."""
 from __future__ import annotations
 
 import json
@@ -16,12 +16,16 @@ def standin_path(pipeline_class: str, cache_dir: str | os.PathLike) -> Path:
 
 
 def is_complete(path: Path) -> bool:
-    """True for a finished stand-in folder: it has a readable model_index.json naming a pipeline class."""
-    try:
-        index = json.loads((path / "model_index.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(index, dict) and "_class_name" in index
+    """True for a finished stand-in folder: a readable model_index.json (pipelines) or config.json (bare models)
+    naming a diffusers class."""
+    for name in ("model_index.json", "config.json"):
+        try:
+            index = json.loads((path / name).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(index, dict) and "_class_name" in index:
+            return True
+    return False
 
 
 def ensure_standin(pipeline_class: str, cache_dir: str | os.PathLike) -> Path:

@@ -36,6 +36,10 @@ STANDIN_SIZES: dict[str, int] = {
     "AnimateDiffPipeline": 64,
     "CogVideoXPipeline": 64,
     "StableVideoDiffusionPipeline": 64,  # image-to-video: the input image is 64x64 too
+    # Bare autoencoders (components.build_*_vae / build_vq_f4): the default INPUT side of a round trip; 8x8 or 16x16 latents.
+    "AutoencoderKL": 64,  # SD 1.5-like kl-f8
+    "AutoencoderKL@sdxl": 64,  # SDXL-like kl-f8 (scaling factor 0.13025)
+    "VQModel": 64,  # LDM vq-f4
 }
 
 # Video pipelines: key -> default number of frames generated (pass as num_frames; output .frames).
@@ -54,11 +58,15 @@ STANDIN_UPSCALE: dict[str, int] = {
     "LDMSuperResolutionPipeline": 4,
 }
 
+# Keys whose stand-in is a bare diffusers model (config.json + weights; no model_index.json, no __call__).
+STANDIN_MODELS: frozenset[str] = frozenset({"AutoencoderKL", "AutoencoderKL@sdxl", "VQModel"})
+
 # Stand-in keys (builders.py maps each to its builder). A key is a diffusers pipeline class name, or
-# "ClassName@variant" for another layout loaded with the same class; the part before "@" is always the class.
+# "ClassName@variant" for another layout loaded with the same class; the part before "@" is always the class
+# (a pipeline class, or a model class for the keys in STANDIN_MODELS).
 STANDIN_CLASSES: frozenset[str] = frozenset(STANDIN_SIZES)
 
 
 def standin_class_name(key: str) -> str:
-    """The diffusers pipeline class a stand-in key loads with: "StableDiffusionInpaintPipeline@legacy" -> its class."""
+    """The diffusers class a stand-in key loads with: "StableDiffusionInpaintPipeline@legacy" -> its class."""
     return key.split("@", 1)[0]

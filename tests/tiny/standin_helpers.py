@@ -5,14 +5,15 @@ import diffusers
 import numpy as np
 from PIL import Image
 
-from genart_demo.tiny import ensure_standin, standin_class_name
+from genart_demo.tiny import STANDIN_MODELS, ensure_standin, standin_class_name
 
 
-def load(key: str, cache_dir: Path) -> diffusers.DiffusionPipeline:
+def load(key: str, cache_dir: Path) -> diffusers.DiffusionPipeline | diffusers.ModelMixin:
     """Ensure the stand-in and load it the way a Hub checkpoint is loaded (with the key's diffusers class)."""
     path = ensure_standin(key, cache_dir)
     pipe = getattr(diffusers, standin_class_name(key)).from_pretrained(path, use_safetensors=True)
-    pipe.set_progress_bar_config(disable=True)
+    if key not in STANDIN_MODELS:  # bare models (autoencoders) have no progress bar
+        pipe.set_progress_bar_config(disable=True)
     return pipe
 
 

@@ -1,4 +1,4 @@
-"""Tests for the tiny offline stand-in pipelines (genart_demo.tiny)."""
+"""Tests for the tiny offline stand-in pipelines and bare autoencoders (genart_demo.tiny)."""
 from __future__ import annotations
 
 import json
@@ -11,10 +11,12 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from standin_helpers import gradient_image, load
 
 from genart_demo.tiny import (
     STANDIN_BUILDERS,
     STANDIN_FRAMES,
+    STANDIN_MODELS,
     STANDIN_SIZES,
     STANDIN_UPSCALE,
     STANDIN_VERSION,
@@ -23,8 +25,8 @@ from genart_demo.tiny import (
     standin_class_name,
     standin_path,
 )
+from genart_demo.tiny.store import is_complete
 from genart_demo.tiny.tokenizers import make_clip_tokenizer, make_t5_tokenizer
-from standin_helpers import gradient_image, load
 
 # diffusers' Euler scheduler calls np.array() on a torch tensor, which numpy 2 flags; not ours to fix.
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword")
@@ -75,7 +77,7 @@ def generate(pipe: diffusers.DiffusionPipeline, key: str, **overrides: Any) -> n
     return pipe(generator=torch.Generator("cpu").manual_seed(0), **kwargs).images
 
 
-@pytest.mark.parametrize("key", sorted(set(STANDIN_BUILDERS) - VIDEO))
+@pytest.mark.parametrize("key", sorted(set(STANDIN_BUILDERS) - VIDEO - STANDIN_MODELS))  # bare models: tested below
 def test_standin_saves_loads_and_generates(key: str, cache_dir: Path) -> None:
     pipe = load(key, cache_dir)
     assert type(pipe).__name__ == standin_class_name(key)
@@ -218,7 +220,8 @@ def test_keys_name_their_diffusers_class() -> None:
     assert standin_class_name("StableDiffusionInpaintPipeline@legacy") == "StableDiffusionInpaintPipeline"
     assert standin_class_name("FluxPipeline") == "FluxPipeline"
     for key in STANDIN_BUILDERS:
-        assert issubclass(getattr(diffusers, standin_class_name(key)), diffusers.DiffusionPipeline), key
+        base = diffusers.ModelMixin if key in STANDIN_MODELS else diffusers.DiffusionPipeline
+        assert issubclass(getattr(diffusers, standin_class_name(key)), base), key
     assert set(STANDIN_UPSCALE) <= set(STANDIN_SIZES)
     assert all(STANDIN_SIZES[key] % STANDIN_UPSCALE[key] == 0 for key in STANDIN_UPSCALE)
 
@@ -292,3 +295,68 @@ def test_ldm_super_resolution_crops_pil_input_to_multiples_of_32(cache_dir: Path
     pipe = load("LDMSuperResolutionPipeline", cache_dir)
     out = generate(pipe, "LDMSuperResolutionPipeline", image=gradient_image(40))  # cropped to 32 -> 128 out
     assert out.shape == (1, 128, 128, 3)
+
+
+# --- bare-autoencoder stand-ins (components.build_sd_vae / build_sdxl_vae / build_vq_f4) ---
+
+# key -> (diffusers class, latent channels, downsampling factor, scaling factor, codebook size or 0)
+AUTOENCODERS = {
+    "AutoencoderKL": ("AutoencoderKL", 4, 8, 0.18215, 0),
+    "AutoencoderKL@sdxl": ("AutoencoderKL", 4, 8, 0.13025, 0),
+    "VQModel": ("VQModel", 3, 4, 0.18215, 64),
+}
+
+
+def same_weights(a: torch.nn.Module, b: torch.nn.Module) -> bool:
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def test_the_model_keys_are_the_autoencoders() -> None:
+    assert set(AUTOENCODERS) == set(STANDIN_MODELS)
+    assert all(STANDIN_SIZES[key] % AUTOENCODERS[key][2] == 0 for key in STANDIN_MODELS)
+
+
+@pytest.mark.parametrize("key", sorted(STANDIN_MODELS))
+def test_standin_saves_as_a_bare_model_and_loads_back(key: str, cache_dir: Path) -> None:
+    path = ensure_standin(key, cache_dir)
+    assert path == standin_path(key, cache_dir) and is_complete(path)
+    files = sorted(p.name for p in path.iterdir())
+    assert files == ["config.json", "diffusion_pytorch_model.safetensors"]  # no model_index.json, no pickle
+    cls_name, channels, factor, scaling, codes = AUTOENCODERS[key]
+    assert json.loads((path / "config.json").read_text())["_class_name"] == cls_name
+
+    model = load(key, cache_dir)  # <Class>.from_pretrained(path, use_safetensors=True), as for a Hub repo
+    assert type(model).__name__ == cls_name and isinstance(model, diffusers.ModelMixin)
+    assert same_weights(model, build_standin(key))  # saving and loading kept every tensor
+    config = model.config
+    assert config.latent_channels == channels
+    assert 2 ** (len(config.block_out_channels) - 1) == factor
+    assert config.scaling_factor == pytest.approx(scaling)
+    if codes:
+        assert config.num_vq_embeddings == codes and model.quantize.embedding.weight.shape == (codes, channels)
+
+
+def test_incomplete_model_folder_is_rebuilt(tmp_path: Path) -> None:
+    path = standin_path("VQModel", tmp_path)
+    path.mkdir(parents=True)
+    (path / "diffusion_pytorch_model.safetensors").write_bytes(b"")  # weights but no config: a crash mid-copy
+    assert not is_complete(path)
+    assert ensure_standin("VQModel", tmp_path) == path and is_complete(path)
+    assert (path / "config.json").is_file()
+
+
+def test_vq_standin_is_the_ldm_pipelines_vqvae() -> None:
+    """ldm-vq-f4 loads the vqvae/ folder of the repo LDMPipeline loads: the two stand-ins share those weights."""
+    assert same_weights(build_standin("VQModel"), build_standin("LDMPipeline").vqvae)
+
+
+def test_sd_and_sdxl_standins_differ_but_are_reproducible() -> None:
+    torch.manual_seed(7)
+    expected = torch.rand(3)
+    torch.manual_seed(7)
+    sdxl = build_standin("AutoencoderKL@sdxl")  # its builder re-seeds inside build_standin's forked RNG
+    assert torch.equal(torch.rand(3), expected)  # the caller's RNG is untouched
+    assert same_weights(sdxl, build_standin("AutoencoderKL@sdxl"))
+    assert not same_weights(sdxl, build_standin("AutoencoderKL"))
+    assert not same_weights(sdxl, build_standin("AutoencoderKL@sdxl", seed=1))

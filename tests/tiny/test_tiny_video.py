@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from standin_helpers import gradient_image, load
 
 from genart_demo.tiny import (
     STANDIN_BUILDERS,
@@ -19,7 +20,6 @@ from genart_demo.tiny import (
     ensure_standin,
     standin_class_name,
 )
-from standin_helpers import gradient_image, load
 
 # diffusers' Euler scheduler calls np.array() on a torch tensor, which numpy 2 flags; not ours to fix.
 pytestmark = [
