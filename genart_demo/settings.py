@@ -51,6 +51,8 @@ class Settings:
     host: str = "127.0.0.1"  # GENART_HOST
     port: int = 7860  # GENART_PORT
     share: bool = False  # GENART_SHARE=1: ask Gradio for a public share link
+    eval_roots: tuple[Path, ...] = ()  # GENART_EVAL_ROOTS (os.pathsep-separated): folders evaluate may read; () = outputs
+    fid_weights: str = ""  # GENART_FID_WEIGHTS: local path of the FID Inception weights (torch-fidelity's .pth)
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -66,6 +68,8 @@ class Settings:
             host=os.environ.get("GENART_HOST") or "127.0.0.1",
             port=_env_number("GENART_PORT", 7860, int),
             share=_env_flag("GENART_SHARE"),
+            eval_roots=tuple(Path(p) for p in os.environ.get("GENART_EVAL_ROOTS", "").split(os.pathsep) if p.strip()),
+            fid_weights=os.environ.get("GENART_FID_WEIGHTS", "").strip(),
         )
 
 

@@ -22,6 +22,7 @@ class Studio:
     offline: bool  # True: every model resolves to its tiny stand-in
     offline_reason: str = ""
     _warm_up: threading.Thread | None = field(default=None, repr=False)
+    metric_models: dict = field(default_factory=dict, repr=False)  # evaluate's extractors/CLIP/LPIPS, built once
 
     @classmethod
     def create(cls, settings: Settings | None = None, registry: Registry | None = None) -> "Studio":
