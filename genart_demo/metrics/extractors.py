@@ -334,11 +334,21 @@ class Classifier(_TimmExtractor):
 # ---------------------------------------------------------------- factory and adapters
 
 # name -> constructor(device=..., standin=..., weights_path=..., allow_download=...). The lead adds "clip" here.
+def clip_image_extractor(device: str | torch.device = "cpu", *, standin: bool = False,
+                         weights_path: str | Path | None = None, allow_download: bool = False) -> Extractor:
+    """CLIP image embeddings (metrics.clip); weights_path may name a local save_pretrained folder."""
+    from .clip import DEFAULT_CLIP, ClipImageExtractor, load_clip
+
+    source = str(weights_path) if weights_path else DEFAULT_CLIP
+    return ClipImageExtractor(load_clip(source, local_files_only=not allow_download, standin=standin).to(device))
+
+
 EXTRACTORS: dict[str, Callable[..., Extractor]] = {
     "fid-inception": FidInception,
     "timm-inception": TimmInception,
     "dinov2": DinoV2,
     "classifier": Classifier,
+    "clip": clip_image_extractor,
 }
 
 
