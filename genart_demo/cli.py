@@ -187,6 +187,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .cli_eval import add_eval_parser
+
     parser = argparse.ArgumentParser(prog="genart", description="Compare generative image and video models.")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -254,6 +256,8 @@ def build_parser() -> argparse.ArgumentParser:
     vid.add_argument("--decode-chunk", type=int, help="frames decoded at a time (image-to-video)")
     vid.add_argument("--out", default="outputs")
     vid.set_defaults(func=cmd_video)
+
+    add_eval_parser(sub)
 
     serve = sub.add_parser("serve", help="start the web app (same as `python app.py`)")
     serve.add_argument("--host")

@@ -5,9 +5,9 @@ import os
 import stat
 import zipfile
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Iterable
 
 from .errors import InputError
 from .imageio import LoadedImage, load_image
@@ -199,5 +199,15 @@ def describe_sizes(sizes: list[tuple[int, int]], modes: list[str]) -> list[str]:
     return notes
 
 
-__all__ = ["ImageSet", "read_zip", "read_folder", "read_files", "read_set", "describe_sizes", "IMAGE_SUFFIXES",
-           "MIN_SET_IMAGES", "MAX_SET_IMAGES", "MAX_SET_BYTES"]
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "MAX_SET_BYTES",
+    "MAX_SET_IMAGES",
+    "MIN_SET_IMAGES",
+    "ImageSet",
+    "describe_sizes",
+    "read_files",
+    "read_folder",
+    "read_set",
+    "read_zip",
+]

@@ -8,7 +8,13 @@ import pytest
 from PIL import Image
 
 from genart_demo.errors import InputError
-from genart_demo.imagesets import describe_sizes, read_files, read_folder, read_set, read_zip
+from genart_demo.imagesets import (
+    describe_sizes,
+    read_files,
+    read_folder,
+    read_set,
+    read_zip,
+)
 
 
 def png(value: int, size=(8, 8), mode="RGB") -> bytes:

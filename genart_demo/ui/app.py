@@ -7,6 +7,7 @@ import gradio as gr
 
 from ..studio import Studio
 from .common import offline_banner
+from .evaluate import build_evaluate_ui
 from .generate import build_generate_ui
 from .inpaint import build_inpaint_ui
 from .translate import build_translate_ui
@@ -15,7 +16,6 @@ from .video import build_video_ui
 
 # Tabs that later work fills in; each says what it will do rather than showing a dead form.
 COMING_SOON = {
-    "Evaluate": "CLIPScore, FID, KID, IS, precision/recall, PSNR, SSIM, LPIPS on uploaded or generated sets.",
     "Leaderboard": "DrawBench and PartiPrompts through every model, scored by category.",
     "Arena": "Blind pairwise votes turned into Elo and Bradley-Terry ratings.",
 }
@@ -29,6 +29,7 @@ def build_app(studio: Studio) -> gr.Blocks:
         "Inpaint": build_inpaint_ui(studio),
         "Super-resolve": build_upscale_ui(studio),
         "Video": build_video_ui(studio),
+        "Evaluate": build_evaluate_ui(studio),
     }
     with gr.Blocks(title="genart studio") as app:
         gr.Markdown("# genart studio\nCompare generative image and video models on the same prompt, seed and settings.")

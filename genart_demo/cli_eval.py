@@ -1,0 +1,111 @@
+"""`genart eval ...`: the evaluate tab's metrics from the command line, printed as a table, optionally as JSON."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+SET_COMMANDS = {"fid": ("fid",), "kid": ("kid",), "is": ("is",), "prdc": ("prdc",), "sets": ("fid", "kid", "is", "prdc")}
+PAIR_COMMANDS = {"psnr": ("psnr",), "ssim": ("ssim",), "ms-ssim": ("ms-ssim",), "mse": ("mse",), "lpips": ("lpips",),
+                 "pair": ("psnr", "ssim", "ms-ssim", "mse", "lpips")}
+
+
+def _progress(done: int, total: int, desc: str) -> None:
+    print(f"\r{desc} {done}/{total}", end="\n" if done >= total else "", file=sys.stderr, flush=True)
+
+
+def _studio():
+    """A studio for a local user: any folder they can read is allowed (the web app keeps its allowed roots)."""
+    from .settings import Settings
+    from .studio import Studio
+
+    settings = dataclasses.replace(Settings.from_env(), eval_roots=(Path("/"),))
+    studio = Studio.create(settings)
+    print(studio.notice, file=sys.stderr)
+    return studio
+
+
+def format_rows(rows: list[dict]) -> str:
+    lines = []
+    for r in rows:
+        std = f" ± {r['std']:.6g}" if r["std"] is not None else ""
+        lines.append(f"{r['metric']:<22} {r['value']:>14.6g}{std:<14}  {r['subject']}")
+    return "\n".join(lines)
+
+
+def _finish(result, args: argparse.Namespace) -> int:
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    print(format_rows(result.rows))
+    if args.json:
+        Path(args.json).write_text(json.dumps({"rows": result.rows, "notes": result.notes, "info": result.info},
+                                              indent=2, default=str))
+    print(f"table: {result.csv_path}", file=sys.stderr)
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    if args.metric in SET_COMMANDS:
+        from .tasks.evaluate import SetsRequest, evaluate_sets
+
+        reference, generated = (None, args.sets[0]) if args.metric == "is" else args.sets
+        request = SetsRequest(reference=reference, generated=generated, metrics=SET_COMMANDS[args.metric],
+                              extractor=args.extractor, kid_subset_size=args.kid_subset_size)
+        return _finish(evaluate_sets(_studio(), request, progress=_progress, output_dir=out), args)
+    if args.metric in PAIR_COMMANDS:
+        from .tasks.evaluate_images import PairRequest, evaluate_pair
+
+        return _finish(evaluate_pair(_studio(), PairRequest(args.image, args.reference, PAIR_COMMANDS[args.metric]),
+                                     output_dir=out), args)
+    if args.metric == "clip":
+        from .tasks.evaluate_images import ClipRequest, evaluate_clip
+
+        prompts = Path(args.prompts).read_text() if args.prompts else ""
+        request = ClipRequest(args.images, prompts, args.convention)
+        return _finish(evaluate_clip(_studio(), request, progress=_progress, output_dir=out), args)
+    from .tasks.evaluate_images import AutoencodeRequest, evaluate_autoencoders
+
+    result = evaluate_autoencoders(_studio(), AutoencodeRequest(args.image, tuple(args.models)), progress=_progress,
+                                   output_dir=out)
+    return _finish(result, args)
+
+
+def add_eval_parser(sub) -> None:
+    """Register `genart eval <metric> ...` on the main CLI's subparsers."""
+    from .tasks.evaluate import SET_EXTRACTORS
+
+    ev = sub.add_parser("eval", help="metrics: FID, KID, IS, PRDC, CLIPScore, PSNR, SSIM, LPIPS, autoencoder round trips")
+    metrics = ev.add_subparsers(dest="metric", required=True)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--json", help="also write the rows, notes and extractor info to this JSON file")
+        p.add_argument("--out", default="outputs", help="directory for the CSV/JSON record (under evaluations/)")
+        p.set_defaults(func=cmd_eval)
+
+    for name, chosen in SET_COMMANDS.items():
+        p = metrics.add_parser(name, help=f"{', '.join(chosen)} of a generated set against a reference set"
+                               if name != "is" else "Inception Score of one set")
+        if name == "is":
+            p.add_argument("sets", nargs=1, metavar="SET", help="folder or .zip of images")
+        else:
+            p.add_argument("sets", nargs=2, metavar=("REFERENCE", "GENERATED"), help="folders or .zip files of images")
+        p.add_argument("--extractor", default="fid-inception", choices=SET_EXTRACTORS)
+        p.add_argument("--kid-subset-size", type=int, default=1000)
+        common(p)
+    for name, chosen in PAIR_COMMANDS.items():
+        p = metrics.add_parser(name, help=f"{', '.join(chosen)} of an image against its reference")
+        p.add_argument("image")
+        p.add_argument("reference")
+        common(p)
+    p = metrics.add_parser("clip", help="CLIPScore (and R-precision) of images against their prompts")
+    p.add_argument("images", help="folder or .zip of images")
+    p.add_argument("--prompts", help="text file, one prompt per line in file-name order (default: PNG settings)")
+    p.add_argument("--convention", default="per_sample", choices=("per_sample", "mean"))
+    common(p)
+    p = metrics.add_parser("autoencode", help="round trip an image through autoencoders from the registry")
+    p.add_argument("image")
+    p.add_argument("--models", nargs="+", required=True, help="registry ids (genart models --task autoencode)")
+    common(p)
