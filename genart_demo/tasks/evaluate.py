@@ -246,9 +246,9 @@ def evaluate_sets(studio: Studio, req: SetsRequest, *, progress: ProgressFn | No
 
     started = time.perf_counter()
     metrics = check_metrics(req.metrics, SET_METRICS, "Set metrics")
-    for name, value in (("KID subset size", req.kid_subset_size), ("KID subsets", req.kid_subsets)):
-        if not isinstance(value, int) or isinstance(value, bool) or not 2 <= value <= 100_000:
-            raise InputError(f"{name} must be a whole number from 2 to 100000; got {value!r}.")
+    for name, value, low in (("KID subset size", req.kid_subset_size, 2), ("KID subsets", req.kid_subsets, 1)):
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= 100_000:
+            raise InputError(f"{name} must be a whole number from {low} to 100000; got {value!r}.")
     extractor = extractor_for(studio, req.extractor)
     info = extractor.info
     one_set = set(metrics) <= {"is", "accuracy"}  # these need no reference set

@@ -155,3 +155,13 @@ def test_agrees_with_torchmetrics_fid_on_a_tiny_feature_module(n, dim, rel):
     with torch.no_grad():
         ours = frechet_distance_features(net(real), net(fake))
     assert ours == pytest.approx(theirs, rel=rel)
+
+
+def test_self_distance_is_within_1e_8_of_zero_at_inception_like_scale():
+    """Pool3-like features (non-negative, ~0.5): |FID(X, X)| <= 1e-8 absolute by every route, n < d and n > d."""
+    rng = np.random.default_rng(7)
+    for n, d in ((80, 256), (600, 256)):
+        x = np.abs(rng.standard_normal((n, d))) * 0.5
+        for method in ("gram", "stats"):
+            assert abs(frechet_distance_features(x, x, method)) <= 1e-8
+        assert abs(frechet_distance(gaussian_stats(x), gaussian_stats(x), "eigh")) <= 1e-8
