@@ -1,0 +1,1 @@
+"""genart leaderboard: prompt sets, the batch runner, scoring, tables and the leaderboard tab."""
