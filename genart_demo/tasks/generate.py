@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import difflib
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from PIL import Image
 
@@ -192,6 +193,57 @@ def _refine(refiner: LoadedPipeline, latents: Any, settings: dict, batch: int, p
             kwargs["negative_prompt"] = [settings["negative_prompt"]] * batch
         with step_progress(refiner.pipe, kwargs, progress, settings["steps"], start, f"{refiner.spec.id}: refining"):
             return refiner.pipe(**kwargs).images
+
+
+def checked_settings(studio: Studio, req: GenerateRequest) -> dict:
+    """The settings `req` runs with: defaults filled in and every value checked (InputError otherwise)."""
+    return _check_request(studio, req)[1]
+
+
+_PER_IMAGE = ("prompt", "negative_prompt", "seed")  # what may differ between the requests of one generate_many
+
+
+def generate_many(studio: Studio, requests: Sequence[GenerateRequest], *, progress: ProgressFn | None = None) -> GenerateResult:
+    """One model, several prompts and seeds, ONE pipeline call: image i has its own generator seeded with
+    requests[i].seed. Every other setting must be the same. The images come back unsaved (paths is empty):
+    the caller names its files, e.g. the leaderboard runner."""
+    if not requests:
+        raise InputError("generate_many needs at least one request.")
+    started = time.perf_counter()
+    checked = [_check_request(studio, r) for r in requests]
+    spec, shared = checked[0]
+    for req, (_, settings) in zip(requests, checked):
+        differ = sorted(k for k in shared if k not in _PER_IMAGE and settings[k] != shared[k])
+        if req.batch != 1 or req.refine or req.class_label != requests[0].class_label:
+            differ += ["batch/refine/class_label"]
+        if differ:
+            raise InputError(f"One batched call takes single images (batch=1, no refiner) of one model with the same "
+                             f"settings; {req.model!r} with prompt {req.prompt[:40]!r} differs in: {', '.join(differ)}.")
+    seeds = [resolve_seed(r.seed) for r in requests]
+    entry = studio.cache.get(studio.registry.get(spec.id))
+    warnings = [w for p in dict.fromkeys(s["prompt"] for _, s in checked)
+                for w in prompt_warnings(entry.pipe, p, spec.defaults.max_sequence_length)]
+    if "class_label" in spec.controls():
+        shared["class_index"], shared["class_label"] = _class_id(entry.pipe, requests[0].class_label)
+    count = len(requests)
+    with entry.lock:
+        use_sampler(entry, shared["scheduler"])
+        kwargs = _pipeline_kwargs(entry, {**shared, "seed": 0}, count)
+        kwargs["generator"] = [generators(seed, 1)[0] for seed in seeds]  # (count,) one generator per image
+        if "prompt" in kwargs:
+            kwargs["prompt"] = [s["prompt"] for _, s in checked]
+            negatives = [s["negative_prompt"] for _, s in checked]
+            kwargs.pop("negative_prompt", None)
+            if "negative_prompt" in pipeline_params(type(entry.pipe).__name__) and any(negatives):
+                kwargs["negative_prompt"] = negatives  # "" encodes as the pipeline's own empty negative
+        with step_progress(entry.pipe, kwargs, progress, shared["steps"], 0, f"{spec.id}: denoising"):
+            images = entry.pipe(**kwargs).images
+    per_image = [
+        {**shared, "prompt": s["prompt"], "negative_prompt": s["negative_prompt"], "seed": seed,
+         "width": img.width, "height": img.height}
+        for (_, s), seed, img in zip(checked, seeds, images)
+    ]
+    return GenerateResult(list(images), [], per_image, warnings, studio.offline, time.perf_counter() - started)
 
 
 def request_from_settings(settings: Mapping[str, Any]) -> GenerateRequest:
