@@ -1,0 +1,393 @@
+"""Leaderboard scoring of a run folder: per-image CLIPScore, per-prompt and per-group tables with bootstrap CIs, FID/KID.
+
+Conventions (also written to RUN/scores/scores.json):
+
+- **CLIPScore** is genart_demo.metrics.clip's `per_sample` convention: 100·max(cos, 0) for each image, then means.
+- **Per prompt** (per model): the mean and the max of the images' CLIPScores over seeds.
+- **Per group** (a model overall, or within one category / challenge): `clip_score` = the mean over the group's
+  prompts of the per-prompt means (= the mean over images when all prompts have the same seeds); `clip_max` = the
+  mean of the per-prompt maxima. Its 95% CI is a percentile bootstrap over prompts: `bootstrap` resamples of the
+  group's prompts with replacement (numpy default_rng(seed)); CI = the 2.5% and 97.5% quantiles of the resampled
+  means. Every group uses the same seed, so models scored on the same prompts share the resampled prompt indices
+  (common random numbers). One prompt gives a zero-width CI; bootstrap=0 gives NaN.
+- **FID / KID** against a reference folder: features of genart_demo.metrics' "fid-inception" extractor, cached per
+  image set (reference and each model) in a ReferenceCache keyed by extractor id and content hash. FID by
+  FrechetReference (float64); KID = kid(reference, model) with 100 subsets of min(1000, n) and seed 2020
+  (torch-fidelity's draws). `between_models=True` adds the FID of every pair of models.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from genart_demo import __version__
+from genart_demo.errors import InputError
+
+from . import tables as tb
+from .manifest import read_run_json, write_text_atomic
+
+CLIP_CONVENTION = "per_sample"
+CONFIDENCE = 0.95
+KID_OPTIONS = {"subsets": 100, "subset_size": 1000, "seed": 2020}
+IMAGE_COLUMNS = ("model", "prompt_id", "seed", "category", "challenge", "prompt", "path", "sha256", "width", "height",
+                 "seconds", "standin", "clip_score", "truncated", "clip_id")
+ProgressFn = Callable[[int, int, str], None]
+
+
+def set_hash(sha256s: Sequence[str]) -> str:
+    """genart_demo.metrics.refcache.content_hash of the files whose sha256 hex digests these are (no re-reading)."""
+    h = hashlib.sha256(b"genart-reference-set\0")
+    h.update(len(sha256s).to_bytes(8, "little"))
+    for digest in sorted(bytes.fromhex(s) for s in sha256s):
+        h.update(digest)
+    return h.hexdigest()
+
+
+# ---------------------------------------------------------------- statistics and tables
+
+
+def bootstrap_ci(values: Sequence[float], resamples: int = 1000, confidence: float = CONFIDENCE,
+                 seed: int = 0) -> tuple[float, float]:
+    """Percentile-bootstrap CI of the mean: `resamples` draws of len(values) values with replacement."""
+    x = np.asarray(values, dtype=np.float64)  # (n,)
+    if not (isinstance(resamples, (int, np.integer)) and resamples >= 0):
+        raise ValueError(f"bootstrap resamples must be an integer >= 0 (0 turns CIs off); got {resamples!r}")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must lie strictly between 0 and 1; got {confidence!r}")
+    if x.ndim != 1 or x.size == 0 or resamples == 0:
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    means = np.empty(resamples)
+    step = max(1, 2_000_000 // x.size)  # bounded memory: (step, n) indices at a time
+    for start in range(0, resamples, step):
+        stop = min(resamples, start + step)
+        means[start:stop] = x[rng.integers(0, x.size, size=(stop - start, x.size))].mean(axis=1)
+    alpha = (1 - confidence) / 2
+    low, high = np.quantile(means, [alpha, 1 - alpha])
+    return float(low), float(high)
+
+
+def per_prompt_table(per_image: pd.DataFrame) -> pd.DataFrame:
+    """One row per (model, prompt): CLIPScore mean and max over its seeds, seeds, mean seconds per image."""
+    keys = ["model", "prompt_id", "category", "challenge", "prompt"]
+    grouped = per_image.groupby(keys, sort=True, dropna=False)
+    out = grouped.agg(n_seeds=("seed", "size"), clip_score=("clip_score", "mean"), clip_max=("clip_score", "max"),
+                      seconds=("seconds", "mean")).reset_index()
+    return out[["model", "prompt_id", "category", "challenge", "n_seeds", "clip_score", "clip_max", "seconds",
+                "prompt"]]
+
+
+def aggregate_table(per_prompt: pd.DataFrame, by: str | None = None, *, bootstrap: int = 1000,
+                    seed: int = 0) -> pd.DataFrame:
+    """Per model (and per value of `by`: "category" or "challenge"): clip_score with its bootstrap CI over prompts,
+    clip_max, n_prompts, n_images, seconds_per_image. Rows with an empty `by` value are left out."""
+    if by not in (None, "category", "challenge"):
+        raise ValueError(f"aggregate by {by!r}; allowed: None, 'category', 'challenge'")
+    keys = ["model"] + ([by] if by else [])
+    table = per_prompt[per_prompt[by] != ""] if by else per_prompt
+    rows = []
+    for key, group in table.sort_values(keys + ["prompt_id"]).groupby(keys, sort=True):
+        low, high = bootstrap_ci(group["clip_score"].to_numpy(), bootstrap, CONFIDENCE, seed)
+        n_images = int(group["n_seeds"].sum())
+        timed = group[group["seconds"].notna()]  # prompt mean seconds weighted by images: the mean per image
+        seconds = float((timed["seconds"] * timed["n_seeds"]).sum() / timed["n_seeds"].sum()) if len(timed) else np.nan
+        rows.append({**dict(zip(keys, key)), "clip_score": float(group["clip_score"].mean()), "clip_ci_low": low,
+                     "clip_ci_high": high, "clip_max": float(group["clip_max"].mean()),
+                     "n_prompts": len(group), "n_images": n_images, "seconds_per_image": seconds})
+    columns = keys + ["clip_score", "clip_ci_low", "clip_ci_high", "clip_max", "n_prompts", "n_images",
+                      "seconds_per_image"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+# ---------------------------------------------------------------- images, CLIP and features
+
+
+def _decoded(path: Path):
+    from genart_demo.imageio import load_image
+
+    return load_image(path, label=path.name).image  # RGB PIL
+
+
+def image_features(extractor, decode: Callable[[int], Any], count: int, *, batch_size: int = 32,
+                   progress: ProgressFn | None = None, desc: str = "features") -> np.ndarray:
+    """extractor features of images 0..count-1 (decode(i) -> RGB PIL), batched by size: (count, d) float32."""
+    import torch
+
+    out: np.ndarray | None = None
+    groups: dict[tuple[int, int], list[tuple[int, np.ndarray]]] = {}
+    done = 0
+
+    def flush(group: list[tuple[int, np.ndarray]]) -> None:
+        nonlocal out, done
+        batch = torch.from_numpy(np.stack([g[1] for g in group])).permute(0, 3, 1, 2)  # (B, 3, H, W) uint8
+        feats = extractor(batch)["features"].detach().float().cpu().numpy()  # (B, d)
+        if out is None:
+            out = np.zeros((count, feats.shape[1]), dtype=np.float32)
+        out[[g[0] for g in group]] = feats
+        done += len(group)
+        group.clear()
+        if progress:
+            progress(done, count, desc)
+
+    for i in range(count):
+        pil = decode(i)
+        group = groups.setdefault(pil.size, [])
+        group.append((i, np.asarray(pil, dtype=np.uint8)))
+        if len(group) == batch_size:
+            flush(group)
+    for group in groups.values():
+        if group:
+            flush(group)
+    return out
+
+
+def _clip_info(clip) -> dict:
+    info = getattr(clip, "info", None)
+    info = info.as_dict() if hasattr(info, "as_dict") else info
+    return dict(info) if isinstance(info, dict) and "id" in info else {"id": type(clip).__name__, "standin": None}
+
+
+def default_clip_id(standin: bool) -> str:
+    """The ExtractorInfo id load_clip(standin=...) gives, known before loading (so a fully cached run loads nothing)."""
+    from genart_demo.metrics.clip import DEFAULT_CLIP
+
+    return "standin-clip-seed0" if standin else "clip-" + re.sub(r"[^a-z0-9]+", "-", DEFAULT_CLIP.lower()).strip("-")
+
+
+def _expected_clip_info(out_dir: Path, standin: bool) -> dict:
+    """What load_clip(standin=...) will report, taken from the last scores.json when it used the same CLIP."""
+    expected = {"id": default_clip_id(standin), "standin": standin}
+    try:
+        previous = json.loads((out_dir / "scores.json").read_text()).get("clip", {})
+    except (OSError, ValueError, AttributeError):
+        return expected
+    return previous if isinstance(previous, dict) and previous.get("id") == expected["id"] else expected
+
+
+def _clip_scores(clip, run: Path, rows: list[dict], batch_size: int, progress: ProgressFn | None):
+    """(per-image CLIPScores (N,), truncated flags (N,)) for rows, batch by batch."""
+    scores, truncated = np.zeros(len(rows)), np.zeros(len(rows), dtype=bool)
+    for start in range(0, len(rows), batch_size):
+        chunk = rows[start:start + batch_size]
+        got = clip.score([_decoded(run / r["path"]) for r in chunk], [str(r.get("prompt", "")) for r in chunk],
+                         convention=CLIP_CONVENTION)
+        per_image = got["per_image"]
+        scores[start:start + len(chunk)] = np.asarray(per_image.detach().cpu() if hasattr(per_image, "detach")
+                                                      else per_image, dtype=np.float64)
+        for i in got.get("truncated", []):
+            truncated[start + i] = True
+        if progress:
+            progress(start + len(chunk), len(rows), "CLIPScore")
+    return scores, truncated
+
+
+# ---------------------------------------------------------------- the run
+
+
+@dataclass
+class ScoreResult:
+    """What score_run computed and wrote."""
+
+    run_dir: Path
+    tables: dict[str, pd.DataFrame]  # per_image, per_prompt, overall, by_category, by_challenge[, fid, fid_matrix]
+    info: dict[str, Any]  # the contents of scores.json: what produced the numbers
+    notes: list[str] = field(default_factory=list)  # what people should be told (skipped files, cut prompts, ...)
+    skipped: list[dict] = field(default_factory=list)  # manifest rows not scored: model, prompt_id, seed, path, reason
+    scored: int = 0  # images CLIP-scored by this call
+    reused: int = 0  # images whose CLIPScore came from the per_image.csv cache
+    paths: list[Path] = field(default_factory=list)  # files written
+
+
+def _image_record(row: dict, prompts: dict[str, dict]) -> dict:
+    prompt = prompts.get(str(row["prompt_id"]), {})
+    return {"model": str(row["model"]), "prompt_id": str(row["prompt_id"]), "seed": int(row["seed"]),
+            "category": str(row.get("category", prompt.get("category", "")) or ""),
+            "challenge": str(row.get("challenge", prompt.get("challenge", "")) or ""),
+            "prompt": str(row.get("prompt", prompt.get("text", ""))), "path": str(row["path"]),
+            "sha256": str(row["sha256"]), "width": row.get("width"), "height": row.get("height"),
+            "seconds": float(row["seconds"]) if row.get("seconds") is not None else float("nan"),
+            "standin": bool(row.get("standin", False))}
+
+
+def _cached_scores(path: Path) -> dict[tuple, dict]:
+    if not path.is_file():
+        return {}
+    try:
+        old = tb.read_csv_table(path)
+    except (OSError, ValueError, pd.errors.ParserError):
+        return {}  # an unreadable cache is a miss; everything is scored again
+    if not set(IMAGE_COLUMNS) <= set(old.columns):
+        return {}
+    return {(r["model"], r["prompt_id"], int(r["seed"]), r["sha256"]): r for r in old.to_dict("records")}
+
+
+def _fid_tables(run: Path, images: pd.DataFrame, *, reference, between_models: bool, extractor, cache_dir: Path,
+                batch_size: int, progress: ProgressFn | None, notes: list[str]) -> tuple[dict, dict]:
+    """({"fid": long table, "fid_matrix": square table (between_models)}, info for scores.json)."""
+    from genart_demo.imagesets import ImageSet, read_set
+    from genart_demo.metrics.frechet import frechet_distance_features
+    from genart_demo.metrics.kid import kid
+    from genart_demo.metrics.refcache import ReferenceCache
+
+    cache = ReferenceCache(cache_dir)
+    ext_id = extractor.info.id
+    feats: dict[str, np.ndarray] = {}
+    for model, group in images.groupby("model", sort=True):
+        if len(group) < 2:
+            notes.append(f"{model}: FID/KID need at least 2 images; it has {len(group)}, so it gets none.")
+            continue
+        paths = [run / p for p in group["path"]]
+        entry = cache.get_or_compute(ext_id, set_hash(list(group["sha256"])), lambda paths=paths, model=model: (
+            image_features(extractor, lambda i: _decoded(paths[i]), len(paths), batch_size=batch_size,
+                           progress=progress, desc=f"features {model}"), None))
+        feats[model] = entry.features  # (n, d) float32
+    rows, info = [], {"extractor": extractor.info.as_dict(), "kid": dict(KID_OPTIONS), "reference": None}
+    if reference is not None:
+        ref_set = reference if isinstance(reference, ImageSet) else read_set(reference)
+        notes.extend(ref_set.notes)
+        key = ref_set.content_hash()
+        ref = cache.get_or_compute(ext_id, key, lambda: (image_features(
+            extractor, lambda i: ref_set.decode(i).image, len(ref_set), batch_size=batch_size, progress=progress,
+            desc="features reference"), None))
+        info["reference"] = {"label": ref_set.label, "source": str(reference) if not isinstance(reference, ImageSet)
+                             else ref_set.label, "content_hash": key, "n": len(ref_set)}
+        frechet = ref.reference()
+        for model, f in feats.items():
+            kid_mean, kid_std = kid(ref.features, f, **KID_OPTIONS)
+            rows.append({"model": model, "against": "reference", "fid": frechet.distance(f), "kid": kid_mean,
+                         "kid_std": kid_std, "n": len(f), "n_against": len(ref.features)})
+    tables: dict[str, pd.DataFrame] = {}
+    if between_models:
+        names = sorted(feats)
+        matrix = pd.DataFrame(0.0, index=names, columns=names)
+        for i, a in enumerate(names):
+            for b in names[i + 1:]:
+                matrix.loc[a, b] = matrix.loc[b, a] = frechet_distance_features(feats[a], feats[b])
+        for a in names:
+            rows += [{"model": a, "against": b, "fid": float(matrix.loc[a, b]), "kid": np.nan, "kid_std": np.nan,
+                      "n": len(feats[a]), "n_against": len(feats[b])} for b in names if b != a]
+        tables["fid_matrix"] = matrix.rename_axis("model").reset_index()
+    if reference is not None or between_models:
+        tables["fid"] = pd.DataFrame(rows, columns=["model", "against", "fid", "kid", "kid_std", "n", "n_against"])
+    return tables, info
+
+
+def score_run(run_dir: str | os.PathLike, *, reference=None, between_models: bool = False, standin: bool = False,
+              device: str = "cpu", clip=None, extractor=None, progress: ProgressFn | None = None,
+              batch_size: int = 32, bootstrap: int = 1000, seed: int = 0,
+              cache_dir: str | os.PathLike | None = None) -> ScoreResult:
+    """Score RUN (see the module docstring) and write RUN/scores/*.csv + scores.json; re-runs reuse cached scores.
+
+    reference: a folder or .zip of real images (or an ImageSet) for FID/KID; clip: a ClipScorer-like object
+    (.score(images, prompts, convention=...) -> {"per_image": (N,)}), default load_clip(standin=standin);
+    extractor: a metrics Extractor, default load_extractor("fid-inception", standin=standin); cache_dir: where
+    image-set features are cached (default RUN/scores/cache).
+    """
+    run = Path(run_dir)
+    if not run.is_dir():
+        raise InputError(f"{run} is not a folder; give a run folder written by `genart leaderboard run`.")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1; got {batch_size}")
+    out_dir = run / tb.SCORES_DIR
+    prompts = tb.run_prompts(run)
+    good, skipped = tb.verified_rows(run, tb.run_rows(run))
+    notes = [f"skipped {s['model']} {s['prompt_id']} seed {s['seed']} ({s['path']}): {s['reason']}" for s in skipped]
+    if not good:
+        raise InputError(f"{run}: no image whose file exists with the manifest's sha256; nothing to score.")
+    records = [_image_record(r, prompts) for r in good]
+
+    # per-image CLIPScores: reuse rows cached under the same (model, prompt_id, seed, sha256), CLIP and prompt
+    cached = _cached_scores(out_dir / "per_image.csv")
+    clip_info = _clip_info(clip) if clip is not None else _expected_clip_info(out_dir, standin)
+
+    def todo_for(clip_id: str) -> list[int]:
+        return [i for i, r in enumerate(records) if (c := cached.get((r["model"], r["prompt_id"], r["seed"],
+                r["sha256"]))) is None or c["clip_id"] != clip_id or c["prompt"] != r["prompt"]]
+
+    todo = todo_for(clip_info["id"])
+    if todo and clip is None:
+        from genart_demo.metrics.clip import load_clip
+
+        clip = load_clip(standin=standin).to(device)
+        clip_info = _clip_info(clip)
+        todo = todo_for(clip_info["id"])
+    scores, truncated = _clip_scores(clip, run, [records[i] for i in todo], batch_size, progress) if todo else ([], [])
+    fresh = {i: (float(s), bool(t)) for i, s, t in zip(todo, scores, truncated)}
+    for i, r in enumerate(records):
+        if i in fresh:
+            r["clip_score"], r["truncated"] = fresh[i]
+        else:
+            c = cached[(r["model"], r["prompt_id"], r["seed"], r["sha256"])]
+            r["clip_score"], r["truncated"] = float(c["clip_score"]), bool(c["truncated"])
+        r["clip_id"] = clip_info["id"]
+    per_image = pd.DataFrame(records, columns=list(IMAGE_COLUMNS))
+    if per_image["truncated"].any():
+        notes.append(f"{int(per_image['truncated'].sum())} image(s) had prompts longer than CLIP's 77 tokens; "
+                     "they were cut keeping the end-of-text token.")
+    for model, group in per_image.groupby("model"):
+        missing = sorted(set(prompts) - set(group["prompt_id"]))
+        if prompts and missing:
+            notes.append(f"{model}: {len(missing)} prompt(s) of the run have no scored image (e.g. {missing[0]}).")
+
+    per_prompt = per_prompt_table(per_image)
+    tables = {"per_image": per_image, "per_prompt": per_prompt,
+              "overall": aggregate_table(per_prompt, bootstrap=bootstrap, seed=seed),
+              "by_category": aggregate_table(per_prompt, "category", bootstrap=bootstrap, seed=seed),
+              "by_challenge": aggregate_table(per_prompt, "challenge", bootstrap=bootstrap, seed=seed)}
+    standins = per_image.groupby("model")["standin"].any()
+    tables["overall"]["standin"] = tables["overall"]["model"].map(standins).astype(bool)
+    fid_info: dict[str, Any] = {"extractor": None, "reference": None}
+    if reference is not None or between_models:
+        if extractor is None:
+            from genart_demo.metrics.extractors import load_extractor
+
+            extractor = load_extractor("fid-inception", device=device, standin=standin)
+        fid_tables, fid_info = _fid_tables(run, per_image, reference=reference, between_models=between_models,
+                                           extractor=extractor, cache_dir=Path(cache_dir or out_dir / "cache"),
+                                           batch_size=batch_size, progress=progress, notes=notes)
+        tables.update(fid_tables)
+        if reference is not None:
+            ref_rows = fid_tables["fid"][fid_tables["fid"]["against"] == "reference"].set_index("model")
+            for column in ("fid", "kid", "kid_std"):
+                tables["overall"][column] = tables["overall"]["model"].map(ref_rows[column])
+
+    run_meta = read_run_json(run) or {}
+    from genart_demo.metrics.clip import CONVENTIONS
+
+    info = {"format": 1, "genart": __version__, "created": _dt.datetime.now(_dt.timezone.utc).isoformat(),
+            "run": {"prompt_set": run_meta.get("prompt_set"), "config_hash": run_meta.get("config_hash")},
+            "clip": clip_info, "clip_convention": CLIP_CONVENTION, "clip_convention_text": CONVENTIONS[CLIP_CONVENTION],
+            "per_prompt": "mean and max of CLIPScore over seeds",
+            "aggregate": "mean over prompts of the per-prompt mean (clip_score) and max (clip_max)",
+            "bootstrap": {"resamples": bootstrap, "confidence": CONFIDENCE, "seed": seed,
+                          "method": "percentile bootstrap of the mean over prompts, resampled with replacement; "
+                                    "numpy default_rng(seed), the same seed for every group"},
+            **fid_info, "between_models": bool(between_models),
+            "images": {"scored": len(todo), "reused": len(records) - len(todo), "skipped": len(skipped)},
+            "skipped": skipped, "notes": notes}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = [tb.write_csv_atomically(df, out_dir / f"{name}.csv") for name, df in tables.items()]
+    for stale in set(tb.OPTIONAL_TABLES) - set(tables):
+        if (out_dir / f"{stale}.csv").is_file():
+            (out_dir / f"{stale}.csv").unlink()
+            notes.append(f"removed {stale}.csv from an earlier scoring (not computed this time).")
+    info["files"] = [p.name for p in paths]
+    scores_json = out_dir / "scores.json"
+    write_text_atomic(scores_json, json.dumps(info, indent=1, default=str) + "\n")
+    return ScoreResult(run, tables, info, notes, skipped, len(todo), len(records) - len(todo), paths + [scores_json])
+
+
+__all__ = [
+    "CLIP_CONVENTION", "CONFIDENCE", "KID_OPTIONS", "ScoreResult", "aggregate_table", "bootstrap_ci",
+    "default_clip_id", "image_features", "per_prompt_table", "score_run", "set_hash",
+]

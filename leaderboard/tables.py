@@ -1,0 +1,280 @@
+"""Leaderboard tables of a run folder: reading manifests and RUN/scores/, filters, exports, ratings, text and gallery."""
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from genart_demo.errors import InputError
+
+from .manifest import (
+    PROMPTS_FILE,
+    read_prompts,
+    read_rows,
+    read_run_json,
+    row_key,
+    row_problem,
+    write_text_atomic,
+)
+
+SCORES_DIR = "scores"  # RUN/scores/ holds every table score_run writes
+STRING_COLUMNS = ("model", "against", "prompt_id", "prompt", "category", "challenge", "path", "sha256", "clip_id")
+TABLES = ("overall", "by_category", "by_challenge", "per_prompt", "per_image", "fid", "fid_matrix")
+OPTIONAL_TABLES = ("fid", "fid_matrix")  # written only when FID was computed
+EXPORT_FORMATS = ("csv", "parquet")
+# metric name -> (its columns, higher is better); filter_table keeps one metric's columns and sorts best first
+METRICS = {
+    "clip_score": (("clip_score", "clip_ci_low", "clip_ci_high"), True),
+    "clip_max": (("clip_max",), True),
+    "fid": (("fid",), False),
+    "kid": (("kid", "kid_std"), False),
+    "seconds_per_image": (("seconds_per_image",), False),
+    "rating": (("rating", "rating_ci_low", "rating_ci_high", "votes"), True),
+}
+KEY_COLUMNS = ("model", "against", "category", "challenge", "prompt_id", "seed", "n_prompts", "n_images", "n_seeds",
+               "n", "n_against", "standin")  # what filter_table keeps beside the chosen metric
+RATING_COLUMNS = {"rating": "rating", "ci_low": "rating_ci_low", "ci_high": "rating_ci_high", "votes": "votes"}
+
+
+# ---------------------------------------------------------------- run folders and CSV files
+
+
+def write_csv_atomically(df: pd.DataFrame, path: Path) -> Path:
+    """df as CSV (no index; floats in full, so they read back exactly) at path, via temp file + os.replace."""
+    return write_text_atomic(path, df.to_csv(index=False, lineterminator="\n"))
+
+
+def read_csv_table(path: Path) -> pd.DataFrame:
+    """A table written by write_csv_atomically, read back with text columns as str ("" stays "", "None" stays
+    "None") and floats bit-exact."""
+    header = pd.read_csv(path, nrows=0).columns
+    text = {c: str for c in header if c in STRING_COLUMNS}
+    na = {c: [""] for c in header if c not in STRING_COLUMNS}  # empty numeric cells are NaN
+    return pd.read_csv(path, dtype=text, keep_default_na=False, na_values=na, float_precision="round_trip")
+
+
+def run_rows(run_dir: str | os.PathLike) -> list[dict]:
+    """Every manifest row of a run (merged manifest, then each shard; leaderboard.manifest.read_rows), unverified."""
+    rows = read_rows(Path(run_dir))
+    if not rows:
+        raise InputError(f"{run_dir} has no manifest rows (no manifest.jsonl nor manifest/shard-*.jsonl); give a "
+                         "folder written by `genart leaderboard run`.")
+    return rows
+
+
+def run_prompts(run_dir: str | os.PathLike) -> dict[str, dict]:
+    """RUN/prompts.jsonl as {prompt id: row}, or {} when the run has none."""
+    path = Path(run_dir) / PROMPTS_FILE
+    return {str(r["id"]): r for r in read_prompts(Path(run_dir))} if path.is_file() else {}
+
+
+def verified_rows(run_dir: str | os.PathLike, rows: Sequence[dict]) -> tuple[list[dict], list[dict]]:
+    """(good, skipped): per (model, prompt_id, seed) the last row whose file lies inside RUN and matches its sha256
+    (as leaderboard.manifest.read_manifest keeps), sorted; for images with no such row, the last row's model,
+    prompt_id, seed, path and "reason" ("file missing", "sha256 differs", "path outside the run folder")."""
+    run = Path(run_dir).resolve()
+    good: dict[tuple, dict] = {}
+    skipped: dict[tuple, dict] = {}
+    hashes: dict[str, str] = {}
+    for row in reversed(rows):  # newest first
+        key = row_key(row)
+        if key in good:
+            continue
+        rel = str(row.get("path") or "")
+        outside = bool(rel) and run not in (run / rel).resolve().parents
+        reason = "path outside the run folder" if outside else row_problem(run, row, hashes)
+        if reason:
+            skipped.setdefault(key, {"model": key[0], "prompt_id": key[1], "seed": key[2], "path": row.get("path"),
+                                     "reason": reason})
+        else:
+            good[key] = dict(row)
+            skipped.pop(key, None)
+    return [good[k] for k in sorted(good)], [skipped[k] for k in sorted(skipped)]
+
+
+# ---------------------------------------------------------------- tables
+
+
+def load_tables(run_dir: str | os.PathLike) -> dict[str, pd.DataFrame]:
+    """The CSVs score_run wrote, by name (overall, by_category, by_challenge, per_prompt, per_image, and fid /
+    fid_matrix when FID was computed)."""
+    scores = Path(run_dir) / SCORES_DIR
+    if not (scores / "overall.csv").is_file():
+        raise InputError(f"{run_dir} has not been scored yet (no {SCORES_DIR}/overall.csv); run "
+                         "`genart leaderboard score RUN` first.")
+    return {name: read_csv_table(scores / f"{name}.csv") for name in TABLES if (scores / f"{name}.csv").is_file()}
+
+
+def _as_list(values: str | Iterable[str] | None) -> list[str] | None:
+    if values is None:
+        return None
+    values = [values] if isinstance(values, str) else [str(v) for v in values]
+    return values or None  # an empty selection means "no filter"
+
+
+def filter_table(df: pd.DataFrame, categories: str | Iterable[str] | None = None,
+                 challenges: str | Iterable[str] | None = None, metric: str | None = None) -> pd.DataFrame:
+    """Rows of the given categories / challenges (None or empty: all); with `metric`, only the key columns and that
+    metric's columns, sorted best first (ties by model)."""
+    out = df
+    for column, wanted in (("category", _as_list(categories)), ("challenge", _as_list(challenges))):
+        if wanted is None:
+            continue
+        if column not in out.columns:
+            raise InputError(f"this table has no {column} column to filter on; use the by_{column} or per_prompt "
+                             "table")
+        out = out[out[column].isin(wanted)]
+    if metric is not None:
+        present = [m for m, (cols, _) in METRICS.items() if cols[0] in df.columns]
+        if metric not in METRICS or metric not in present:
+            raise InputError(f"metric {metric!r} is not in this table; allowed here: {', '.join(present)}")
+        columns, higher = METRICS[metric]
+        keep = [c for c in df.columns if c in KEY_COLUMNS] + [c for c in columns if c in df.columns]
+        order = [columns[0]] + (["model"] if "model" in df.columns else [])
+        out = out[keep].sort_values(order, ascending=[not higher] + [True] * (len(order) - 1), na_position="last",
+                                    kind="stable")
+    return out.reset_index(drop=True)
+
+
+def summary_table(tables: dict[str, pd.DataFrame], categories: str | Iterable[str] | None = None,
+                  challenges: str | Iterable[str] | None = None, *, bootstrap: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """The overall table recomputed over the prompts of the given categories / challenges (CIs by the same
+    bootstrap); with no filter, tables["overall"] itself. FID/KID cover all of a model's images, so they are
+    dropped from a filtered summary."""
+    if _as_list(categories) is None and _as_list(challenges) is None:
+        return tables["overall"]
+    from .scoring import aggregate_table
+
+    chosen = filter_table(tables["per_prompt"], categories, challenges)
+    out = aggregate_table(chosen, bootstrap=bootstrap, seed=seed)
+    if "standin" in tables["overall"].columns:
+        out["standin"] = out["model"].map(tables["overall"].set_index("model")["standin"]).astype(bool)
+    return out
+
+
+def export_tables(run_dir: str | os.PathLike, fmt: str = "csv", out: str | os.PathLike | None = None) -> list[Path]:
+    """Every table of load_tables as <out>/<name>.<fmt> (default out: RUN/export); the files written."""
+    if fmt not in EXPORT_FORMATS:
+        raise InputError(f"unknown export format {fmt!r}; allowed: {', '.join(EXPORT_FORMATS)}")
+    if fmt == "parquet":
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError as err:
+            raise InputError("Parquet export needs pyarrow: pip install pyarrow (or export --format csv)") from err
+    tables = load_tables(run_dir)
+    folder = Path(out) if out is not None else Path(run_dir) / "export"
+    paths = []
+    for name, df in tables.items():
+        path = folder / f"{name}.{fmt}"
+        if fmt == "csv":
+            write_csv_atomically(df, path)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.part")
+            try:
+                df.to_parquet(tmp, index=False, engine="pyarrow")
+                os.replace(tmp, path)
+            finally:
+                tmp.unlink(missing_ok=True)
+        paths.append(path)
+    return paths
+
+
+def join_ratings(df: pd.DataFrame, ratings: pd.DataFrame | None) -> pd.DataFrame:
+    """df with the arena's per-model ratings (columns model, rating[, ci_low, ci_high, votes]) joined on model as
+    rating[, rating_ci_low, rating_ci_high, votes]; models without a rating get NaN. ratings None: df unchanged."""
+    if ratings is None:
+        return df
+    if "model" not in df.columns:
+        raise InputError("ratings join on a model column; this table has none")
+    missing = [c for c in ("model", "rating") if c not in ratings.columns]
+    if missing:
+        raise InputError(f"ratings need columns model and rating (optionally ci_low, ci_high, votes); missing "
+                         f"{', '.join(missing)}")
+    if ratings["model"].duplicated().any():
+        dup = ratings.loc[ratings["model"].duplicated(), "model"].iloc[0]
+        raise InputError(f"ratings have more than one row for model {dup!r}")
+    right = ratings[[c for c in RATING_COLUMNS if c in ratings.columns] + ["model"]].rename(columns=RATING_COLUMNS)
+    right = right.astype({"model": str})
+    left = df.drop(columns=[c for c in right.columns if c != "model" and c in df.columns])
+    return left.merge(right, on="model", how="left", validate="many_to_one")
+
+
+def _number(value, digits: int) -> str:
+    return "-" if value is None or (isinstance(value, float) and np.isnan(value)) else f"{value:.{digits}f}"
+
+
+def show_text(run_dir: str | os.PathLike) -> str:
+    """The overall table as compact plain text (for `genart leaderboard show RUN`), best CLIPScore first."""
+    tables = load_tables(run_dir)
+    overall = tables["overall"].sort_values(["clip_score", "model"], ascending=[False, True], kind="stable")
+    info_path = Path(run_dir) / SCORES_DIR / "scores.json"
+    info = json.loads(info_path.read_text()) if info_path.is_file() else {}
+    clip, boot = info.get("clip", {}), info.get("bootstrap", {})
+    prompt_set = info.get("run", {}).get("prompt_set")
+    header = [f"leaderboard {Path(run_dir).name}" + (f" (prompt set {prompt_set})" if prompt_set else ""),
+              f"CLIPScore: {info.get('clip_convention_text', 'per_sample')}; CLIP {clip.get('id', '?')}"
+              + ("  [STAND-IN weights: numbers test the plumbing only]" if clip.get("standin") else ""),
+              f"CI: {round(100 * boot.get('confidence', 0.95))}% percentile bootstrap over prompts, "
+              + f"{boot.get('resamples', '?')} resamples"]
+    names = ["model", "CLIPScore", "95% CI", "max/seeds", "prompts", "images", "s/img"]
+    has_fid = "fid" in overall.columns
+    names += ["FID", "KID"] if has_fid else []
+    rows = []
+    for r in overall.to_dict("records"):
+        cells = [r["model"] + (" *" if r.get("standin") else ""), _number(r["clip_score"], 2),
+                 f"[{_number(r['clip_ci_low'], 2)}, {_number(r['clip_ci_high'], 2)}]", _number(r["clip_max"], 2),
+                 str(r["n_prompts"]), str(r["n_images"]), _number(r["seconds_per_image"], 3)]
+        cells += [_number(r.get("fid"), 2), _number(r.get("kid"), 4)] if has_fid else []
+        rows.append(cells)
+    widths = [max(len(x) for x in column) for column in zip(names, *rows)]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+
+    body = [line(names), line(["-" * w for w in widths])] + [line(r) for r in rows]
+    footer = ["* stand-in model"] if any(r.get("standin") for r in overall.to_dict("records")) else []
+    return "\n".join(header + [""] + body + footer) + "\n"
+
+
+def _model_order(run_dir: Path, rows: Sequence[dict]) -> list[str]:
+    listed = [str(m["id"]) for m in (read_run_json(run_dir) or {}).get("models", []) if "id" in m]
+    return listed + sorted({str(r["model"]) for r in rows} - set(listed))
+
+
+def gallery_rows(run_dir: str | os.PathLike, prompt_id: str, seed: int | None = None) -> list[tuple[str, str]]:
+    """(image path, caption) for one prompt across all models, ordered by seed then model (run.json's order), so a
+    gallery with one column per model shows each seed as a row; captions are "model · seed N · CLIP 31.42" once
+    scored. Images whose file is missing or differs from the manifest are left out."""
+    run = Path(run_dir)
+    rows, _ = verified_rows(run, [r for r in run_rows(run) if str(r["prompt_id"]) == str(prompt_id)])
+    if not rows:
+        raise InputError(f"prompt {prompt_id!r} has no images in {run}")
+    if seed is not None:
+        rows = [r for r in rows if int(r["seed"]) == int(seed)]
+        if not rows:
+            raise InputError(f"prompt {prompt_id!r} has no images with seed {seed} in {run}")
+    scores: dict[tuple, float] = {}
+    per_image = run / SCORES_DIR / "per_image.csv"
+    if per_image.is_file():
+        scores = {(r["model"], r["prompt_id"], int(r["seed"]), r["sha256"]): r["clip_score"]
+                  for r in read_csv_table(per_image).to_dict("records")}
+    order = {m: i for i, m in enumerate(_model_order(run, rows))}
+    out = []
+    for r in sorted(rows, key=lambda r: (int(r["seed"]), order[str(r["model"])])):
+        path = run / r["path"]
+        caption = f"{r['model']} · seed {r['seed']}"
+        score = scores.get((str(r["model"]), str(r["prompt_id"]), int(r["seed"]), r["sha256"]))
+        out.append((str(path), caption + (f" · CLIP {score:.2f}" if score is not None else "")))
+    return out
+
+
+__all__ = [
+    "EXPORT_FORMATS", "METRICS", "SCORES_DIR", "TABLES", "export_tables", "filter_table", "gallery_rows",
+    "join_ratings", "load_tables", "read_csv_table", "run_prompts", "run_rows", "show_text", "summary_table", "verified_rows",
+    "write_csv_atomically",
+]
