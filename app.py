@@ -2,6 +2,7 @@
 import argparse
 
 from genart_demo.ui.app import launch
+from leaderboard.ui import build_leaderboard_ui
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
@@ -9,4 +10,4 @@ if __name__ == "__main__":
     parser.add_argument("--port", type=int, help="port (default GENART_PORT or 7860)")
     parser.add_argument("--share", action="store_true", default=None, help="ask Gradio for a public link")
     args = parser.parse_args()
-    launch(host=args.host, port=args.port, share=args.share)
+    launch(host=args.host, port=args.port, share=args.share, extra_pages={"Leaderboard": build_leaderboard_ui})

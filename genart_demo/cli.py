@@ -187,6 +187,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from importlib.metadata import entry_points
+
     from .cli_eval import add_eval_parser
 
     parser = argparse.ArgumentParser(prog="genart", description="Compare generative image and video models.")
@@ -258,6 +260,8 @@ def build_parser() -> argparse.ArgumentParser:
     vid.set_defaults(func=cmd_video)
 
     add_eval_parser(sub)
+    for plugin in entry_points(group="genart.cli"):  # packages built on genart add commands (the leaderboard)
+        plugin.load()(sub)
 
     serve = sub.add_parser("serve", help="start the web app (same as `python app.py`)")
     serve.add_argument("--host")

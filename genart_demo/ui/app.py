@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
 
 import gradio as gr
 
@@ -21,8 +22,16 @@ COMING_SOON = {
 }
 
 
-def build_app(studio: Studio) -> gr.Blocks:
-    """The full app. Building it twice in one process works; it loads no model."""
+PageBuilder = Callable[[Studio], gr.Blocks]
+
+
+def build_app(studio: Studio, extra_pages: Mapping[str, PageBuilder] | None = None) -> gr.Blocks:
+    """The full app. Building it twice in one process works; it loads no model.
+
+    extra_pages: tabs from packages built on genart (the leaderboard), by title; they replace a "coming soon" tab
+    of the same title. genart_demo never imports those packages itself.
+    """
+    extra_pages = dict(extra_pages or {})
     pages = {  # built outside the app, then rendered into their tabs
         "Generate": build_generate_ui(studio),
         "Translate": build_translate_ui(studio),
@@ -30,6 +39,7 @@ def build_app(studio: Studio) -> gr.Blocks:
         "Super-resolve": build_upscale_ui(studio),
         "Video": build_video_ui(studio),
         "Evaluate": build_evaluate_ui(studio),
+        **{title: build(studio) for title, build in extra_pages.items()},
     }
     with gr.Blocks(title="genart studio") as app:
         gr.Markdown("# genart studio\nCompare generative image and video models on the same prompt, seed and settings.")
@@ -39,17 +49,20 @@ def build_app(studio: Studio) -> gr.Blocks:
                 with gr.Tab(title, id=title.lower()):
                     page.render()
             for title, text in COMING_SOON.items():
+                if title in pages:
+                    continue
                 with gr.Tab(title, id=title.lower()):
                     gr.Markdown(f"**Coming soon.** {text}")
     return app
 
 
-def launch(host: str | None = None, port: int | None = None, share: bool | None = None) -> None:
+def launch(host: str | None = None, port: int | None = None, share: bool | None = None,
+           extra_pages: Mapping[str, PageBuilder] | None = None) -> None:
     """Build the studio and serve it; host/port/share default to the GENART_* settings."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     studio = Studio.create()
     settings = studio.settings
-    app = build_app(studio)
+    app = build_app(studio, extra_pages)
     app.queue(default_concurrency_limit=1)
     settings.output_dir.mkdir(parents=True, exist_ok=True)
     app.launch(

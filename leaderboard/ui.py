@@ -1,0 +1,175 @@
+"""The Leaderboard tab: one table per prompt set, filters, sorting, and one prompt across all models side by side."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import gradio as gr
+
+from genart_demo.studio import Studio
+
+PROMPT_SET_TABS = (("DrawBench", "drawbench"), ("PartiPrompts", "parti"), ("Other prompt sets", ""))
+VIEWS = [("Overall", "overall"), ("By category", "by_category"), ("By challenge", "by_challenge"),
+         ("Per prompt", "per_prompt"), ("FID / KID", "fid")]
+METRIC_CHOICES = [("CLIPScore (mean over seeds, 95% CI)", "clip_score"), ("CLIPScore (best seed)", "clip_max"),
+                  ("FID", "fid"), ("KID", "kid"), ("Seconds per image", "seconds_per_image"),
+                  ("Human rating (arena)", "rating"), ("All columns", "")]
+RUNS_DIR = "leaderboard"  # runs live in <outputs>/leaderboard/<run>; `genart leaderboard run --out` puts them there
+
+
+def runs_root(studio: Studio) -> Path:
+    return studio.settings.output_dir / RUNS_DIR
+
+
+def runs_by_set(studio: Studio) -> dict[str, list[str]]:
+    """Run folder names grouped by their prompt set (from run.json), newest first; "" collects user prompt sets."""
+    root = runs_root(studio)
+    found: dict[str, list[tuple[float, str]]] = {}
+    if root.is_dir():
+        for run in root.iterdir():
+            try:
+                name = json.loads((run / "run.json").read_text()).get("prompt_set", "")
+            except (OSError, ValueError):
+                continue
+            key = name if name in ("drawbench", "parti") else ""
+            found.setdefault(key, []).append((run.stat().st_mtime, run.name))
+    return {key: [name for _, name in sorted(items, reverse=True)] for key, items in found.items()}
+
+
+def _run_dir(studio: Studio, run: str | None) -> Path:
+    if not run or "/" in run or run.startswith("."):
+        raise gr.Error("Choose a run (make one with `genart leaderboard run ... --out "
+                       f"{runs_root(studio)}/<name>`, then press Refresh).")
+    path = runs_root(studio) / run
+    if not (path / "run.json").is_file():
+        raise gr.Error(f"{run} is not a leaderboard run (no run.json).")
+    return path
+
+
+def _ratings(studio: Studio):
+    """The arena's ratings table when the arena has written one."""
+    import pandas as pd
+
+    path = studio.settings.output_dir / "arena" / "ratings.csv"
+    return pd.read_csv(path) if path.is_file() else None
+
+
+def table_for(studio: Studio, run: str, view: str, categories, challenges, metric: str, sort_by: str,
+              descending: bool):
+    """The chosen table of a scored run, filtered, with arena ratings joined where there are any, sorted."""
+    from genart_demo.errors import InputError
+
+    from .tables import METRICS, filter_table, join_ratings, load_tables, summary_table
+
+    try:
+        tables = load_tables(_run_dir(studio, run))
+        if view not in tables:
+            raise gr.Error("This run has no FID yet: score it with `genart leaderboard score RUN --reference DIR`."
+                           if view == "fid" else f"This run has no {view} table.")
+        cats, chals = categories or None, challenges or None
+        if view == "overall":  # filtered: recomputed over the chosen prompts, with fresh CIs
+            df = join_ratings(summary_table(tables, cats, chals), _ratings(studio))
+        else:
+            df = tables[view]
+            cats = cats if "category" in df.columns else None  # a table without the column ignores that filter
+            chals = chals if "challenge" in df.columns else None
+            df = filter_table(df, categories=cats, challenges=chals)
+        if metric and any(column in df.columns for column in METRICS[metric][0]):
+            df = filter_table(df, metric=metric)  # the key columns and that metric's, best first
+    except InputError as exc:
+        raise gr.Error(str(exc)) from exc
+    if sort_by and sort_by in df.columns:
+        df = df.sort_values(sort_by, ascending=not descending, kind="stable")
+    return df
+
+
+def _choices(studio: Studio, run: str | None):
+    """Categories, challenges and prompts of a run, for the filters and the gallery picker."""
+    if not run:
+        return [], [], []
+    from .tables import run_prompts
+
+    prompts = run_prompts(_run_dir(studio, run))
+    categories = sorted({p.get("category", "") for p in prompts.values()} - {""})
+    challenges = sorted({p.get("challenge", "") for p in prompts.values()} - {""})
+    listed = [(f"{pid} · {p.get('text', '')[:70]}", pid) for pid, p in prompts.items()]
+    return categories, challenges, listed
+
+
+def _section(studio: Studio, key: str, runs: list[str]) -> None:
+    """One prompt set's run picker, filters, table and side-by-side gallery (press Refresh to load)."""
+    prefix = f"lb-{key or 'other'}"
+    with gr.Row():
+        run = gr.Dropdown(runs, value=runs[0] if runs else None, label="Run", elem_id=f"{prefix}-run", scale=2)
+        refresh = gr.Button("Refresh runs", elem_id=f"{prefix}-refresh", scale=0)
+        view = gr.Radio(VIEWS, value="overall", label="Table", elem_id=f"{prefix}-view", scale=3)
+    with gr.Row():
+        categories = gr.Dropdown([], multiselect=True, label="Categories", elem_id=f"{prefix}-categories")
+        challenges = gr.Dropdown([], multiselect=True, label="Challenges", elem_id=f"{prefix}-challenges",
+                                 visible=key != "drawbench")
+        metric = gr.Dropdown(METRIC_CHOICES, value="clip_score", label="Metric", elem_id=f"{prefix}-metric")
+        sort_by = gr.Dropdown(["clip_score", "clip_max", "fid", "kid", "seconds_per_image", "rating", "model",
+                               "category", "challenge", "n_prompts"], value="clip_score", label="Sort by",
+                              elem_id=f"{prefix}-sort", allow_custom_value=True)
+        descending = gr.Checkbox(True, label="Descending", elem_id=f"{prefix}-descending")
+    table = gr.Dataframe(label="Leaderboard", interactive=False, wrap=True, elem_id=f"{prefix}-table")
+    with gr.Row():
+        prompt = gr.Dropdown([], label="Prompt (side by side across models)", elem_id=f"{prefix}-prompt", scale=3)
+        seed = gr.Number(None, label="Seed (empty = every seed)", precision=0, elem_id=f"{prefix}-seed", scale=1)
+        show = gr.Button("Show side by side", elem_id=f"{prefix}-show", scale=1)
+    gallery = gr.Gallery(label="One prompt, every model", columns=4, height=300, elem_id=f"{prefix}-gallery")
+    filters = [run, view, categories, challenges, metric, sort_by, descending]
+
+    def on_table(run_name, view_name, cats, chals, metric_name, sort_col, desc):
+        if not run_name:
+            return None
+        return table_for(studio, run_name, view_name, cats, chals, metric_name, sort_col, desc)
+
+    def on_run(run_name):
+        cats, chals, prompts = _choices(studio, run_name)
+        return (gr.update(choices=cats, value=[]), gr.update(choices=chals, value=[]),
+                gr.update(choices=prompts, value=prompts[0][1] if prompts else None))
+
+    def on_refresh(current):
+        names = runs_by_set(studio).get(key, [])
+        return gr.update(choices=names, value=current if current in names else (names[0] if names else None))
+
+    def on_show(run_name, prompt_id, seed_value):
+        from .tables import gallery_rows
+
+        if not prompt_id:
+            raise gr.Error("Choose a prompt.")
+        from genart_demo.errors import InputError
+
+        try:
+            rows = gallery_rows(_run_dir(studio, run_name), prompt_id,
+                                seed=None if seed_value is None else int(seed_value))
+        except InputError as exc:
+            raise gr.Error(str(exc)) from exc
+        return [(str(path), caption) for path, caption in rows]
+
+    run.change(on_run, run, [categories, challenges, prompt], api_visibility="private").then(
+        on_table, filters, table, api_visibility="private")
+    for control in filters[1:]:
+        control.change(on_table, filters, table, api_visibility="private")
+    refresh.click(on_refresh, run, run, api_visibility="private").then(
+        on_run, run, [categories, challenges, prompt], api_visibility="private").then(
+        on_table, filters, table, api_visibility="private")
+    show.click(on_show, [run, prompt, seed], gallery, api_name=f"leaderboard_gallery_{key or 'other'}")
+
+
+def build_leaderboard_ui(studio: Studio) -> gr.Blocks:
+    """A Blocks that runs alone or is `.render()`ed into the multi-tab app."""
+    runs = runs_by_set(studio)
+    with gr.Blocks() as page:
+        gr.Markdown(
+            "DrawBench and PartiPrompts through every model, scored by CLIPScore (and FID/KID against a reference "
+            f"set). Runs are read from `{runs_root(studio)}`: make one with `genart leaderboard run --models A,B "
+            f"--prompts drawbench --out {runs_root(studio)}/NAME`, score it with `genart leaderboard score`, then "
+            "press *Refresh runs*." + (" **Offline: scores come from stand-in networks.**" if studio.offline else "")
+        )
+        with gr.Tabs():
+            for title, key in PROMPT_SET_TABS:
+                with gr.Tab(title, id=f"lb-tab-{key or 'other'}"):
+                    _section(studio, key, runs.get(key, []))
+    return page
