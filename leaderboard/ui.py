@@ -100,7 +100,8 @@ def _section(studio: Studio, key: str, runs: list[str]) -> None:
     """One prompt set's run picker, filters, table and side-by-side gallery (press Refresh to load)."""
     prefix = f"lb-{key or 'other'}"
     with gr.Row():
-        run = gr.Dropdown(runs, value=runs[0] if runs else None, label="Run", elem_id=f"{prefix}-run", scale=2)
+        run = gr.Dropdown(runs, value=runs[0] if runs else None, label="Run", elem_id=f"{prefix}-run", scale=2,
+                          allow_custom_value=True)  # runs made after start-up; _run_dir checks the name
         refresh = gr.Button("Refresh runs", elem_id=f"{prefix}-refresh", scale=0)
         view = gr.Radio(VIEWS, value="overall", label="Table", elem_id=f"{prefix}-view", scale=3)
     with gr.Row():
@@ -114,8 +115,10 @@ def _section(studio: Studio, key: str, runs: list[str]) -> None:
         descending = gr.Checkbox(True, label="Descending", elem_id=f"{prefix}-descending")
     table = gr.Dataframe(label="Leaderboard", interactive=False, wrap=True, elem_id=f"{prefix}-table")
     with gr.Row():
-        prompt = gr.Dropdown([], label="Prompt (side by side across models)", elem_id=f"{prefix}-prompt", scale=3)
-        seed = gr.Number(None, label="Seed (empty = every seed)", precision=0, elem_id=f"{prefix}-seed", scale=1)
+        prompt = gr.Dropdown([], label="Prompt (side by side across models)", elem_id=f"{prefix}-prompt", scale=3,
+                             allow_custom_value=True)
+        seed = gr.Dropdown(["all"], value="all", label="Seed", elem_id=f"{prefix}-seed", scale=1,
+                           allow_custom_value=True)
         show = gr.Button("Show side by side", elem_id=f"{prefix}-show", scale=1)
     gallery = gr.Gallery(label="One prompt, every model", columns=4, height=300, elem_id=f"{prefix}-gallery")
     filters = [run, view, categories, challenges, metric, sort_by, descending]
@@ -127,8 +130,10 @@ def _section(studio: Studio, key: str, runs: list[str]) -> None:
 
     def on_run(run_name):
         cats, chals, prompts = _choices(studio, run_name)
+        seeds = json.loads((_run_dir(studio, run_name) / "run.json").read_text()).get("seeds", []) if run_name else []
         return (gr.update(choices=cats, value=[]), gr.update(choices=chals, value=[]),
-                gr.update(choices=prompts, value=prompts[0][1] if prompts else None))
+                gr.update(choices=prompts, value=prompts[0][1] if prompts else None),
+                gr.update(choices=["all", *map(str, seeds)], value="all"))
 
     def on_refresh(current):
         names = runs_by_set(studio).get(key, [])
@@ -142,18 +147,20 @@ def _section(studio: Studio, key: str, runs: list[str]) -> None:
         from genart_demo.errors import InputError
 
         try:
-            rows = gallery_rows(_run_dir(studio, run_name), prompt_id,
-                                seed=None if seed_value is None else int(seed_value))
+            chosen = str(seed_value or "all").strip()
+            if chosen != "all" and not chosen.isdigit():
+                raise InputError(f"Seed {chosen!r} is not a seed of this run; choose one from the list or 'all'.")
+            rows = gallery_rows(_run_dir(studio, run_name), prompt_id, seed=None if chosen == "all" else int(chosen))
         except InputError as exc:
             raise gr.Error(str(exc)) from exc
         return [(str(path), caption) for path, caption in rows]
 
-    run.change(on_run, run, [categories, challenges, prompt], api_visibility="private").then(
+    run.change(on_run, run, [categories, challenges, prompt, seed], api_visibility="private").then(
         on_table, filters, table, api_visibility="private")
     for control in filters[1:]:
         control.change(on_table, filters, table, api_visibility="private")
     refresh.click(on_refresh, run, run, api_visibility="private").then(
-        on_run, run, [categories, challenges, prompt], api_visibility="private").then(
+        on_run, run, [categories, challenges, prompt, seed], api_visibility="private").then(
         on_table, filters, table, api_visibility="private")
     show.click(on_show, [run, prompt, seed], gallery, api_name=f"leaderboard_gallery_{key or 'other'}")
 
