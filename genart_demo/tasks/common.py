@@ -204,3 +204,20 @@ def output_path(output_dir: Path, model_id: str, seed: int) -> Path:
 def save_images(images: Sequence, settings: Sequence[Mapping[str, Any]], output_dir: Path) -> list[Path]:
     """Save each image with its own settings chunk; returns the paths in order."""
     return [save_png(img, output_path(output_dir, s["model"], s["seed"]), s) for img, s in zip(images, settings)]
+
+
+def to_tensor(image):
+    """An RGB PIL image as (1, 3, H, W) float32 in [0, 1] (torch imported on use)."""
+    import numpy as np
+    import torch
+
+    return torch.from_numpy(np.asarray(image, dtype=np.float32) / 255.0).permute(2, 0, 1)[None]  # (1, 3, H, W)
+
+
+def to_image(x):
+    """(1, 3, H, W) in [0, 1] back to an RGB PIL image (clamped, rounded to 8 bits)."""
+    import numpy as np
+    from PIL import Image
+
+    arr = (x[0].permute(1, 2, 0).clamp(0, 1).cpu().float().numpy() * 255.0).round().astype(np.uint8)
+    return Image.fromarray(arr)

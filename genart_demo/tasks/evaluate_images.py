@@ -7,14 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from PIL import Image
 
 from ..errors import InputError
 from ..imageio import fit_to_multiple, load_image
 from ..media import read_png_settings
 from ..studio import Studio
-from .common import ProgressFn, spec_for_tasks
+from .common import ProgressFn, spec_for_tasks, to_image, to_tensor
 from .evaluate import (
     EvalResult,
     check_metrics,
@@ -29,15 +28,6 @@ CLIP_CONVENTIONS = ("per_sample", "mean")  # clamp each image's score at 0 (pape
 MAX_AUTOENCODERS = 4  # round trips shown side by side
 
 
-def _tensor(image: Image.Image):
-    import torch
-
-    return torch.from_numpy(np.asarray(image, dtype=np.float32) / 255.0).permute(2, 0, 1)[None]  # (1, 3, H, W)
-
-
-def _image(x) -> Image.Image:
-    arr = (x[0].permute(1, 2, 0).clamp(0, 1).cpu().float().numpy() * 255.0).round().astype(np.uint8)
-    return Image.fromarray(arr)
 
 
 def lpips_model(studio: Studio):
@@ -102,7 +92,7 @@ def evaluate_pair(studio: Studio, req: PairRequest, *, output_dir: Path | None =
         raise InputError(f"The image is {w}×{h} but the reference is {rw}×{rh}; paired metrics compare pixels, "
                          "so both must be the same size.")
     notes = [f"image: {n}" for n in image.notes] + [f"reference: {n}" for n in reference.notes]
-    rows = paired_rows(studio, _tensor(image.image), _tensor(reference.image), metrics, "image vs reference", notes)
+    rows = paired_rows(studio, to_tensor(image.image), to_tensor(reference.image), metrics, "image vs reference", notes)
     result = EvalResult(rows, notes, info={"size": list(image.image.size), "standin": studio.offline})
     result.seconds = time.perf_counter() - started
     return write_result(result, output_dir or studio.settings.output_dir, "pair")
@@ -142,11 +132,11 @@ def evaluate_autoencoders(studio: Studio, req: AutoencodeRequest, *, progress: P
         if progress:
             progress(i, len(specs), f"round trip through {spec.id}")
         entry = studio.cache.get(spec, keep=tuple(s.id for s in specs[:i]))
-        x = _tensor(fitted)
+        x = to_tensor(fitted)
         recon = roundtrip(entry.pipe, x)
         desc = describe_autoencoder(entry.pipe)
         rows += paired_rows(studio, recon, x, metrics, spec.id, notes)
-        images.append((_image(recon), f"{spec.name} — {desc}"))
+        images.append((to_image(recon), f"{spec.name} — {desc}"))
     if progress:
         progress(len(specs), len(specs), "done")
     if studio.offline:

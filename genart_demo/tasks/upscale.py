@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from PIL import Image
 
 from .. import __version__
@@ -24,6 +23,8 @@ from .common import (
     resolve_seed,
     save_images,
     spec_for_tasks,
+    to_image,
+    to_tensor,
     use_sampler,
 )
 
@@ -59,15 +60,6 @@ class UpscaleResult:
     seconds: float = 0.0
 
 
-def _to_tensor(image: Image.Image):
-    import torch
-
-    return torch.from_numpy(np.asarray(image, dtype=np.float32) / 255.0).permute(2, 0, 1)[None]  # (1, 3, H, W)
-
-
-def _to_image(x) -> Image.Image:
-    arr = (x[0].permute(1, 2, 0).clamp(0, 1).cpu().float().numpy() * 255.0).round().astype(np.uint8)
-    return Image.fromarray(arr)
 
 
 def _check(studio: Studio, req: UpscaleRequest) -> tuple[Any, dict]:
@@ -109,7 +101,7 @@ def _diffusion_tile_fn(entry, settings: dict):
         multiple = entry.spec.defaults.size_multiple  # input sides the pipeline takes without cropping
         pad_h, pad_w = (-h) % multiple, (-w) % multiple
         padded = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate") if pad_h or pad_w else x
-        kwargs: dict[str, Any] = {"image": _to_image(padded), "num_inference_steps": settings["steps"],
+        kwargs: dict[str, Any] = {"image": to_image(padded), "num_inference_steps": settings["steps"],
                                   "generator": generators(settings["seed"], 1)}
         if "prompt" in settings:
             kwargs["prompt"] = [settings["prompt"]]
@@ -118,7 +110,7 @@ def _diffusion_tile_fn(entry, settings: dict):
         for key, param in (("guidance", "guidance_scale"), ("noise_level", "noise_level")):
             if key in settings and param in params:
                 kwargs[param] = settings[key]
-        out = _to_tensor(entry.pipe(**kwargs).images[0])
+        out = to_tensor(entry.pipe(**kwargs).images[0])
         scale = settings["scale"]
         return out[..., : h * scale, : w * scale]
 
@@ -149,9 +141,9 @@ def upscale(studio: Studio, req: UpscaleRequest, *, progress: ProgressFn | None 
     with entry.lock:
         if "scheduler" in settings:
             use_sampler(entry, settings["scheduler"])
-        out = tiled_upscale(fn, _to_tensor(image), scale, tile=settings["tile"], overlap=settings["overlap"],
+        out = tiled_upscale(fn, to_tensor(image), scale, tile=settings["tile"], overlap=settings["overlap"],
                             progress=tiles_done)
-    result = _to_image(out)
+    result = to_image(out)
     if max(image.size) > settings["tile"]:
         notes.append(f"processed in tiles of {settings['tile']} px with {settings['overlap']} px overlap")
     bicubic = image.resize(result.size, Image.BICUBIC)
@@ -169,10 +161,10 @@ def _reference_metrics(reference: Any, result: Image.Image, bicubic: Image.Image
     if ref.size != result.size:
         notes.append(f"reference {ref.width}×{ref.height} resized to the output's {result.width}×{result.height}")
         ref = ref.resize(result.size, Image.BICUBIC)
-    r = _to_tensor(ref)
+    r = to_tensor(ref)
     scores = {}
     for name, img in (("", result), ("bicubic_", bicubic)):
-        t = _to_tensor(img)
+        t = to_tensor(img)
         scores[f"{name}psnr"] = round(float(psnr(t, r)[0]), 4)
         scores[f"{name}ssim"] = round(float(ssim(t, r)[0]), 6)
     return scores
