@@ -26,15 +26,18 @@ class ImageSet:
     names: list[str]  # file names inside the set, sorted
     blobs: list[bytes]  # encoded image bytes, same order as names
     notes: list[str] = field(default_factory=list)
+    _hash: str | None = field(default=None, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.blobs)
 
     def content_hash(self) -> str:
         """The reference cache's key for these files: the same bytes give the same hash whatever their names/order."""
-        from .metrics.refcache import content_hash
+        if self._hash is None:  # computed once: the cache lookup and the result info both need it
+            from .metrics.refcache import content_hash
 
-        return content_hash(self.blobs)
+            self._hash = content_hash(self.blobs)
+        return self._hash
 
     def decode(self, index: int) -> LoadedImage:
         """File `index` decoded to RGB (pixel limits apply before decoding), with its original mode and notes."""

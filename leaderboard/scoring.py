@@ -18,7 +18,6 @@ Conventions (also written to RUN/scores/scores.json):
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import json
 import os
 import re
@@ -46,11 +45,9 @@ ProgressFn = Callable[[int, int, str], None]
 
 def set_hash(sha256s: Sequence[str]) -> str:
     """genart_demo.metrics.refcache.content_hash of the files whose sha256 hex digests these are (no re-reading)."""
-    h = hashlib.sha256(b"genart-reference-set\0")
-    h.update(len(sha256s).to_bytes(8, "little"))
-    for digest in sorted(bytes.fromhex(s) for s in sha256s):
-        h.update(digest)
-    return h.hexdigest()
+    from genart_demo.metrics.refcache import digests_hash
+
+    return digests_hash(bytes.fromhex(s) for s in sha256s)
 
 
 # ---------------------------------------------------------------- statistics and tables

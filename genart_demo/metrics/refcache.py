@@ -26,7 +26,12 @@ _UNREADABLE = (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZi
 
 def content_hash(items: Iterable[bytes]) -> str:
     """sha256 hex of a set of items (e.g. encoded image files), independent of their order; duplicates count."""
-    digests = sorted(hashlib.sha256(item).digest() for item in items)
+    return digests_hash(hashlib.sha256(item).digest() for item in items)
+
+
+def digests_hash(item_digests: Iterable[bytes]) -> str:
+    """content_hash from the items' own sha256 digests, for callers that already hashed each file."""
+    digests = sorted(item_digests)
     h = hashlib.sha256(b"genart-reference-set\0")
     h.update(len(digests).to_bytes(8, "little"))
     for digest in digests:
@@ -181,4 +186,4 @@ def _numpy(array: Features) -> np.ndarray:
     return array.detach().cpu().numpy() if hasattr(array, "detach") else np.asarray(array)
 
 
-__all__ = ["CachedReference", "ReferenceCache", "content_hash"]
+__all__ = ["CachedReference", "ReferenceCache", "content_hash", "digests_hash"]

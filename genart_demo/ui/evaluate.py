@@ -56,10 +56,12 @@ def _result_widgets(prefix: str):
 
 
 def _set_inputs(name: str, studio: Studio, runs: list[str]):
+    from ..tasks.evaluate import allowed_roots_text
+
     with gr.Group():
         files = gr.File(label=f"{name}: a .zip or image files", file_count="multiple",
                         file_types=[".zip", "image"], elem_id=f"eval-{name[-1].lower()}-files")
-        folder = gr.Textbox(label=f"…or a folder under {', '.join(map(str, studio.settings.eval_roots or [studio.settings.output_dir]))}")
+        folder = gr.Textbox(label=f"…or a folder under {allowed_roots_text(studio)}")
         run = gr.Dropdown(runs, value=None, label="…or a leaderboard run", allow_custom_value=False)
     return files, folder, run
 
