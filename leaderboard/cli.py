@@ -13,34 +13,13 @@ def _ints(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of whole numbers, e.g. 0,1,2") from exc
 
 
-def _bar():
-    """A tqdm bar (with ETA) as a progress(done, total, desc) callback."""
-    from tqdm import tqdm
-
-    state: dict = {}
-
-    def progress(done: int, total: int, desc: str) -> None:
-        bar = state.get("bar")
-        if bar is None or bar.total != total:
-            if bar is not None:
-                bar.close()
-            bar = state["bar"] = tqdm(total=total, desc=desc, unit="img", file=sys.stderr)
-        bar.set_description(desc, refresh=False)
-        bar.update(done - bar.n)
-        if done >= total:
-            bar.close()
-            state.pop("bar")
-
-    return progress
-
-
 def cmd_run(args: argparse.Namespace) -> int:
-    from .runner import run_from_args
+    from .runner import run_from_args, tqdm_progress
 
     stats = run_from_args(Path(args.out), prompts=args.prompts, models=[m for m in args.models.split(",") if m],
                           seeds=args.seeds, limit=args.limit, batch_size=args.batch_size, force=args.force,
                           steps=args.steps, categories=args.categories, challenges=args.challenges,
-                          sample=args.sample, progress=_bar())
+                          sample=args.sample, progress=tqdm_progress())
     print(f"generated {stats.generated}, already done {stats.skipped}, regenerated {len(stats.repaired)} "
           f"in {stats.seconds:.1f} s -> {args.out}")
     return 0
@@ -49,12 +28,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_score(args: argparse.Namespace) -> int:
     from genart_demo.studio import Studio
 
+    from .runner import tqdm_progress
     from .scoring import score_run
 
     studio = Studio.create()
     print(studio.notice, file=sys.stderr)
     result = score_run(Path(args.run), reference=args.reference, between_models=args.between_models,
-                       standin=studio.offline, device=studio.cache.device, progress=_bar())
+                       standin=studio.offline, device=studio.cache.device, progress=tqdm_progress())
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
     from .tables import show_text

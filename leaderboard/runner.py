@@ -337,20 +337,23 @@ def run_from_args(run_dir: Path, prompts: str, models: str | Sequence[str], seed
     return run(studio, Path(run_dir), config, force=force, progress=progress, rank=rank, world=world)
 
 
-def _tqdm_progress() -> ProgressFn:
-    """A tqdm bar (with ETA) as a progress(done, total, desc) callback, made on the first call."""
+def tqdm_progress() -> ProgressFn:
+    """A tqdm bar (with ETA) as a progress(done, total, desc) callback; a new bar starts when the total changes."""
     from tqdm import tqdm
 
     state: dict = {}
 
     def progress(done: int, total: int, desc: str) -> None:
-        if "bar" not in state:
-            state["bar"] = tqdm(total=total, unit="img", file=sys.stderr, dynamic_ncols=True)
-        bar = state["bar"]
+        bar = state.get("bar")
+        if bar is None or bar.total != total:
+            if bar is not None:
+                bar.close()
+            bar = state["bar"] = tqdm(total=total, unit="img", file=sys.stderr, dynamic_ncols=True)
         bar.set_description(desc, refresh=False)
         bar.update(done - bar.n)
         if done >= total:
             bar.close()
+            state.pop("bar")
 
     return progress
 
@@ -385,7 +388,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         stats = run_from_args(Path(args.out), args.prompts, args.models, seeds, args.limit, args.batch_size,
                               args.force, steps=args.steps, categories=args.categories, challenges=args.challenges,
-                              sample=args.sample, progress=_tqdm_progress() if rank == 0 else None, rank=rank,
+                              sample=args.sample, progress=tqdm_progress() if rank == 0 else None, rank=rank,
                               world=world)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
