@@ -5,6 +5,8 @@ os.environ["HF_HUB_OFFLINE"] = "1"  # never touch the network
 os.environ["GENART_OFFLINE"] = "1"
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
+import subprocess  # noqa: E402
+import sys  # noqa: E402
 from dataclasses import replace  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -31,3 +33,16 @@ def studio(settings):
     from genart_demo.studio import Studio
 
     return Studio.create(settings)
+
+
+@pytest.fixture(scope="session")
+def genart_cli(cache_dir):
+    """Run `python -m genart_demo.cli ARGS...` offline on the session's stand-in cache; the CompletedProcess."""
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "GENART_OFFLINE": "1", "HF_HUB_OFFLINE": "1", "GENART_CACHE_DIR": str(cache_dir)}
+
+    def run(*args: str, timeout: int = 900) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "genart_demo.cli", *args], cwd=root, env=env,
+                              capture_output=True, text=True, timeout=timeout)
+
+    return run

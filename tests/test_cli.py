@@ -1,9 +1,6 @@
 """The `genart` command line: the model list, generate writing PNGs, errors with exit code 2."""
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 from genart_demo.cli import models_markdown
@@ -13,14 +10,8 @@ from genart_demo.registry import Registry
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_cli(*args, cache_dir):
-    env = {**os.environ, "GENART_OFFLINE": "1", "HF_HUB_OFFLINE": "1", "GENART_CACHE_DIR": str(cache_dir)}
-    return subprocess.run([sys.executable, "-m", "genart_demo.cli", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
-
-
-def test_models_json_lists_every_entry(cache_dir):
-    proc = run_cli("models", "--json", cache_dir=cache_dir)
+def test_models_json_lists_every_entry(genart_cli):
+    proc = genart_cli("models", "--json")
     rows = json.loads(proc.stdout)
     assert [r["id"] for r in rows] == Registry.load().ids()
     assert all(r["offline"] for r in rows)
@@ -28,8 +19,8 @@ def test_models_json_lists_every_entry(cache_dir):
     assert sd15["repo"] == "stable-diffusion-v1-5/stable-diffusion-v1-5" and sd15["tasks"] == ["text-to-image"]
 
 
-def test_models_task_filter(cache_dir):
-    proc = run_cli("models", "--task", "unconditional", cache_dir=cache_dir)
+def test_models_task_filter(genart_cli):
+    proc = genart_cli("models", "--task", "unconditional")
     ids = [line.split()[0] for line in proc.stdout.splitlines()[1:]]
     assert ids == ["ddpm-cifar10", "ddim-cifar10", "ddpm-celebahq", "ddim-church", "ncsnpp-celebahq", "ldm-celebahq"]
 
@@ -39,10 +30,10 @@ def test_readme_model_table_matches_the_registry():
     assert models_markdown(list(Registry.load())) in readme
 
 
-def test_generate_writes_pngs_and_prints_paths(cache_dir, tmp_path):
-    proc = run_cli("generate", "--model", "sd15", "--prompt", "a red fox", "--steps", "2", "--seed", "5",
+def test_generate_writes_pngs_and_prints_paths(genart_cli, tmp_path):
+    proc = genart_cli("generate", "--model", "sd15", "--prompt", "a red fox", "--steps", "2", "--seed", "5",
                    "--batch", "2", "--width", "64", "--height", "48", "--scheduler", "UniPC",
-                   "--out", str(tmp_path), cache_dir=cache_dir)
+                   "--out", str(tmp_path))
     assert proc.returncode == 0, proc.stderr
     paths = [Path(p) for p in proc.stdout.split()]
     assert len(paths) == 2 and all(p.exists() for p in paths)
@@ -52,15 +43,15 @@ def test_generate_writes_pngs_and_prints_paths(cache_dir, tmp_path):
     assert "tiny random-weight stand-in" in proc.stderr  # says plainly where outputs come from
 
 
-def test_errors_exit_2_with_a_message(cache_dir, tmp_path):
-    proc = run_cli("generate", "--model", "sd99", "--prompt", "x", "--out", str(tmp_path), cache_dir=cache_dir)
+def test_errors_exit_2_with_a_message(genart_cli, tmp_path):
+    proc = genart_cli("generate", "--model", "sd99", "--prompt", "x", "--out", str(tmp_path))
     assert proc.returncode == 2 and re.search(r"error: Unknown model 'sd99'. Known models: ddpm-cifar10", proc.stderr)
-    proc = run_cli("generate", "--model", "sd15", "--out", str(tmp_path), cache_dir=cache_dir)
+    proc = genart_cli("generate", "--model", "sd15", "--out", str(tmp_path))
     assert proc.returncode == 2 and "prompt is empty" in proc.stderr
     assert not list(tmp_path.rglob("*.png"))
 
 
-def test_image_task_commands_write_pngs(cache_dir, tmp_path):
+def test_image_task_commands_write_pngs(genart_cli, tmp_path):
     from PIL import Image
 
     photo, mask = tmp_path / "in.png", tmp_path / "mask.png"
@@ -77,26 +68,26 @@ def test_image_task_commands_write_pngs(cache_dir, tmp_path):
         ("upscale", "--model", "realesrgan-x4plus", "--image", str(photo)),
     ]
     for args in runs:
-        proc = run_cli(*args, "--seed", "4", "--out", str(out), cache_dir=cache_dir)
+        proc = genart_cli(*args, "--seed", "4", "--out", str(out))
         assert proc.returncode == 0, proc.stderr[-2000:]
         path = Path(proc.stdout.split()[-1])
         settings = read_png_settings(path)
         assert settings["model"] == args[2] and settings["seed"] == 4
     assert Image.open(path).size == (288, 256)
-    proc = run_cli("inpaint", "--model", "sd15-inpaint", "--image", str(photo), "--prompt", "x",
-                   "--out", str(out), cache_dir=cache_dir)
+    proc = genart_cli("inpaint", "--model", "sd15-inpaint", "--image", str(photo), "--prompt", "x",
+                   "--out", str(out))
     assert proc.returncode == 2 and "No mask" in proc.stderr
 
 
-def test_video_command_writes_mp4_json_and_gif(cache_dir, tmp_path):
+def test_video_command_writes_mp4_json_and_gif(genart_cli, tmp_path):
     from genart_demo.video import probe_mp4
 
-    proc = run_cli("video", "--model", "animatediff-sd15", "--prompt", "a boat", "--frames", "6", "--fps", "12",
-                   "--steps", "2", "--seed", "3", "--out", str(tmp_path), cache_dir=cache_dir)
+    proc = genart_cli("video", "--model", "animatediff-sd15", "--prompt", "a boat", "--frames", "6", "--fps", "12",
+                   "--steps", "2", "--seed", "3", "--out", str(tmp_path))
     assert proc.returncode == 0, proc.stderr[-2000:]
     mp4, sidecar, gif = (Path(p) for p in proc.stdout.split())
     info = probe_mp4(mp4)
     assert (info.frames, info.fps, info.codec) == (6, 12, "h264") and info.metadata["seed"] == 3
     assert sidecar.suffix == ".json" and gif.suffix == ".gif"
-    proc = run_cli("video", "--model", "svd-xt", "--prompt", "a boat", "--out", str(tmp_path), cache_dir=cache_dir)
+    proc = genart_cli("video", "--model", "svd-xt", "--prompt", "a boat", "--out", str(tmp_path))
     assert proc.returncode == 2 and "give an input image" in proc.stderr

@@ -1,7 +1,5 @@
 """`genart eval ...` from the command line: numbers printed and written as JSON, errors exit 2 with a message."""
 import json
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -9,12 +7,6 @@ import numpy as np
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def run_cli(*args, cache_dir):
-    env = {"GENART_OFFLINE": "1", "HF_HUB_OFFLINE": "1", "GENART_CACHE_DIR": str(cache_dir), "PATH": "/usr/bin:/bin"}
-    return subprocess.run([sys.executable, "-m", "genart_demo.cli", "eval", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
 
 
 def make_images(folder, n, seed):
@@ -25,32 +17,31 @@ def make_images(folder, n, seed):
     return folder
 
 
-def test_eval_fid_on_a_folder_and_a_zip_writes_json(cache_dir, tmp_path):
+def test_eval_fid_on_a_folder_and_a_zip_writes_json(genart_cli, tmp_path):
     a = make_images(tmp_path / "a", 6, 1)
     b = make_images(tmp_path / "b", 6, 2)
     archive = tmp_path / "b.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         for p in sorted(b.glob("*.png")):
             zf.write(p, p.name)
-    proc = run_cli("fid", str(a), str(archive), "--json", str(tmp_path / "fid.json"), "--out", str(tmp_path / "o"),
-                   cache_dir=cache_dir)
+    proc = genart_cli("eval", "fid", str(a), str(archive), "--json", str(tmp_path / "fid.json"), "--out", str(tmp_path / "o"))
     assert proc.returncode == 0, proc.stderr
     data = json.loads((tmp_path / "fid.json").read_text())
     assert [r["metric"] for r in data["rows"]] == ["FID"] and data["rows"][0]["value"] > 0
     assert data["info"]["extractor"]["standin"] is True
     assert proc.stdout.startswith("FID") and f"{data['rows'][0]['value']:.6g}" in proc.stdout
-    again = run_cli("fid", str(a), str(b), "--out", str(tmp_path / "o"), cache_dir=cache_dir)
+    again = genart_cli("eval", "fid", str(a), str(b), "--out", str(tmp_path / "o"))
     assert f"{data['rows'][0]['value']:.6g}" in again.stdout  # same files in a folder: same number, from the cache
     assert "reference cache" in again.stderr
 
 
-def test_eval_psnr_and_errors(cache_dir, tmp_path):
+def test_eval_psnr_and_errors(genart_cli, tmp_path):
     ref = np.full((24, 24, 3), 50, np.uint8)
     Image.fromarray(ref).save(tmp_path / "ref.png")
     Image.fromarray(ref + 5).save(tmp_path / "img.png")
-    proc = run_cli("psnr", str(tmp_path / "img.png"), str(tmp_path / "ref.png"), "--out", str(tmp_path), cache_dir=cache_dir)
+    proc = genart_cli("eval", "psnr", str(tmp_path / "img.png"), str(tmp_path / "ref.png"), "--out", str(tmp_path))
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("PSNR (dB)")
     assert abs(float(proc.stdout.split()[2]) - 10 * np.log10(255**2 / 25)) < 1e-4  # MSE 25 grey levels²
-    bad = run_cli("fid", str(tmp_path / "ref.png"), str(tmp_path / "nowhere"), "--out", str(tmp_path), cache_dir=cache_dir)
+    bad = genart_cli("eval", "fid", str(tmp_path / "ref.png"), str(tmp_path / "nowhere"), "--out", str(tmp_path))
     assert bad.returncode == 2 and "error:" in bad.stderr and "is not a folder" in bad.stderr

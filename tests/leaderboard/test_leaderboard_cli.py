@@ -1,8 +1,6 @@
 """`genart leaderboard` end to end: a full DrawBench run of 3 stand-in models, scored, shown and exported."""
 import csv
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -14,20 +12,14 @@ DRAWBENCH = {"Colors": 25, "Conflicting": 10, "Counting": 19, "DALL-E": 20, "Des
              "Gary Marcus et al.": 10, "Misspellings": 10, "Positional": 20, "Rare Words": 7, "Reddit": 38, "Text": 21}
 
 
-def genart(*args, cache_dir):
-    env = {"GENART_OFFLINE": "1", "HF_HUB_OFFLINE": "1", "GENART_CACHE_DIR": str(cache_dir), "PATH": "/usr/bin:/bin"}
-    return subprocess.run([sys.executable, "-m", "genart_demo.cli", "leaderboard", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=900)
-
-
 @pytest.fixture(scope="module")
-def drawbench_run(cache_dir, tmp_path_factory):
+def drawbench_run(genart_cli, tmp_path_factory):
     run = tmp_path_factory.mktemp("lb") / "drawbench"
-    proc = genart("run", "--models", ",".join(MODELS), "--prompts", "drawbench", "--seeds", "0", "--steps", "2",
-                  "--batch-size", "8", "--out", str(run), cache_dir=cache_dir)
+    proc = genart_cli("leaderboard", "run", "--models", ",".join(MODELS), "--prompts", "drawbench", "--seeds", "0", "--steps", "2",
+                  "--batch-size", "8", "--out", str(run))
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "generated 600, already done 0" in proc.stdout
-    proc = genart("score", str(run), cache_dir=cache_dir)
+    proc = genart_cli("leaderboard", "score", str(run))
     assert proc.returncode == 0, proc.stderr[-3000:]
     return run, proc.stdout
 
@@ -52,13 +44,13 @@ def test_category_table_counts_match_drawbench(drawbench_run):
     assert all(model in shown for model in MODELS)
 
 
-def test_rerun_generates_nothing_and_export_round_trips(drawbench_run, cache_dir, tmp_path):
+def test_rerun_generates_nothing_and_export_round_trips(drawbench_run, genart_cli, tmp_path):
     run, _ = drawbench_run
-    proc = genart("run", "--models", ",".join(MODELS), "--prompts", "drawbench", "--seeds", "0", "--steps", "2",
-                  "--batch-size", "8", "--out", str(run), cache_dir=cache_dir)
+    proc = genart_cli("leaderboard", "run", "--models", ",".join(MODELS), "--prompts", "drawbench", "--seeds", "0", "--steps", "2",
+                  "--batch-size", "8", "--out", str(run))
     assert proc.returncode == 0 and "generated 0, already done 600" in proc.stdout
     for fmt in ("csv", "parquet"):
-        proc = genart("export", str(run), "--format", fmt, "--dest", str(tmp_path / fmt), cache_dir=cache_dir)
+        proc = genart_cli("leaderboard", "export", str(run), "--format", fmt, "--dest", str(tmp_path / fmt))
         assert proc.returncode == 0, proc.stderr
         written = {Path(p).name for p in proc.stdout.split()}
         assert f"overall.{fmt}" in written
@@ -67,14 +59,14 @@ def test_rerun_generates_nothing_and_export_round_trips(drawbench_run, cache_dir
         assert len(list(csv.DictReader(handle))) == len(back) == 3
 
 
-def test_bad_input_exits_2_with_a_message(cache_dir, tmp_path):
-    proc = genart("run", "--models", "sd99", "--prompts", "drawbench", "--out", str(tmp_path / "r"), cache_dir=cache_dir)
+def test_bad_input_exits_2_with_a_message(genart_cli, tmp_path):
+    proc = genart_cli("leaderboard", "run", "--models", "sd99", "--prompts", "drawbench", "--out", str(tmp_path / "r"))
     assert proc.returncode == 2 and "sd99" in proc.stderr
-    proc = genart("run", "--models", "sd15", "--prompts", "drawbnch", "--out", str(tmp_path / "r"), cache_dir=cache_dir)
+    proc = genart_cli("leaderboard", "run", "--models", "sd15", "--prompts", "drawbnch", "--out", str(tmp_path / "r"))
     assert proc.returncode == 2 and "drawbench" in proc.stderr
     empty = tmp_path / "empty.txt"
     empty.write_text("\n# nothing here\n")
-    proc = genart("run", "--models", "sd15", "--prompts", str(empty), "--out", str(tmp_path / "r"), cache_dir=cache_dir)
+    proc = genart_cli("leaderboard", "run", "--models", "sd15", "--prompts", str(empty), "--out", str(tmp_path / "r"))
     assert proc.returncode == 2 and "no prompts" in proc.stderr.lower()
-    proc = genart("export", str(tmp_path / "r"), "--format", "xlsx", cache_dir=cache_dir)
+    proc = genart_cli("leaderboard", "export", str(tmp_path / "r"), "--format", "xlsx")
     assert proc.returncode == 2 and "parquet" in proc.stderr

@@ -1,6 +1,4 @@
 """The Leaderboard tab on the launched app: a scored run appears, filters and sorting work, the gallery opens."""
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -11,14 +9,12 @@ pytestmark = pytest.mark.server
 
 
 @pytest.fixture(scope="module")
-def scored_run(app_server, cache_dir):
+def scored_run(app_server, genart_cli):
     """An 11-prompt stratified DrawBench sample (one per category) through two stand-ins, in the app's runs folder."""
     out = app_server[1] / "leaderboard" / "sample11"
-    env = {"GENART_OFFLINE": "1", "HF_HUB_OFFLINE": "1", "GENART_CACHE_DIR": str(cache_dir), "PATH": "/usr/bin:/bin"}
     for args in (["run", "--models", "sd15,sd-turbo", "--prompts", "drawbench", "--sample", "11", "--steps", "2",
                   "--out", str(out)], ["score", str(out)]):
-        proc = subprocess.run([sys.executable, "-m", "genart_demo.cli", "leaderboard", *args], cwd=ROOT, env=env,
-                              capture_output=True, text=True, timeout=600)
+        proc = genart_cli("leaderboard", *args)
         assert proc.returncode == 0, proc.stderr[-3000:]
     return out
 
