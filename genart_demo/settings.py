@@ -53,9 +53,14 @@ class Settings:
     share: bool = False  # GENART_SHARE=1: ask Gradio for a public share link
     eval_roots: tuple[Path, ...] = ()  # GENART_EVAL_ROOTS (os.pathsep-separated): folders evaluate may read; () = outputs
     fid_weights: str = ""  # GENART_FID_WEIGHTS: local path of the FID Inception weights (torch-fidelity's .pth)
+    db_url: str = ""  # GENART_DB_URL: the arena's SQLAlchemy URL; "" = SQLite at <output_dir>/arena/arena.db
+    arena_secret: str = field(default="", repr=False)  # GENART_ARENA_SECRET: signs battle tokens; "" = a key file
+    arena_token_ttl_s: float = 1800.0  # GENART_ARENA_TOKEN_TTL: seconds a battle token stays valid
+    arena_backup_repo: str = ""  # GENART_ARENA_BACKUP_REPO: Hub dataset for the JSONL vote backup; "" = off
+    arena_models: tuple[str, ...] = ()  # GENART_ARENA_MODELS (comma-separated ids): models battles draw from; () = all
 
     @classmethod
-    def from_env(cls) -> "Settings":
+    def from_env(cls) -> Settings:
         return cls(
             offline=_env_flag("GENART_OFFLINE") or _env_flag("HF_HUB_OFFLINE"),
             cache_dir=Path(os.environ.get("GENART_CACHE_DIR") or _default_cache_dir()),
@@ -70,6 +75,11 @@ class Settings:
             share=_env_flag("GENART_SHARE"),
             eval_roots=tuple(Path(p) for p in os.environ.get("GENART_EVAL_ROOTS", "").split(os.pathsep) if p.strip()),
             fid_weights=os.environ.get("GENART_FID_WEIGHTS", "").strip(),
+            db_url=os.environ.get("GENART_DB_URL", "").strip(),
+            arena_secret=os.environ.get("GENART_ARENA_SECRET", ""),
+            arena_token_ttl_s=_env_number("GENART_ARENA_TOKEN_TTL", 1800.0, float),
+            arena_backup_repo=os.environ.get("GENART_ARENA_BACKUP_REPO", "").strip(),
+            arena_models=tuple(m.strip() for m in os.environ.get("GENART_ARENA_MODELS", "").split(",") if m.strip()),
         )
 
 
