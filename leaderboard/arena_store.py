@@ -1,0 +1,445 @@
+"""The arena's vote store: battles, votes, rating sessions and their raters in SQL tables (SQLite or PostgreSQL)."""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.exc import ArgumentError, IntegrityError
+from sqlalchemy.pool import StaticPool
+
+from genart_demo.errors import InputError
+
+from .arena_backup import JsonlBackup
+
+log = logging.getLogger(__name__)
+
+OUTCOMES = ("a", "b", "tie", "bothbad")  # A = left/model_a, B = right/model_b
+MODES = ("anonymous", "named", "session")
+STATUSES = ("ready", "voted", "void")
+REFUSALS = {  # VoteRefused.reason -> what the rater is told
+    "forged": "This vote's ticket is not valid (it was altered, cut short or issued by another server); "
+              "start a new battle to vote.",
+    "expired": "This battle's voting time ran out; start a new battle to vote.",
+    "foreign": "This battle was started by someone else: only the person who started a battle can vote on it. "
+               "Start your own battle to vote.",
+    "replayed": "This battle already has its vote: each battle counts once. Start a new battle to vote again.",
+    "void": "This battle does not count ({detail}); start a new battle to vote.",
+    "unknown": "This battle is not in the arena's records; start a new battle to vote.",
+    "outcome": "{detail} is not a vote; allowed: " + ", ".join(OUTCOMES) + ".",
+}
+ARENA_DIR = "arena"  # everything the arena keeps on disk lives in <output_dir>/arena/
+DB_FILE = "arena.db"  # the default SQLite database in ARENA_DIR
+BACKUP_DIR = "backup"  # the JSONL vote backup in ARENA_DIR
+BUSY_TIMEOUT_S = 30  # how long a SQLite writer waits for another one before giving up
+
+
+class VoteRefused(InputError):
+    """A vote that is not counted; .reason is one of REFUSALS, the message says what happened in plain words."""
+
+    def __init__(self, reason: str, message: str):
+        if reason not in REFUSALS:
+            raise ValueError(f"VoteRefused reason {reason!r}; allowed: {', '.join(REFUSALS)}")
+        super().__init__(message)
+        self.reason = reason
+
+    def __reduce__(self):  # so it survives pickling (e.g. from a worker process)
+        return VoteRefused, (self.reason, str(self))
+
+
+def vote_refused(reason: str, detail: str = "") -> VoteRefused:
+    """VoteRefused(reason) with the message REFUSALS gives for it."""
+    return VoteRefused(reason, REFUSALS[reason].format(detail=detail))
+
+
+@dataclass(frozen=True)
+class Battle:
+    """Two models' outputs for one prompt and seed, shown to one rater, waiting for (at most) one vote."""
+
+    id: str  # uuid4 hex (32 chars)
+    task: str  # registry task, e.g. "text-to-image"
+    mode: str  # MODES
+    model_a: str  # shown left
+    model_b: str  # shown right
+    prompt: str
+    seed: int
+    outputs_a: tuple[str, ...]  # file paths (relative to <output_dir>/arena or absolute, stored as given)
+    outputs_b: tuple[str, ...]
+    rater: str  # the only rater whose vote counts
+    created_at: float  # unix seconds
+    expires_at: float  # no vote after this
+    status: str = "ready"  # STATUSES
+    void_reason: str = ""  # why a void battle does not count
+    session_code: str | None = None  # the rating session it belongs to
+    item: int | None = None  # index of the session item this battle shows
+    settings: dict = field(default_factory=dict)  # JSON-able generation settings
+
+
+@dataclass(frozen=True)
+class Vote:
+    """One counted vote, with the battle's facts copied in so ratings need no join."""
+
+    id: int  # increasing in commit order
+    battle_id: str
+    created_at: float
+    rater: str
+    outcome: str  # OUTCOMES
+    task: str
+    mode: str
+    model_a: str
+    model_b: str
+    prompt: str
+    session_code: str | None
+    item: int | None
+
+
+@dataclass(frozen=True)
+class RatingSession:
+    """A fixed set of models x prompts that invited raters judge pair by pair."""
+
+    code: str  # 8 chars from an unambiguous alphabet, e.g. "K7Q2MX4P" (stored upper-case)
+    name: str
+    task: str
+    models: tuple[str, ...]
+    prompts: tuple[str, ...]
+    pairs_per_rater: int
+    seed: int
+    created_at: float
+
+
+METADATA = sa.MetaData()
+ROW_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite auto-numbers only INTEGER primary keys
+
+SESSIONS = sa.Table(
+    "sessions", METADATA,
+    sa.Column("code", sa.String(16), primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("task", sa.Text, nullable=False),
+    sa.Column("models", sa.JSON, nullable=False),
+    sa.Column("prompts", sa.JSON, nullable=False),
+    sa.Column("pairs_per_rater", sa.Integer, nullable=False),
+    sa.Column("seed", sa.BigInteger, nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+)
+BATTLES = sa.Table(
+    "battles", METADATA,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("task", sa.Text, nullable=False),
+    sa.Column("mode", sa.String(16), nullable=False),
+    sa.Column("model_a", sa.Text, nullable=False),
+    sa.Column("model_b", sa.Text, nullable=False),
+    sa.Column("prompt", sa.Text, nullable=False),
+    sa.Column("seed", sa.BigInteger, nullable=False),
+    sa.Column("outputs_a", sa.JSON, nullable=False),
+    sa.Column("outputs_b", sa.JSON, nullable=False),
+    sa.Column("rater", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("expires_at", sa.Double, nullable=False),
+    sa.Column("status", sa.String(8), nullable=False),
+    sa.Column("void_reason", sa.Text, nullable=False),
+    sa.Column("session_code", sa.String(16), sa.ForeignKey("sessions.code"), nullable=True),
+    sa.Column("item", sa.Integer, nullable=True),
+    sa.Column("settings", sa.JSON, nullable=False),
+    sa.Index("battles_by_rater", "rater"),
+    sa.Index("battles_by_session", "session_code", "rater"),
+)
+VOTES = sa.Table(
+    "votes", METADATA,
+    sa.Column("id", ROW_ID, primary_key=True, autoincrement=True),
+    sa.Column("battle_id", sa.String(32), sa.ForeignKey("battles.id"), nullable=False, unique=True),  # one per battle
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("rater", sa.Text, nullable=False),
+    sa.Column("outcome", sa.String(8), nullable=False),
+    sa.Column("task", sa.Text, nullable=False),
+    sa.Column("mode", sa.String(16), nullable=False),
+    sa.Column("model_a", sa.Text, nullable=False),
+    sa.Column("model_b", sa.Text, nullable=False),
+    sa.Column("prompt", sa.Text, nullable=False),
+    sa.Column("session_code", sa.String(16), nullable=True),
+    sa.Column("item", sa.Integer, nullable=True),
+    sa.Index("votes_by_task", "task", "mode"),
+)
+RATERS = sa.Table(
+    "raters", METADATA,
+    sa.Column("id", ROW_ID, primary_key=True, autoincrement=True),
+    sa.Column("session_code", sa.String(16), sa.ForeignKey("sessions.code"), nullable=False),
+    sa.Column("rater", sa.Text, nullable=False),
+    sa.Column("display_name", sa.Text, nullable=False),
+    sa.Column("joined_at", sa.Double, nullable=False),
+    sa.UniqueConstraint("session_code", "rater", name="raters_join_once"),
+)
+COUNTED = BATTLES.c.status != "void"  # votes on void battles stay stored but are never counted
+
+
+def default_db_url(settings) -> str:
+    """settings.db_url, or the SQLite file <output_dir>/arena/arena.db."""
+    return settings.db_url or f"sqlite:///{(Path(settings.output_dir) / ARENA_DIR / DB_FILE).resolve()}"
+
+
+def backup_from_settings(settings, scheduler_factory=None) -> JsonlBackup | None:
+    """The JSONL backup in <output_dir>/arena/backup committed to settings.arena_backup_repo; None when unset."""
+    if not settings.arena_backup_repo:
+        return None
+    return JsonlBackup(Path(settings.output_dir) / ARENA_DIR / BACKUP_DIR, settings.arena_backup_repo,
+                       scheduler_factory=scheduler_factory)
+
+
+def _sqlite_connected(dbapi_connection, _record) -> None:
+    dbapi_connection.isolation_level = None  # transactions are opened by _sqlite_begin, not by the driver
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")  # a committed vote survives a power cut
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _sqlite_begin(conn) -> None:
+    # writers take the write lock up front, so concurrent writers queue (busy_timeout) instead of failing halfway
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("arena_write") else "BEGIN")
+
+
+def _engine_for(url: str) -> sa.Engine:
+    """A SQLAlchemy engine for `url`; SQLite files get WAL, synchronous=FULL and BEGIN IMMEDIATE writes."""
+    try:
+        parsed = sa.make_url(url)
+        if parsed.get_backend_name() != "sqlite":
+            return sa.create_engine(parsed, pool_pre_ping=True)
+        kwargs = {"connect_args": {"timeout": BUSY_TIMEOUT_S, "check_same_thread": False}}
+        if parsed.database in (None, "", ":memory:"):
+            kwargs["poolclass"] = StaticPool  # one shared in-memory database, not one per thread
+        else:
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(parsed, **kwargs)
+    except ArgumentError as err:
+        raise InputError(f"Arena database URL {url!r} cannot be opened ({err}); use an SQLAlchemy URL such as "
+                         "sqlite:///outputs/arena/arena.db or postgresql+psycopg://user@host/dbname.") from err
+    sa.event.listen(engine, "connect", _sqlite_connected)
+    sa.event.listen(engine, "begin", _sqlite_begin)
+    return engine
+
+
+def _battle_from_row(row) -> Battle:
+    return Battle(**{**row, "outputs_a": tuple(row["outputs_a"]), "outputs_b": tuple(row["outputs_b"]),
+                     "settings": dict(row["settings"])})
+
+
+def _session_from_row(row) -> RatingSession:
+    return RatingSession(**{**row, "models": tuple(row["models"]), "prompts": tuple(row["prompts"])})
+
+
+def _check_modes(modes) -> None:
+    bad = [m for m in modes if m not in MODES]
+    if bad:
+        raise InputError(f"Battle mode {bad[0]!r}; allowed: {', '.join(MODES)}.")
+
+
+def _refusal(battle: dict | None, rater: str, now: float) -> VoteRefused | None:
+    """Why a vote by `rater` on `battle` (a battles row) at `now` cannot count; None if it can."""
+    if battle is None:
+        return vote_refused("unknown")
+    if battle["rater"] != rater:
+        return vote_refused("foreign")
+    if battle["status"] == "void":
+        return vote_refused("void", battle["void_reason"] or "it was withdrawn")
+    if now > battle["expires_at"]:
+        return vote_refused("expired")
+    if battle["status"] == "voted":
+        return vote_refused("replayed")
+    return None
+
+
+class ArenaStore:
+    """Battles, votes, rating sessions and raters in four SQL tables (SQLAlchemy Core), safe for many threads and
+    processes at once. `url` is any SQLAlchemy URL: SQLite (default; WAL, synchronous=FULL) or PostgreSQL via
+    postgresql+psycopg://. Every method is one transaction, committed before it returns."""
+
+    def __init__(self, url: str, *, backup: JsonlBackup | None = None):
+        self._engine = _engine_for(url)
+        self.backup = backup
+        memory = self._engine.dialect.name == "sqlite" and isinstance(self._engine.pool, StaticPool)
+        self._lock = threading.Lock() if memory else nullcontext()  # an in-memory database has one connection
+        with self._transaction(write=True) as conn:
+            if conn.dialect.name == "postgresql":  # two processes starting at once create the tables once
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(7007)"))
+            METADATA.create_all(conn)
+
+    @classmethod
+    def from_settings(cls, settings, *, backup: JsonlBackup | None = None) -> ArenaStore:
+        """The store at settings.db_url, or SQLite at <output_dir>/arena/arena.db."""
+        return cls(default_db_url(settings), backup=backup)
+
+    @property
+    def url(self) -> str:
+        """The database URL with its password masked, fit for a page or a log."""
+        return self._engine.url.render_as_string(hide_password=True)
+
+    def close(self) -> None:
+        """Close every pooled connection (and ask the backup for a last commit)."""
+        self._engine.dispose()
+        if self.backup is not None:
+            self.backup.close()
+
+    @contextmanager
+    def _transaction(self, write: bool = False):
+        with self._lock, self._engine.connect() as conn:
+            if write:
+                conn.execution_options(arena_write=True)  # SQLite: BEGIN IMMEDIATE
+            with conn.begin():
+                yield conn
+
+    # battles
+
+    def add_battle(self, battle: Battle) -> None:
+        """Store a new battle (any status: a battle whose generation failed is stored void)."""
+        _check_modes([battle.mode])
+        if battle.status not in STATUSES:
+            raise InputError(f"Battle status {battle.status!r}; allowed: {', '.join(STATUSES)}.")
+        row = {name: getattr(battle, name) for name in Battle.__dataclass_fields__}
+        row.update(outputs_a=[str(p) for p in battle.outputs_a], outputs_b=[str(p) for p in battle.outputs_b],
+                   settings=dict(battle.settings),
+                   session_code=battle.session_code.upper() if battle.session_code else None)
+        try:
+            with self._transaction(write=True) as conn:
+                conn.execute(BATTLES.insert().values(**row))
+        except IntegrityError as err:
+            raise InputError(f"Battle {battle.id!r} cannot be stored: its id is taken or its session "
+                             f"{battle.session_code!r} does not exist.") from err
+
+    def get_battle(self, battle_id: str) -> Battle | None:
+        with self._transaction() as conn:
+            row = conn.execute(sa.select(BATTLES).where(BATTLES.c.id == str(battle_id))).mappings().first()
+        return None if row is None else _battle_from_row(row)
+
+    def void_battle(self, battle_id: str, reason: str) -> None:
+        """Mark the battle void: no vote on it is accepted, and a vote it already has is no longer counted."""
+        with self._transaction(write=True) as conn:
+            done = conn.execute(BATTLES.update().where(BATTLES.c.id == str(battle_id))
+                                .values(status="void", void_reason=str(reason))).rowcount
+        if not done:
+            raise InputError(f"No battle {battle_id!r} to void.")
+
+    def battles(self, *, session_code: str | None = None, rater: str | None = None) -> list[Battle]:
+        """Battles (every status), oldest first, optionally of one session and/or one rater."""
+        query = sa.select(BATTLES).order_by(BATTLES.c.created_at, BATTLES.c.id)
+        if session_code is not None:
+            query = query.where(BATTLES.c.session_code == session_code.strip().upper())
+        if rater is not None:
+            query = query.where(BATTLES.c.rater == rater)
+        with self._transaction() as conn:
+            return [_battle_from_row(row) for row in conn.execute(query).mappings()]
+
+    # votes
+
+    def record_vote(self, battle_id: str, rater: str, outcome: str, now: float | None = None) -> Vote:
+        """Count `rater`'s vote on the battle, once, or raise VoteRefused and write nothing. The returned vote is
+        committed (durable); it is then appended to the backup when one is set."""
+        if outcome not in OUTCOMES:
+            raise vote_refused("outcome", repr(outcome))
+        now = time.time() if now is None else float(now)
+        try:
+            with self._transaction(write=True) as conn:
+                battle = conn.execute(sa.select(BATTLES).where(BATTLES.c.id == str(battle_id))
+                                      .with_for_update()).mappings().first()  # PostgreSQL: voters queue on the row
+                refusal = _refusal(battle, rater, now)
+                if refusal is not None:
+                    raise refusal
+                row = dict(battle_id=battle["id"], created_at=now, rater=rater, outcome=outcome,
+                           **{k: battle[k] for k in ("task", "mode", "model_a", "model_b", "prompt", "session_code",
+                                                     "item")})
+                vote_id = conn.execute(VOTES.insert().values(**row)).inserted_primary_key[0]
+                conn.execute(BATTLES.update().where(BATTLES.c.id == battle["id"]).values(status="voted"))
+        except IntegrityError as err:  # votes.battle_id is UNIQUE: another process's vote got there first
+            raise vote_refused("replayed") from err
+        vote = Vote(id=int(vote_id), **row)
+        if self.backup is not None:
+            try:
+                self.backup.append(vote)
+            except OSError:  # the vote is committed; a missing backup line must not undo it for the rater
+                log.exception("arena backup: vote %s is stored but could not be appended to the backup", vote.id)
+        return vote
+
+    def _votes_query(self, task: str | None, modes, session_code: str | None):
+        query = sa.select(VOTES).join(BATTLES, BATTLES.c.id == VOTES.c.battle_id).where(COUNTED)
+        if task is not None:
+            query = query.where(VOTES.c.task == task)
+        if modes is not None:
+            _check_modes(modes)
+            query = query.where(VOTES.c.mode.in_(tuple(modes)))
+        if session_code is not None:
+            query = query.where(VOTES.c.session_code == session_code.strip().upper())
+        return query
+
+    def votes(self, *, task: str | None = None, modes: tuple[str, ...] | None = ("anonymous",),
+              session_code: str | None = None) -> list[Vote]:
+        """Counted votes in the order they were committed; modes=None keeps every mode."""
+        query = self._votes_query(task, modes, session_code).order_by(VOTES.c.id)
+        with self._transaction() as conn:
+            return [Vote(**row) for row in conn.execute(query).mappings()]
+
+    def vote_count(self) -> int:
+        """How many votes count, all tasks and modes."""
+        query = sa.select(sa.func.count()).select_from(self._votes_query(None, None, None).subquery())
+        with self._transaction() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def pair_counts(self, task: str, modes=("anonymous",)) -> dict[tuple[str, str], int]:
+        """Counted votes per pair of models (key: the two names sorted), for the task's battles of those modes."""
+        sub = self._votes_query(task, modes, None).subquery()
+        query = sa.select(sub.c.model_a, sub.c.model_b, sa.func.count()).group_by(sub.c.model_a, sub.c.model_b)
+        counts: dict[tuple[str, str], int] = {}
+        with self._transaction() as conn:
+            for model_a, model_b, n in conn.execute(query):
+                key = tuple(sorted((model_a, model_b)))
+                counts[key] = counts.get(key, 0) + int(n)
+        return counts
+
+    # rating sessions
+
+    def create_session(self, session: RatingSession) -> None:
+        """Store a new rating session under its code (upper-cased); a code already taken raises InputError."""
+        code = session.code.strip().upper()
+        if not (code.isascii() and code.isalnum() and 4 <= len(code) <= 16):
+            raise InputError(f"Session code {session.code!r}: use 4 to 16 letters and digits.")
+        row = {name: getattr(session, name) for name in RatingSession.__dataclass_fields__}
+        row.update(code=code, models=list(session.models), prompts=list(session.prompts))
+        try:
+            with self._transaction(write=True) as conn:
+                conn.execute(SESSIONS.insert().values(**row))
+        except IntegrityError as err:
+            raise InputError(f"Session code {code} is already taken; pick another code.") from err
+
+    def get_session(self, code: str) -> RatingSession | None:
+        """The session with this code (any letter case); None if there is none."""
+        with self._transaction() as conn:
+            row = conn.execute(sa.select(SESSIONS).where(SESSIONS.c.code == str(code).strip().upper())
+                               ).mappings().first()
+        return None if row is None else _session_from_row(row)
+
+    def join_session(self, code: str, rater: str, display_name: str) -> bool:
+        """Add the rater to the session (once: joining again changes nothing); True if they were new."""
+        code = str(code).strip().upper()
+        try:
+            with self._transaction(write=True) as conn:
+                if conn.execute(sa.select(SESSIONS.c.code).where(SESSIONS.c.code == code)).first() is None:
+                    raise InputError(f"No rating session has the code {code!r}; check the code you were given.")
+                known = sa.select(RATERS.c.id).where(RATERS.c.session_code == code, RATERS.c.rater == rater)
+                if conn.execute(known).first() is not None:
+                    return False
+                conn.execute(RATERS.insert().values(session_code=code, rater=rater, display_name=str(display_name),
+                                                    joined_at=time.time()))
+                return True
+        except IntegrityError:  # the same rater joined from another process at the same moment
+            return False
+
+    def session_raters(self, code: str) -> list[dict]:
+        """[{"rater", "display_name", "joined_at"}] of the session, in the order they joined."""
+        query = (sa.select(RATERS.c.rater, RATERS.c.display_name, RATERS.c.joined_at)
+                 .where(RATERS.c.session_code == str(code).strip().upper())
+                 .order_by(RATERS.c.joined_at, RATERS.c.id))
+        with self._transaction() as conn:
+            return [dict(row) for row in conn.execute(query).mappings()]
