@@ -1,0 +1,347 @@
+"""Arena ratings from pairwise votes: online Elo, Bradley-Terry with bootstrap intervals, win rates and their plots."""
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from genart_demo.errors import InputError
+
+ELO_K, ELO_SCALE, ELO_BASE, ELO_INIT = 4, 400, 10, 1000  # Elo step, points per factor `base` in odds, start
+MIN_VOTES = 5  # models with fewer votes are listed unrated (NaN rating and rank, with a note)
+BOOTSTRAP_ROUNDS = 100  # Bradley-Terry refits on votes resampled with replacement
+CONFIDENCE = 0.95  # the intervals are the 2.5 / 97.5 percentiles of the bootstrap
+# Bradley-Terry maximises log-likelihood - RIDGE/2 * sum(theta**2), theta = rating * ln(base) / scale. The prior keeps
+# the fit finite when a model won (or lost) every game, and puts each group of models that never met another group at
+# the mean. It moves a fit with a handful of votes by ~1e-4 of a point. A model that won all its n games against one
+# other ends a gap d (in theta) above it with e**d ~ 2n / (RIDGE * d): about 2,300 points for 5 wins, huge but finite;
+# bootstrap resamples of few votes hit this too, so intervals of models with few votes are very wide.
+RIDGE = 1e-6
+OUTCOME_SCORES = {"a": 1.0, "b": 0.0, "tie": 0.5, "bothbad": 0.5}  # model_a's share of the win; both-bad is a tie
+VOTE_COLUMNS = ("model_a", "model_b", "outcome")
+TABLE_COLUMNS = ("model", "rating", "ci_low", "ci_high", "elo", "votes", "wins", "losses", "ties", "rank", "note")
+CSV_COLUMNS = ("model", "rating", "ci_low", "ci_high", "votes")  # what the leaderboard joins (tables.join_ratings)
+
+
+# ---------------------------------------------------------------- votes
+
+
+def votes_frame(votes) -> pd.DataFrame:
+    """The votes as a DataFrame with at least model_a, model_b, outcome (str), in the given order. Takes a DataFrame,
+    or an iterable of Vote records, mappings or objects with those attributes. Unknown outcomes raise InputError."""
+    if isinstance(votes, pd.DataFrame):
+        df = votes.copy()
+    else:
+        rows = [_vote_row(v) for v in (votes or ())]
+        df = pd.DataFrame(rows) if rows else pd.DataFrame(columns=list(VOTE_COLUMNS))
+    missing = [c for c in VOTE_COLUMNS if c not in df.columns]
+    if missing:
+        raise InputError(f"votes need columns {', '.join(VOTE_COLUMNS)}; missing {', '.join(missing)}")
+    df = df.reset_index(drop=True)
+    for column in VOTE_COLUMNS:
+        df[column] = df[column].astype(str)
+    df["outcome"] = df["outcome"].str.strip().str.lower()
+    unknown = sorted(set(df["outcome"]) - set(OUTCOME_SCORES))
+    if unknown:
+        raise InputError(f"unknown vote outcome {unknown[0]!r}; allowed: {', '.join(OUTCOME_SCORES)} "
+                         "(A better, B better, tie, both bad)")
+    same = df["model_a"] == df["model_b"]
+    if same.any():
+        raise InputError(f"a vote puts model {df.loc[same, 'model_a'].iloc[0]!r} against itself; a vote compares two "
+                         "different models")
+    return df
+
+
+def _vote_row(vote) -> dict:
+    if dataclasses.is_dataclass(vote) and not isinstance(vote, type):
+        return dataclasses.asdict(vote)
+    if isinstance(vote, Mapping):
+        return dict(vote)
+    try:
+        return {c: getattr(vote, c) for c in VOTE_COLUMNS}
+    except AttributeError:
+        raise InputError(f"a vote needs {', '.join(VOTE_COLUMNS)}; got {type(vote).__name__}") from None
+
+
+def _models(df: pd.DataFrame) -> list[str]:
+    """Every model in the votes, in order of first appearance."""
+    return list(dict.fromkeys(np.ravel(df[["model_a", "model_b"]].to_numpy(dtype=object))))
+
+
+def _cells(df: pd.DataFrame, models: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The votes grouped into distinct cells: (index of model_a, index of model_b, score of model_a, count)."""
+    index = {m: i for i, m in enumerate(models)}
+    a = df["model_a"].map(index).to_numpy(np.int64)
+    b = df["model_b"].map(index).to_numpy(np.int64)
+    score = df["outcome"].map(OUTCOME_SCORES).to_numpy(np.float64)
+    keys, counts = np.unique(np.stack([a, b, (2 * score).astype(np.int64)], axis=1), axis=0, return_counts=True)
+    return keys[:, 0], keys[:, 1], keys[:, 2] / 2.0, counts.astype(np.float64)
+
+
+def _win_counts(a, b, score, counts, n: int) -> np.ndarray:
+    """W[..., i, j] = wins of model i over model j (ties half each way); counts may have a leading batch axis."""
+    counts = np.asarray(counts, np.float64)
+    wins = np.zeros(counts.shape[:-1] + (n, n))
+    np.add.at(wins, (..., a, b), counts * score)
+    np.add.at(wins, (..., b, a), counts * (1.0 - score))
+    return wins
+
+
+# ---------------------------------------------------------------- Elo and Bradley-Terry
+
+
+def elo_ratings(votes, k=ELO_K, scale=ELO_SCALE, base=ELO_BASE, init=ELO_INIT) -> dict[str, float]:
+    """Online Elo, one update per vote in row order: r_a += k * (s_a - E_a), r_b -= the same, where s_a is 1, 0 or
+    0.5 (tie / both bad) and E_a = 1 / (1 + base ** ((r_b - r_a) / scale)). Models in order of first appearance."""
+    df = votes_frame(votes)
+    ratings = dict.fromkeys(_models(df), float(init))
+    for a, b, outcome in df[list(VOTE_COLUMNS)].itertuples(index=False):
+        expected = 1.0 / (1.0 + base ** ((ratings[b] - ratings[a]) / scale))
+        step = k * (OUTCOME_SCORES[outcome] - expected)
+        ratings[a] += step
+        ratings[b] -= step
+    return ratings
+
+
+def _objective(theta: np.ndarray, wins: np.ndarray) -> np.ndarray:
+    """Penalised log-likelihood per batch row: sum W_ij log sigmoid(theta_i - theta_j) - RIDGE/2 |theta|^2."""
+    diff = theta[..., :, None] - theta[..., None, :]
+    return -(wins * np.logaddexp(0.0, -diff)).sum(axis=(-2, -1)) - 0.5 * RIDGE * (theta**2).sum(axis=-1)
+
+
+def _fit_theta(wins: np.ndarray, max_iter: int = 100) -> np.ndarray:
+    """Bradley-Terry strengths theta (natural log-odds units, mean 0) maximising the penalised likelihood of the win
+    counts wins (R, n, n), by Newton's method with a backtracking line search, all R fits at once. (R, n)"""
+    rounds, n, _ = wins.shape
+    games = wins + np.swapaxes(wins, -1, -2)  # (R, n, n) games between i and j
+    theta = np.zeros((rounds, n))
+    eye = np.eye(n)
+    for _ in range(max_iter):
+        p = 1.0 / (1.0 + np.exp(theta[:, None, :] - theta[:, :, None]))  # P(i beats j)
+        grad = (wins - games * p).sum(axis=2) - RIDGE * theta  # (R, n)
+        weight = games * p * (1.0 - p)
+        hess = weight - eye * (weight.sum(axis=2)[:, :, None] + RIDGE)  # (R, n, n), negative definite
+        step = np.linalg.solve(-hess, grad[..., None])[..., 0]
+        step -= step.mean(axis=1, keepdims=True)  # the optimum has mean 0: drop rounding noise along all-ones
+        slope = (grad * step).sum(axis=1)
+        start = _objective(theta, wins)
+        t = np.ones(rounds)
+        for _ in range(50):  # halve the step where it does not raise the objective enough (Armijo)
+            ok = _objective(theta + t[:, None] * step, wins) >= start + 1e-4 * t * slope - 1e-12 * np.abs(start)
+            if ok.all():
+                break
+            t = np.where(ok, t, t / 2)
+        theta = theta + t[:, None] * step
+        if np.abs(t[:, None] * step).max(initial=0.0) < 1e-11:
+            break
+    return theta - theta.mean(axis=1, keepdims=True)
+
+
+def _to_points(theta: np.ndarray, scale, base, init) -> np.ndarray:
+    return init + theta * scale / np.log(base)
+
+
+def bt_ratings(votes, scale=ELO_SCALE, base=ELO_BASE, init=ELO_INIT) -> dict[str, float]:
+    """Bradley-Terry maximum likelihood on the Elo scale, P(i beats j) = 1 / (1 + base ** ((r_j - r_i) / scale)),
+    with ties and both-bad votes half a win each way, centred so the mean rating is init (tiny RIDGE prior)."""
+    df = votes_frame(votes)
+    models = _models(df)
+    if not models:
+        return {}
+    a, b, score, counts = _cells(df, models)
+    theta = _fit_theta(_win_counts(a, b, score, counts, len(models))[None])[0]
+    return dict(zip(models, _to_points(theta, scale, base, init).tolist()))
+
+
+def bootstrap_bt(votes, rounds=BOOTSTRAP_ROUNDS, seed=0, *, scale=ELO_SCALE, base=ELO_BASE,
+                 init=ELO_INIT) -> pd.DataFrame:
+    """Bradley-Terry ratings refitted on `rounds` resamples of the votes with replacement (drawn as multinomial counts
+    of the distinct votes, which is the same thing); (rounds x models), deterministic in seed. A model that drew no
+    game in a round is NaN there; the others are centred on init."""
+    df = votes_frame(votes)
+    if int(rounds) != rounds or rounds < 0:
+        raise InputError(f"bootstrap rounds must be a whole number >= 0; got {rounds!r}")
+    models = _models(df)
+    if not models or rounds == 0:
+        return pd.DataFrame(np.empty((0, len(models))), columns=pd.Index(models, name="model"))
+    a, b, score, counts = _cells(df, models)
+    draws = np.random.default_rng(seed).multinomial(int(counts.sum()), counts / counts.sum(), size=int(rounds))
+    wins = _win_counts(a, b, score, draws, len(models))
+    theta = _fit_theta(wins)
+    played = (wins + np.swapaxes(wins, -1, -2)).sum(axis=2) > 0
+    theta = np.where(played, theta, np.nan)
+    theta -= np.nanmean(theta, axis=1, keepdims=True)
+    return pd.DataFrame(_to_points(theta, scale, base, init), columns=pd.Index(models, name="model"))
+
+
+# ---------------------------------------------------------------- tables
+
+
+def _model_counts(df: pd.DataFrame) -> pd.DataFrame:
+    """Per model (index): votes, wins, losses, ties (both-bad counts as a tie)."""
+    score = df["outcome"].map(OUTCOME_SCORES).to_numpy(float)
+    sides = pd.DataFrame({"model": np.concatenate([df["model_a"].to_numpy(object), df["model_b"].to_numpy(object)]),
+                          "s": np.concatenate([score, 1.0 - score])})
+    sides["votes"], sides["wins"], sides["losses"] = 1, sides["s"] == 1.0, sides["s"] == 0.0
+    sides["ties"] = sides["s"] == 0.5
+    return sides.groupby("model", sort=False)[["votes", "wins", "losses", "ties"]].sum().astype(int)
+
+
+def _rated_models(df: pd.DataFrame, min_votes: int) -> tuple[set[str], dict[str, str]]:
+    """Models with at least min_votes votes against other such models (repeated until stable), and a note for each
+    of the others."""
+    totals = _model_counts(df)["votes"]
+    rated = {m for m, n in totals.items() if n >= min_votes}
+    while True:
+        kept = df[df["model_a"].isin(rated) & df["model_b"].isin(rated)]
+        counts = _model_counts(kept)["votes"]
+        still = {m for m in rated if counts.get(m, 0) >= max(min_votes, 1)}
+        if still == rated:
+            break
+        rated = still
+    against = pd.concat([df.loc[df["model_b"].isin(rated), "model_a"], df.loc[df["model_a"].isin(rated), "model_b"]])
+    against = against.value_counts()
+    notes = {}
+    for model, n in totals.items():
+        if n < min_votes:
+            notes[model] = f"fewer than {min_votes} votes ({n}); not rated yet"
+        elif model not in rated:
+            notes[model] = (f"only {int(against.get(model, 0))} of its {n} votes are against rated models (needs "
+                            f"{min_votes}); not rated yet")
+    return rated, notes
+
+
+def ratings_table(votes, rounds=BOOTSTRAP_ROUNDS, seed=0, min_votes=MIN_VOTES) -> pd.DataFrame:
+    """One row per model: Bradley-Terry rating with its 95% bootstrap interval, Elo, vote counts, and rank = 1 +
+    the number of models whose ci_low is above this model's ci_high. Models short of min_votes votes (against
+    other rated models) are left out of the fit and listed with NaN rating/interval/rank and a note. Best first."""
+    df = votes_frame(votes)
+    if int(min_votes) != min_votes or min_votes < 0:
+        raise InputError(f"min_votes must be a whole number >= 0; got {min_votes!r}")
+    if df.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object if c in ("model", "note") else float) for c in TABLE_COLUMNS})
+    counts = _model_counts(df)
+    rated, notes = _rated_models(df, int(min_votes))
+    fit = df[df["model_a"].isin(rated) & df["model_b"].isin(rated)]
+    rating = pd.Series(bt_ratings(fit), dtype=float)
+    boot = bootstrap_bt(fit, rounds, seed)
+    tail = (1 - CONFIDENCE) / 2  # 2.5 and 97.5 percentiles, NaN rounds skipped
+    low = boot.quantile(tail) if len(boot) else pd.Series(dtype=float)
+    high = boot.quantile(1 - tail) if len(boot) else pd.Series(dtype=float)
+    table = pd.DataFrame({"model": counts.index.astype(str)})
+    table["rating"] = table["model"].map(rating)
+    table["ci_low"] = table["model"].map(low).astype(float)
+    table["ci_high"] = table["model"].map(high).astype(float)
+    table["elo"] = table["model"].map(elo_ratings(df))
+    for column in ("votes", "wins", "losses", "ties"):
+        table[column] = table["model"].map(counts[column]).astype(int)
+    upper = table["ci_high"].fillna(table["rating"]).to_numpy()  # no interval (rounds=0): the rating itself
+    lower = table["ci_low"].fillna(table["rating"]).to_numpy()
+    above = (lower[None, :] > upper[:, None]).sum(axis=1)  # NaN compares False: unrated models count for nothing
+    table["rank"] = np.where(table["rating"].notna(), 1.0 + above, np.nan)
+    table["note"] = table["model"].map(notes).fillna("")
+    table = table.sort_values(["rating", "model"], ascending=[False, True], na_position="last", kind="stable")
+    return table[list(TABLE_COLUMNS)].reset_index(drop=True)
+
+
+def win_rate_matrix(votes) -> pd.DataFrame:
+    """(wins + ties / 2) / games of the row model against the column model; NaN where they never met and on the
+    diagonal. Models ordered by their overall win rate, best first (ties by name)."""
+    df = votes_frame(votes)
+    models = _models(df)
+    if not models:
+        return pd.DataFrame(index=pd.Index([], name="model"), columns=pd.Index([], name="against"), dtype=float)
+    wins = _win_counts(*_cells(df, models), len(models))
+    games = wins + wins.T
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = np.where(games > 0, wins / games, np.nan)
+        overall = wins.sum(axis=1) / games.sum(axis=1)
+    order = sorted(range(len(models)), key=lambda i: (-overall[i], models[i]))
+    names = [models[i] for i in order]
+    return pd.DataFrame(rate[np.ix_(order, order)], index=pd.Index(names, name="model"),
+                        columns=pd.Index(names, name="against"))
+
+
+# ---------------------------------------------------------------- figures and files
+
+
+def _new_figure(width: float, height: float):
+    """A matplotlib Figure on its own Agg canvas (no pyplot, no global figure state)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _empty_figure(text: str):
+    fig = _new_figure(5, 2)
+    ax = fig.add_subplot()
+    ax.text(0.5, 0.5, text, ha="center", va="center")
+    ax.set_axis_off()
+    return fig
+
+
+def heatmap_figure(matrix: pd.DataFrame):
+    """The win-rate matrix as a red-blue heatmap with each cell's rate written in it; blank where never played."""
+    if matrix.empty:
+        return _empty_figure("no votes yet")
+    n = len(matrix)
+    fig = _new_figure(2.5 + 0.7 * n, 1.5 + 0.6 * n)
+    ax = fig.add_subplot()
+    values = matrix.to_numpy(dtype=float)
+    image = ax.imshow(np.ma.masked_invalid(values), cmap="RdBu", vmin=0.0, vmax=1.0)
+    for (i, j), value in np.ndenumerate(values):
+        if np.isfinite(value):
+            ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=8,
+                    color="white" if abs(value - 0.5) > 0.3 else "black")
+    ax.set_xticks(range(n), [str(c) for c in matrix.columns], rotation=45, ha="right")
+    ax.set_yticks(range(n), [str(r) for r in matrix.index])
+    ax.set_xlabel("against")
+    ax.set_ylabel("model")
+    ax.set_title("Win rate of row over column (ties count half)")
+    fig.colorbar(image, ax=ax, label="win rate")
+    return fig
+
+
+def interval_figure(table: pd.DataFrame):
+    """Each rated model's Bradley-Terry rating with its 95% interval, best at the top."""
+    rated = table[table["rating"].notna()] if "rating" in table.columns else table.iloc[0:0]
+    if rated.empty:
+        return _empty_figure("no rated models yet")
+    rated = rated.sort_values("rating", kind="stable")  # best last: drawn at the top
+    rating = rated["rating"].to_numpy(float)
+    low = np.clip(rating - rated["ci_low"].fillna(rated["rating"]).to_numpy(float), 0, None)
+    high = np.clip(rated["ci_high"].fillna(rated["rating"]).to_numpy(float) - rating, 0, None)
+    fig = _new_figure(6, 1.2 + 0.45 * len(rated))
+    ax = fig.add_subplot()
+    y = np.arange(len(rated))
+    ax.errorbar(rating, y, xerr=np.stack([low, high]), fmt="o", capsize=4)
+    ax.set_yticks(y, rated["model"].astype(str).tolist())
+    ax.axvline(ELO_INIT, color="grey", linestyle=":", linewidth=1)
+    ax.set_xlabel(f"Bradley-Terry rating ({round(100 * CONFIDENCE)}% bootstrap interval)")
+    ax.grid(axis="x", alpha=0.3)
+    return fig
+
+
+def write_ratings_csv(table: pd.DataFrame, path: Path) -> Path:
+    """The ratings table as CSV at path (folders made), written to a temp file then os.replace'd into place, so a
+    reader sees the old file or the new one, never half; the leaderboard joins its model, rating, ci_low, ci_high
+    and votes columns (leaderboard.tables.join_ratings)."""
+    from .tables import write_csv_atomically
+
+    missing = [c for c in CSV_COLUMNS if c not in table.columns]
+    if missing:
+        raise InputError(f"a ratings table needs columns {', '.join(CSV_COLUMNS)}; missing {', '.join(missing)}")
+    return write_csv_atomically(table, Path(path))
+
+
+__all__ = [
+    "BOOTSTRAP_ROUNDS", "CONFIDENCE", "CSV_COLUMNS", "ELO_BASE", "ELO_INIT", "ELO_K", "ELO_SCALE", "MIN_VOTES",
+    "OUTCOME_SCORES", "RIDGE", "TABLE_COLUMNS", "VOTE_COLUMNS", "bootstrap_bt", "bt_ratings", "elo_ratings",
+    "heatmap_figure", "interval_figure", "ratings_table", "votes_frame", "win_rate_matrix", "write_ratings_csv",
+]
