@@ -1,0 +1,288 @@
+"""The arena: blind and named battles between two models, signed single-use vote tokens, and the ratings they make."""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import random
+import secrets
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from genart_demo.errors import InputError
+from genart_demo.studio import Studio
+
+from .arena_pairs import pair_weights, sample_pair
+from .arena_store import ARENA_DIR, OUTCOMES, ArenaStore, Battle, Vote, backup_from_settings
+from .arena_tokens import issue_token, load_secret, read_token
+
+log = logging.getLogger("genart.arena")
+
+MAX_PROMPT_CHARS = 1000  # a battle prompt longer than this is refused (the text encoders read ~77 tokens anyway)
+BATTLE_TASKS = ("text-to-image",)  # tasks battles can be made for today; the task is a field of every battle
+RATED_MODES = ("anonymous", "session")  # blind votes; named (side-by-side) votes are kept out unless asked for
+OUTCOME_LABELS = {"a": "A is better", "b": "B is better", "tie": "Tie", "bothbad": "Both are bad"}
+ProgressFn = Callable[[int, int, str], None]
+
+
+class BattleFailed(RuntimeError):
+    """A model failed to produce its output: the battle was recorded as void and will never be counted."""
+
+
+@dataclass(frozen=True)
+class BattleView:
+    """What a rater is shown before voting: the outputs and the token, never the model names (unless named)."""
+
+    token: str
+    prompt: str
+    outputs_a: tuple[Path, ...]  # absolute paths
+    outputs_b: tuple[Path, ...]
+    mode: str
+    models: tuple[str, str] | None = None  # only for named battles
+    item: int | None = None  # session item index
+
+
+@dataclass(frozen=True)
+class Reveal:
+    """The answer to a committed vote: which model was which."""
+
+    vote: Vote
+
+    def text(self) -> str:
+        v = self.vote
+        chosen = {"a": f"A ({v.model_a})", "b": f"B ({v.model_b})", "tie": "a tie", "bothbad": "both bad"}[v.outcome]
+        return f"**A was `{v.model_a}`, B was `{v.model_b}`.** Your vote ({chosen}) is saved."
+
+
+def check_prompt(prompt: object) -> str:
+    """The prompt, stripped; empty or over-long prompts are refused."""
+    text = str(prompt or "").strip()
+    if not text:
+        raise InputError("The prompt is empty: type what both models should draw.")
+    if len(text) > MAX_PROMPT_CHARS:
+        raise InputError(f"The prompt is {len(text)} characters long; the arena takes at most {MAX_PROMPT_CHARS}.")
+    return text
+
+
+def check_outcome(outcome: object) -> str:
+    value = str(outcome or "").strip().lower()
+    if value not in OUTCOMES:
+        raise InputError(f"Unknown vote {outcome!r}; allowed: {', '.join(OUTCOMES)} (A, B, tie, both bad).")
+    return value
+
+
+def rater_id(salt: bytes, *, username: str | None = None, client: str = "", session: str = "") -> str:
+    """Who voted, as the store keeps it: the Hugging Face user when signed in, else a salted hash of the connection
+    and browser session (never the raw address)."""
+    if username:
+        return f"hf:{username}"
+    digest = hashlib.sha256(salt + f"{client}|{session}".encode()).hexdigest()[:24]
+    return f"anon:{digest}"
+
+
+class Arena:
+    """Process-wide arena state: the vote store, the token key and the studio that makes the outputs."""
+
+    def __init__(self, studio: Studio, store: ArenaStore, secret: bytes, *, seed: int | None = None,
+                 clock: Callable[[], float] = time.time):
+        self.studio = studio
+        self.store = store
+        self.secret = secret
+        self.clock = clock
+        self.rng = random.Random(secrets.randbits(64) if seed is None else seed)
+        self._rng_lock = threading.Lock()
+        self._runs_cache: tuple[tuple, dict] | None = None
+
+    @classmethod
+    def from_studio(cls, studio: Studio) -> Arena:
+        settings = studio.settings
+        (settings.output_dir / ARENA_DIR).mkdir(parents=True, exist_ok=True)
+        store = ArenaStore.from_settings(settings, backup=backup_from_settings(settings))
+        return cls(studio, store, load_secret(settings))
+
+    @property
+    def root(self) -> Path:
+        return self.studio.settings.output_dir / ARENA_DIR
+
+    @property
+    def rater_salt(self) -> bytes:
+        return hashlib.sha256(b"genart-rater|" + self.secret).digest()
+
+    # ------------------------------------------------------------------ models and outputs
+
+    def models(self, task: str) -> list[str]:
+        """Registry ids battles for `task` draw from (GENART_ARENA_MODELS narrows them)."""
+        if task not in BATTLE_TASKS:
+            raise InputError(f"The arena has no {task!r} battles yet; tasks: {', '.join(BATTLE_TASKS)}.")
+        ids = [spec.id for spec in self.studio.registry.for_tasks([task])]
+        chosen = self.studio.settings.arena_models
+        return [m for m in ids if m in chosen] if chosen else ids
+
+    def check_model(self, task: str, model: str) -> str:
+        allowed = self.models(task)
+        if model not in allowed:
+            raise InputError(f"Model {model!r} is not in the {task} arena; allowed: {', '.join(allowed)}.")
+        return model
+
+    def _draw(self, fn, *args):
+        with self._rng_lock:
+            return fn(*args, self.rng)
+
+    def output_paths(self, task: str, model: str, prompt: str, seed: int,
+                     progress: ProgressFn | None = None) -> tuple[str, ...]:
+        """The model's output for (prompt, seed), made once and kept under arena/images (paths relative to the
+        output folder). File names are hashes, so a served file never names its model."""
+        key = json.dumps([task, model, prompt, seed, self.studio.offline], ensure_ascii=False)
+        name = hashlib.sha256(key.encode()).hexdigest()[:32] + ".png"
+        rel = Path(ARENA_DIR) / "images" / task / name
+        path = self.studio.settings.output_dir / rel
+        if not path.is_file():
+            from genart_demo.tasks.generate import GenerateRequest, generate
+
+            self.studio.wait_for_warm_up()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryDirectory(dir=path.parent) as tmp:
+                result = generate(self.studio, GenerateRequest(model=model, prompt=prompt, seed=seed),
+                                  progress=progress, output_dir=Path(tmp))
+                os.replace(result.paths[0], path)  # atomic: a half-written file is never served
+        return (str(rel),)
+
+    def absolute(self, rels: Sequence[str]) -> tuple[Path, ...]:
+        return tuple(self.studio.settings.output_dir / rel for rel in rels)
+
+    # ------------------------------------------------------------------ battles
+
+    def _make_battle(self, task: str, mode: str, model_a: str, model_b: str, prompt: str, seed: int, rater: str,
+                     *, session_code: str | None = None, item: int | None = None,
+                     progress: ProgressFn | None = None, outputs: tuple[tuple[str, ...], ...] | None = None) -> BattleView:
+        now = self.clock()
+        battle = Battle(id=uuid.uuid4().hex, task=task, mode=mode, model_a=model_a, model_b=model_b, prompt=prompt,
+                        seed=seed, outputs_a=(), outputs_b=(), rater=rater, created_at=now,
+                        expires_at=now + self.studio.settings.arena_token_ttl_s, session_code=session_code, item=item,
+                        settings={"standin": self.studio.offline})
+        if outputs is None:
+            made = []
+            for side, model in (("A", model_a), ("B", model_b)):
+                try:
+                    made.append(self.output_paths(task, model, prompt, seed, progress))
+                except InputError:
+                    raise
+                except Exception as exc:  # a model that fails voids the battle; it is recorded, never counted
+                    log.exception("arena: %s failed on %r", model, prompt)
+                    reason = f"model {side} failed: {type(exc).__name__}: {exc}"[:500]
+                    self.store.add_battle(Battle(**{**asdict(battle), "status": "void", "void_reason": reason}))
+                    raise BattleFailed(f"Model {side} failed to make its image, so this battle is void and will not "
+                                       "be counted. Start a new one.") from exc
+            outputs = tuple(made)
+        battle = Battle(**{**asdict(battle), "outputs_a": tuple(outputs[0]), "outputs_b": tuple(outputs[1])})
+        self.store.add_battle(battle)
+        token = issue_token(self.secret, battle.id, rater, battle.expires_at)
+        return BattleView(token, prompt, self.absolute(battle.outputs_a), self.absolute(battle.outputs_b), mode,
+                          (model_a, model_b) if mode == "named" else None, item)
+
+    def start_battle(self, task: str, prompt: str, rater: str, *, progress: ProgressFn | None = None) -> BattleView:
+        """A blind battle: a pair drawn towards pairs with few votes, random sides, both made for `prompt`."""
+        prompt = check_prompt(prompt)
+        models = self.models(task)
+        if len(models) < 2:
+            raise InputError(f"The {task} arena needs at least two models; it has {models or 'none'}.")
+        model_a, model_b = self._draw(sample_pair, models, self.store.pair_counts(task))
+        seed = self._draw(lambda rng: rng.randrange(2**31))
+        return self._make_battle(task, "anonymous", model_a, model_b, prompt, seed, rater, progress=progress)
+
+    def named_battle(self, task: str, model_a: str, model_b: str, prompt: str, rater: str, *,
+                     progress: ProgressFn | None = None) -> BattleView:
+        """Side by side with the models the user picked; its votes stay out of the ratings unless asked for."""
+        prompt = check_prompt(prompt)
+        model_a, model_b = self.check_model(task, model_a), self.check_model(task, model_b)
+        if model_a == model_b:
+            raise InputError("Pick two different models.")
+        seed = self._draw(lambda rng: rng.randrange(2**31))
+        return self._make_battle(task, "named", model_a, model_b, prompt, seed, rater, progress=progress)
+
+    def cached_outputs(self) -> dict[str, dict[tuple[str, int], str]]:
+        """model -> (prompt, seed) -> image path (relative to the output folder) from the leaderboard runs under
+        <output_dir>/leaderboard: the pre-generated pool instant battles come from. Re-read when a manifest changes."""
+        from .manifest import MANIFEST_FILE, read_manifest
+
+        root = self.studio.settings.output_dir / "leaderboard"
+        runs = sorted(p for p in root.glob(f"*/{MANIFEST_FILE}")) if root.is_dir() else []
+        stamp = tuple((str(p), p.stat().st_mtime_ns) for p in runs)
+        if self._runs_cache and self._runs_cache[0] == stamp:
+            return self._runs_cache[1]
+        found: dict[str, dict[tuple[str, int], str]] = {}
+        for manifest in runs:
+            run = manifest.parent
+            for row in read_manifest(run):
+                rel = (run / row["path"]).relative_to(self.studio.settings.output_dir)
+                found.setdefault(row["model"], {})[(row["prompt"], int(row["seed"]))] = str(rel)
+        self._runs_cache = (stamp, found)
+        return found
+
+    def instant_battle(self, task: str, rater: str) -> BattleView:
+        """A blind battle served at once from pre-generated outputs (`genart leaderboard run` makes them)."""
+        pool = self.cached_outputs() if task == "text-to-image" else {}
+        models = [m for m in self.models(task) if m in pool]
+        shared = {(a, b): sorted(pool[a].keys() & pool[b].keys()) for a in models for b in models if a < b}
+        shared = {pair: keys for pair, keys in shared.items() if keys}
+        if not shared:
+            raise InputError("No pre-generated battles yet: make some with `genart leaderboard run --models A,B "
+                             f"--prompts drawbench --out {self.studio.settings.output_dir / 'leaderboard'}/NAME`, "
+                             "or type a prompt.")
+        weights = pair_weights(sorted({m for pair in shared for m in pair}), self.store.pair_counts(task))
+        pairs = list(shared)
+        with self._rng_lock:
+            pair = self.rng.choices(pairs, weights=[weights[p] for p in pairs])[0]
+            prompt, seed = self.rng.choice(shared[pair])
+            model_a, model_b = pair if self.rng.random() < 0.5 else pair[::-1]
+        outputs = ((pool[model_a][(prompt, seed)],), (pool[model_b][(prompt, seed)],))
+        return self._make_battle(task, "anonymous", model_a, model_b, prompt, seed, rater, outputs=outputs)
+
+    def vote(self, token: str, outcome: str, rater: str) -> Reveal:
+        """Check the token, commit the vote (once), then reveal the names. Refusals raise VoteRefused."""
+        outcome = check_outcome(outcome)
+        battle_id = read_token(self.secret, str(token or ""), rater, self.clock())
+        return Reveal(self.store.record_vote(battle_id, rater, outcome, now=self.clock()))
+
+    # ------------------------------------------------------------------ ratings
+
+    def ratings(self, task: str = "text-to-image", *, include_named: bool = False, rounds: int = 100,
+                min_votes: int | None = None, seed: int = 0):
+        """The ratings table (Bradley-Terry with bootstrap intervals, Elo, counts) over the blind votes."""
+        from .ratings import MIN_VOTES, ratings_table, votes_frame
+
+        modes = RATED_MODES + (("named",) if include_named else ())
+        votes = votes_frame(self.store.votes(task=task, modes=modes))
+        return ratings_table(votes, rounds=rounds, seed=seed, min_votes=MIN_VOTES if min_votes is None else min_votes)
+
+    def write_ratings(self, table) -> Path:
+        """ratings.csv, which the leaderboard joins into its tables."""
+        from .ratings import write_ratings_csv
+
+        return write_ratings_csv(table, self.root / "ratings.csv")
+
+
+def export_votes(store: ArenaStore, path: Path, *, modes: tuple[str, ...] | None = None) -> Path:
+    """Every vote (all modes unless narrowed) as CSV or JSON lines, by the file's suffix; written atomically."""
+    import pandas as pd
+
+    path = Path(path)
+    rows = [asdict(v) for v in store.votes(modes=modes)]
+    columns = list(Vote.__dataclass_fields__)
+    df = pd.DataFrame(rows, columns=columns)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    if path.suffix == ".jsonl":
+        tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    elif path.suffix == ".csv":
+        df.to_csv(tmp, index=False)
+    else:
+        raise InputError(f"Export to {path.name!r}: use a .csv or .jsonl file name.")
+    os.replace(tmp, path)
+    return path
