@@ -1,0 +1,153 @@
+"""`genart arena ratings|export|session create|status|export`: the arena from the command line (genart.cli plugin)."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import sys
+from pathlib import Path
+
+
+def _arena(args: argparse.Namespace):
+    """An Arena on --db (or GENART_DB_URL, or the SQLite file under the output folder). No Hub probe: the CLI
+    only reads and writes votes, sessions and tables."""
+    from genart_demo.loading import PipelineCache
+    from genart_demo.registry import Registry
+    from genart_demo.settings import Settings
+    from genart_demo.studio import Studio
+
+    from .arena import Arena
+
+    settings = Settings.from_env()
+    if getattr(args, "db", None):
+        settings = dataclasses.replace(settings, db_url=args.db)
+    studio = Studio(settings, Registry.load(), PipelineCache(settings, standin=True), offline=True,
+                    offline_reason="the arena CLI makes no images")
+    return Arena.from_studio(studio)
+
+
+def cmd_ratings(args: argparse.Namespace) -> int:
+    arena = _arena(args)
+    table = arena.ratings(args.task, include_named=args.include_named, rounds=args.rounds, min_votes=args.min_votes)
+    if args.csv:
+        from .ratings import write_ratings_csv
+
+        write_ratings_csv(table, Path(args.csv))
+    elif not args.db:  # the default store: refresh the table the leaderboard joins
+        arena.write_ratings(table)
+    if args.json:
+        print(table.to_json(orient="records", indent=2))
+    elif table.empty:
+        print(f"no votes yet for {args.task}")
+    else:
+        print(table.to_string(index=False, float_format=lambda x: f"{x:.1f}"))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .arena import export_votes
+
+    arena = _arena(args)
+    path = export_votes(arena.store, Path(args.out))
+    print(f"{arena.store.vote_count()} votes -> {path}")
+    return 0
+
+
+def _lines(path: str) -> list[str]:
+    """Prompts from a .txt/.csv/.tsv file, or a leaderboard prompt set by name (drawbench, parti)."""
+    from .prompts import load_prompt_set
+
+    return [item.text for item in load_prompt_set(path).items]
+
+
+def cmd_session_create(args: argparse.Namespace) -> int:
+    from .arena_sessions import create_session
+
+    arena = _arena(args)
+    prompts = _lines(args.prompts)[: args.limit] if args.limit else _lines(args.prompts)
+    session = create_session(arena, args.name, [m for m in args.models.split(",") if m.strip()], prompts,
+                             args.pairs, task=args.task)
+    print(session.code)
+    print(f"{session.name}: {len(session.models)} models, {len(session.prompts)} prompts, "
+          f"{session.pairs_per_rater} pairs per rater", file=sys.stderr)
+    return 0
+
+
+def cmd_session_status(args: argparse.Namespace) -> int:
+    from .arena_sessions import agreement_tables, get_session, status_table
+
+    arena = _arena(args)
+    session = get_session(arena, args.code)
+    raters = status_table(arena, session.code)
+    matrix, kappa = agreement_tables(arena, session.code)
+    if args.json:
+        print(json.dumps({"code": session.code, "name": session.name, "models": list(session.models),
+                          "pairs_per_rater": session.pairs_per_rater,
+                          "raters": json.loads(raters.to_json(orient="records", date_format="iso")),
+                          "agreement": json.loads(matrix.to_json(orient="index")),
+                          "fleiss_kappa": None if math.isnan(kappa) else kappa}, indent=2))
+        return 0
+    print(f"{session.code} · {session.name} · {', '.join(session.models)} · {session.pairs_per_rater} pairs per rater")
+    print(raters.to_string(index=False) if len(raters) else "no raters yet")
+    if len(matrix):
+        print("\nagreement (share of shared items chosen alike):")
+        print(matrix.to_string(float_format=lambda x: f"{x:.2f}"))
+    print(f"\nFleiss' kappa: {'n/a' if math.isnan(kappa) else f'{kappa:.3f}'}")
+    return 0
+
+
+def cmd_session_export(args: argparse.Namespace) -> int:
+    from .arena_sessions import export_session
+
+    for path in export_session(_arena(args), args.code, Path(args.out)):
+        print(path)
+    return 0
+
+
+def register(sub) -> None:
+    """Add `arena` and its subcommands to genart's argparse subparsers."""
+    from .arena import BATTLE_TASKS
+
+    arena = sub.add_parser("arena", help="votes, ratings and rating sessions of the arena")
+    cmds = arena.add_subparsers(dest="arena_command", required=True)
+    db_help = "SQLAlchemy URL of the vote store (default GENART_DB_URL, else SQLite under the output folder)"
+
+    ratings = cmds.add_parser("ratings", help="Bradley-Terry ratings with 95%% bootstrap intervals, Elo, counts")
+    ratings.add_argument("--db", help=db_help)
+    ratings.add_argument("--task", default=BATTLE_TASKS[0], choices=BATTLE_TASKS)
+    ratings.add_argument("--include-named", action="store_true", help="count named (side-by-side) votes too")
+    ratings.add_argument("--rounds", type=int, default=100, help="bootstrap rounds (default 100)")
+    ratings.add_argument("--min-votes", type=int, help="models with fewer votes are listed unranked")
+    ratings.add_argument("--csv", help="also write the table here (default: the leaderboard's ratings.csv)")
+    ratings.add_argument("--json", action="store_true", help="print JSON records")
+    ratings.set_defaults(func=cmd_ratings)
+
+    export = cmds.add_parser("export", help="every vote as .csv or .jsonl")
+    export.add_argument("--db", help=db_help)
+    export.add_argument("--out", required=True, help="file to write (.csv or .jsonl)")
+    export.set_defaults(func=cmd_export)
+
+    session = cmds.add_parser("session", help="rating sessions: create, status, export")
+    scmds = session.add_subparsers(dest="session_command", required=True)
+    create = scmds.add_parser("create", help="a new session; prints its code")
+    create.add_argument("--db", help=db_help)
+    create.add_argument("--name", default="rating session")
+    create.add_argument("--models", required=True, help="comma-separated registry ids")
+    create.add_argument("--prompts", required=True, help="drawbench, parti, or a .txt/.csv/.tsv file of prompts")
+    create.add_argument("--limit", type=int, help="only the first N prompts")
+    create.add_argument("--pairs", type=int, default=20, help="pairs per rater (default 20)")
+    create.add_argument("--task", default=BATTLE_TASKS[0], choices=BATTLE_TASKS)
+    create.set_defaults(func=cmd_session_create)
+
+    status = scmds.add_parser("status", help="raters' progress and agreement between raters")
+    status.add_argument("code")
+    status.add_argument("--db", help=db_help)
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(func=cmd_session_status)
+
+    sexport = scmds.add_parser("export", help="per-rater votes and the agreement table as CSV")
+    sexport.add_argument("code")
+    sexport.add_argument("--db", help=db_help)
+    sexport.add_argument("--out", required=True, help="folder for the CSV files")
+    sexport.set_defaults(func=cmd_session_export)
