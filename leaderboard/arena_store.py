@@ -9,12 +9,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import sqlalchemy as sa
-from sqlalchemy.exc import ArgumentError, IntegrityError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
 
 from genart_demo.errors import InputError
 
 from .arena_backup import JsonlBackup
+from .arena_tables import BATTLES, BUSY_TIMEOUT_S, COUNTED, METADATA, RATERS, SESSIONS, VOTES, engine_for  # noqa: F401
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,6 @@ REFUSALS = {  # VoteRefused.reason -> what the rater is told
 ARENA_DIR = "arena"  # everything the arena keeps on disk lives in <output_dir>/arena/
 DB_FILE = "arena.db"  # the default SQLite database in ARENA_DIR
 BACKUP_DIR = "backup"  # the JSONL vote backup in ARENA_DIR
-BUSY_TIMEOUT_S = 30  # how long a SQLite writer waits for another one before giving up
 
 
 class VoteRefused(InputError):
@@ -111,70 +111,6 @@ class RatingSession:
     created_at: float
 
 
-METADATA = sa.MetaData()
-ROW_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite auto-numbers only INTEGER primary keys
-
-SESSIONS = sa.Table(
-    "sessions", METADATA,
-    sa.Column("code", sa.String(16), primary_key=True),
-    sa.Column("name", sa.Text, nullable=False),
-    sa.Column("task", sa.Text, nullable=False),
-    sa.Column("models", sa.JSON, nullable=False),
-    sa.Column("prompts", sa.JSON, nullable=False),
-    sa.Column("pairs_per_rater", sa.Integer, nullable=False),
-    sa.Column("seed", sa.BigInteger, nullable=False),
-    sa.Column("created_at", sa.Double, nullable=False),
-)
-BATTLES = sa.Table(
-    "battles", METADATA,
-    sa.Column("id", sa.String(32), primary_key=True),
-    sa.Column("task", sa.Text, nullable=False),
-    sa.Column("mode", sa.String(16), nullable=False),
-    sa.Column("model_a", sa.Text, nullable=False),
-    sa.Column("model_b", sa.Text, nullable=False),
-    sa.Column("prompt", sa.Text, nullable=False),
-    sa.Column("seed", sa.BigInteger, nullable=False),
-    sa.Column("outputs_a", sa.JSON, nullable=False),
-    sa.Column("outputs_b", sa.JSON, nullable=False),
-    sa.Column("rater", sa.Text, nullable=False),
-    sa.Column("created_at", sa.Double, nullable=False),
-    sa.Column("expires_at", sa.Double, nullable=False),
-    sa.Column("status", sa.String(8), nullable=False),
-    sa.Column("void_reason", sa.Text, nullable=False),
-    sa.Column("session_code", sa.String(16), sa.ForeignKey("sessions.code"), nullable=True),
-    sa.Column("item", sa.Integer, nullable=True),
-    sa.Column("settings", sa.JSON, nullable=False),
-    sa.Index("battles_by_rater", "rater"),
-    sa.Index("battles_by_session", "session_code", "rater"),
-)
-VOTES = sa.Table(
-    "votes", METADATA,
-    sa.Column("id", ROW_ID, primary_key=True, autoincrement=True),
-    sa.Column("battle_id", sa.String(32), sa.ForeignKey("battles.id"), nullable=False, unique=True),  # one per battle
-    sa.Column("created_at", sa.Double, nullable=False),
-    sa.Column("rater", sa.Text, nullable=False),
-    sa.Column("outcome", sa.String(8), nullable=False),
-    sa.Column("task", sa.Text, nullable=False),
-    sa.Column("mode", sa.String(16), nullable=False),
-    sa.Column("model_a", sa.Text, nullable=False),
-    sa.Column("model_b", sa.Text, nullable=False),
-    sa.Column("prompt", sa.Text, nullable=False),
-    sa.Column("session_code", sa.String(16), nullable=True),
-    sa.Column("item", sa.Integer, nullable=True),
-    sa.Index("votes_by_task", "task", "mode"),
-)
-RATERS = sa.Table(
-    "raters", METADATA,
-    sa.Column("id", ROW_ID, primary_key=True, autoincrement=True),
-    sa.Column("session_code", sa.String(16), sa.ForeignKey("sessions.code"), nullable=False),
-    sa.Column("rater", sa.Text, nullable=False),
-    sa.Column("display_name", sa.Text, nullable=False),
-    sa.Column("joined_at", sa.Double, nullable=False),
-    sa.UniqueConstraint("session_code", "rater", name="raters_join_once"),
-)
-COUNTED = BATTLES.c.status != "void"  # votes on void battles stay stored but are never counted
-
-
 def default_db_url(settings) -> str:
     """settings.db_url, or the SQLite file <output_dir>/arena/arena.db."""
     return settings.db_url or f"sqlite:///{(Path(settings.output_dir) / ARENA_DIR / DB_FILE).resolve()}"
@@ -186,41 +122,6 @@ def backup_from_settings(settings, scheduler_factory=None) -> JsonlBackup | None
         return None
     return JsonlBackup(Path(settings.output_dir) / ARENA_DIR / BACKUP_DIR, settings.arena_backup_repo,
                        scheduler_factory=scheduler_factory)
-
-
-def _sqlite_connected(dbapi_connection, _record) -> None:
-    dbapi_connection.isolation_level = None  # transactions are opened by _sqlite_begin, not by the driver
-    cursor = dbapi_connection.cursor()
-    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=FULL")  # a committed vote survives a power cut
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
-
-
-def _sqlite_begin(conn) -> None:
-    # writers take the write lock up front, so concurrent writers queue (busy_timeout) instead of failing halfway
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("arena_write") else "BEGIN")
-
-
-def _engine_for(url: str) -> sa.Engine:
-    """A SQLAlchemy engine for `url`; SQLite files get WAL, synchronous=FULL and BEGIN IMMEDIATE writes."""
-    try:
-        parsed = sa.make_url(url)
-        if parsed.get_backend_name() != "sqlite":
-            return sa.create_engine(parsed, pool_pre_ping=True)
-        kwargs = {"connect_args": {"timeout": BUSY_TIMEOUT_S, "check_same_thread": False}}
-        if parsed.database in (None, "", ":memory:"):
-            kwargs["poolclass"] = StaticPool  # one shared in-memory database, not one per thread
-        else:
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(parsed, **kwargs)
-    except ArgumentError as err:
-        raise InputError(f"Arena database URL {url!r} cannot be opened ({err}); use an SQLAlchemy URL such as "
-                         "sqlite:///outputs/arena/arena.db or postgresql+psycopg://user@host/dbname.") from err
-    sa.event.listen(engine, "connect", _sqlite_connected)
-    sa.event.listen(engine, "begin", _sqlite_begin)
-    return engine
 
 
 def _battle_from_row(row) -> Battle:
@@ -259,7 +160,7 @@ class ArenaStore:
     postgresql+psycopg://. Every method is one transaction, committed before it returns."""
 
     def __init__(self, url: str, *, backup: JsonlBackup | None = None):
-        self._engine = _engine_for(url)
+        self._engine = engine_for(url)
         self.backup = backup
         memory = self._engine.dialect.name == "sqlite" and isinstance(self._engine.pool, StaticPool)
         self._lock = threading.Lock() if memory else nullcontext()  # an in-memory database has one connection

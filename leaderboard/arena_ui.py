@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -43,11 +44,24 @@ def _progress_fn(progress: gr.Progress):
     return lambda done, total, desc: progress((done, total), desc=desc, unit="steps")
 
 
+def _hf_username(request: gr.Request) -> str | None:
+    """The Hugging Face user signed in through a Space's "Sign in with HF" (Gradio keeps it in the session);
+    None without sign-in, or where the app has no session middleware."""
+    try:
+        info = request.session.get("oauth_info") or {}
+    except (AssertionError, AttributeError):  # no SessionMiddleware: OAuth is not enabled
+        return None
+    if info.get("expires_at") is not None and info["expires_at"] < time.time():
+        return None
+    return (info.get("userinfo") or {}).get("preferred_username") or None
+
+
 def _rater(arena: Arena, request: gr.Request | None) -> str:
+    """The voter: the signed-in Hugging Face user, else a salted hash of the connection and browser session."""
     if request is None:
         return rater_id(arena.rater_salt, client="api")
     client = getattr(getattr(request, "client", None), "host", "") or ""
-    return rater_id(arena.rater_salt, username=getattr(request, "username", None), client=client,
+    return rater_id(arena.rater_salt, username=_hf_username(request), client=client,
                     session=getattr(request, "session_hash", "") or "")
 
 

@@ -184,3 +184,25 @@ def test_a_second_store_sees_the_votes(arena):
         assert other.vote_count() == 1
     finally:
         other.close()
+
+
+def test_signed_in_space_users_vote_as_themselves(arena):
+    from leaderboard.arena_ui import _rater
+
+    class Request:  # what gr.Request forwards: the client, the Gradio session hash, the cookie session
+        def __init__(self, session, host="203.0.113.9", session_hash="abc"):
+            self._session, self.client, self.session_hash = session, type("C", (), {"host": host})(), session_hash
+
+        @property
+        def session(self):
+            if self._session is None:
+                raise AssertionError("SessionMiddleware must be installed to access request.session")
+            return self._session
+
+    signed_in = {"oauth_info": {"userinfo": {"preferred_username": "ada"}, "expires_at": 4e9}}
+    assert _rater(arena, Request(signed_in)) == "hf:ada"
+    expired = {"oauth_info": {"userinfo": {"preferred_username": "ada"}, "expires_at": 1.0}}
+    for request in (Request(None), Request({}), Request(expired)):
+        rater = _rater(arena, request)
+        assert rater.startswith("anon:") and "203.0.113.9" not in rater
+    assert _rater(arena, Request(None)) != _rater(arena, Request(None, session_hash="other"))
