@@ -46,6 +46,7 @@ class Settings:
     memory_budget_gb: float = 0.0  # GENART_MEMORY_BUDGET_GB: pipeline cache budget; 0 = automatic
     cpu_offload: bool = False  # GENART_CPU_OFFLOAD=1: enable_model_cpu_offload on CUDA
     max_batch: int = 4  # GENART_MAX_BATCH: largest batch one request may ask for
+    queue_size: int = 64  # GENART_QUEUE_SIZE: requests waiting at most; more get a "queue is full" answer (0 = no limit)
     device: str = ""  # GENART_DEVICE: force cuda / mps / cpu; empty = best available
     hub_probe_timeout_s: float = 2.0  # how long to wait for the Hub before going offline
     host: str = "127.0.0.1"  # GENART_HOST
@@ -68,6 +69,7 @@ class Settings:
             memory_budget_gb=_env_number("GENART_MEMORY_BUDGET_GB", 0.0, float),
             cpu_offload=_env_flag("GENART_CPU_OFFLOAD"),
             max_batch=max(1, _env_number("GENART_MAX_BATCH", 4, int)),
+            queue_size=max(0, _env_number("GENART_QUEUE_SIZE", 64, int)),
             device=os.environ.get("GENART_DEVICE", "").strip().lower(),
             hub_probe_timeout_s=_env_number("GENART_HUB_TIMEOUT", 2.0, float),
             host=os.environ.get("GENART_HOST") or "127.0.0.1",

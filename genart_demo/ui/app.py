@@ -63,7 +63,7 @@ def launch(host: str | None = None, port: int | None = None, share: bool | None 
     studio = Studio.create()
     settings = studio.settings
     app = build_app(studio, extra_pages)
-    app.queue(default_concurrency_limit=1)
+    app.queue(default_concurrency_limit=1, max_size=settings.queue_size or None)
     settings.output_dir.mkdir(parents=True, exist_ok=True)
     app.launch(
         server_name=host or settings.host,
