@@ -190,6 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     from importlib.metadata import entry_points
 
     from .cli_eval import add_eval_parser
+    from .cli_spaces import add_spaces_parser
 
     parser = argparse.ArgumentParser(prog="genart", description="Compare generative image and video models.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -260,6 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
     vid.set_defaults(func=cmd_video)
 
     add_eval_parser(sub)
+    add_spaces_parser(sub)
     for plugin in entry_points(group="genart.cli"):  # packages built on genart add commands (the leaderboard)
         plugin.load()(sub)
 

@@ -49,7 +49,7 @@ class Settings:
     queue_size: int = 64  # GENART_QUEUE_SIZE: requests waiting at most; more get a "queue is full" answer (0 = no limit)
     device: str = ""  # GENART_DEVICE: force cuda / mps / cpu; empty = best available
     hub_probe_timeout_s: float = 2.0  # how long to wait for the Hub before going offline
-    host: str = "127.0.0.1"  # GENART_HOST
+    host: str = "127.0.0.1"  # GENART_HOST (else GRADIO_SERVER_NAME, which Hugging Face Spaces set)
     port: int = 7860  # GENART_PORT
     share: bool = False  # GENART_SHARE=1: ask Gradio for a public share link
     eval_roots: tuple[Path, ...] = ()  # GENART_EVAL_ROOTS (os.pathsep-separated): folders evaluate may read; () = outputs
@@ -72,7 +72,7 @@ class Settings:
             queue_size=max(0, _env_number("GENART_QUEUE_SIZE", 64, int)),
             device=os.environ.get("GENART_DEVICE", "").strip().lower(),
             hub_probe_timeout_s=_env_number("GENART_HUB_TIMEOUT", 2.0, float),
-            host=os.environ.get("GENART_HOST") or "127.0.0.1",
+            host=os.environ.get("GENART_HOST") or os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1",
             port=_env_number("GENART_PORT", 7860, int),
             share=_env_flag("GENART_SHARE"),
             eval_roots=tuple(Path(p) for p in os.environ.get("GENART_EVAL_ROOTS", "").split(os.pathsep) if p.strip()),

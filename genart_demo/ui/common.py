@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from functools import partial
+from typing import Any
 
 import gradio as gr
 
@@ -10,6 +12,7 @@ from ..errors import InputError
 from ..loading import LoadError
 from ..registry import ModelSpec
 from ..studio import Studio
+from ..zerogpu import call_seconds, gpu_call, on_zerogpu
 
 log = logging.getLogger("genart.ui")
 
@@ -62,9 +65,8 @@ def gradio_progress(progress: gr.Progress) -> Callable[[int, int, str], None]:
     return report
 
 
-def run_task(fn: Callable[..., Any], studio: Studio, *args: Any, **kwargs: Any) -> Any:
-    """Call a task; bad input and load failures become a gr.Error the user sees, and the server keeps serving."""
-    studio.wait_for_warm_up()
+def _task_with_messages(fn: Callable[..., Any], studio: Studio, args: tuple, kwargs: dict) -> Any:
+    """`fn(studio, *args, **kwargs)`; bad input and load failures become a gr.Error carrying their message."""
     try:
         return fn(studio, *args, **kwargs)
     except (InputError, LoadError, ValueError) as exc:
@@ -72,3 +74,18 @@ def run_task(fn: Callable[..., Any], studio: Studio, *args: Any, **kwargs: Any) 
     except Exception as exc:  # an unexpected failure: log it whole, tell the user briefly
         log.exception("task %s failed", getattr(fn, "__name__", fn))
         raise gr.Error(f"{type(exc).__name__}: {exc}", duration=None) from exc
+
+
+def run_task(fn: Callable[..., Any], studio: Studio, *args: Any, **kwargs: Any) -> Any:
+    """Call a task; bad input and load failures become a gr.Error the user sees, and the server keeps serving.
+
+    On ZeroGPU hardware the call runs under `spaces.GPU` for a duration estimated from its model(s), steps, size
+    and frames. The studio, request and progress callback reach the forked GPU worker inside a fresh zero-argument
+    partial (nothing unpicklable is sent to it), and errors become gr.Error inside the worker, so their messages
+    come back whole. Elsewhere the task is called directly.
+    """
+    studio.wait_for_warm_up()
+    call = partial(_task_with_messages, fn, studio, args, kwargs)
+    if on_zerogpu():
+        return gpu_call(call, call_seconds(studio.registry, args))()
+    return call()
