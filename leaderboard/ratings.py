@@ -303,7 +303,7 @@ def heatmap_figure(matrix: pd.DataFrame):
     ax.set_yticks(range(n), [str(r) for r in matrix.index])
     ax.set_xlabel("against")
     ax.set_ylabel("model")
-    ax.set_title("Win rate of row over column (ties count half)")
+    ax.set_title("Win rate, row over column\n(ties count half)", fontsize=10)
     fig.colorbar(image, ax=ax, label="win rate")
     return fig
 

@@ -90,8 +90,9 @@ def build_generate_ui(studio: Studio) -> gr.Blocks:
             )
             own_defaults = gr.Checkbox(True, label="Each model uses its own steps, guidance, size and scheduler")
             run_compare = gr.Button("Compare", elem_id="compare-button")
-            compare_gallery = gr.Gallery(label="Side by side", columns=MAX_COMPARE_MODELS, height=360, format="png")
-            compare_params = gr.Code(label="Parameters", language="json")
+            compare_gallery = gr.Gallery(label="Side by side", columns=MAX_COMPARE_MODELS, height=360, format="png",
+                                         elem_id="compare-gallery")
+            compare_params = gr.Code(label="Parameters", language="json", elem_id="compare-params")
 
         controls = [card, prompt, negative, class_label, steps, guidance, width, height, scheduler, refine]
         model.change(lambda mid: _control_updates(studio.spec(mid)), model, controls, api_visibility="private")

@@ -72,7 +72,7 @@ def build_inpaint_ui(studio: Studio) -> gr.Blocks:
                     scheduler = gr.Dropdown(first.samplers(), value=d.scheduler, label="Scheduler", allow_custom_value=True)
                 run = gr.Button("Inpaint", variant="primary", elem_id="inpaint-button")
             with gr.Column(scale=3):
-                used_mask = gr.Image(label="Mask used", interactive=False, height=220)
+                used_mask = gr.Image(label="Mask used", interactive=False, height=220, elem_id="inpaint-mask")
                 gallery = gr.Gallery(label="Output", columns=2, height=360, elem_id="inpaint-gallery", format="png")
                 notes = gr.Markdown(elem_id="inpaint-notes")
                 params = gr.Code(label="Parameters (also in each PNG)", language="json")
