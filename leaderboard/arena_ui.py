@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import math
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -219,7 +220,10 @@ def _organise_tab(arena: Arena) -> None:
         return table, matrix.reset_index(names="rater") if len(matrix) else matrix, text
 
     def on_export(code_text):
-        return [str(p) for p in _guarded(sessions.export_session, arena, code_text, arena.root / "exports")]
+        # A fresh temporary folder: the arena's own folder is never served by URL (it holds the vote database and
+        # the ticket key); Gradio hands these copies to the browser under unguessable names.
+        out = Path(tempfile.mkdtemp(prefix="genart-session-export-"))
+        return [str(p) for p in _guarded(sessions.export_session, arena, code_text, out)]
 
     create.click(on_create, [title, chosen, prompts, pairs], [created, code], api_name="arena_session_create")
     status.click(on_status, code, [raters, agreement, kappa], api_name="arena_session_status")
