@@ -384,11 +384,12 @@ def space_studio(name: str, settings=None):
 
 def launch_options(settings) -> dict:
     """gradio launch() arguments for a Space: GENART_HOST/PORT when set, else the GRADIO_SERVER_NAME/PORT the Hub
-    sets (0.0.0.0:7860), else the settings' defaults; outputs are servable."""
+    sets (0.0.0.0:7860), else the settings' defaults; outputs are servable, the arena's folder is not."""
     host = os.environ.get("GENART_HOST") or os.environ.get("GRADIO_SERVER_NAME") or settings.host
     port = os.environ.get("GENART_PORT") or os.environ.get("GRADIO_SERVER_PORT") or settings.port
-    return {"server_name": host, "server_port": int(port), "share": settings.share,
-            "allowed_paths": [str(Path(settings.output_dir).resolve())]}
+    out = Path(settings.output_dir).resolve()
+    return {"server_name": host, "server_port": int(port), "share": settings.share, "allowed_paths": [str(out)],
+            "blocked_paths": [str(out / "arena")]}  # the vote database and ticket key (ui.app.PRIVATE_OUTPUT_DIRS)
 
 
 def spaces_markdown() -> str:
