@@ -217,67 +217,47 @@ import os
 if os.environ.get("SPACES_ZERO_GPU"):  # ZeroGPU hardware: `spaces` is imported before torch
     import spaces  # noqa: F401
 
-import gradio as gr
-
 {imports}
+
+SPACE = "{name}"
 '''
 
 _APP_PAGE = '''
-SPACE = "{name}"
 
-
-def build_app(studio) -> gr.Blocks:
+def build_app(studio):
     """This Space's app ({builder} alone), built without launching it."""
-    page = {builder}(studio)
-    with gr.Blocks(title={title}) as app:
-        gr.Markdown({heading})
-        gr.Markdown(offline_banner(studio), elem_id="genart-notice")
-        page.render()
-    return app
+    return page_app(studio, {builder}, {title}, {heading})
 '''
 
 _APP_STUDIO = '''
-SPACE = "{name}"
 
-
-def build_app(studio) -> gr.Blocks:
+def build_app(studio):
     """The whole studio with the leaderboard and arena tabs, built without launching it."""
-    return build_studio_app(studio, {{"Leaderboard": build_leaderboard_ui, "Arena": build_arena_ui}})
+    return build_studio_app(studio, {"Leaderboard": build_leaderboard_ui, "Arena": build_arena_ui})
 '''
 
 _APP_MAIN = '''
 
-def main() -> None:
-    prepare_zerogpu()  # on ZeroGPU hardware: tells `spaces` before launch that tasks run on the GPU
-    studio = space_studio(SPACE)
-    app = build_app(studio)
-    app.queue(default_concurrency_limit=1, max_size=studio.settings.queue_size or None)
-    studio.settings.output_dir.mkdir(parents=True, exist_ok=True)
-    app.launch(**launch_options(studio.settings), prevent_thread_lock=True)
-    studio.start_warm_up()
-    app.block_thread()
-
-
 if __name__ == "__main__":
-    main()
+    serve(space_studio(SPACE), build_app)
 '''
 
 
 def app_text(space: SpaceSpec) -> str:
     """The Space's app.py: a thin layer that builds its page(s) from the packages and launches them."""
     module, builder, _ = PAGES[space.page]
-    imports = ["from genart_demo.spaces_build import launch_options, space_studio",
-               "from genart_demo.zerogpu import prepare_zerogpu"]
+    imports = ["from genart_demo.spaces_build import space_studio", "from genart_demo.ui.space_app import serve"]
     if space.page == "studio":
         imports += ["from genart_demo.ui.app import build_app as build_studio_app",
                     "from leaderboard.arena_ui import build_arena_ui", "from leaderboard.ui import build_leaderboard_ui"]
-        body = _APP_STUDIO.format(name=space.name)
+        body = _APP_STUDIO
     else:
-        imports += ["from genart_demo.ui.common import offline_banner", f"from {module} import {builder}"]
-        body = _APP_PAGE.format(builder=builder, name=space.name, title=json.dumps(space.title),
+        imports[-1] = "from genart_demo.ui.space_app import page_app, serve"
+        imports.append(f"from {module} import {builder}")
+        body = _APP_PAGE.format(builder=builder, title=json.dumps(space.title),
                                 heading=json.dumps(f"# {space.title}\n{space.summary}.", ensure_ascii=False))
     what = page_title(space.page) + ("" if space.page == "studio" else " alone")
-    head = _APP_HEAD.format(title=space.title, what=what, imports="\n".join(sorted(imports)))
+    head = _APP_HEAD.format(title=space.title, what=what, imports="\n".join(sorted(imports)), name=space.name)
     return head + body + _APP_MAIN
 
 

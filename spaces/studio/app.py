@@ -4,32 +4,19 @@ import os
 if os.environ.get("SPACES_ZERO_GPU"):  # ZeroGPU hardware: `spaces` is imported before torch
     import spaces  # noqa: F401
 
-import gradio as gr
-
-from genart_demo.spaces_build import launch_options, space_studio
+from genart_demo.spaces_build import space_studio
 from genart_demo.ui.app import build_app as build_studio_app
-from genart_demo.zerogpu import prepare_zerogpu
+from genart_demo.ui.space_app import serve
 from leaderboard.arena_ui import build_arena_ui
 from leaderboard.ui import build_leaderboard_ui
 
 SPACE = "studio"
 
 
-def build_app(studio) -> gr.Blocks:
+def build_app(studio):
     """The whole studio with the leaderboard and arena tabs, built without launching it."""
     return build_studio_app(studio, {"Leaderboard": build_leaderboard_ui, "Arena": build_arena_ui})
 
 
-def main() -> None:
-    prepare_zerogpu()  # on ZeroGPU hardware: tells `spaces` before launch that tasks run on the GPU
-    studio = space_studio(SPACE)
-    app = build_app(studio)
-    app.queue(default_concurrency_limit=1, max_size=studio.settings.queue_size or None)
-    studio.settings.output_dir.mkdir(parents=True, exist_ok=True)
-    app.launch(**launch_options(studio.settings), prevent_thread_lock=True)
-    studio.start_warm_up()
-    app.block_thread()
-
-
 if __name__ == "__main__":
-    main()
+    serve(space_studio(SPACE), build_app)

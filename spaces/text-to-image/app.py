@@ -4,36 +4,17 @@ import os
 if os.environ.get("SPACES_ZERO_GPU"):  # ZeroGPU hardware: `spaces` is imported before torch
     import spaces  # noqa: F401
 
-import gradio as gr
-
-from genart_demo.spaces_build import launch_options, space_studio
-from genart_demo.ui.common import offline_banner
+from genart_demo.spaces_build import space_studio
 from genart_demo.ui.generate import build_generate_ui
-from genart_demo.zerogpu import prepare_zerogpu
+from genart_demo.ui.space_app import page_app, serve
 
 SPACE = "text-to-image"
 
 
-def build_app(studio) -> gr.Blocks:
+def build_app(studio):
     """This Space's app (build_generate_ui alone), built without launching it."""
-    page = build_generate_ui(studio)
-    with gr.Blocks(title="genart text-to-image") as app:
-        gr.Markdown("# genart text-to-image\nText to image: SD 1.5, SDXL, Turbo, PixArt, SD3, FLUX.")
-        gr.Markdown(offline_banner(studio), elem_id="genart-notice")
-        page.render()
-    return app
-
-
-def main() -> None:
-    prepare_zerogpu()  # on ZeroGPU hardware: tells `spaces` before launch that tasks run on the GPU
-    studio = space_studio(SPACE)
-    app = build_app(studio)
-    app.queue(default_concurrency_limit=1, max_size=studio.settings.queue_size or None)
-    studio.settings.output_dir.mkdir(parents=True, exist_ok=True)
-    app.launch(**launch_options(studio.settings), prevent_thread_lock=True)
-    studio.start_warm_up()
-    app.block_thread()
+    return page_app(studio, build_generate_ui, "genart text-to-image", "# genart text-to-image\nText to image: SD 1.5, SDXL, Turbo, PixArt, SD3, FLUX.")
 
 
 if __name__ == "__main__":
-    main()
+    serve(space_studio(SPACE), build_app)
