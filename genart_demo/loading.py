@@ -5,6 +5,8 @@ import concurrent.futures
 import gc
 import logging
 import os
+import pickle
+import re
 import socket
 import threading
 import time
@@ -195,11 +197,43 @@ def _from_pretrained(cls: Any, source: str, kwargs: dict[str, Any], spec: ModelS
         raise LoadError(f"Could not load {spec.id} from {source}: {exc}.{hint}") from exc
 
 
+def refused_pickle(exc: BaseException) -> str | None:
+    """torch's reason when `exc` (or an error it was raised from) is a weights-only unpickler refusing a file, e.g.
+    "Unsupported global: GLOBAL io.open"; None for any other error."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, pickle.UnpicklingError):
+            found = re.search(r"Unsupported (global: GLOBAL \S+|operand \S+)", str(exc))
+            return found.group(0).rstrip(".") if found else "objects other than tensors"
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
 def load_pipeline(spec: ModelSpec, *, standin: bool, device: str, settings: Settings) -> Any:
     """Build the model for `spec`: from the Hub, or from its stand-in saved in the cache dir.
 
-    Both go through the same `from_pretrained(..., use_safetensors=True)` call; only the source differs.
+    Both go through the same `from_pretrained(..., use_safetensors=True)` call; only the source differs. Pickle weights
+    (GAN upscalers' .pth, or .bin repos allowed by GENART_ALLOW_PICKLE=1) are only ever read weights-only (diffusers,
+    transformers, huggingface_hub and genart.sr all call torch.load(weights_only=True)); a file holding anything
+    else is refused with a LoadError, and none of its code runs.
     """
+    try:
+        return _build_pipeline(spec, standin=standin, device=device, settings=settings)
+    except Exception as exc:
+        reason = refused_pickle(exc)
+        if reason is None:
+            raise
+        source = "its stand-in" if standin else spec.repo
+        raise LoadError(
+            f"Refused to load {spec.id} from {source}: a pickle weights file in it holds more than tensors ({reason}), "
+            "which could run code when unpickled. genart reads pickle weights only with torch.load(weights_only=True) "
+            "and never unpickles other objects; use a safetensors checkpoint or a plain state dict of tensors."
+        ) from exc
+
+
+def _build_pipeline(spec: ModelSpec, *, standin: bool, device: str, settings: Settings) -> Any:
+    """load_pipeline's work, without turning a refused pickle into a LoadError."""
     if not standin and not spec.safetensors and os.environ.get("GENART_ALLOW_PICKLE") != "1":
         raise LoadError(
             f"{spec.repo} ships only pickle (.bin) weights; genart loads safetensors only. "
