@@ -18,6 +18,9 @@ from ..settings import MAX_GUIDANCE, MAX_SEED, MAX_STEPS, MIN_GUIDANCE
 
 # progress(done, total, description): called after every denoising step.
 ProgressFn = Callable[[int, int, str], None]
+# Prompts longer than this are refused: the longest text encoder here (T5, 512 tokens) reads about 2,500 characters,
+# and anything past that would only be cut off (a shorter prompt that is cut gets a warning instead).
+MAX_PROMPT_CHARS = 4000
 
 
 @lru_cache(maxsize=None)
@@ -92,6 +95,19 @@ def spec_for_tasks(studio, model_id: str, tasks: tuple[str, ...], label: str) ->
         usable = ", ".join(s.id for s in studio.registry.for_tasks(tasks))
         raise InputError(f"{spec.id} cannot be used here (it serves {', '.join(spec.tasks)}). {label}: {usable}.")
     return spec
+
+
+def check_prompts(prompt: str, negative_prompt: str = "") -> None:
+    """Refuse a prompt or negative prompt longer than MAX_PROMPT_CHARS, saying how long it is."""
+    for label, text in (("prompt", prompt), ("negative prompt", negative_prompt)):
+        if len(text or "") > MAX_PROMPT_CHARS:
+            raise InputError(f"The {label} is {len(text):,} characters long; at most {MAX_PROMPT_CHARS:,} are allowed "
+                             "(text encoders read far less: longer text would only be cut off).")
+
+
+def same_shape(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    """True when (width, height) b is a scaling of a, give or take a pixel of rounding on one side."""
+    return abs(a[0] * b[1] / a[1] - b[0]) <= 1 or abs(a[1] * b[0] / a[0] - b[1]) <= 1
 
 
 def check_batch(studio, batch: Any) -> int:

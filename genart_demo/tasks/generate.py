@@ -20,6 +20,7 @@ from .common import (
     ProgressFn,
     check_batch,
     check_guidance,
+    check_prompts,
     check_scheduler,
     check_size,
     check_steps,
@@ -71,6 +72,7 @@ def _check_request(studio: Studio, req: GenerateRequest) -> tuple[ModelSpec, dic
     controls, d = spec.controls(), spec.defaults
     if "prompt" in controls and not req.prompt.strip():
         raise InputError(f"The prompt is empty: {spec.id} is a text-to-image model and needs a prompt.")
+    check_prompts(req.prompt, req.negative_prompt)
     check_batch(studio, req.batch)
     width, height = d.width, d.height
     if "size" in controls:

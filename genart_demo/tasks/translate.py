@@ -19,6 +19,7 @@ from .common import (
     ProgressFn,
     check_batch,
     check_guidance,
+    check_prompts,
     check_scheduler,
     check_size,
     check_steps,
@@ -86,6 +87,7 @@ def _check(studio: Studio, req: TranslateRequest) -> tuple[ModelSpec, dict]:
     if "prompt" in controls and not req.prompt.strip():
         what = "an edit instruction" if "image_guidance" in controls else "a prompt"
         raise InputError(f"The prompt is empty: {spec.id} needs {what}.")
+    check_prompts(req.prompt, req.negative_prompt)
     check_batch(studio, req.batch)
     width, height = d.width, d.height
     if "size" in controls:

@@ -16,11 +16,13 @@ from ..studio import Studio
 from .common import (
     ProgressFn,
     check_guidance,
+    check_prompts,
     check_scheduler,
     check_steps,
     generators,
     pipeline_params,
     resolve_seed,
+    same_shape,
     save_images,
     spec_for_tasks,
     to_image,
@@ -75,6 +77,7 @@ def _check(studio: Studio, req: UpscaleRequest) -> tuple[Any, dict]:
         "scale": spec.scale, "tile": tile, "overlap": req.overlap, "standin": studio.offline, "genart": __version__,
     }
     if "prompt" in controls:
+        check_prompts(req.prompt, req.negative_prompt)
         settings["prompt"], settings["negative_prompt"] = req.prompt, req.negative_prompt
     if "guidance" in controls:
         settings["guidance"] = check_guidance(d.guidance if req.guidance is None else req.guidance)
@@ -158,6 +161,10 @@ def _reference_metrics(reference: Any, result: Image.Image, bicubic: Image.Image
     from ..metrics import psnr, ssim
 
     ref = load_image(reference, label="reference image").image
+    if not same_shape(ref.size, result.size):
+        raise InputError(f"The reference is {ref.width}×{ref.height} but the upscaled image is {result.width}×"
+                         f"{result.height}: a reference must show the same picture, so it must have the same shape "
+                         "(the same size, or a scaled copy, which is resized).")
     if ref.size != result.size:
         notes.append(f"reference {ref.width}×{ref.height} resized to the output's {result.width}×{result.height}")
         ref = ref.resize(result.size, Image.BICUBIC)

@@ -19,6 +19,7 @@ from ..studio import Studio
 from .common import (
     ProgressFn,
     check_guidance,
+    check_prompts,
     check_scheduler,
     check_size,
     check_steps,
@@ -91,6 +92,7 @@ def _check(studio: Studio, req: VideoRequest) -> tuple[ModelSpec, dict]:
                          f"{', '.join(s.id for s in studio.registry.for_tasks(['image-to-video']))}.")
     if "prompt" in controls and not req.prompt.strip():
         raise InputError(f"The prompt is empty: {spec.id} is a text-to-video model and needs a prompt.")
+    check_prompts(req.prompt, req.negative_prompt)
     fps = d.fps if req.fps is None else req.fps
     if isinstance(fps, bool) or not isinstance(fps, int) or not MIN_FPS <= fps <= MAX_FPS:
         raise InputError(f"FPS must be a whole number from {MIN_FPS} to {MAX_FPS}; got {fps!r}.")

@@ -131,6 +131,16 @@ def test_long_prompt_truncated_with_a_warning(studio, tmp_path):
     assert short.warnings == []
 
 
+def test_prompts_past_what_any_encoder_reads_are_refused(studio, tmp_path):
+    from genart_demo.tasks.common import MAX_PROMPT_CHARS
+
+    with pytest.raises(InputError, match="The prompt is 4,001 characters long; at most 4,000 are allowed"):
+        generate(studio, _req("sd15", prompt="x" * (MAX_PROMPT_CHARS + 1)), output_dir=tmp_path)
+    with pytest.raises(InputError, match="The negative prompt is 9,000 characters long"):
+        generate(studio, _req("sd15", negative_prompt="y" * 9000), output_dir=tmp_path)
+    assert not list(tmp_path.rglob("*.png"))
+
+
 def test_controls_that_do_not_apply_are_ignored(studio, tmp_path):
     result = generate(studio, _req("sdxl-turbo", guidance=9.0), output_dir=tmp_path)
     assert result.settings[0]["guidance"] == 0.0  # turbo models are distilled for guidance 0

@@ -5,7 +5,8 @@ from PIL import Image
 
 from genart_demo.errors import InputError
 from genart_demo.registry import Registry
-from genart_demo.tasks.inpaint import InpaintRequest, composite, extend_canvas, inpaint
+from genart_demo.tasks.common import same_shape
+from genart_demo.tasks.inpaint import InpaintRequest, check_mask_shape, composite, extend_canvas, inpaint
 
 IDS = [s.id for s in Registry.load().for_tasks(["inpaint"])]
 
@@ -52,6 +53,29 @@ def test_mask_of_another_size_is_resized_with_a_note(studio, photo, tmp_path):
     result = inpaint(studio, _req("sd15-inpaint", photo, small), output_dir=tmp_path)
     assert any("resized" in n and "mask" in n for n in result.notes)
     assert result.mask.size == (100, 80)
+
+
+def test_a_mask_of_another_shape_is_refused(studio, photo, tmp_path):
+    """A 40×50 mask on a 100×80 image would cover other pixels once stretched: refused, nothing written."""
+    tall = tmp_path / "tall-mask.png"
+    Image.new("L", (40, 50), 255).save(tall)
+    with pytest.raises(InputError, match="The mask is 40×50 but the image is 100×80: a mask must have the image's shape"):
+        inpaint(studio, _req("sd15-inpaint", photo, tall), output_dir=tmp_path / "out")
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").rglob("*.png"))
+
+
+def test_mask_shape_rules(tmp_path):
+    assert same_shape((100, 80), (100, 80)) and same_shape((100, 80), (50, 40)) and same_shape((100, 80), (51, 41))
+    assert not same_shape((100, 80), (80, 100)) and not same_shape((100, 80), (50, 45))
+    rotated = tmp_path / "rotated.jpg"  # stored 80×100, shown 100×80 once its EXIF orientation (6) is applied
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.new("L", (80, 100), 255).save(rotated, exif=exif)
+    check_mask_shape(rotated, (100, 80))
+    check_mask_shape(np.zeros((40, 50), np.uint8), (100, 80))  # an array is (rows, columns): 50×40
+    with pytest.raises(InputError, match="The mask is 80×100"):
+        check_mask_shape(Image.new("L", (80, 100)), (100, 80))
+    check_mask_shape(tmp_path / "missing.png", (100, 80))  # unreadable: left to load_mask, which says why
 
 
 def test_composite_helpers():
