@@ -37,9 +37,12 @@ def runs_by_set(studio: Studio) -> dict[str, list[str]]:
 
 
 def _run_dir(studio: Studio, run: str | None) -> Path:
-    if not run or "/" in run or run.startswith("."):
+    if not run:
         raise gr.Error("Choose a run (make one with `genart leaderboard run ... --out "
                        f"{runs_root(studio)}/<name>`, then press Refresh).")
+    if "/" in run or "\\" in run or run.startswith("."):
+        raise gr.Error(f"{run!r} is not a run name: give the name of a run folder in {runs_root(studio)} "
+                       "(no '/', '\\' or leading '.'), as listed under Run.")
     path = runs_root(studio) / run
     if not (path / "run.json").is_file():
         raise gr.Error(f"{run} is not a leaderboard run (no run.json).")

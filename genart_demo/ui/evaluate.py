@@ -5,6 +5,7 @@ import gradio as gr
 
 from ..studio import Studio
 from .common import gradio_progress, model_choices, notes_markdown, run_task, whole
+from .uploads import readable_uploads
 
 SET_METRIC_CHOICES = [("FID", "fid"), ("KID", "kid"), ("Inception Score", "is"),
                       ("Precision / recall / density / coverage", "prdc"), ("Intra-FID (per class)", "intra-fid"),
@@ -91,15 +92,18 @@ def build_evaluate_ui(studio: Studio) -> gr.Blocks:
                 set_out = _result_widgets("eval-sets")
             with gr.Tab("Image vs reference"):
                 with gr.Row():
-                    pair_image = gr.Image(label="Image", type="filepath", height=220, elem_id="eval-pair-image")
-                    pair_ref = gr.Image(label="Reference", type="filepath", height=220, elem_id="eval-pair-reference")
+                    pair_image = readable_uploads(gr.Image(label="Image", type="filepath", height=220,
+                                                           elem_id="eval-pair-image"))
+                    pair_ref = readable_uploads(gr.Image(label="Reference", type="filepath", height=220,
+                                                         elem_id="eval-pair-reference"))
                 pair_metrics = gr.CheckboxGroup(PAIR_METRIC_CHOICES, value=[v for _, v in PAIR_METRIC_CHOICES],
                                                 label="Metrics")
                 pair_button = gr.Button("Compare", variant="primary", elem_id="eval-pair-button")
                 pair_out = _result_widgets("eval-pair")
             with gr.Tab("Autoencoder round trip"):
                 with gr.Row():
-                    ae_image = gr.Image(label="Image", type="filepath", height=220, elem_id="eval-ae-image")
+                    ae_image = readable_uploads(gr.Image(label="Image", type="filepath", height=220,
+                                                         elem_id="eval-ae-image"))
                     ae_models = gr.CheckboxGroup(model_choices(autoencoders), value=[s.id for s in autoencoders[:3]],
                                                  label="Autoencoders", elem_id="eval-ae-models")
                 ae_button = gr.Button("Round trip", variant="primary", elem_id="eval-ae-button")

@@ -7,6 +7,7 @@ from ..registry import ModelSpec
 from ..settings import MAX_GUIDANCE, MAX_SEED, MAX_STEPS
 from ..studio import Studio
 from .common import gradio_progress, model_card, model_choices, notes_markdown, run_task, settings_json, whole
+from .uploads import readable_uploads
 
 
 def _updates(spec: ModelSpec) -> list:
@@ -43,11 +44,12 @@ def build_inpaint_ui(studio: Studio) -> gr.Blocks:
             with gr.Column(scale=2):
                 model = gr.Dropdown(model_choices(specs), value=first.id, label="Model")
                 card = gr.Markdown(model_card(first))
-                editor = gr.ImageEditor(
+                editor = readable_uploads(gr.ImageEditor(
                     label="Image — paint over what to change", type="filepath", format="png", height=360,
                     brush=gr.Brush(colors=["#ffffff"], color_mode="fixed", default_size=24), elem_id="inpaint-editor",
-                )
-                mask_upload = gr.Image(label="…or upload a mask (white = repaint)", type="filepath", height=160)
+                ))
+                mask_upload = readable_uploads(gr.Image(label="…or upload a mask (white = repaint)", type="filepath",
+                                                        height=160))
                 prompt = gr.Textbox(label="Prompt", lines=2, elem_id="inpaint-prompt")
                 negative = gr.Textbox(label="Negative prompt")
                 with gr.Row():

@@ -9,6 +9,7 @@ from ..registry import ModelSpec
 from ..settings import MAX_GUIDANCE, MAX_SEED, MAX_STEPS
 from ..studio import Studio
 from .common import gradio_progress, model_card, model_choices, notes_markdown, run_task, settings_json, whole
+from .uploads import readable_uploads
 
 
 def _updates(spec: ModelSpec) -> list:
@@ -42,7 +43,8 @@ def build_translate_ui(studio: Studio) -> gr.Blocks:
             with gr.Column(scale=2):
                 model = gr.Dropdown(model_choices(specs), value=first.id, label="Model")
                 card = gr.Markdown(model_card(first))
-                source = gr.Image(label="Input image", type="filepath", elem_id="translate-input", height=260)
+                source = readable_uploads(gr.Image(label="Input image", type="filepath", elem_id="translate-input",
+                                                   height=260))
                 prompt = gr.Textbox(label="Prompt", lines=2, elem_id="translate-prompt")
                 negative = gr.Textbox(label="Negative prompt")
                 with gr.Row():

@@ -8,6 +8,7 @@ from ..registry import ModelSpec
 from ..settings import MAX_GUIDANCE, MAX_SEED, MAX_STEPS
 from ..studio import Studio
 from .common import gradio_progress, model_card, model_choices, notes_markdown, run_task, settings_json, whole
+from .uploads import readable_uploads
 
 
 def _updates(spec: ModelSpec) -> list:
@@ -46,7 +47,8 @@ def build_upscale_ui(studio: Studio) -> gr.Blocks:
             with gr.Column(scale=2):
                 model = gr.Dropdown(model_choices(specs), value=first.id, label="Model")
                 card = gr.Markdown(model_card(first))
-                source = gr.Image(label="Low-resolution input", type="filepath", elem_id="upscale-input", height=240)
+                source = readable_uploads(gr.Image(label="Low-resolution input", type="filepath",
+                                                   elem_id="upscale-input", height=240))
                 prompt = gr.Textbox(label="Prompt (what the image shows)", elem_id="upscale-prompt")
                 negative = gr.Textbox(label="Negative prompt")
                 with gr.Row():
@@ -57,8 +59,8 @@ def build_upscale_ui(studio: Studio) -> gr.Blocks:
                     tile = gr.Slider(*TILE_RANGE, value=d.tile, step=16, label="Tile size (input px)")
                     overlap = gr.Slider(0, 128, value=16, step=2, label="Tile overlap (px)")
                     seed = gr.Number(-1, label="Seed (-1 = random)", precision=0, minimum=-1, maximum=MAX_SEED)
-                reference = gr.Image(label="High-resolution reference (optional, for PSNR/SSIM)", type="filepath",
-                                     height=160)
+                reference = readable_uploads(gr.Image(label="High-resolution reference (optional, for PSNR/SSIM)",
+                                                      type="filepath", height=160))
                 run = gr.Button("Upscale", variant="primary", elem_id="upscale-button")
             with gr.Column(scale=3):
                 slider = gr.ImageSlider(label="Bicubic ← → upscaled", type="filepath", format="png",

@@ -7,6 +7,7 @@ from ..registry import ModelSpec
 from ..settings import MAX_GUIDANCE, MAX_SEED, MAX_STEPS
 from ..studio import Studio
 from .common import gradio_progress, model_card, model_choices, notes_markdown, run_task, settings_json, whole
+from .uploads import readable_uploads
 
 
 def _updates(spec: ModelSpec) -> list:
@@ -44,8 +45,8 @@ def build_video_ui(studio: Studio) -> gr.Blocks:
                 card = gr.Markdown(model_card(first))
                 prompt = gr.Textbox(label="Prompt", lines=2, elem_id="video-prompt")
                 negative = gr.Textbox(label="Negative prompt")
-                image = gr.Image(label="Input image (image-to-video)", type="filepath", height=200, visible=False,
-                                 elem_id="video-image")
+                image = readable_uploads(gr.Image(label="Input image (image-to-video)", type="filepath", height=200,
+                                                  visible=False, elem_id="video-image"))
                 with gr.Row():
                     frames = gr.Slider(1, d.max_frames, value=d.frames, step=d.frame_step, label="Frames")
                     fps = gr.Slider(MIN_FPS, MAX_FPS, value=d.fps, step=1, label="FPS")
