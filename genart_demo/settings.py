@@ -11,6 +11,9 @@ MIN_GUIDANCE = 0.0  # classifier-free guidance scale lower bound (0 = guidance o
 MAX_GUIDANCE = 50.0  # upper bound; beyond this images are saturated noise
 MAX_SEED = 2**32 - 1  # torch.Generator.manual_seed accepts 0..2**64-1; A1111 seeds are 32-bit
 MAX_COMPARE_MODELS = 4  # compare mode runs at most this many models side by side
+# Folders of the output dir never served by URL: <output_dir>/arena holds the arena's vote database (the default
+# GENART_DB_URL), the key that signs its vote tickets (unless GENART_ARENA_SECRET is set) and its exports.
+PRIVATE_OUTPUT_DIRS = ("arena",)
 
 
 def _env_flag(name: str, default: bool = False) -> bool:
@@ -59,6 +62,12 @@ class Settings:
     arena_token_ttl_s: float = 1800.0  # GENART_ARENA_TOKEN_TTL: seconds a battle token stays valid
     arena_backup_repo: str = ""  # GENART_ARENA_BACKUP_REPO: Hub dataset for the JSONL vote backup; "" = off
     arena_models: tuple[str, ...] = ()  # GENART_ARENA_MODELS (comma-separated ids): models battles draw from; () = all
+
+    def served_paths(self) -> dict[str, list[str]]:
+        """Gradio launch() arguments for what may be served by URL: files under the output dir (results are handed
+        back from there), except its private folders. Gradio resolves symlinks before checking and refuses the rest."""
+        out = Path(self.output_dir).resolve()
+        return {"allowed_paths": [str(out)], "blocked_paths": [str(out / name) for name in PRIVATE_OUTPUT_DIRS]}
 
     @classmethod
     def from_env(cls) -> Settings:

@@ -367,9 +367,7 @@ def launch_options(settings) -> dict:
     sets (0.0.0.0:7860), else the settings' defaults; outputs are servable, the arena's folder is not."""
     host = os.environ.get("GENART_HOST") or os.environ.get("GRADIO_SERVER_NAME") or settings.host
     port = os.environ.get("GENART_PORT") or os.environ.get("GRADIO_SERVER_PORT") or settings.port
-    out = Path(settings.output_dir).resolve()
-    return {"server_name": host, "server_port": int(port), "share": settings.share, "allowed_paths": [str(out)],
-            "blocked_paths": [str(out / "arena")]}  # the vote database and ticket key (ui.app.PRIVATE_OUTPUT_DIRS)
+    return {"server_name": host, "server_port": int(port), "share": settings.share, **settings.served_paths()}
 
 
 def spaces_markdown() -> str:

@@ -6,7 +6,6 @@ from collections.abc import Callable, Mapping
 
 import gradio as gr
 
-from ..settings import Settings
 from ..studio import Studio
 from .common import offline_banner
 from .evaluate import build_evaluate_ui
@@ -24,11 +23,6 @@ COMING_SOON = {
 
 
 PageBuilder = Callable[[Studio], gr.Blocks]
-
-# Folders of the output dir never served by URL: <output_dir>/arena holds the arena's vote database (the default
-# GENART_DB_URL), the key that signs its vote tickets (unless GENART_ARENA_SECRET is set) and its exports.
-PRIVATE_OUTPUT_DIRS = ("arena",)
-
 
 def build_app(studio: Studio, extra_pages: Mapping[str, PageBuilder] | None = None) -> gr.Blocks:
     """The full app. Building it twice in one process works; it loads no model.
@@ -61,13 +55,6 @@ def build_app(studio: Studio, extra_pages: Mapping[str, PageBuilder] | None = No
     return app
 
 
-def served_paths(settings: Settings) -> dict[str, list[str]]:
-    """launch() arguments for what the app serves by URL: files under the output dir (results are handed back from
-    there), except its private folders. Gradio resolves symlinks before checking, and refuses everything else."""
-    out = settings.output_dir.resolve()
-    return {"allowed_paths": [str(out)], "blocked_paths": [str(out / name) for name in PRIVATE_OUTPUT_DIRS]}
-
-
 def launch(host: str | None = None, port: int | None = None, share: bool | None = None,
            extra_pages: Mapping[str, PageBuilder] | None = None) -> None:
     """Build the studio and serve it; host/port/share default to the GENART_* settings."""
@@ -81,7 +68,7 @@ def launch(host: str | None = None, port: int | None = None, share: bool | None 
         server_name=host or settings.host,
         server_port=port or settings.port,
         share=settings.share if share is None else share,
-        **served_paths(settings),
+        **settings.served_paths(),
         prevent_thread_lock=True,
     )
     studio.start_warm_up()
