@@ -130,7 +130,9 @@ class Arena:
             raise InputError(f"Model {model!r} is not in the {task} arena; allowed: {', '.join(allowed)}.")
         return model
 
-    def _draw(self, fn, *args):
+    def draw(self, fn, *args):
+        """fn(*args, rng) under the arena's lock: every random choice (pairs, seeds, session codes) comes from one
+        generator, so a seeded Arena replays exactly, even with several request threads."""
         with self._rng_lock:
             return fn(*args, self.rng)
 
@@ -192,8 +194,8 @@ class Arena:
         models = self.models(task)
         if len(models) < 2:
             raise InputError(f"The {task} arena needs at least two models; it has {models or 'none'}.")
-        model_a, model_b = self._draw(sample_pair, models, self.store.pair_counts(task))
-        seed = self._draw(lambda rng: rng.randrange(2**31))
+        model_a, model_b = self.draw(sample_pair, models, self.store.pair_counts(task))
+        seed = self.draw(lambda rng: rng.randrange(2**31))
         return self._make_battle(task, "anonymous", model_a, model_b, prompt, seed, rater, progress=progress)
 
     def named_battle(self, task: str, model_a: str, model_b: str, prompt: str, rater: str, *,
@@ -203,7 +205,7 @@ class Arena:
         model_a, model_b = self.check_model(task, model_a), self.check_model(task, model_b)
         if model_a == model_b:
             raise InputError("Pick two different models.")
-        seed = self._draw(lambda rng: rng.randrange(2**31))
+        seed = self.draw(lambda rng: rng.randrange(2**31))
         return self._make_battle(task, "named", model_a, model_b, prompt, seed, rater, progress=progress)
 
     def cached_outputs(self) -> dict[str, dict[tuple[str, int], str]]:

@@ -49,9 +49,9 @@ def create_session(arena: Arena, name: str, models: Sequence[str], prompts: Sequ
     if not whole or not 1 <= pairs <= MAX_PAIRS_PER_RATER:
         raise InputError(f"Pairs per rater must be a whole number from 1 to {MAX_PAIRS_PER_RATER}; "
                          f"got {pairs_per_rater!r}.")
-    seed = arena._draw(lambda rng: rng.randrange(2**31)) if seed is None else int(seed)
+    seed = arena.draw(lambda rng: rng.randrange(2**31)) if seed is None else int(seed)
     for _ in range(20):  # a fresh code; a collision (about 1 in 10^12) draws again
-        code = arena._draw(session_code)
+        code = arena.draw(session_code)
         session = RatingSession(code=code, name=name, task=task, models=tuple(models), prompts=tuple(prompts),
                                 pairs_per_rater=pairs, seed=seed, created_at=arena.clock())
         try:
