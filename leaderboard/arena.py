@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 
 from genart_demo.errors import InputError
@@ -139,19 +140,22 @@ class Arena:
     def output_paths(self, task: str, model: str, prompt: str, seed: int,
                      progress: ProgressFn | None = None) -> tuple[str, ...]:
         """The model's output for (prompt, seed), made once and kept under arena/images (paths relative to the
-        output folder). File names are hashes, so a served file never names its model."""
+        output folder). File names are hashes, so a served file never names its model. On ZeroGPU hardware the
+        generation runs under `spaces.GPU` for the time estimated for the model, as the studio's tasks do."""
         key = json.dumps([task, model, prompt, seed, self.studio.offline], ensure_ascii=False)
         name = hashlib.sha256(key.encode()).hexdigest()[:32] + ".png"
         rel = Path(ARENA_DIR) / "images" / task / name
         path = self.studio.settings.output_dir / rel
         if not path.is_file():
             from genart_demo.tasks.generate import GenerateRequest, generate
+            from genart_demo.zerogpu import call_seconds, gpu_call
 
             self.studio.wait_for_warm_up()
             path.parent.mkdir(parents=True, exist_ok=True)
+            request = GenerateRequest(model=model, prompt=prompt, seed=seed)
             with tempfile.TemporaryDirectory(dir=path.parent) as tmp:
-                result = generate(self.studio, GenerateRequest(model=model, prompt=prompt, seed=seed),
-                                  progress=progress, output_dir=Path(tmp))
+                call = partial(generate, self.studio, request, progress=progress, output_dir=Path(tmp))
+                result = gpu_call(call, call_seconds(self.studio.registry, [request]))()
                 os.replace(result.paths[0], path)  # atomic: a half-written file is never served
         return (str(rel),)
 

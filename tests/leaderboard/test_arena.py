@@ -113,6 +113,26 @@ def test_outputs_are_made_once_per_model_prompt_and_seed(arena):
     assert arena.output_paths("text-to-image", "sd-turbo", "a cup", 3) != first
 
 
+def test_on_zerogpu_each_model_generates_under_spaces_gpu(arena, monkeypatch):
+    """On ZeroGPU hardware a battle's two generations each run in a `spaces.GPU` call asking for the estimate of
+    that model at its default steps and size; elsewhere `spaces` is never used (the tests above)."""
+    import sys
+    import types
+
+    from genart_demo.zerogpu import estimate_seconds
+
+    asked = []
+    fake = types.ModuleType("spaces")
+    fake.GPU = lambda duration: (lambda fn: (lambda: asked.append(duration) or fn()))
+    monkeypatch.setitem(sys.modules, "spaces", fake)
+    monkeypatch.setenv("SPACES_ZERO_GPU", "true")
+    view = arena.start_battle("text-to-image", "a lantern", "anon:r1")
+    assert all(p.is_file() for p in (*view.outputs_a, *view.outputs_b))
+    reveal = arena.vote(view.token, "a", "anon:r1")
+    specs = [arena.studio.registry.get(m) for m in (reveal.vote.model_a, reveal.vote.model_b)]
+    assert asked == [estimate_seconds(s, s.defaults.steps, s.defaults.width, s.defaults.height) for s in specs]
+
+
 def test_named_votes_stay_out_of_the_ratings_unless_asked(arena):
     with pytest.raises(InputError, match="two different"):
         arena.named_battle("text-to-image", "sd15", "sd15", "a cat", "anon:r1")
