@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 # Input limits: the one place they live. Tasks validate against these; the UI sets slider ranges from them.
 MAX_STEPS = 500  # num_inference_steps must be 1..MAX_STEPS
@@ -50,6 +51,7 @@ class Settings:
     cpu_offload: bool = False  # GENART_CPU_OFFLOAD=1: enable_model_cpu_offload on CUDA
     max_batch: int = 4  # GENART_MAX_BATCH: largest batch one request may ask for
     queue_size: int = 64  # GENART_QUEUE_SIZE: requests waiting at most; more get a "queue is full" answer (0 = no limit)
+    max_upload_mb: int = 1024  # GENART_MAX_UPLOAD_MB: largest file one upload may be, in MB (0 = no limit)
     device: str = ""  # GENART_DEVICE: force cuda / mps / cpu; empty = best available
     hub_probe_timeout_s: float = 2.0  # how long to wait for the Hub before going offline
     host: str = "127.0.0.1"  # GENART_HOST (else GRADIO_SERVER_NAME, which Hugging Face Spaces set)
@@ -63,11 +65,13 @@ class Settings:
     arena_backup_repo: str = ""  # GENART_ARENA_BACKUP_REPO: Hub dataset for the JSONL vote backup; "" = off
     arena_models: tuple[str, ...] = ()  # GENART_ARENA_MODELS (comma-separated ids): models battles draw from; () = all
 
-    def served_paths(self) -> dict[str, list[str]]:
-        """Gradio launch() arguments for what may be served by URL: files under the output dir (results are handed
-        back from there), except its private folders. Gradio resolves symlinks before checking and refuses the rest."""
+    def file_routes(self) -> dict[str, Any]:
+        """Gradio launch() arguments for files: what may be served by URL (files under the output dir, where results
+        are handed back from, except its private folders; Gradio resolves symlinks before checking and refuses the
+        rest) and the largest upload accepted (a larger one gets an HTTP 413 naming the limit)."""
         out = Path(self.output_dir).resolve()
-        return {"allowed_paths": [str(out)], "blocked_paths": [str(out / name) for name in PRIVATE_OUTPUT_DIRS]}
+        return {"allowed_paths": [str(out)], "blocked_paths": [str(out / name) for name in PRIVATE_OUTPUT_DIRS],
+                "max_file_size": f"{self.max_upload_mb}mb" if self.max_upload_mb else None}
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -79,6 +83,7 @@ class Settings:
             cpu_offload=_env_flag("GENART_CPU_OFFLOAD"),
             max_batch=max(1, _env_number("GENART_MAX_BATCH", 4, int)),
             queue_size=max(0, _env_number("GENART_QUEUE_SIZE", 64, int)),
+            max_upload_mb=max(0, _env_number("GENART_MAX_UPLOAD_MB", 1024, int)),
             device=os.environ.get("GENART_DEVICE", "").strip().lower(),
             hub_probe_timeout_s=_env_number("GENART_HUB_TIMEOUT", 2.0, float),
             host=os.environ.get("GENART_HOST") or os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1",

@@ -367,7 +367,7 @@ def launch_options(settings) -> dict:
     sets (0.0.0.0:7860), else the settings' defaults; outputs are servable, the arena's folder is not."""
     host = os.environ.get("GENART_HOST") or os.environ.get("GRADIO_SERVER_NAME") or settings.host
     port = os.environ.get("GENART_PORT") or os.environ.get("GRADIO_SERVER_PORT") or settings.port
-    return {"server_name": host, "server_port": int(port), "share": settings.share, **settings.served_paths()}
+    return {"server_name": host, "server_port": int(port), "share": settings.share, **settings.file_routes()}
 
 
 def spaces_markdown() -> str:

@@ -291,6 +291,7 @@ def test_launch_options_follow_the_hub_then_genart(monkeypatch, settings):
     assert (options["server_name"], options["server_port"]) == ("0.0.0.0", 7861)
     assert options["allowed_paths"] == [str(settings.output_dir.resolve())]
     assert options["blocked_paths"] == [str(settings.output_dir.resolve() / "arena")]  # vote database and ticket key
+    assert options["max_file_size"] == "1024mb"  # GENART_MAX_UPLOAD_MB's default
     monkeypatch.setenv("GENART_HOST", "127.0.0.2")
     monkeypatch.setenv("GENART_PORT", "9000")
     assert (launch_options(settings)["server_name"], launch_options(settings)["server_port"]) == ("127.0.0.2", 9000)

@@ -68,7 +68,7 @@ def launch(host: str | None = None, port: int | None = None, share: bool | None 
         server_name=host or settings.host,
         server_port=port or settings.port,
         share=settings.share if share is None else share,
-        **settings.served_paths(),
+        **settings.file_routes(),
         prevent_thread_lock=True,
     )
     studio.start_warm_up()

@@ -133,3 +133,18 @@ def test_uploads_stay_in_the_upload_folder_and_come_back_as_downloads(app_server
     assert status == 200 and body == b"<script>alert(1)</script>"
     assert headers["content-type"] == "application/octet-stream"
     assert headers["content-disposition"].startswith("attachment")
+
+
+def test_uploads_over_the_limit_are_refused_with_the_limit(launch_app, tmp_path):
+    """GENART_MAX_UPLOAD_MB=1: a 2 MB upload gets a 413 naming the limit; a small one is accepted,
+    and the app goes on serving."""
+    _, url = launch_app(tmp_path / "out", tmp_path / "app.log", GENART_MAX_UPLOAD_MB="1")
+    upload = urllib.parse.urljoin(url, "gradio_api/upload")
+    big = httpx.post(upload, timeout=60, files={"files": ("big.png", b"\0" * (2 * 1024 * 1024), "image/png")})
+    assert big.status_code == 413, (big.status_code, big.text[:200])
+    assert "exceeded maximum allowed size of 1048576 bytes" in big.text, big.text[:200]
+    small = httpx.post(upload, timeout=60, files={"files": ("small.png", b"\0" * 1000, "image/png")})
+    assert small.status_code == 200, small.text
+    (stored,) = json.loads(small.text)
+    assert Path(stored).stat().st_size == 1000
+    assert httpx.get(urllib.parse.urljoin(url, "config"), timeout=30).status_code == 200
