@@ -1,6 +1,8 @@
 """The arena's SQL tables (SQLAlchemy Core) and the engine that opens them: SQLite tuned for safe writes, or any URL."""
 from __future__ import annotations
 
+import sqlite3
+import time
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -80,10 +82,28 @@ def _sqlite_connected(dbapi_connection, _record) -> None:
     dbapi_connection.isolation_level = None  # transactions are opened by _sqlite_begin, not by the driver
     cursor = dbapi_connection.cursor()
     cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
-    cursor.execute("PRAGMA journal_mode=WAL")
+    _use_wal(cursor)
     cursor.execute("PRAGMA synchronous=FULL")  # a committed vote survives a power cut
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _use_wal(cursor) -> None:
+    """Put the database file in WAL mode (it stays so). Switching needs an exclusive lock, and SQLite answers "database
+    is locked" at once, without waiting out busy_timeout, when another connection is switching or creating the file
+    at the same moment (two processes starting together): retry until BUSY_TIMEOUT_S has passed."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    delay = 0.005
+    while True:
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.2)
 
 
 def _sqlite_begin(conn) -> None:

@@ -76,6 +76,18 @@ def test_voters_racing_on_one_battle_write_exactly_one_vote(store):
     assert store.vote_count() == 4
 
 
+def test_stores_opening_a_new_sqlite_file_together_all_open(tmp_path):
+    """Four stores created at the same moment on a file that does not exist yet, 40 times: each opens (switching a
+    new file to WAL used to answer "database is locked" at once to about one start in twelve)."""
+    for trial in range(40):
+        url = f"sqlite:///{tmp_path / f'arena-{trial}.db'}"
+        stores = run_together(4, lambda i, url=url: ArenaStore(url))
+        assert all(isinstance(s, ArenaStore) for s in stores)
+        for store in stores:
+            assert store.vote_count() == 0
+            store.close()
+
+
 def test_two_stores_on_one_database_share_every_vote(store_url):
     first, second = run_together(2, lambda i: ArenaStore(store_url))  # both create the tables at the same moment
     stores = (first, second)
