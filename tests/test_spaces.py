@@ -2,10 +2,8 @@
 which build their app offline with only themselves on the path; push is checked against a fake HfApi."""
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from importlib import metadata
 from pathlib import Path
@@ -297,34 +295,18 @@ def test_launch_options_follow_the_hub_then_genart(monkeypatch, settings):
     assert (launch_options(settings)["server_name"], launch_options(settings)["server_port"]) == ("127.0.0.2", 9000)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.server
-def test_assembled_text_to_image_space_serves_and_generates(cache_dir, tmp_path):
+def test_assembled_text_to_image_space_serves_and_generates(servers, cache_dir, tmp_path):
     from gradio_client import Client
 
     from genart_demo.media import read_png_settings
 
     folder = build_space("text-to-image", tmp_path / "t2i")
-    port = _free_port()
-    log = tmp_path / "space.log"
+    port = servers.free_port()
     env = _space_env(folder, cache_dir, GENART_PORT=str(port), GENART_OUTPUT_DIR=str(tmp_path / "out"))
-    with open(log, "w") as fh:
-        proc = subprocess.Popen([sys.executable, "app.py"], cwd=folder, env=env, stdout=fh, stderr=subprocess.STDOUT)
+    proc, url = servers.start([sys.executable, "app.py"], port, tmp_path / "space.log", cwd=folder, env=env)
     try:
-        url, deadline = f"http://127.0.0.1:{port}/", time.time() + 180
-        while True:
-            assert proc.poll() is None, log.read_text()[-3000:]
-            try:
-                page = urllib.request.urlopen(url, timeout=2)
-                break
-            except OSError:
-                assert time.time() < deadline, log.read_text()[-3000:]
-                time.sleep(0.5)
+        page = urllib.request.urlopen(url, timeout=30)
         assert page.status == 200 and "genart text-to-image" in page.read().decode()
         client = Client(url, verbose=False)
         gallery, params_json, _ = client.predict("sdxl-turbo", "a red fox", "", "", 1, 0.0, 64, 64, 7, 1, None,
@@ -334,8 +316,4 @@ def test_assembled_text_to_image_space_serves_and_generates(cache_dir, tmp_path)
         assert read_png_settings(gallery[0]["image"])["seed"] == 7
         assert len(list((tmp_path / "out").rglob("*.png"))) == 1
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        servers.stop(proc)

@@ -3,7 +3,6 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -33,12 +32,6 @@ def _pg_bin_dir() -> Path | None:
     return Path(found[-1]).parent if found else None
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _conninfo(url: str) -> str:
     """A libpq URI for psycopg from an SQLAlchemy URL."""
     import sqlalchemy as sa
@@ -47,7 +40,7 @@ def _conninfo(url: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def pg_url():
+def pg_url(servers):
     """postgresql+psycopg://postgres@127.0.0.1:PORT/genart_test on a throwaway cluster (trust auth on loopback,
     fsync on, sockets in its temp dir), stopped and removed at the end; or GENART_TEST_PG_URL when set."""
     if os.environ.get(PG_URL_ENV):
@@ -66,7 +59,7 @@ def pg_url():
     tmp = Path(tempfile.mkdtemp(prefix="genart-pg-"))
     if as_pg:
         shutil.chown(tmp, PG_USER)
-    data, log, port = tmp / "data", tmp / "server.log", _free_port()
+    data, log, port = tmp / "data", tmp / "server.log", servers.free_port()
     pg_ctl = [str(bin_dir / "pg_ctl"), "-D", str(data)]
 
     def run(*args: str, timeout: int = 90) -> subprocess.CompletedProcess:

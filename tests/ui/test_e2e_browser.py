@@ -1,7 +1,6 @@
 """End to end in Debian chromium: every studio tab used once on one page, screenshotted, with no browser or server error."""
 import json
 import re
-import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,23 +67,6 @@ def picture(tmp_path_factory):
     path = tmp_path_factory.mktemp("e2e-inputs") / "picture.png"
     Image.fromarray(arr).save(path)
     return path
-
-
-@pytest.fixture(scope="module")
-def image_zips(tmp_path_factory):
-    """Two .zip sets of random 32x32 images (8 and 7) for the Evaluate tab."""
-    d = tmp_path_factory.mktemp("e2e-zips")
-    rng = np.random.default_rng(1)
-    paths = []
-    for name, n in (("real", 8), ("fake", 7)):
-        path = d / f"{name}.zip"
-        with zipfile.ZipFile(path, "w") as zf:
-            for i in range(n):
-                png = d / f"{name}-{i}.png"
-                Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)).save(png)
-                zf.write(png, f"{i}.png")
-        paths.append(path)
-    return paths
 
 
 @pytest.fixture(scope="module")

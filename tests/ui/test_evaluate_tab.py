@@ -1,6 +1,5 @@
 """/evaluate and its sibling endpoints on the launched app through gradio_client, and the tab in Debian chromium."""
 import csv
-import zipfile
 
 import numpy as np
 import pytest
@@ -15,31 +14,13 @@ def client(app_server):
     return Client(app_server[0], verbose=False)
 
 
-@pytest.fixture(scope="module")
-def zips(tmp_path_factory):
-    d = tmp_path_factory.mktemp("eval-zips")
-    rng = np.random.default_rng(0)
-    paths = []
-    for name, n in (("real", 8), ("fake", 7)):
-        path = d / f"{name}.zip"
-        with zipfile.ZipFile(path, "w") as zf:
-            for i in range(n):
-                img = Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8))
-                png = d / f"{name}-{i}.png"
-                img.save(png)
-                zf.write(png, f"{i}.png")
-            zf.writestr("../outside.png", b"x")
-        paths.append(path)
-    return paths
-
-
 def _rows(table):
     return {row[0]: row for row in table["data"]}
 
 
-def test_evaluate_endpoint_returns_table_plot_and_csv(client, zips):
+def test_evaluate_endpoint_returns_table_plot_and_csv(client, image_zips):
     table, plot, csv_path, notes = client.predict(
-        [handle_file(str(zips[0]))], "", None, [handle_file(str(zips[1]))], "", None, ["fid", "kid", "prdc"],
+        [handle_file(str(image_zips[0]))], "", None, [handle_file(str(image_zips[1]))], "", None, ["fid", "kid", "prdc"],
         "fid-inception", 1000, api_name="/evaluate")
     rows = _rows(table)
     assert {"FID", "KID", "Precision", "Recall", "Density", "Coverage"} <= set(rows)
@@ -50,16 +31,16 @@ def test_evaluate_endpoint_returns_table_plot_and_csv(client, zips):
     assert "../outside.png" in notes and "rank-deficient" in notes
 
 
-def test_evaluate_refuses_a_single_image_set_and_keeps_serving(client, zips, tmp_path):
+def test_evaluate_refuses_a_single_image_set_and_keeps_serving(client, image_zips, tmp_path):
     one = tmp_path / "one.png"
     Image.new("RGB", (16, 16), (1, 2, 3)).save(one)
     with pytest.raises(Exception, match="at least 2"):
-        client.predict([handle_file(str(zips[0]))], "", None, [handle_file(str(one))], "", None, ["fid"],
+        client.predict([handle_file(str(image_zips[0]))], "", None, [handle_file(str(one))], "", None, ["fid"],
                        "fid-inception", 1000, api_name="/evaluate")
     with pytest.raises(Exception, match="outside the folders genart may read"):
-        client.predict([], "/etc", None, [handle_file(str(zips[1]))], "", None, ["fid"], "fid-inception", 1000,
+        client.predict([], "/etc", None, [handle_file(str(image_zips[1]))], "", None, ["fid"], "fid-inception", 1000,
                        api_name="/evaluate")
-    table, *_ = client.predict([handle_file(str(zips[0]))], "", None, [handle_file(str(zips[1]))], "", None, ["kid"],
+    table, *_ = client.predict([handle_file(str(image_zips[0]))], "", None, [handle_file(str(image_zips[1]))], "", None, ["kid"],
                                "fid-inception", 1000, api_name="/evaluate")
     assert list(_rows(table)) == ["KID"]
 
@@ -83,13 +64,13 @@ def test_pair_autoencoder_and_clip_endpoints(client, tmp_path):
 
 
 @pytest.mark.browser
-def test_evaluate_tab_in_chromium(page, app_server, zips, artifacts):
+def test_evaluate_tab_in_chromium(page, app_server, image_zips, artifacts):
     url, _, _ = app_server
     page.goto(url)
     page.wait_for_selector("#generate-prompt textarea", timeout=60_000)
     page.get_by_role("tab", name="Evaluate").click()
-    page.set_input_files("#eval-a-files input[type=file]", str(zips[0]))
-    page.set_input_files("#eval-b-files input[type=file]", str(zips[1]))
+    page.set_input_files("#eval-a-files input[type=file]", str(image_zips[0]))
+    page.set_input_files("#eval-b-files input[type=file]", str(image_zips[1]))
     page.wait_for_timeout(1500)  # uploads finish before the click
     page.click("#eval-sets-button")
     page.wait_for_function("() => document.querySelector('#eval-sets-table') && "
