@@ -101,6 +101,16 @@ def _unreadable(label: str, reason: str) -> InputError:
     return InputError(f"The {label} could not be read as an image ({reason}). Allowed: {ALLOWED_FORMATS_TEXT}.")
 
 
+def unreadable_error(label: str, exc: BaseException, source: Any = None) -> InputError:
+    """The InputError for an image Pillow could not open (e.g. inside Gradio's upload handling): what it is, why, and
+    what is allowed. `source`, when a path, lets an empty file be called empty."""
+    if isinstance(exc, Image.DecompressionBombError):
+        return _bomb_error(label, exc, max_pixels())
+    if isinstance(source, (str, Path)) and os.path.isfile(source) and os.path.getsize(source) == 0:
+        return _unreadable(label, "the file is empty")
+    return _unreadable(label, _reason(exc))
+
+
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, UnidentifiedImageError):
         return "its contents are not a recognised image format"
@@ -379,12 +389,20 @@ def _check_size_arg(size: Any, what: str) -> tuple[int, int]:
 
 
 def load_mask(
-    source: ImageSource, size: tuple[int, int], *, limit: int | None = None
+    source: ImageSource, size: tuple[int, int], *, limit: int | None = None, keep_aspect: bool = False
 ) -> tuple[Image.Image, list[str]]:
-    """Read an inpainting mask as mode "L" of exactly `size` (255 = repaint, soft edges kept); empty -> InputError."""
+    """Read an inpainting mask as mode "L" of exactly `size` (255 = repaint, soft edges kept); empty -> InputError.
+
+    A mask of another size is resized, with a note. With keep_aspect, one whose shape (after EXIF rotation) is not a
+    scaling of `size` is refused instead: stretched to fit, it would cover other pixels than the ones painted.
+    """
     width, height = _check_size_arg(size, "The mask size")
     cap = _effective_limit(limit)
     decoded, notes, _, _ = _decode(source, "mask", cap)
+    if keep_aspect and not same_aspect(decoded.size, (width, height)):
+        raise InputError(f"The mask is {_size_text(decoded.size)} but the image is {_size_text((width, height))}: a "
+                         "mask must have the image's shape (the same size, or a scaled copy, which is resized). "
+                         "Paint the mask on this image, or upload the mask made for it.")
     mask, value_notes = _mask_values(decoded)
     notes += value_notes
     if mask.size != (width, height):
@@ -402,7 +420,7 @@ def _size_text(size: tuple[int, int]) -> str:
     return f"{size[0]}×{size[1]}"
 
 
-def _same_aspect(a: tuple[int, int], b: tuple[int, int]) -> bool:
+def same_aspect(a: tuple[int, int], b: tuple[int, int]) -> bool:
     """True when b is a (rounded) scaling of a: each side predicted from the other is within one pixel."""
     return abs(a[0] * b[1] / a[1] - b[0]) <= 1 or abs(a[1] * b[0] / a[0] - b[1]) <= 1
 
@@ -432,7 +450,7 @@ def fit_image(image: Image.Image, width: int, height: int, *, mode: str = "resiz
     if source == target:
         return image, []
     if mode == "resize":
-        aspect = "" if _same_aspect(source, target) else " (aspect ratio changed)"
+        aspect = "" if same_aspect(source, target) else " (aspect ratio changed)"
         return _resize(image, target), [f"resized from {_size_text(source)} to {_size_text(target)}{aspect}"]
     if mode == "crop":
         scale = max(target[0] / source[0], target[1] / source[1])

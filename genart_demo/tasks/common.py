@@ -105,11 +105,6 @@ def check_prompts(prompt: str, negative_prompt: str = "") -> None:
                              "(text encoders read far less: longer text would only be cut off).")
 
 
-def same_shape(a: tuple[int, int], b: tuple[int, int]) -> bool:
-    """True when (width, height) b is a scaling of a, give or take a pixel of rounding on one side."""
-    return abs(a[0] * b[1] / a[1] - b[0]) <= 1 or abs(a[1] * b[0] / a[0] - b[1]) <= 1
-
-
 def check_batch(studio, batch: Any) -> int:
     if isinstance(batch, bool) or not isinstance(batch, int) or not 1 <= batch <= studio.settings.max_batch:
         raise InputError(f"Batch size must be from 1 to {studio.settings.max_batch}; got {batch!r}.")

@@ -27,7 +27,6 @@ from .common import (
     pipeline_params,
     prompt_warnings,
     resolve_seed,
-    same_shape,
     save_images,
     spec_for_tasks,
     step_progress,
@@ -97,33 +96,6 @@ def mask_box(mask: Image.Image, padding: int) -> tuple[int, int, int, int]:
     return left, top, right, bottom
 
 
-def _stored_size(source: Any) -> tuple[int, int] | None:
-    """(width, height) of an image source as it will be decoded (EXIF rotation applied), read from the header only;
-    None when that cannot be told cheaply (load_mask then reads, or refuses, the source itself)."""
-    if isinstance(source, Image.Image):
-        return source.size
-    if isinstance(source, np.ndarray):
-        return (source.shape[1], source.shape[0]) if source.ndim >= 2 else None
-    if not isinstance(source, (str, Path)):
-        return None
-    try:
-        with Image.open(source) as img:
-            width, height = img.size
-            return (height, width) if img.getexif().get(0x0112, 1) in (5, 6, 7, 8) else (width, height)
-    except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError):  # load_mask says why
-        return None
-
-
-def check_mask_shape(mask: Any, size: tuple[int, int]) -> None:
-    """Refuse a mask whose shape differs from the image's: stretched to fit, it would cover other pixels than the
-    ones painted. A scaled copy of the image's shape is fine (load_mask resizes it, with a note)."""
-    found = _stored_size(mask)
-    if found and min(found) > 0 and not same_shape(found, size):
-        raise InputError(f"The mask is {found[0]}×{found[1]} but the image is {size[0]}×{size[1]}: a mask must have the "
-                         "image's shape (the same size, or a scaled copy, which is resized). Paint the mask on this "
-                         "image, or upload the mask made for it.")
-
-
 def _check(studio: Studio, req: InpaintRequest) -> tuple[ModelSpec, dict]:
     spec = spec_for_tasks(studio, req.model, ("inpaint",), "Inpaint models")
     controls, d = spec.controls(), spec.defaults
@@ -163,8 +135,7 @@ def inpaint(studio: Studio, req: InpaintRequest, *, progress: ProgressFn | None 
     canvas, notes = loaded.image, list(loaded.notes)
     mask = Image.new("L", canvas.size, 0)
     if req.mask is not None:
-        check_mask_shape(req.mask, canvas.size)
-        mask, mask_notes = load_mask(req.mask, canvas.size)
+        mask, mask_notes = load_mask(req.mask, canvas.size, keep_aspect=True)
         notes += mask_notes
     if any(req.outpaint):
         canvas, border = extend_canvas(canvas, *req.outpaint)

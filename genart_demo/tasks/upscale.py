@@ -10,7 +10,7 @@ from PIL import Image
 
 from .. import __version__
 from ..errors import InputError
-from ..imageio import load_image
+from ..imageio import load_image, same_aspect
 from ..loading import NON_DIFFUSERS_LOADERS
 from ..studio import Studio
 from .common import (
@@ -22,7 +22,6 @@ from .common import (
     generators,
     pipeline_params,
     resolve_seed,
-    same_shape,
     save_images,
     spec_for_tasks,
     to_image,
@@ -161,7 +160,7 @@ def _reference_metrics(reference: Any, result: Image.Image, bicubic: Image.Image
     from ..metrics import psnr, ssim
 
     ref = load_image(reference, label="reference image").image
-    if not same_shape(ref.size, result.size):
+    if not same_aspect(ref.size, result.size):
         raise InputError(f"The reference is {ref.width}×{ref.height} but the upscaled image is {result.width}×"
                          f"{result.height}: a reference must show the same picture, so it must have the same shape "
                          "(the same size, or a scaled copy, which is resized).")

@@ -7,7 +7,7 @@ from typing import Any
 import gradio as gr
 from PIL import Image
 
-from ..imageio import ALLOWED_FORMATS_TEXT
+from ..imageio import unreadable_error
 
 # What Pillow raises (inside Gradio's own preprocessing) for data that is not a complete, safe-to-open image.
 UNREADABLE = (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError)
@@ -22,24 +22,13 @@ def _first_file(payload: Any) -> Any:
     return layers[0] if layers else payload
 
 
-def _reason(path: str | None, exc: BaseException) -> str:
-    if path and os.path.isfile(path) and os.path.getsize(path) == 0:
-        return "the file is empty"
-    if isinstance(exc, Image.DecompressionBombError):
-        return f"it has more pixels than the {Image.MAX_IMAGE_PIXELS:,} Pillow opens safely"
-    if isinstance(exc, Image.UnidentifiedImageError):
-        return "its contents are not a recognised image format"
-    return f"the data is damaged or incomplete ({type(exc).__name__})"
-
-
 def unreadable_upload(label: Any, payload: Any, exc: BaseException) -> gr.Error:
     """The message for an upload Gradio could not open: which widget, which file, why, and what is allowed."""
     upload = _first_file(payload)
     path = getattr(upload, "path", None)
     name = getattr(upload, "orig_name", None) or (os.path.basename(path) if path else "the upload")
     where = f" given as “{label}”" if label else ""
-    return gr.Error(f"The file {name!r}{where} could not be read as an image ({_reason(path, exc)}). "
-                    f"Allowed: {ALLOWED_FORMATS_TEXT}.", duration=None)
+    return gr.Error(str(unreadable_error(f"file {name!r}{where}", exc, path)), duration=None)
 
 
 def readable_uploads(component: gr.Image | gr.ImageEditor) -> gr.Image | gr.ImageEditor:

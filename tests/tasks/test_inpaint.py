@@ -5,8 +5,8 @@ from PIL import Image
 
 from genart_demo.errors import InputError
 from genart_demo.registry import Registry
-from genart_demo.tasks.common import same_shape
-from genart_demo.tasks.inpaint import InpaintRequest, check_mask_shape, composite, extend_canvas, inpaint
+from genart_demo.imageio import load_mask, same_aspect
+from genart_demo.tasks.inpaint import InpaintRequest, composite, extend_canvas, inpaint
 
 IDS = [s.id for s in Registry.load().for_tasks(["inpaint"])]
 
@@ -65,17 +65,18 @@ def test_a_mask_of_another_shape_is_refused(studio, photo, tmp_path):
 
 
 def test_mask_shape_rules(tmp_path):
-    assert same_shape((100, 80), (100, 80)) and same_shape((100, 80), (50, 40)) and same_shape((100, 80), (51, 41))
-    assert not same_shape((100, 80), (80, 100)) and not same_shape((100, 80), (50, 45))
+    assert same_aspect((100, 80), (100, 80)) and same_aspect((100, 80), (50, 40)) and same_aspect((100, 80), (51, 41))
+    assert not same_aspect((100, 80), (80, 100)) and not same_aspect((100, 80), (50, 45))
     rotated = tmp_path / "rotated.jpg"  # stored 80×100, shown 100×80 once its EXIF orientation (6) is applied
     exif = Image.Exif()
     exif[0x0112] = 6
     Image.new("L", (80, 100), 255).save(rotated, exif=exif)
-    check_mask_shape(rotated, (100, 80))
-    check_mask_shape(np.zeros((40, 50), np.uint8), (100, 80))  # an array is (rows, columns): 50×40
+    assert load_mask(rotated, (100, 80), keep_aspect=True)[0].size == (100, 80)
+    array = np.full((40, 50), 255, np.uint8)  # an array is (rows, columns): 50×40
+    assert load_mask(array, (100, 80), keep_aspect=True)[0].size == (100, 80)
     with pytest.raises(InputError, match="The mask is 80×100"):
-        check_mask_shape(Image.new("L", (80, 100)), (100, 80))
-    check_mask_shape(tmp_path / "missing.png", (100, 80))  # unreadable: left to load_mask, which says why
+        load_mask(Image.new("L", (80, 100), 255), (100, 80), keep_aspect=True)
+    assert load_mask(Image.new("L", (80, 100), 255), (100, 80))[0].size == (100, 80)  # without it: resized
 
 
 def test_composite_helpers():
