@@ -1,21 +1,31 @@
-"""The `genart` command line: list the registry, generate images, serve the app."""
+"""The `genart` command line: list the registry, run each task, evaluate, build Spaces and serve the app."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
+from collections.abc import Callable
+from importlib.metadata import entry_points
 from pathlib import Path
+from typing import Any
 
-from .errors import InputError
-from .loading import LoadError
+from .cli_eval import add_eval_parser
+from .cli_requests import add_request_options, request_from_args
+from .cli_spaces import add_spaces_parser
+from .errors import InputError, TaskFailed
+from .loading import LoadError, offline_capable
+from .pages import all_pages
 from .registry import TASKS, Registry
+from .settings import Settings, SettingsError
+from .studio import Studio
+from .tasks.generate import GenerateRequest, generate
+from .tasks.inpaint import InpaintRequest, inpaint
+from .tasks.translate import TranslateRequest, translate
+from .tasks.upscale import UpscaleRequest, upscale
+from .tasks.video import VideoRequest, generate_video
 
-
-def _offline_capable(pipeline_class: str) -> bool:
-    from .loading import NON_DIFFUSERS_LOADERS
-    from .tiny import STANDIN_CLASSES
-
-    return pipeline_class in STANDIN_CLASSES or pipeline_class in NON_DIFFUSERS_LOADERS
+PLUGIN_GROUP = "genart.cli"  # packages built on genart add commands here (the leaderboard and the arena)
 
 
 def models_markdown(specs) -> str:
@@ -29,18 +39,8 @@ def models_markdown(specs) -> str:
 def cmd_models(args: argparse.Namespace) -> int:
     registry = Registry.load()
     specs = registry.for_tasks([args.task]) if args.task else list(registry)
-    rows = [
-        {
-            "id": s.id,
-            "tasks": list(s.tasks),
-            "family": s.family,
-            "repo": s.repo,
-            "pipeline": s.pipeline,
-            "licence": s.licence,
-            "offline": _offline_capable(s.standin_class),
-        }
-        for s in specs
-    ]
+    rows = [{"id": s.id, "tasks": list(s.tasks), "family": s.family, "repo": s.repo, "pipeline": s.pipeline,
+             "licence": s.licence, "offline": offline_capable(s)} for s in specs]
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
@@ -55,143 +55,59 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_generate(args: argparse.Namespace) -> int:
-    from .studio import Studio
-    from .tasks.generate import GenerateRequest, generate
-
-    studio = Studio.create()
-    print(studio.notice, file=sys.stderr)
-    request = GenerateRequest(
-        model=args.model,
-        prompt=args.prompt or "",
-        negative_prompt=args.negative_prompt or "",
-        steps=args.steps,
-        guidance=args.guidance,
-        width=args.width,
-        height=args.height,
-        seed=args.seed,
-        batch=args.batch,
-        scheduler=args.scheduler,
-        class_label=args.class_label,
-        refine=args.refine,
-    )
-
-    def progress(done: int, total: int, desc: str) -> None:
-        end = "\n" if done >= total else ""
-        print(f"\r{desc} {done}/{total}", end=end, file=sys.stderr, flush=True)
-
-    result = generate(studio, request, progress=progress, output_dir=Path(args.out))
-    for warning in result.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
-    for path in result.paths:
-        print(path)
-    return 0
-
-
-def _progress(done: int, total: int, desc: str) -> None:
+def progress_line(done: int, total: int, desc: str) -> None:
+    """A task progress callback drawing one line on stderr."""
     print(f"\r{desc} {done}/{total}", end="\n" if done >= total else "", file=sys.stderr, flush=True)
 
 
-def _report(paths, notes) -> int:
-    for note in notes:
+def _studio(args: argparse.Namespace) -> Studio:
+    """The studio of the environment's settings, its outputs in --out when given; says where outputs come from."""
+    settings = Settings.from_env()
+    if getattr(args, "out", None):
+        settings = dataclasses.replace(settings, output_dir=Path(args.out))
+    studio = Studio.create(settings)
+    print(studio.notice, file=sys.stderr)
+    return studio
+
+
+# Each task command: (request class, task function, help, the files its result wrote).
+TASK_COMMANDS: dict[str, tuple[type, Callable[..., Any], str, Callable[[Any], list]]] = {
+    "generate": (GenerateRequest, generate, "generate images and write PNGs with their settings",
+                 lambda r: r.paths),
+    "translate": (TranslateRequest, translate, "image-to-image: img2img, InstructPix2Pix, ControlNet, GAN",
+                  lambda r: r.paths),
+    "inpaint": (InpaintRequest, inpaint, "repaint the white area of a mask, or outpaint", lambda r: r.paths),
+    "upscale": (UpscaleRequest, upscale, "super-resolve with a diffusion or GAN upscaler", lambda r: [r.path]),
+    "video": (VideoRequest, generate_video, "text-to-video or image-to-video; writes mp4 (+ .json and .gif)",
+              lambda r: [r.mp4, r.mp4.with_suffix(".json"), r.gif]),
+}
+
+
+def cmd_task(args: argparse.Namespace) -> int:
+    cls, run, _, written = TASK_COMMANDS[args.command]
+    result = run(_studio(args), request_from_args(cls, args), progress=progress_line)
+    for warning in getattr(result, "warnings", []):
+        print(f"warning: {warning}", file=sys.stderr)
+    for note in getattr(result, "notes", []):
         print(f"note: {note}", file=sys.stderr)
-    for path in paths:
+    for name, value in (getattr(result, "metrics", None) or {}).items():
+        print(f"{name}: {value}", file=sys.stderr)
+    for path in written(result):
         print(path)
     return 0
 
 
-def cmd_translate(args: argparse.Namespace) -> int:
-    from .studio import Studio
-    from .tasks.translate import TranslateRequest, translate
-
-    studio = Studio.create()
-    print(studio.notice, file=sys.stderr)
-    request = TranslateRequest(
-        model=args.model, image=args.image, prompt=args.prompt, negative_prompt=args.negative_prompt,
-        strength=args.strength, image_guidance=args.image_guidance, steps=args.steps, guidance=args.guidance,
-        width=args.width, height=args.height, fit=args.fit, seed=args.seed, batch=args.batch, scheduler=args.scheduler,
-    )
-    result = translate(studio, request, progress=_progress, output_dir=Path(args.out))
-    return _report(result.paths, result.notes)
-
-
-def cmd_inpaint(args: argparse.Namespace) -> int:
-    from .studio import Studio
-    from .tasks.inpaint import InpaintRequest, inpaint
-
-    studio = Studio.create()
-    print(studio.notice, file=sys.stderr)
-    request = InpaintRequest(
-        model=args.model, image=args.image, mask=args.mask, prompt=args.prompt, negative_prompt=args.negative_prompt,
-        strength=args.strength, steps=args.steps, guidance=args.guidance, width=args.width, height=args.height,
-        seed=args.seed, batch=args.batch, scheduler=args.scheduler, mask_blur=args.mask_blur,
-        only_masked=args.only_masked, padding=args.padding, outpaint=tuple(args.outpaint),
-    )
-    result = inpaint(studio, request, progress=_progress, output_dir=Path(args.out))
-    return _report(result.paths, result.notes)
-
-
-def cmd_upscale(args: argparse.Namespace) -> int:
-    from .studio import Studio
-    from .tasks.upscale import UpscaleRequest, upscale
-
-    studio = Studio.create()
-    print(studio.notice, file=sys.stderr)
-    request = UpscaleRequest(
-        model=args.model, image=args.image, prompt=args.prompt, negative_prompt=args.negative_prompt,
-        noise_level=args.noise_level, steps=args.steps, guidance=args.guidance, seed=args.seed,
-        scheduler=args.scheduler, tile=args.tile, overlap=args.overlap, reference=args.reference,
-    )
-    result = upscale(studio, request, progress=_progress, output_dir=Path(args.out))
-    for name, value in result.metrics.items():
-        print(f"{name}: {value}", file=sys.stderr)
-    return _report([result.path], result.notes)
-
-
-def cmd_video(args: argparse.Namespace) -> int:
-    from .studio import Studio
-    from .tasks.video import VideoRequest, generate_video
-
-    studio = Studio.create()
-    print(studio.notice, file=sys.stderr)
-    request = VideoRequest(
-        model=args.model, prompt=args.prompt or "", negative_prompt=args.negative_prompt, image=args.image,
-        frames=args.frames, fps=args.fps, steps=args.steps, guidance=args.guidance, width=args.width,
-        height=args.height, seed=args.seed, scheduler=args.scheduler, decode_chunk=args.decode_chunk,
-    )
-    result = generate_video(studio, request, progress=_progress, output_dir=Path(args.out))
-    return _report([result.mp4, result.mp4.with_suffix(".json"), result.gif], result.notes)
-
-
-def _image_task_parser(sub, name: str, help_text: str, func) -> argparse.ArgumentParser:
-    """The options every image task shares."""
-    p = sub.add_parser(name, help=help_text)
-    p.add_argument("--model", required=True, help="registry id (see `genart models --task ...`)")
-    p.add_argument("--image", required=True, help="input image file")
-    p.add_argument("--prompt", default="")
-    p.add_argument("--negative-prompt", default="")
-    p.add_argument("--steps", type=int)
-    p.add_argument("--guidance", type=float)
-    p.add_argument("--seed", type=int, default=-1)
-    p.add_argument("--scheduler")
-    p.add_argument("--out", default="outputs", help="directory for the PNGs")
-    p.set_defaults(func=func)
-    return p
-
-
 def cmd_serve(args: argparse.Namespace) -> int:
-    from .ui.app import launch
+    from .ui.app import serve  # lazy: Gradio takes seconds to import, and only this command needs it
 
-    launch(host=args.host, port=args.port, share=args.share)
+    settings = Settings.from_env()
+    given = {"host": args.host, "port": args.port, "share": args.share or None}
+    settings = dataclasses.replace(settings, **{k: v for k, v in given.items() if v is not None})
+    serve(Studio.create(settings), all_pages())
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from importlib.metadata import entry_points
-
-    from .cli_eval import add_eval_parser
-    from .cli_spaces import add_spaces_parser
-
     parser = argparse.ArgumentParser(prog="genart", description="Compare generative image and video models.")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -201,75 +117,22 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument("--markdown", action="store_true", help="a Markdown table (as in the README)")
     models.set_defaults(func=cmd_models)
 
-    gen = sub.add_parser("generate", help="generate images and write PNGs with their settings")
-    gen.add_argument("--model", required=True, help="registry id (see `genart models`)")
-    gen.add_argument("--prompt", default="")
-    gen.add_argument("--negative-prompt", default="")
-    gen.add_argument("--steps", type=int, help="denoising steps (default: the model's)")
-    gen.add_argument("--guidance", type=float, help="classifier-free guidance scale")
-    gen.add_argument("--width", type=int)
-    gen.add_argument("--height", type=int)
-    gen.add_argument("--seed", type=int, default=-1, help="-1 = random; image i uses seed + i")
-    gen.add_argument("--scheduler", help="sampler name, e.g. 'DPM++ 2M Karras'")
-    gen.add_argument("--batch", type=int, default=1)
-    gen.add_argument("--class-label", help="class-conditional models: ImageNet class name or index")
-    gen.add_argument("--refine", action="store_true", help="SDXL: finish with the refiner")
-    gen.add_argument("--out", default="outputs", help="directory for the PNGs")
-    gen.set_defaults(func=cmd_generate)
-
-    tr = _image_task_parser(sub, "translate", "image-to-image: img2img, InstructPix2Pix, ControlNet, GAN", cmd_translate)
-    tr.add_argument("--strength", type=float, help="img2img: 0 keeps the input, 1 ignores it")
-    tr.add_argument("--image-guidance", type=float, help="InstructPix2Pix image guidance")
-    tr.add_argument("--width", type=int)
-    tr.add_argument("--height", type=int)
-    tr.add_argument("--fit", default="resize", help="how the input is fitted to the size: resize, crop or pad")
-    tr.add_argument("--batch", type=int, default=1)
-
-    ip = _image_task_parser(sub, "inpaint", "repaint the white area of a mask, or outpaint", cmd_inpaint)
-    ip.add_argument("--mask", help="mask image: white = repaint")
-    ip.add_argument("--strength", type=float)
-    ip.add_argument("--width", type=int, help="working width")
-    ip.add_argument("--height", type=int, help="working height")
-    ip.add_argument("--batch", type=int, default=1)
-    ip.add_argument("--mask-blur", type=int, default=4)
-    ip.add_argument("--only-masked", action="store_true", help="work on a crop around the mask")
-    ip.add_argument("--padding", type=int, default=32)
-    ip.add_argument("--outpaint", type=int, nargs=4, default=[0, 0, 0, 0], metavar=("LEFT", "RIGHT", "UP", "DOWN"))
-
-    up = _image_task_parser(sub, "upscale", "super-resolve with a diffusion or GAN upscaler", cmd_upscale)
-    up.add_argument("--noise-level", type=int)
-    up.add_argument("--tile", type=int, help="input pixels per tile side")
-    up.add_argument("--overlap", type=int, default=16)
-    up.add_argument("--reference", help="high-resolution reference for PSNR/SSIM")
-
-    vid = sub.add_parser("video", help="text-to-video or image-to-video; writes mp4 (+ .json and .gif)")
-    vid.add_argument("--model", required=True, help="registry id (see `genart models --task text-to-video`)")
-    source = vid.add_mutually_exclusive_group(required=True)
-    source.add_argument("--prompt", help="text-to-video models")
-    source.add_argument("--image", help="image-to-video models: the image to animate")
-    vid.add_argument("--negative-prompt", default="")
-    vid.add_argument("--frames", type=int)
-    vid.add_argument("--fps", type=int)
-    vid.add_argument("--steps", type=int)
-    vid.add_argument("--guidance", type=float)
-    vid.add_argument("--width", type=int)
-    vid.add_argument("--height", type=int)
-    vid.add_argument("--seed", type=int, default=-1)
-    vid.add_argument("--scheduler")
-    vid.add_argument("--decode-chunk", type=int, help="frames decoded at a time (image-to-video)")
-    vid.add_argument("--out", default="outputs")
-    vid.set_defaults(func=cmd_video)
+    for name, (cls, _, help_text, _) in TASK_COMMANDS.items():
+        task = sub.add_parser(name, help=help_text, description=help_text)
+        add_request_options(task, cls)
+        task.add_argument("--out", help="output folder (default: GENART_OUTPUT_DIR, else outputs)")
+        task.set_defaults(func=cmd_task)
 
     add_eval_parser(sub)
     add_spaces_parser(sub)
-    for plugin in entry_points(group="genart.cli"):  # packages built on genart add commands (the leaderboard)
+    for plugin in entry_points(group=PLUGIN_GROUP):
         plugin.load()(sub)
 
-    serve = sub.add_parser("serve", help="start the web app (same as `python app.py`)")
-    serve.add_argument("--host")
-    serve.add_argument("--port", type=int)
-    serve.add_argument("--share", action="store_true")
-    serve.set_defaults(func=cmd_serve)
+    serve_parser = sub.add_parser("serve", help="start the web app with every page (the same as `python app.py`)")
+    serve_parser.add_argument("--host", help="address to bind (default: GENART_HOST, else 127.0.0.1)")
+    serve_parser.add_argument("--port", type=int, help="port (default: GENART_PORT, else 7860)")
+    serve_parser.add_argument("--share", action="store_true", help="ask Gradio for a public link")
+    serve_parser.set_defaults(func=cmd_serve)
     return parser
 
 
@@ -277,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (InputError, LoadError, ValueError) as exc:
+    except (SettingsError, InputError, LoadError, TaskFailed, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

@@ -51,7 +51,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.metric in SET_COMMANDS:
         from .tasks.evaluate import SetsRequest, evaluate_sets
 
-        reference, generated = (None, args.sets[0]) if args.metric == "is" else args.sets
+        reference, generated = getattr(args, "reference", None), args.generated
         request = SetsRequest(reference=reference, generated=generated, metrics=SET_COMMANDS[args.metric],
                               extractor=args.extractor, kid_subset_size=args.kid_subset_size)
         return _finish(evaluate_sets(_studio(), request, progress=_progress, output_dir=out), args)
@@ -88,10 +88,9 @@ def add_eval_parser(sub) -> None:
     for name, chosen in SET_COMMANDS.items():
         p = metrics.add_parser(name, help=f"{', '.join(chosen)} of a generated set against a reference set"
                                if name != "is" else "Inception Score of one set")
-        if name == "is":
-            p.add_argument("sets", nargs=1, metavar="SET", help="folder or .zip of images")
-        else:
-            p.add_argument("sets", nargs=2, metavar=("REFERENCE", "GENERATED"), help="folders or .zip files of images")
+        if name != "is":
+            p.add_argument("reference", help="the reference (real) images: a folder or .zip")
+        p.add_argument("generated", help="the generated images: a folder or .zip")
         p.add_argument("--extractor", default="fid-inception", choices=SET_EXTRACTORS)
         p.add_argument("--kid-subset-size", type=int, default=1000)
         common(p)

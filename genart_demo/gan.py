@@ -14,6 +14,9 @@ from huggingface_hub import PyTorchModelHubMixin
 from PIL import Image
 from torch import nn
 
+from .atomic import atomic_folder
+from .workspace import Workspace
+
 STANDIN_VERSION = 1
 NORMS = ("batch", "instance")
 
@@ -272,7 +275,7 @@ def build_gan_standin(class_name: str, seed: int = 0, **overrides: Any) -> nn.Mo
 
 def gan_standin_path(class_name: str, cache_dir: str | os.PathLike) -> Path:
     """Where the stand-in for `class_name` lives (whether or not it has been built yet)."""
-    return Path(cache_dir) / "standins" / f"{class_name}-v{STANDIN_VERSION}"
+    return Workspace(Path(), Path(cache_dir)).standins / f"{class_name}-v{STANDIN_VERSION}"
 
 
 def _is_complete(path: Path) -> bool:
@@ -288,17 +291,8 @@ def ensure_gan_standin(class_name: str, cache_dir: str | os.PathLike) -> Path:
     final = gan_standin_path(class_name, cache_dir)
     if _is_complete(final):
         return final
-    final.parent.mkdir(parents=True, exist_ok=True)
     if final.exists():  # incomplete leftover
         shutil.rmtree(final, ignore_errors=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
-    try:
+    with atomic_folder(final) as tmp:
         model.save_pretrained(tmp)
-        try:
-            os.rename(tmp, final)  # atomic; fails if another process finished first
-        except OSError:
-            if not _is_complete(final):
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return final

@@ -16,14 +16,13 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import InputError
+from .imagefit import ALPHA_BACKGROUND, check_size_arg, same_aspect, size_text
+from .settings import DEFAULT_MAX_PIXELS
 
-# --- Limits and policy (one place; the lead may move these) -----------------------------------------------
-DEFAULT_MAX_PIXELS = 4096 * 4096  # width*height refused above this; GENART_MAX_PIXELS overrides
-MAX_PIXELS_ENV = "GENART_MAX_PIXELS"
-ALPHA_BACKGROUND = (255, 255, 255)  # transparent pixels are flattened onto white
+# --- Limits and policy ------------------------------------------------------------------------------------------
+MAX_PIXELS_ENV = "GENART_MAX_PIXELS"  # the setting that raises the pixel limit (named in messages)
 ALLOWED_FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "GIF", "TIFF")  # Pillow plugin ids we decode ("JPEG" also opens MPO)
 ALLOWED_FORMATS_TEXT = "PNG, JPEG, WebP, BMP, GIF, TIFF"
-FIT_MODES = ("resize", "crop", "pad")
 MASK_EMPTY_BELOW = 8  # mask values below this count as "not painted" for the emptiness check
 MASK_SOLID_ALPHA = 128  # pixels at least this opaque decide whether a drawn layer has one colour
 MASK_UNIFORM_TOLERANCE = 16  # max per-channel spread of a drawn layer's colour that still counts as one colour
@@ -50,24 +49,10 @@ class LoadedImage:
 # --- Limits ----------------------------------------------------------------------------------------------------
 
 
-def max_pixels() -> int:
-    """The pixel-count limit: GENART_MAX_PIXELS when set, else DEFAULT_MAX_PIXELS."""
-    raw = os.environ.get(MAX_PIXELS_ENV, "").strip()
-    if not raw:
-        return DEFAULT_MAX_PIXELS
-    digits = raw.replace("_", "").replace(",", "")
-    if not digits.isdigit() or int(digits) <= 0:
-        raise InputError(
-            f"{MAX_PIXELS_ENV}={raw!r} is not a pixel count. Allowed: a positive whole number, "
-            f"e.g. {DEFAULT_MAX_PIXELS} (4096×4096)."
-        )
-    return int(digits)
-
-
-def _effective_limit(limit: int | None) -> int:
-    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 0):
-        raise InputError(f"limit={limit!r} is not a pixel count. Allowed: a positive whole number, or None for the default.")
-    return limit or max_pixels()
+def _checked_limit(limit: Any) -> int:
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+        raise InputError(f"limit={limit!r} is not a pixel count. Allowed: a positive whole number.")
+    return limit
 
 
 def _too_large(label: str, width: int, height: int, limit: int) -> InputError:
@@ -101,11 +86,12 @@ def _unreadable(label: str, reason: str) -> InputError:
     return InputError(f"The {label} could not be read as an image ({reason}). Allowed: {ALLOWED_FORMATS_TEXT}.")
 
 
-def unreadable_error(label: str, exc: BaseException, source: Any = None) -> InputError:
+def unreadable_error(label: str, exc: BaseException, source: Any = None,
+                     limit: int = DEFAULT_MAX_PIXELS) -> InputError:
     """The InputError for an image Pillow could not open (e.g. inside Gradio's upload handling): what it is, why, and
-    what is allowed. `source`, when a path, lets an empty file be called empty."""
+    what is allowed. `source`, when a path, lets an empty file be called empty; `limit` is the pixel limit in force."""
     if isinstance(exc, Image.DecompressionBombError):
-        return _bomb_error(label, exc, max_pixels())
+        return _bomb_error(label, exc, limit)
     if isinstance(source, (str, Path)) and os.path.isfile(source) and os.path.getsize(source) == 0:
         return _unreadable(label, "the file is empty")
     return _unreadable(label, _reason(exc))
@@ -344,9 +330,10 @@ def _to_rgb(image: Image.Image, label: str) -> tuple[Image.Image, list[str]]:
         ) from None
 
 
-def load_image(source: ImageSource, *, limit: int | None = None, label: str = "image") -> LoadedImage:
-    """Read any supported source into a fully decoded RGB image; bad or oversized input raises InputError."""
-    cap = _effective_limit(limit)
+def load_image(source: ImageSource, *, limit: int = DEFAULT_MAX_PIXELS, label: str = "image") -> LoadedImage:
+    """Read any supported source into a fully decoded RGB image; bad or oversized input (over `limit` pixels, the
+    studio's Settings.max_pixels) raises InputError."""
+    cap = _checked_limit(limit)
     decoded, notes, original_mode, original_size = _decode(source, label, cap)
     rgb, mode_notes = _to_rgb(decoded, label)
     return LoadedImage(image=rgb, notes=notes + mode_notes, original_mode=original_mode, original_size=original_size)
@@ -380,27 +367,18 @@ def _mask_values(image: Image.Image) -> tuple[Image.Image, list[str]]:
     return on_black.convert("L"), []
 
 
-def _check_size_arg(size: Any, what: str) -> tuple[int, int]:
-    ok = isinstance(size, (tuple, list)) and len(size) == 2
-    ok = ok and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v > 0 for v in size)
-    if not ok:
-        raise InputError(f"{what} {size!r} is not a size. Allowed: (width, height), two positive whole numbers.")
-    return int(size[0]), int(size[1])
-
-
 def load_mask(
-    source: ImageSource, size: tuple[int, int], *, limit: int | None = None, keep_aspect: bool = False
+    source: ImageSource, size: tuple[int, int], *, limit: int = DEFAULT_MAX_PIXELS, keep_aspect: bool = False
 ) -> tuple[Image.Image, list[str]]:
     """Read an inpainting mask as mode "L" of exactly `size` (255 = repaint, soft edges kept); empty -> InputError.
 
     A mask of another size is resized, with a note. With keep_aspect, one whose shape (after EXIF rotation) is not a
     scaling of `size` is refused instead: stretched to fit, it would cover other pixels than the ones painted.
     """
-    width, height = _check_size_arg(size, "The mask size")
-    cap = _effective_limit(limit)
-    decoded, notes, _, _ = _decode(source, "mask", cap)
+    width, height = check_size_arg(size, "The mask size")
+    decoded, notes, _, _ = _decode(source, "mask", _checked_limit(limit))
     if keep_aspect and not same_aspect(decoded.size, (width, height)):
-        raise InputError(f"The mask is {_size_text(decoded.size)} but the image is {_size_text((width, height))}: a "
+        raise InputError(f"The mask is {size_text(decoded.size)} but the image is {size_text((width, height))}: a "
                          "mask must have the image's shape (the same size, or a scaled copy, which is resized). "
                          "Paint the mask on this image, or upload the mask made for it.")
     mask, value_notes = _mask_values(decoded)
@@ -411,100 +389,3 @@ def load_mask(
     if int(np.asarray(mask).max()) < MASK_EMPTY_BELOW:
         raise InputError("The mask is empty: paint (white) over the area to change.")
     return mask, notes
-
-
-# --- Fitting to model sizes -----------------------------------------------------------------------------------------
-
-
-def _size_text(size: tuple[int, int]) -> str:
-    return f"{size[0]}×{size[1]}"
-
-
-def same_aspect(a: tuple[int, int], b: tuple[int, int]) -> bool:
-    """True when b is a (rounded) scaling of a: each side predicted from the other is within one pixel."""
-    return abs(a[0] * b[1] / a[1] - b[0]) <= 1 or abs(a[1] * b[0] / a[0] - b[1]) <= 1
-
-
-def _scaled(size: tuple[int, int], scale: float) -> tuple[int, int]:
-    return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
-
-
-def _resize(image: Image.Image, size: tuple[int, int]) -> Image.Image:
-    return image if image.size == size else image.resize(size, Image.Resampling.LANCZOS)
-
-
-def _fill(image: Image.Image) -> Any:
-    if image.mode == "RGB":
-        return tuple(ALPHA_BACKGROUND)
-    if image.mode == "RGBA":
-        return tuple(ALPHA_BACKGROUND) + (255,)
-    return 0  # masks and grayscale: padding is "keep" / black
-
-
-def fit_image(image: Image.Image, width: int, height: int, *, mode: str = "resize") -> tuple[Image.Image, list[str]]:
-    """Bring an image to exactly width×height by "resize" (stretch), "crop" (cover + centre-crop) or "pad" (fit + pad)."""
-    target = _check_size_arg((width, height), "The target size")
-    if mode not in FIT_MODES:
-        raise InputError(f"Fit mode {mode!r} is not known. Allowed: {', '.join(FIT_MODES)}.")
-    source = image.size
-    if source == target:
-        return image, []
-    if mode == "resize":
-        aspect = "" if same_aspect(source, target) else " (aspect ratio changed)"
-        return _resize(image, target), [f"resized from {_size_text(source)} to {_size_text(target)}{aspect}"]
-    if mode == "crop":
-        scale = max(target[0] / source[0], target[1] / source[1])
-        covered = tuple(max(t, s) for t, s in zip(target, _scaled(source, scale)))
-        left, top = (covered[0] - target[0]) // 2, (covered[1] - target[1]) // 2
-        out = _resize(image, covered).crop((left, top, left + target[0], top + target[1]))
-        how = f"resized from {_size_text(source)} to {_size_text(covered)}"
-        cut = "" if covered == target else f", centre-cropped to {_size_text(target)}"
-        return out, [how + cut]
-    scale = min(target[0] / source[0], target[1] / source[1])
-    inner = tuple(min(t, s) for t, s in zip(target, _scaled(source, scale)))
-    canvas = Image.new(image.mode, target, _fill(image))
-    canvas.paste(_resize(image, inner), ((target[0] - inner[0]) // 2, (target[1] - inner[1]) // 2))
-    pad = "" if inner == target else f", padded to {_size_text(target)}"
-    return canvas, [f"resized from {_size_text(source)} to {_size_text(inner)}{pad}"]
-
-
-def _floor_to(value: int, multiple: int) -> int:
-    return value - value % multiple
-
-
-def _ceil_to(value: int, multiple: int) -> int:
-    return math.ceil(value / multiple) * multiple
-
-
-def fit_to_multiple(
-    image: Image.Image, multiple: int = 8, *, min_side: int = 64, max_side: int = 1024
-) -> tuple[Image.Image, list[str]]:
-    """Scale so the longer side <= max_side (up only when below min_side), then centre-crop sides to a multiple."""
-    for name, value in (("multiple", multiple), ("min_side", min_side), ("max_side", max_side)):
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise InputError(f"{name}={value!r} is not allowed. Allowed: a positive whole number.")
-    if not multiple <= max_side or not min_side <= max_side:
-        raise InputError(
-            f"min_side={min_side}, max_side={max_side}, multiple={multiple} are inconsistent. "
-            "Allowed: multiple ≤ max_side and min_side ≤ max_side."
-        )
-    source = image.size
-    scale = min(1.0, max_side / max(source))
-    scaled = _scaled(source, scale)
-    if min(_floor_to(s, multiple) for s in scaled) < min_side:
-        scaled = _scaled(source, _ceil_to(min_side, multiple) / min(source))
-    final = (_floor_to(scaled[0], multiple), _floor_to(scaled[1], multiple))
-    if min(final) < min_side or max(final) > max_side:
-        raise InputError(
-            f"The image is {_size_text(source)}, too elongated to fit sides between {min_side} and {max_side} "
-            f"pixels in multiples of {multiple}. Allowed: an aspect ratio up to about {max_side // _ceil_to(min_side, multiple)}:1."
-        )
-    notes = []
-    if scaled != source:
-        notes.append(f"resized from {_size_text(source)} to {_size_text(scaled)}")
-    out = _resize(image, scaled)
-    if final != scaled:
-        left, top = (scaled[0] - final[0]) // 2, (scaled[1] - final[1]) // 2
-        out = out.crop((left, top, left + final[0], top + final[1]))
-        notes.append(f"centre-cropped from {_size_text(scaled)} to {_size_text(final)} (sides must be multiples of {multiple})")
-    return out, notes

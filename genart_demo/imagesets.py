@@ -11,6 +11,7 @@ from pathlib import Path, PurePosixPath
 
 from .errors import InputError
 from .imageio import LoadedImage, load_image
+from .settings import DEFAULT_MAX_PIXELS
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff")
 MAX_SET_IMAGES = 50_000  # images one set may hold
@@ -26,6 +27,7 @@ class ImageSet:
     names: list[str]  # file names inside the set, sorted
     blobs: list[bytes]  # encoded image bytes, same order as names
     notes: list[str] = field(default_factory=list)
+    limit: int = DEFAULT_MAX_PIXELS  # largest image decoded (pixels); the studio sets its Settings.max_pixels
     _hash: str | None = field(default=None, repr=False, compare=False)
 
     def __len__(self) -> int:
@@ -41,7 +43,7 @@ class ImageSet:
 
     def decode(self, index: int) -> LoadedImage:
         """File `index` decoded to RGB (pixel limits apply before decoding), with its original mode and notes."""
-        return load_image(self.blobs[index], label=f"{self.label}: {self.names[index]}")
+        return load_image(self.blobs[index], label=f"{self.label}: {self.names[index]}", limit=self.limit)
 
 
 def _is_image_name(name: str) -> bool:

@@ -17,7 +17,8 @@ from typing import Any
 from urllib.parse import urlparse
 
 from .registry import ModelSpec
-from .settings import Settings, hf_token
+from .settings import Settings
+from .tiny.table import STANDIN_CLASSES, STANDIN_FRAMES, STANDIN_SIZES
 
 log = logging.getLogger("genart.loading")
 
@@ -36,9 +37,7 @@ def best_device(forced: str = "") -> str:
     """cuda > mps > cpu, unless GENART_DEVICE forces one."""
     import torch
 
-    if forced:
-        if forced not in {"cuda", "mps", "cpu"}:
-            raise ValueError(f"GENART_DEVICE={forced!r}: allowed values are cuda, mps, cpu")
+    if forced:  # Settings.from_env has checked it is one of DEVICES
         return forced
     if torch.cuda.is_available():
         return "cuda"
@@ -58,9 +57,9 @@ def dtype_for(device: str, spec: ModelSpec):
     return {"float16": torch.float16, "bfloat16": torch.bfloat16}.get(spec.gpu_dtype, torch.float16)
 
 
-def hub_reachable(timeout_s: float = 2.0) -> bool:
-    """Whether the Hub answers a TCP connection within `timeout_s` (DNS included); never hangs longer."""
-    url = urlparse(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+def hub_reachable(endpoint: str = "https://huggingface.co", timeout_s: float = 2.0) -> bool:
+    """Whether the Hub at `endpoint` answers a TCP connection within `timeout_s` (DNS included); never hangs longer."""
+    url = urlparse(endpoint)
     host, port = url.hostname or "huggingface.co", url.port or (443 if url.scheme == "https" else 80)
 
     def connect() -> bool:
@@ -80,8 +79,6 @@ def effective_spec(spec: ModelSpec, standin: bool) -> ModelSpec:
     """The spec as the studio runs it: for a stand-in, sizes are the tiny model's."""
     if not standin:
         return spec
-    from .tiny import STANDIN_FRAMES, STANDIN_SIZES
-
     side = STANDIN_SIZES.get(spec.standin_class, 64)
     multiple = spec.defaults.size_multiple
     video = {}
@@ -131,7 +128,7 @@ def _load_gan(spec: ModelSpec, *, standin: bool, device: str, settings: Settings
     if standin:
         model = cls.from_pretrained(str(ensure_gan_standin(spec.pipeline, settings.cache_dir)))
     else:
-        model = cls.from_pretrained(spec.repo, revision=spec.revision, token=hf_token())
+        model = cls.from_pretrained(spec.repo, revision=spec.revision, token=settings.hf_token or None)
     return model.to(device=device, dtype=dtype_for(device, spec)).eval()
 
 
@@ -142,7 +139,7 @@ def _load_spandrel(spec: ModelSpec, *, standin: bool, device: str, settings: Set
     if standin:
         descriptor = load_sr_file(ensure_sr_standin(settings.cache_dir, spec.scale or 4))
     else:
-        descriptor = load_sr_model(spec.repo, spec.file, revision=spec.revision, token=hf_token())
+        descriptor = load_sr_model(spec.repo, spec.file, revision=spec.revision, token=settings.hf_token or None)
     descriptor.to(device)
     return descriptor
 
@@ -162,7 +159,7 @@ def _load_autoencoder(spec: ModelSpec, *, standin: bool, device: str, settings: 
         cls_name = standin_class_name(spec.standin_class)
     else:
         source, cls_name = spec.repo, spec.pipeline
-        kwargs.update(revision=spec.revision, token=hf_token(), use_safetensors=spec.safetensors)
+        kwargs.update(revision=spec.revision, token=settings.hf_token or None, use_safetensors=spec.safetensors)
         if spec.subfolder:
             kwargs["subfolder"] = spec.subfolder
         if device != "cpu" and spec.variant:
@@ -171,14 +168,6 @@ def _load_autoencoder(spec: ModelSpec, *, standin: bool, device: str, settings: 
     return model.to(device).eval()
 
 
-# Models that are not diffusers pipelines, by the registry's `pipeline` name.
-NON_DIFFUSERS_LOADERS: dict[str, Callable[..., Any]] = {
-    "Pix2PixUNetGenerator": _load_gan,
-    "CycleGANResnetGenerator": _load_gan,
-    "spandrel": _load_spandrel,
-    "AutoencoderKL": _load_autoencoder,
-    "VQModel": _load_autoencoder,
-}
 
 
 def _from_pretrained(cls: Any, source: str, kwargs: dict[str, Any], spec: ModelSpec) -> Any:
@@ -234,14 +223,17 @@ def load_pipeline(spec: ModelSpec, *, standin: bool, device: str, settings: Sett
 
 def _build_pipeline(spec: ModelSpec, *, standin: bool, device: str, settings: Settings) -> Any:
     """load_pipeline's work, without turning a refused pickle into a LoadError."""
-    if not standin and not spec.safetensors and os.environ.get("GENART_ALLOW_PICKLE") != "1":
+    if not standin and not spec.safetensors and not settings.allow_pickle:
         raise LoadError(
             f"{spec.repo} ships only pickle (.bin) weights; genart loads safetensors only. "
             "Set GENART_ALLOW_PICKLE=1 to load it anyway (only for repos you trust)."
         )
-    if spec.pipeline in NON_DIFFUSERS_LOADERS:
-        return NON_DIFFUSERS_LOADERS[spec.pipeline](spec, standin=standin, device=device, settings=settings)
-    import diffusers
+    return LOADERS[spec.kind](spec, standin=standin, device=device, settings=settings)
+
+
+def _load_diffusers_pipeline(spec: ModelSpec, *, standin: bool, device: str, settings: Settings) -> Any:
+    """A diffusers pipeline from the repo (its components, e.g. a ControlNet, loaded first), or its stand-in."""
+    import diffusers  # lazy: seconds to import; the app serves before any model is needed
 
     dtype = dtype_for(device, spec)
     kwargs: dict[str, Any] = {"torch_dtype": dtype, "use_safetensors": True}
@@ -254,14 +246,14 @@ def _build_pipeline(spec: ModelSpec, *, standin: bool, device: str, settings: Se
         if not spec.safetensors:  # allowed above by GENART_ALLOW_PICKLE=1
             kwargs["use_safetensors"] = False
         source, cls_name = spec.repo, spec.pipeline
-        kwargs.update(revision=spec.revision, token=hf_token())
+        kwargs.update(revision=spec.revision, token=settings.hf_token or None)
         if device != "cpu" and spec.variant:
             kwargs["variant"] = spec.variant
         for name, part in spec.components.items():  # e.g. a ControlNet, loaded first and handed in
             part_cls = getattr(diffusers, part["class"])
             kwargs[name] = part_cls.from_pretrained(
                 part["repo"], revision=part.get("revision", "main"), torch_dtype=dtype, use_safetensors=True,
-                token=hf_token(),
+                token=settings.hf_token or None,
             )
     pipe = _from_pretrained(getattr(diffusers, cls_name), source, kwargs, spec)
     if settings.cpu_offload and device == "cuda":
@@ -272,116 +264,16 @@ def _build_pipeline(spec: ModelSpec, *, standin: bool, device: str, settings: Se
     return pipe
 
 
-@dataclass
-class LoadedPipeline:
-    """A pipeline in the cache, with what the tasks need to run it safely."""
-
-    pipe: Any
-    spec: ModelSpec  # the effective spec (stand-in sizes when standin)
-    standin: bool
-    device: str
-    nbytes: int
-    scheduler_config: dict  # the checkpoint's own scheduler config, to derive other samplers from
-    sampler: str = ""  # the sampler name the pipeline's scheduler was last built for ("" = the checkpoint's own)
-    lock: threading.Lock = field(default_factory=threading.Lock)  # one generation at a time per pipeline
+def offline_capable(spec: ModelSpec) -> bool:
+    """Whether `spec` has a tiny stand-in to run offline: every GAN, upscaler and bare model kind does; a diffusers
+    pipeline does when the stand-in table has its class."""
+    return spec.kind != "pipeline" or spec.standin_class in STANDIN_CLASSES
 
 
-def _default_budget_bytes(device: str) -> int:
-    """90% of GPU memory on CUDA; half the machine's RAM otherwise."""
-    if device == "cuda":
-        import torch
-
-        return int(torch.cuda.get_device_properties(0).total_memory * 0.9)
-    pages, page_size = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
-    return int(pages * page_size * 0.5)
-
-
-class PipelineCache:
-    """Process-wide cache of loaded pipelines, bounded by a memory budget, least recently used evicted first."""
-
-    def __init__(
-        self,
-        settings: Settings,
-        *,
-        standin: bool,
-        loader: Callable[..., Any] = load_pipeline,
-    ):
-        self.settings = settings
-        self.standin = standin
-        self._device = ""  # resolved on first use, so building the app imports no torch
-        self._budget_bytes = int(settings.memory_budget_gb * 2**30)  # 0 = automatic, resolved on first use
-        self._loader = loader
-        self._entries: OrderedDict[str, LoadedPipeline] = OrderedDict()
-        self._lock = threading.Lock()
-        self.loads = 0  # pipelines built (a hit does not count)
-        self.hits = 0
-        self.evictions: list[str] = []  # ids evicted, oldest first
-
-    @property
-    def device(self) -> str:
-        if not self._device:
-            self._device = best_device(self.settings.device)
-        return self._device
-
-    @property
-    def budget_bytes(self) -> int:
-        if self._budget_bytes <= 0:
-            self._budget_bytes = _default_budget_bytes(self.device)
-        return self._budget_bytes
-
-    def __contains__(self, model_id: str) -> bool:
-        return model_id in self._entries
-
-    def loaded_ids(self) -> list[str]:
-        """Ids in the cache, least recently used first."""
-        return list(self._entries)
-
-    def used_bytes(self) -> int:
-        return sum(e.nbytes for e in self._entries.values())
-
-    def get(self, spec: ModelSpec, keep: tuple[str, ...] = ()) -> LoadedPipeline:
-        """The loaded pipeline for `spec`, loading (and evicting to make room) only on a miss.
-
-        Ids in `keep` are never evicted by this call (a base model while its refiner loads)."""
-        with self._lock:
-            entry = self._entries.get(spec.id)
-            if entry is not None:
-                self._entries.move_to_end(spec.id)
-                self.hits += 1
-                return entry
-            estimate = 0 if self.standin else int(spec.memory_gb * 2**30)
-            self._evict_until(self.budget_bytes - estimate, keep)
-            started = time.perf_counter()
-            pipe = self._loader(spec, standin=self.standin, device=self.device, settings=self.settings)
-            entry = LoadedPipeline(
-                pipe=pipe,
-                spec=effective_spec(spec, self.standin),
-                standin=self.standin,
-                device=self.device,
-                nbytes=pipeline_nbytes(pipe),
-                scheduler_config=dict(getattr(getattr(pipe, "scheduler", None), "config", None) or {}),
-            )
-            self.loads += 1
-            log.info("loaded %s in %.1fs (%.1f MB)", spec.id, time.perf_counter() - started, entry.nbytes / 2**20)
-            self._evict_until(self.budget_bytes - entry.nbytes, keep)
-            self._entries[spec.id] = entry
-            return entry
-
-    def _evict_until(self, limit_bytes: int, keep: tuple[str, ...] = ()) -> None:
-        """Drop least recently used entries until the rest fit in `limit_bytes`. A generation still running on
-        a dropped pipeline keeps its own reference, so memory is freed when that run ends, not mid-run."""
-        evicted = False
-        while self.used_bytes() > max(limit_bytes, 0):
-            victim = next((mid for mid in self._entries if mid not in keep), None)
-            if victim is None:
-                break
-            del self._entries[victim]
-            self.evictions.append(victim)
-            evicted = True
-            log.info("evicted %s", victim)
-        if evicted:
-            gc.collect()
-            if self.device == "cuda":
-                import torch
-
-                torch.cuda.empty_cache()
+# How each kind of registry entry (registry.KINDS) loads: the one place that branches on it.
+LOADERS: dict[str, Callable[..., Any]] = {
+    "pipeline": _load_diffusers_pipeline,
+    "model": _load_autoencoder,
+    "gan": _load_gan,
+    "upscaler": _load_spandrel,
+}

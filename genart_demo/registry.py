@@ -7,6 +7,8 @@ from pathlib import Path
 
 import tomllib
 
+from .schedulers import compatible_samplers
+
 REGISTRY_FILE = Path(__file__).with_name("registry.toml")
 
 # The tasks a registry entry may serve; each tab lists the models whose `tasks` include its own.
@@ -39,6 +41,13 @@ TASK_CONTROLS = {
     "text-to-video": ("prompt", "negative_prompt", "guidance", "size", "scheduler"),
     "image-to-video": ("guidance", "size", "scheduler", "motion_bucket_id", "noise_aug"),
     "autoencode": (),  # encode + decode only: nothing to sample or steer
+}
+# What a registry entry's `pipeline` names, and so how it loads (genart_demo.loading.LOADERS) and runs.
+KINDS = {
+    "pipeline": "a diffusers pipeline class, sampled in steps with a scheduler",
+    "model": "a bare diffusers model class (an autoencoder: AutoencoderKL, VQModel)",
+    "gan": "a GAN translator class of genart_demo.gan (one forward pass)",
+    "upscaler": "a single-file ESRGAN-family upscaler read by spandrel (one forward pass per tile)",
 }
 OPTIONAL_CONTROLS = ("strength", "image_guidance", "noise_level", "motion_bucket_id", "noise_aug")  # shown when the defaults set them (> 0)
 
@@ -87,6 +96,7 @@ class ModelSpec:
     licence: str
     memory_gb: float  # rough GPU memory at fp16
     defaults: Defaults
+    kind: str = "pipeline"  # one of KINDS: what `pipeline` names
     subfolder: str = ""  # folder of the repo holding the model, e.g. "vae" of a pipeline repo; "" = the root
     standin: str = ""  # stand-in key (class, or "Class@variant") of the tiny stand-in; "" = same as `pipeline`
     safetensors: bool = True  # False: the repo has only pickle weights
@@ -108,13 +118,16 @@ class ModelSpec:
         return self.standin or self.pipeline
 
     @property
+    def denoises(self) -> bool:
+        """Whether the model samples in steps with a scheduler (a diffusers pipeline), rather than one forward pass."""
+        return self.kind == "pipeline"
+
+    @property
     def text_conditioned(self) -> bool:
         return "text-to-image" in self.tasks or "text-to-video" in self.tasks
 
     def samplers(self) -> list[str]:
         """Sampler names this checkpoint can use (its explicit list, or its default's family)."""
-        from .schedulers import compatible_samplers
-
         return compatible_samplers(self.defaults.scheduler, self.schedulers)
 
     def controls(self) -> frozenset[str]:
@@ -133,6 +146,8 @@ def _spec_from_table(model_id: str, table: Mapping[str, object]) -> ModelSpec:
     unknown_tasks = set(table.get("tasks", ())) - set(TASKS)
     if unknown_tasks:
         raise ValueError(f"registry entry {model_id!r}: unknown tasks {sorted(unknown_tasks)}; allowed: {TASKS}")
+    if table.get("kind", "pipeline") not in KINDS:
+        raise ValueError(f"registry entry {model_id!r}: unknown kind {table['kind']!r}; allowed: {', '.join(KINDS)}")
     kwargs = {k: v for k, v in table.items() if k in _SPEC_FIELDS}
     for key in ("tasks", "hide", "schedulers"):
         if key in kwargs:

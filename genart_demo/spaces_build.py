@@ -8,45 +8,45 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import re
 import shutil
 import tempfile
+import tomllib
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+from . import __version__
 from .errors import InputError
+from .pages import all_pages, get_pages
 from .registry import TASKS, ModelSpec, Registry
+from .settings import Settings
+from .studio import Studio
+from .workspace import RUN_FILE, Workspace
 
 ROOT = Path(__file__).resolve().parents[1]
 SPACES_DIR = ROOT / "spaces"  # the committed Space folders (in a checkout of genart)
 PACKAGES = ("genart_demo", "leaderboard")  # copied into a built Space, which then needs no `pip install genart`
-RUNS_SUBDIR = Path("outputs") / "leaderboard"  # where a Space's leaderboard reads runs (leaderboard.ui.RUNS_DIR)
+SPACE_OUTPUTS = Path("outputs")  # a Space's output folder (GENART_OUTPUT_DIR's default), relative to its app
 LICENSE = "apache-2.0"  # genart's own licence; each model keeps its own (listed in the Space's README)
 PYTHON_VERSION = "3.11"  # the registry is read with tomllib (3.11+); Spaces default to 3.10
 COLORS = ("red", "yellow", "green", "blue", "indigo", "purple", "pink", "gray")  # allowed thumbnail colours
-REFINING_PAGES = ("studio", "generate")  # pages with "finish with the refiner": their Spaces include refiners
 LEFT_OUT_REQUIREMENTS = ("gradio",)  # the Space's `sdk_version` installs gradio; listing it again can conflict
 
-# page key -> (module, builder, tab title): each builder takes the studio and returns a gr.Blocks; "studio" = all tabs
-PAGES = {
-    "studio": ("genart_demo.ui.app", "build_app", "every tab"),
-    "generate": ("genart_demo.ui.generate", "build_generate_ui", "Generate"),
-    "translate": ("genart_demo.ui.translate", "build_translate_ui", "Translate"),
-    "inpaint": ("genart_demo.ui.inpaint", "build_inpaint_ui", "Inpaint"),
-    "upscale": ("genart_demo.ui.upscale", "build_upscale_ui", "Super-resolve"),
-    "video": ("genart_demo.ui.video", "build_video_ui", "Video"),
-    "evaluate": ("genart_demo.ui.evaluate", "build_evaluate_ui", "Evaluate"),
-    "leaderboard": ("leaderboard.ui", "build_leaderboard_ui", "Leaderboard"),
-    "arena": ("leaderboard.arena_ui", "build_arena_ui", "Arena"),
-}
+STUDIO = "studio"  # a Space's `page` that shows every page of the table
+REFINING_PAGES = (STUDIO, "generate")  # pages with "finish with the refiner": their Spaces include refiners
+
+
+def space_page_keys(page: str) -> tuple[str, ...]:
+    """The keys of the pages a Space shows: every page for STUDIO, else its one page."""
+    return tuple(p.key for p in all_pages()) if page == STUDIO else (page,)
 
 
 def page_title(page: str) -> str:
-    """What a page key shows, in words: "every tab", or "the Generate tab"."""
-    title = PAGES[page][2]
-    return title if page == "studio" else f"the {title} tab"
+    """What a Space's page shows, in words: "every tab", or "the Generate tab"."""
+    if page == STUDIO:
+        return "every tab"
+    return f"the {get_pages([page])[0].title} tab"
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ class SpaceSpec:
     emoji: str  # one emoji, the Space's icon
     color_from: str  # thumbnail gradient start, one of COLORS
     color_to: str  # thumbnail gradient end, one of COLORS
-    page: str  # a PAGES key: what the app shows
+    page: str  # a page key of genart_demo.pages (or STUDIO for every page): what the app shows
     tasks: tuple[str, ...]  # registry tasks whose models the Space serves (its `models` metadata)
     default_model: str  # registry id picked first and preloaded at build time; "" = runs no model
     hardware: str  # suggested_hardware: a Hub hardware flavour (zero-a10g = ZeroGPU)
@@ -68,7 +68,7 @@ class SpaceSpec:
 
 
 SPACES: dict[str, SpaceSpec] = {s.name: s for s in (
-    SpaceSpec("studio", "genart studio", "🎨", "purple", "indigo", "studio", TASKS, "sdxl-turbo", "l40sx1",
+    SpaceSpec(STUDIO, "genart studio", "🎨", "purple", "indigo", "studio", TASKS, "sdxl-turbo", "l40sx1",
               "Compare image and video generators side by side",
               "The whole genart studio: Generate, Translate, Inpaint, Super-resolve, Video and Evaluate, plus the "
               "Leaderboard and the Arena. Run checkpoints on the same prompt, seed and settings, side by side; every "
@@ -188,12 +188,12 @@ def readme_text(space: SpaceSpec, registry: Registry | None = None) -> str:
     if space.hardware == "zero-a10g":
         parts.append("On ZeroGPU hardware each request holds a GPU only while it runs, for a time estimated from the "
                      "model, steps, size and frames.\n")
-    if space.page in ("arena", "studio"):
-        parts.append("Votes go to SQLite under `outputs/arena/`, which a Space loses on restart: set `GENART_DB_URL` "
+    if space.page in ("arena", STUDIO):
+        parts.append(f"Votes go to SQLite under `{_space_workspace().arena.as_posix()}/`, which a Space loses on restart: set `GENART_DB_URL` "
                      "(e.g. PostgreSQL) or `GENART_ARENA_BACKUP_REPO` (a Hub dataset) among the Space's secrets "
                      "and variables, and `GENART_ARENA_SECRET` so tokens survive restarts.\n")
     if space.page == "leaderboard":
-        parts.append(f"It shows the runs under `{RUNS_SUBDIR.as_posix()}/`: bundle scored runs with "
+        parts.append(f"It shows the runs under `{_space_workspace().runs.as_posix()}/`: bundle scored runs with "
                      f"`genart spaces push leaderboard USER/SPACE --runs outputs/leaderboard`.\n")
     if space.page != "leaderboard":
         gated = [s.id for s in specs if s.gated]
@@ -211,54 +211,35 @@ def readme_text(space: SpaceSpec, registry: Registry | None = None) -> str:
     return "\n".join(parts)
 
 
-_APP_HEAD = '''"""{title}: {what} on Hugging Face Spaces (generated by `genart spaces write`)."""
-import os
+_APP = '''"""{title}: {what} on Hugging Face Spaces (generated by `genart spaces write`)."""
+from genart_demo.settings import Settings
 
-if os.environ.get("SPACES_ZERO_GPU"):  # ZeroGPU hardware: `spaces` is imported before torch
+if Settings.from_env().zerogpu:  # ZeroGPU hardware: `spaces` is imported before torch
     import spaces  # noqa: F401
 
-{imports}
+from genart_demo.ui.app import serve_space
 
 SPACE = "{name}"
-'''
-
-_APP_PAGE = '''
-
-def build_app(studio):
-    """This Space's app ({builder} alone), built without launching it."""
-    return page_app(studio, {builder}, {title}, {heading})
-'''
-
-_APP_STUDIO = '''
-
-def build_app(studio):
-    """The whole studio with the leaderboard and arena tabs, built without launching it."""
-    return build_studio_app(studio, {"Leaderboard": build_leaderboard_ui, "Arena": build_arena_ui})
-'''
-
-_APP_MAIN = '''
 
 if __name__ == "__main__":
-    serve(space_studio(SPACE), build_app)
+    serve_space(SPACE)
 '''
 
 
 def app_text(space: SpaceSpec) -> str:
-    """The Space's app.py: a thin layer that builds its page(s) from the packages and launches them."""
-    module, builder, _ = PAGES[space.page]
-    imports = ["from genart_demo.spaces_build import space_studio", "from genart_demo.ui.space_app import serve"]
-    if space.page == "studio":
-        imports += ["from genart_demo.ui.app import build_app as build_studio_app",
-                    "from leaderboard.arena_ui import build_arena_ui", "from leaderboard.ui import build_leaderboard_ui"]
-        body = _APP_STUDIO
-    else:
-        imports[-1] = "from genart_demo.ui.space_app import page_app, serve"
-        imports.append(f"from {module} import {builder}")
-        body = _APP_PAGE.format(builder=builder, title=json.dumps(space.title),
-                                heading=json.dumps(f"# {space.title}\n{space.summary}.", ensure_ascii=False))
-    what = page_title(space.page) + ("" if space.page == "studio" else " alone")
-    head = _APP_HEAD.format(title=space.title, what=what, imports="\n".join(sorted(imports)), name=space.name)
-    return head + body + _APP_MAIN
+    """The Space's app.py: it serves the Space's pages from the page table, as `genart serve` serves them all."""
+    what = page_title(space.page) + ("" if space.page == STUDIO else " alone")
+    return _APP.format(title=space.title, what=what, name=space.name)
+
+
+def space_pages(space: SpaceSpec):
+    """The pages the Space shows (genart_demo.pages), in tab order."""
+    return get_pages(space_page_keys(space.page))
+
+
+def space_heading(space: SpaceSpec) -> dict[str, str]:
+    """The title and heading a single-page Space shows; {} for the studio, which keeps the studio's own."""
+    return {} if space.page == STUDIO else {"title": space.title, "heading": f"# {space.title}\n{space.summary}."}
 
 
 def runtime_requirements() -> list[str]:
@@ -307,15 +288,41 @@ def _package_dir(package: str) -> Path:
     return Path(next(iter(found.submodule_search_locations)))
 
 
+def _space_workspace(out_dir: Path = Path()) -> Workspace:
+    """The workspace of a Space whose app lives in `out_dir` (the default settings: outputs/ beside the app)."""
+    return Workspace(out_dir / SPACE_OUTPUTS, Path())
+
+
 def _copy_runs(runs: Path, out_dir: Path) -> list[str]:
-    """Copy leaderboard runs (folders with a run.json: `runs` itself, or its subfolders) into the Space."""
+    """Copy leaderboard runs (folders with a run file: `runs` itself, or its subfolders) into the Space's
+    workspace; temporary files (names starting with ".") are left behind."""
     runs = Path(runs)
-    found = [runs] if (runs / "run.json").is_file() else sorted(p.parent for p in runs.glob("*/run.json"))
+    found = [runs] if (runs / RUN_FILE).is_file() else sorted(p.parent for p in runs.glob(f"*/{RUN_FILE}"))
     if not found:
-        raise InputError(f"No leaderboard runs in {runs}: expected a run folder (with run.json) or a folder of them.")
+        raise InputError(f"No leaderboard runs in {runs}: expected a run folder (with {RUN_FILE}) or a folder of them.")
     for run in found:
-        shutil.copytree(run, out_dir / RUNS_SUBDIR / run.name, ignore=shutil.ignore_patterns("*.tmp", ".*"))
+        shutil.copytree(run, _space_workspace(out_dir).run(run.name), ignore=shutil.ignore_patterns(".*"))
     return [run.name for run in found]
+
+
+def entry_points_text() -> str:
+    """genart's entry points (its CLI plugins and pages) as an entry_points.txt: from the checkout's pyproject.toml,
+    else the installed distribution's."""
+    pyproject = ROOT / "pyproject.toml"
+    if not pyproject.is_file():
+        return metadata.distribution("genart").read_text("entry_points.txt") or ""
+    groups = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"].get("entry-points", {})
+    return "\n".join(f"[{group}]\n" + "".join(f"{name} = {value}\n" for name, value in entries.items())
+                     for group, entries in groups.items())
+
+
+def _write_distribution_info(out_dir: Path) -> None:
+    """A genart .dist-info folder in the Space, so the packages copied beside its app find their entry points
+    (the leaderboard's pages) as an installed genart would."""
+    info = out_dir / f"genart-{__version__}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: genart\nVersion: {__version__}\n", encoding="utf-8")
+    (info / "entry_points.txt").write_text(entry_points_text(), encoding="utf-8")
 
 
 def build_space(name: str, out_dir: str | Path, runs: str | Path | None = None) -> Path:
@@ -331,6 +338,7 @@ def build_space(name: str, out_dir: str | Path, runs: str | Path | None = None) 
     for package in PACKAGES:
         shutil.copytree(_package_dir(package), out_dir / package,
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo", "*.egg-info"))
+    _write_distribution_info(out_dir)
     if runs is not None:
         _copy_runs(Path(runs), out_dir)
     return out_dir
@@ -354,20 +362,9 @@ def push_space(name: str, repo: str, *, private: bool | None = None, token: str 
     return str(url)
 
 
-def space_studio(name: str, settings=None):
+def space_studio(name: str, settings: Settings | None = None) -> Studio:
     """The Studio a Space runs on: settings from the environment, the registry narrowed to the Space's models."""
-    from .settings import Settings
-    from .studio import Studio
-
     return Studio.create(settings or Settings.from_env(), registry=space_registry(get_space(name)))
-
-
-def launch_options(settings) -> dict:
-    """gradio launch() arguments for a Space: GENART_HOST/PORT when set, else the GRADIO_SERVER_NAME/PORT the Hub
-    sets (0.0.0.0:7860), else the settings' defaults; outputs are servable, the arena's folder is not."""
-    host = os.environ.get("GENART_HOST") or os.environ.get("GRADIO_SERVER_NAME") or settings.host
-    port = os.environ.get("GENART_PORT") or os.environ.get("GRADIO_SERVER_PORT") or settings.port
-    return {"server_name": host, "server_port": int(port), "share": settings.share, **settings.file_routes()}
 
 
 def spaces_markdown() -> str:

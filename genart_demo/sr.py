@@ -9,6 +9,9 @@ from typing import Any
 
 import torch
 
+from .atomic import atomic_write
+from .workspace import Workspace
+
 SAFETENSORS_SUFFIXES = (".safetensors",)
 PICKLE_SUFFIXES = (".pth", ".pt", ".ckpt", ".bin")
 STANDIN_VERSION = 1
@@ -98,7 +101,7 @@ def build_sr_standin(scale: int = 4, seed: int = 0) -> torch.nn.Module:
 
 def sr_standin_path(cache_dir: str | os.PathLike, scale: int = 4) -> Path:
     """Where the stand-in upscaler file lives (whether or not it has been built yet)."""
-    return Path(cache_dir) / "standins" / f"RRDBNet-x{scale}-v{STANDIN_VERSION}.safetensors"
+    return Workspace(Path(), Path(cache_dir)).standins / f"RRDBNet-x{scale}-v{STANDIN_VERSION}.safetensors"
 
 
 def ensure_sr_standin(cache_dir: str | os.PathLike, scale: int = 4) -> Path:
@@ -108,14 +111,7 @@ def ensure_sr_standin(cache_dir: str | os.PathLike, scale: int = 4) -> Path:
     final = sr_standin_path(cache_dir, scale)
     if final.is_file():
         return final
-    final.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.contiguous() for k, v in build_sr_standin(scale).state_dict().items()}
-    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
-    os.close(fd)
-    try:
-        save_file(state, tmp, metadata={"format": "pt", "genart": "random-weight stand-in"})
-        os.replace(tmp, final)  # atomic; a concurrent writer's identical file is simply replaced
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return final
+    # atomic; a concurrent writer's identical file is simply replaced
+    return atomic_write(final, lambda tmp: save_file(state, str(tmp), metadata={"format": "pt",
+                                                                               "genart": "random-weight stand-in"}))

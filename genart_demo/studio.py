@@ -5,7 +5,8 @@ import logging
 import threading
 from dataclasses import dataclass, field
 
-from .loading import STANDIN_NOTICE, PipelineCache, effective_spec, hub_reachable
+from .cache import PipelineCache
+from .loading import STANDIN_NOTICE, effective_spec, hub_reachable
 from .registry import ModelSpec, Registry
 from .settings import Settings
 
@@ -22,7 +23,6 @@ class Studio:
     offline: bool  # True: every model resolves to its tiny stand-in
     offline_reason: str = ""
     _warm_up: threading.Thread | None = field(default=None, repr=False)
-    metric_models: dict = field(default_factory=dict, repr=False)  # evaluate's extractors/CLIP/LPIPS, built once
 
     @classmethod
     def create(cls, settings: Settings | None = None, registry: Registry | None = None) -> "Studio":
@@ -31,7 +31,7 @@ class Studio:
         registry = registry or Registry.load()
         if settings.offline:
             offline, reason = True, "`GENART_OFFLINE=1` (or `HF_HUB_OFFLINE=1`) is set"
-        elif not hub_reachable(settings.hub_probe_timeout_s):
+        elif not hub_reachable(settings.hub_endpoint, settings.hub_probe_timeout_s):
             offline, reason = True, f"the Hugging Face Hub did not answer within {settings.hub_probe_timeout_s:g}s"
         else:
             offline, reason = False, ""

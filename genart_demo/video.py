@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from .atomic import atomic_write
+
 MAX_FPS = 60
 MIN_FPS = 1
 CRF = 18  # x264 quality: visually lossless for generated content
@@ -107,13 +109,6 @@ def check_fps(fps: int) -> int:
 # --- Writing ------------------------------------------------------------------------------------------------
 
 
-def _atomic_target(path: Path) -> Path:
-    """An empty temp file next to `path` (same filesystem, so os.replace is atomic)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".part", dir=path.parent)
-    os.close(fd)
-    return Path(tmp)
-
-
 def _mp4_command(width: int, height: int, fps: int, comment: str, out: Path) -> list[str]:
     """ffmpeg argv: raw rgb24 frames on stdin -> H.264 yuv420p (BT.709 tagged) mp4 with faststart."""
     return [
@@ -135,16 +130,6 @@ def _run_ffmpeg(cmd: list[str], stdin: bytes | None = None) -> subprocess.Comple
     return done
 
 
-def _write_json_atomic(data: dict, path: Path) -> None:
-    """JSON file written to a temp file, then moved into place."""
-    tmp = _atomic_target(path)
-    try:
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def write_mp4(frames: Frames, path: PathLike, fps: int, metadata: dict) -> Path:
     """Write frames as a browser-playable H.264 mp4 at exactly `fps`, one video frame per input frame.
 
@@ -157,13 +142,10 @@ def write_mp4(frames: Frames, path: PathLike, fps: int, metadata: dict) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     comment = json.dumps(metadata, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
-    tmp = _atomic_target(path)
-    try:
-        _run_ffmpeg(_mp4_command(arr.shape[2], arr.shape[1], fps, comment, tmp), stdin=arr.tobytes())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    _write_json_atomic(metadata, path.with_suffix(".json"))
+    atomic_write(path, lambda tmp: _run_ffmpeg(_mp4_command(arr.shape[2], arr.shape[1], fps, comment, tmp),
+                                               stdin=arr.tobytes()))
+    atomic_write(path.with_suffix(".json"),
+                 json.dumps(metadata, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
     return path
 
 
@@ -174,13 +156,8 @@ def write_gif(frames: Frames, path: PathLike, fps: int) -> Path:
     images = [Image.fromarray(f) for f in to_frame_array(frames)]
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _atomic_target(path)
-    try:
-        images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], loop=0, duration=1000 / fps)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    return atomic_write(path, lambda tmp: images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:],
+                                                        loop=0, duration=1000 / fps))
 
 
 def frame_strip(frames: Frames, max_frames: int = 8, height: int = 128) -> Image.Image:

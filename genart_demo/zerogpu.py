@@ -2,21 +2,19 @@
 
 A ZeroGPU Space holds a GPU only while a function decorated with `spaces.GPU(duration=seconds)` runs, and a
 shorter request is served sooner. genart asks, per call, for a duration estimated from the model's size, the
-steps, the image size and the frames. Elsewhere (no `SPACES_ZERO_GPU` in the environment) nothing changes:
-tasks are called directly and the `spaces` package is never imported.
+steps, the image size and the frames. Elsewhere (`Settings.zerogpu` false: no `SPACES_ZERO_GPU` in the environment)
+nothing changes: tasks are called directly and the `spaces` package is never imported.
 """
 from __future__ import annotations
 
 import math
-import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from .registry import ModelSpec, Registry
 
 T = TypeVar("T")
 
-ZEROGPU_ENV = "SPACES_ZERO_GPU"  # set to "true" by Hugging Face on ZeroGPU hardware
 MIN_SECONDS = 20  # the shortest GPU duration asked for (loading weights onto the GPU alone takes this long)
 MAX_SECONDS = 300  # the longest; longer requests are refused to most visitors' quotas
 DEFAULT_SECONDS = 60  # what `spaces.GPU` assumes; asked for when a call names no model (e.g. set metrics)
@@ -24,11 +22,6 @@ LOAD_SECONDS = 5.0  # fixed cost of moving a pipeline onto the GPU ...
 LOAD_SECONDS_PER_GB = 1.0  # ... plus this per GB of fp16 weights (registry `memory_gb`)
 STEP_SECONDS_PER_GB = 0.01  # one denoising step of a 512x512 image, per GB of weights (about 2x an A100's time)
 REFERENCE_PIXELS = 512 * 512  # per-step time scales with pixels relative to this, and with frames and batch
-
-
-def on_zerogpu() -> bool:
-    """True on Hugging Face ZeroGPU hardware (the environment says so; `spaces` is then importable)."""
-    return os.environ.get(ZEROGPU_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
 def clamp_seconds(seconds: float) -> int:
@@ -52,55 +45,45 @@ def _whole(value: Any, default: int) -> int:
     return int(value)
 
 
-def _models_of_call(args: Iterable[Any]) -> list[str]:
-    """Registry ids a task call runs: a request's `model` (or `models`), else the id list compare mode passes."""
-    args = list(args)
-    request = args[0] if args else None
-    if getattr(request, "model", ""):
-        return [request.model]
-    if getattr(request, "models", ()):
-        return [m for m in request.models if isinstance(m, str)]
-    for arg in args[1:]:
-        if isinstance(arg, (list, tuple)) and all(isinstance(m, str) for m in arg):
-            return list(arg)
-    return []
-
-
-def call_seconds(registry: Registry, args: Iterable[Any]) -> int:
-    """The duration for a task call `fn(studio, *args)`: the sum over the models it runs of `estimate_seconds` with
-    the request's settings (the model's defaults where unset); DEFAULT_SECONDS where no model is named or known.
-    Never raises: a bad request is the task's to refuse, with its own message."""
-    args = list(args)
-    request = args[0] if args else None
+def call_seconds(registry: Registry, request: Any) -> int:
+    """The duration for a task call on `request`: the sum over the models it runs (`request.model_ids()`) of
+    `estimate_seconds` with the request's settings (the model's defaults where unset); DEFAULT_SECONDS where no
+    model is named or known. Never raises: a bad request is the task's to refuse, with its own message."""
+    settings = getattr(request, "request", request)  # compare: the shared settings of its one request
+    try:
+        model_ids = [m for m in request.model_ids() if isinstance(m, str)]
+    except (AttributeError, TypeError):
+        model_ids = []
     total = 0.0
-    for model_id in _models_of_call(args):
+    for model_id in model_ids:
         if model_id not in registry:
             continue
         spec = registry.get(model_id)
-        refiner = spec.refiner if getattr(request, "refine", False) and spec.refiner in registry else ""
+        refiner = spec.refiner if getattr(settings, "refine", False) and spec.refiner in registry else ""
         for part in (spec, registry.get(refiner)) if refiner else (spec,):  # SDXL + its refiner run in one call
             d = part.defaults
             total += estimate_seconds(
                 part,
-                steps=_whole(getattr(request, "steps", None), d.steps),
-                width=_whole(getattr(request, "width", None), d.width),
-                height=_whole(getattr(request, "height", None), d.height),
-                frames=_whole(getattr(request, "frames", None), d.frames or 1),
-                batch=_whole(getattr(request, "batch", None), 1),
+                steps=_whole(getattr(settings, "steps", None), d.steps),
+                width=_whole(getattr(settings, "width", None), d.width),
+                height=_whole(getattr(settings, "height", None), d.height),
+                frames=_whole(getattr(settings, "frames", None), d.frames or 1),
+                batch=_whole(getattr(settings, "batch", None), 1),
             )
     return clamp_seconds(total) if total else DEFAULT_SECONDS
 
 
-def gpu_call(fn: Callable[..., T], duration: int) -> Callable[..., T]:
-    """`fn` wrapped with `spaces.GPU(duration=duration)` on ZeroGPU; `fn` itself everywhere else.
+def gpu_call(fn: Callable[..., T], duration: int, zerogpu: bool) -> Callable[..., T]:
+    """`fn` wrapped with `spaces.GPU(duration=duration)` on ZeroGPU (`zerogpu`: Settings.zerogpu); `fn` itself
+    everywhere else.
 
     `spaces` keeps one wrapper per function object (a second decoration of the same function keeps the first
     duration) and pickles a call's arguments into its GPU worker, so callers pass a fresh zero-argument callable
     per call (see `genart_demo.ui.common.run_task`).
     """
-    if not on_zerogpu():
+    if not zerogpu:
         return fn
-    import spaces  # present on ZeroGPU hardware; imported only there
+    import spaces  # lazy: present on ZeroGPU hardware only, and imported only there
 
     return spaces.GPU(duration=int(duration))(fn)
 
@@ -110,12 +93,13 @@ def _gpu_ready() -> bool:
     return True
 
 
-def prepare_zerogpu() -> bool:
-    """On ZeroGPU, tell `spaces` before the app launches that it uses the GPU: ZeroGPU reports a Space's
-    `spaces.GPU` functions at launch, and genart's are made per call. True there; elsewhere nothing, False."""
-    if not on_zerogpu():
+def prepare_zerogpu(zerogpu: bool) -> bool:
+    """On ZeroGPU (`zerogpu`: Settings.zerogpu), tell `spaces` before the app launches that it uses the GPU: ZeroGPU
+    reports a Space's `spaces.GPU` functions at launch, and genart's are made per call. True there; elsewhere
+    nothing, False."""
+    if not zerogpu:
         return False
-    import spaces
+    import spaces  # lazy: see gpu_call
 
     spaces.GPU(duration=MIN_SECONDS)(_gpu_ready)
     return True

@@ -5,15 +5,16 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Self
 
+from genart_demo.atomic import atomic_write
+from genart_demo.workspace import RUN_FILE  # the configuration, with its config_hash
+
 log = logging.getLogger("genart.leaderboard")
 
 RUN_FORMAT = 1  # bump when run.json or a manifest row changes shape
-RUN_FILE = "run.json"  # the configuration, with its config_hash
 PROMPTS_FILE = "prompts.jsonl"  # one PromptItem per line (id, text, category, challenge, note)
 MANIFEST_FILE = "manifest.jsonl"  # merged rows, sorted by (model, prompt_id, seed); written by merge()
 SHARD_DIR = "manifest"  # manifest/shard-<rank>.jsonl: rows appended by process <rank>
@@ -51,37 +52,9 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:  # some platforms cannot open a directory; the rename is still atomic
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_text_atomic(path: Path, text: str) -> Path:
-    """Write `text` to `path` through a temp file in the same folder + fsync + os.replace: all or nothing."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
-    return path
-
-
 def write_jsonl_atomic(path: Path, rows: Iterable[Mapping[str, Any]]) -> Path:
-    return write_text_atomic(path, "".join(json.dumps(dict(r), ensure_ascii=False) + "\n" for r in rows))
+    """One JSON object per line, written all or nothing."""
+    return atomic_write(path, "".join(json.dumps(dict(r), ensure_ascii=False) + "\n" for r in rows))
 
 
 def read_run_json(run_dir: Path) -> dict | None:

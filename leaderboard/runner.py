@@ -10,21 +10,23 @@ import re
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from genart_demo import __version__
+from genart_demo.atomic import atomic_write
 from genart_demo.errors import InputError
 from genart_demo.media import save_png
 from genart_demo.registry import UnknownModelError
-from genart_demo.settings import MAX_SEED
+from genart_demo.settings import MAX_SEED, Settings
 from genart_demo.studio import Studio
 from genart_demo.tasks.generate import GenerateRequest, checked_settings, generate_many
 
 from . import manifest as mf
 from .manifest import merge, read_manifest  # noqa: F401  (re-exported: the runner's public API)
 from .prompts import PromptItem, PromptSet, load_prompt_set
+from .run_options import add_run_options, run_arguments, stats_text, tqdm_progress
 
 log = logging.getLogger("genart.leaderboard")
 
@@ -137,7 +139,7 @@ def plan_run(studio: Studio, prompt_set: PromptSet, model_ids: Sequence[str], se
     models, settings = [], {}
     for spec in specs:
         resolved = checked_settings(studio, GenerateRequest(model=spec.id, prompt="-", steps=steps))
-        settings[spec.id] = {k: resolved[k] for k in SETTING_KEYS}
+        settings[spec.id] = {k: getattr(resolved, k) for k in SETTING_KEYS}
         models.append({"id": spec.id, "repo": spec.repo, "revision": spec.revision, "pipeline": spec.pipeline,
                        "standin": studio.offline})
     return RunConfig(prompt_set.name, prompt_set.sha256, tuple(prompt_set.items), tuple(models), seeds, settings,
@@ -195,28 +197,29 @@ def move_aside(run_dir: Path) -> Path:
     return dest
 
 
-def process_rank() -> tuple[int, int]:
-    """(rank, world): from accelerate's PartialState under `accelerate launch` / torchrun, else (0, 1)."""
-    if int(os.environ.get("WORLD_SIZE", "1") or 1) > 1:
-        import torch
-        from accelerate import PartialState
+def process_rank(settings: Settings) -> tuple[int, int]:
+    """(rank, world): from accelerate's PartialState under `accelerate launch` / torchrun (settings.world_size > 1),
+    else (0, 1)."""
+    if settings.world_size > 1:
+        import torch  # lazy: seconds to import; a one-process run needs it only once a model loads
+        from accelerate import PartialState  # lazy: only under a distributed launch
 
         state = PartialState(cpu=not torch.cuda.is_available())  # no GPU: gloo on CPU
         if torch.cuda.is_available():
             torch.cuda.set_device(state.local_process_index % torch.cuda.device_count())  # "cuda" = this process's GPU
         return state.process_index, state.num_processes
-    if os.environ.get("ACCELERATE_USE_CPU", "").lower() == "true" and os.environ.get("MASTER_ADDR"):
+    if settings.accelerate_cpu:
         log.warning("`accelerate launch --cpu --num_processes N` starts ONE process unless MPI (--mpirun_hostfile) "
                     "is set up; this process does all the work. For N CPU processes use `accelerate launch "
                     "--multi_gpu --num_processes N -m leaderboard.runner ...` (torchrun; gloo on CPU).")
     return 0, 1
 
 
-def _barrier(world: int) -> None:
+def _barrier(world: int, settings: Settings) -> None:
     """Wait for every process of a distributed launch. Ranks given by hand outside one (e.g. a job array) do
     not wait: each writes its own shard, and `merge` (or a last rank-0 run) joins them when all are done."""
-    if world > 1 and int(os.environ.get("WORLD_SIZE", "1") or 1) > 1:
-        from accelerate import PartialState
+    if world > 1 and settings.world_size > 1:
+        from accelerate import PartialState  # lazy: only under a distributed launch
 
         PartialState().wait_for_everyone()
 
@@ -239,13 +242,13 @@ def run(studio: Studio, run_dir: Path, config: RunConfig, *, force: bool = False
     the same pixels) and only the missing images are written."""
     started = time.perf_counter()
     if rank is None or world is None:
-        rank, world = process_rank()
+        rank, world = process_rank(studio.settings)
     run_dir = Path(run_dir)
     problem = config_problem(run_dir, config)  # every process checks before any of them writes
     if problem and not force:
         raise InputError(f"{problem}. Use another output directory, or --force to move the old run into "
                          f"{run_dir}/.replaced-<timestamp>/ and start over.")
-    _barrier(world)
+    _barrier(world, studio.settings)
     if rank == 0:
         if problem:
             log.warning("%s; moved it aside into %s", problem, move_aside(run_dir))
@@ -253,13 +256,13 @@ def run(studio: Studio, run_dir: Path, config: RunConfig, *, force: bool = False
             stray.unlink(missing_ok=True)
         if mf.read_run_json(run_dir) is None:
             mf.write_jsonl_atomic(run_dir / mf.PROMPTS_FILE, (item.as_dict() for item in config.items))
-            mf.write_text_atomic(run_dir / mf.RUN_FILE, json.dumps(config.run_json(), indent=1, ensure_ascii=False) + "\n")
+            atomic_write(run_dir / mf.RUN_FILE, json.dumps(config.run_json(), indent=1, ensure_ascii=False) + "\n")
         elif not (run_dir / mf.PROMPTS_FILE).is_file():
             mf.write_jsonl_atomic(run_dir / mf.PROMPTS_FILE, (item.as_dict() for item in config.items))
-    _barrier(world)
+    _barrier(world, studio.settings)
 
     valid, broken = mf.check_rows(run_dir, mf.read_rows(run_dir))
-    _barrier(world)  # every process has read the rows before any appends new ones
+    _barrier(world, studio.settings)  # every process has read the rows before any appends new ones
     stats = RunStats()
     todo = []
     for k, (model_id, pairs) in enumerate(config.batches()):
@@ -282,7 +285,7 @@ def run(studio: Studio, run_dir: Path, config: RunConfig, *, force: bool = False
             stats.generated += _run_batch(studio, run_dir, config, models[model_id], pairs, missing, shard)
             if progress is not None:
                 progress(stats.generated, total, model_id)
-    _barrier(world)
+    _barrier(world, studio.settings)
     if rank == 0:
         mf.merge(run_dir)
     stats.seconds = time.perf_counter() - started
@@ -303,7 +306,7 @@ def _run_batch(studio: Studio, run_dir: Path, config: RunConfig, model: Mapping[
         if (model["id"], item.id, seed) not in missing:
             continue
         rel = mf.image_relpath(model["id"], item.id, seed)
-        save_png(image, run_dir / rel, {**settings, "prompt_id": item.id})  # tmp file + os.replace
+        save_png(image, run_dir / rel, replace(settings, extra={"prompt_id": item.id}))  # atomic
         rows.append(_row(config, model, item, seed, rel, mf.sha256_file(run_dir / rel), seconds,
                          image.width, image.height))
     shard.append(rows)
@@ -337,67 +340,30 @@ def run_from_args(run_dir: Path, prompts: str, models: str | Sequence[str], seed
     return run(studio, Path(run_dir), config, force=force, progress=progress, rank=rank, world=world)
 
 
-def tqdm_progress() -> ProgressFn:
-    """A tqdm bar (with ETA) as a progress(done, total, desc) callback; a new bar starts when the total changes."""
-    from tqdm import tqdm
-
-    state: dict = {}
-
-    def progress(done: int, total: int, desc: str) -> None:
-        bar = state.get("bar")
-        if bar is None or bar.total != total:
-            if bar is not None:
-                bar.close()
-            bar = state["bar"] = tqdm(total=total, unit="img", file=sys.stderr, dynamic_ncols=True)
-        bar.set_description(desc, refresh=False)
-        bar.update(done - bar.n)
-        if done >= total:
-            bar.close()
-            state.pop("bar")
-
-    return progress
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m leaderboard.runner` (also under `accelerate launch ... -m leaderboard.runner`)."""
+    """`python -m leaderboard.runner` (also under `accelerate launch ... -m leaderboard.runner`): the options of
+    `genart leaderboard run`, plus --threads; each process runs its share and prints what it did."""
     parser = argparse.ArgumentParser(prog="python -m leaderboard.runner", description=__doc__)
-    parser.add_argument("--prompts", required=True, help="drawbench, parti, or a .txt/.csv/.tsv file of prompts")
-    parser.add_argument("--models", required=True, help="comma-separated text-to-image registry ids")
-    parser.add_argument("--seeds", default="0", help="comma-separated seeds (default 0)")
-    parser.add_argument("--limit", type=int, help="only the first N prompts")
-    parser.add_argument("--sample", type=int, help="a stratified sample of N prompts (by category)")
-    parser.add_argument("--categories", help="comma-separated categories to keep")
-    parser.add_argument("--challenges", help="comma-separated challenges to keep (PartiPrompts)")
-    parser.add_argument("--steps", type=int, help="override every model's default steps")
-    parser.add_argument("--batch-size", type=int, default=4, help="images per pipeline call (default 4)")
+    add_run_options(parser)
     parser.add_argument("--threads", type=int, help="torch CPU threads per process (default: torch's; torchrun sets 1). "
                         "On CPU the thread count can move a pixel by one level: compare runs made with the same count.")
-    parser.add_argument("--force", action="store_true", help="move a run with other settings aside and start over")
-    parser.add_argument("--out", required=True, help="run directory")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
-    except ValueError:
-        parser.error(f"--seeds {args.seeds!r} is not a comma-separated list of whole numbers, e.g. 0,1,2")
     if args.threads:
-        import torch
+        import torch  # lazy: seconds to import; set before any model loads
 
         torch.set_num_threads(args.threads)
-    rank, world = process_rank()
     try:
-        stats = run_from_args(Path(args.out), args.prompts, args.models, seeds, args.limit, args.batch_size,
-                              args.force, steps=args.steps, categories=args.categories, challenges=args.challenges,
-                              sample=args.sample, progress=tqdm_progress() if rank == 0 else None, rank=rank,
-                              world=world)
-    except InputError as exc:
+        studio = Studio.create()
+        rank, world = process_rank(studio.settings)
+        stats = run_from_args(**run_arguments(args), progress=tqdm_progress() if rank == 0 else None, studio=studio,
+                              rank=rank, world=world)
+    except (InputError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"[rank {rank}/{world}] generated {stats.generated}, already done {stats.skipped}, regenerated "
-          f"{len(stats.repaired)} in {stats.seconds:.1f} s -> {args.out}", flush=True)
+    print(f"[rank {rank}/{world}] {stats_text(stats, args.out)}", flush=True)
     return 0
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # `python -m leaderboard.runner ...`, also under `accelerate launch`
     sys.exit(main())
-

@@ -9,8 +9,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from genart_demo.atomic import atomic_write
 from genart_demo.errors import InputError
 
+from .aggregate import aggregate_table
 from .manifest import (
     PROMPTS_FILE,
     read_prompts,
@@ -18,7 +20,6 @@ from .manifest import (
     read_run_json,
     row_key,
     row_problem,
-    write_text_atomic,
 )
 
 SCORES_DIR = "scores"  # RUN/scores/ holds every table score_run writes
@@ -45,7 +46,7 @@ RATING_COLUMNS = {"rating": "rating", "ci_low": "rating_ci_low", "ci_high": "rat
 
 def write_csv_atomically(df: pd.DataFrame, path: Path) -> Path:
     """df as CSV (no index; floats in full, so they read back exactly) at path, via temp file + os.replace."""
-    return write_text_atomic(path, df.to_csv(index=False, lineterminator="\n"))
+    return atomic_write(path, df.to_csv(index=False, lineterminator="\n"))
 
 
 def read_csv_table(path: Path) -> pd.DataFrame:
@@ -147,8 +148,6 @@ def summary_table(tables: dict[str, pd.DataFrame], categories: str | Iterable[st
     dropped from a filtered summary."""
     if _as_list(categories) is None and _as_list(challenges) is None:
         return tables["overall"]
-    from .scoring import aggregate_table
-
     chosen = filter_table(tables["per_prompt"], categories, challenges)
     out = aggregate_table(chosen, bootstrap=bootstrap, seed=seed)
     if "standin" in tables["overall"].columns:
@@ -173,13 +172,7 @@ def export_tables(run_dir: str | os.PathLike, fmt: str = "csv", out: str | os.Pa
         if fmt == "csv":
             write_csv_atomically(df, path)
         else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.part")
-            try:
-                df.to_parquet(tmp, index=False, engine="pyarrow")
-                os.replace(tmp, path)
-            finally:
-                tmp.unlink(missing_ok=True)
+            atomic_write(path, lambda tmp, df=df: df.to_parquet(tmp, index=False, engine="pyarrow"))
         paths.append(path)
     return paths
 

@@ -5,8 +5,15 @@ import json
 from pathlib import Path
 
 import gradio as gr
+import pandas as pd
 
+from genart_demo.errors import InputError
 from genart_demo.studio import Studio
+from genart_demo.ui.common import guarded
+from genart_demo.workspace import RUN_FILE
+
+from .manifest import read_run_json
+from .tables import METRICS, filter_table, gallery_rows, join_ratings, load_tables, run_prompts, summary_table
 
 PROMPT_SET_TABS = (("DrawBench", "drawbench"), ("PartiPrompts", "parti"), ("Other prompt sets", ""))
 VIEWS = [("Overall", "overall"), ("By category", "by_category"), ("By challenge", "by_challenge"),
@@ -14,56 +21,43 @@ VIEWS = [("Overall", "overall"), ("By category", "by_category"), ("By challenge"
 METRIC_CHOICES = [("CLIPScore (mean over seeds, 95% CI)", "clip_score"), ("CLIPScore (best seed)", "clip_max"),
                   ("FID", "fid"), ("KID", "kid"), ("Seconds per image", "seconds_per_image"),
                   ("Human rating (arena)", "rating"), ("All columns", "")]
-RUNS_DIR = "leaderboard"  # runs live in <outputs>/leaderboard/<run>; `genart leaderboard run --out` puts them there
-
-
-def runs_root(studio: Studio) -> Path:
-    return studio.settings.output_dir / RUNS_DIR
-
-
 def runs_by_set(studio: Studio) -> dict[str, list[str]]:
-    """Run folder names grouped by their prompt set (from run.json), newest first; "" collects user prompt sets."""
-    root = runs_root(studio)
-    found: dict[str, list[tuple[float, str]]] = {}
-    if root.is_dir():
-        for run in root.iterdir():
-            try:
-                name = json.loads((run / "run.json").read_text()).get("prompt_set", "")
-            except (OSError, ValueError):
-                continue
-            key = name if name in ("drawbench", "parti") else ""
-            found.setdefault(key, []).append((run.stat().st_mtime, run.name))
-    return {key: [name for _, name in sorted(items, reverse=True)] for key, items in found.items()}
+    """Run folder names grouped by their prompt set (from the run file), newest first; "" collects user prompt
+    sets."""
+    workspace = studio.settings.workspace
+    found: dict[str, list[str]] = {}
+    for name in workspace.run_names():
+        try:
+            prompt_set = (read_run_json(workspace.run(name)) or {}).get("prompt_set", "")
+        except (OSError, ValueError):
+            continue
+        found.setdefault(prompt_set if prompt_set in ("drawbench", "parti") else "", []).append(name)
+    return found
 
 
 def _run_dir(studio: Studio, run: str | None) -> Path:
+    runs = studio.settings.workspace.runs
     if not run:
-        raise gr.Error("Choose a run (make one with `genart leaderboard run ... --out "
-                       f"{runs_root(studio)}/<name>`, then press Refresh).")
-    if "/" in run or "\\" in run or run.startswith("."):
-        raise gr.Error(f"{run!r} is not a run name: give the name of a run folder in {runs_root(studio)} "
-                       "(no '/', '\\' or leading '.'), as listed under Run.")
-    path = runs_root(studio) / run
-    if not (path / "run.json").is_file():
-        raise gr.Error(f"{run} is not a leaderboard run (no run.json).")
+        raise gr.Error(f"Choose a run (make one with `genart leaderboard run ... --out {runs}/<name>`, then press "
+                       "Refresh).")
+    try:
+        path = studio.settings.workspace.run(run)
+    except InputError as exc:
+        raise gr.Error(f"{exc} Give the name of a run folder in {runs}, as listed under Run.") from None
+    if not (path / RUN_FILE).is_file():
+        raise gr.Error(f"{run} is not a leaderboard run (no {RUN_FILE}).")
     return path
 
 
 def _ratings(studio: Studio):
     """The arena's ratings table when the arena has written one."""
-    import pandas as pd
-
-    path = studio.settings.output_dir / "arena" / "ratings.csv"
+    path = studio.settings.workspace.arena_ratings
     return pd.read_csv(path) if path.is_file() else None
 
 
 def table_for(studio: Studio, run: str, view: str, categories, challenges, metric: str, sort_by: str,
               descending: bool):
     """The chosen table of a scored run, filtered, with arena ratings joined where there are any, sorted."""
-    from genart_demo.errors import InputError
-
-    from .tables import METRICS, filter_table, join_ratings, load_tables, summary_table
-
     try:
         tables = load_tables(_run_dir(studio, run))
         if view not in tables:
@@ -90,8 +84,6 @@ def _choices(studio: Studio, run: str | None):
     """Categories, challenges and prompts of a run, for the filters and the gallery picker."""
     if not run:
         return [], [], []
-    from .tables import run_prompts
-
     prompts = run_prompts(_run_dir(studio, run))
     categories = sorted({p.get("category", "") for p in prompts.values()} - {""})
     challenges = sorted({p.get("challenge", "") for p in prompts.values()} - {""})
@@ -133,7 +125,7 @@ def _section(studio: Studio, key: str, runs: list[str]) -> None:
 
     def on_run(run_name):
         cats, chals, prompts = _choices(studio, run_name)
-        seeds = json.loads((_run_dir(studio, run_name) / "run.json").read_text()).get("seeds", []) if run_name else []
+        seeds = (read_run_json(_run_dir(studio, run_name)) or {}).get("seeds", []) if run_name else []
         return (gr.update(choices=cats, value=[]), gr.update(choices=chals, value=[]),
                 gr.update(choices=prompts, value=prompts[0][1] if prompts else None),
                 gr.update(choices=["all", *map(str, seeds)], value="all"))
@@ -143,12 +135,8 @@ def _section(studio: Studio, key: str, runs: list[str]) -> None:
         return gr.update(choices=names, value=current if current in names else (names[0] if names else None))
 
     def on_show(run_name, prompt_id, seed_value):
-        from .tables import gallery_rows
-
         if not prompt_id:
             raise gr.Error("Choose a prompt.")
-        from genart_demo.errors import InputError
-
         try:
             chosen = str(seed_value or "all").strip()
             if chosen != "all" and not chosen.isdigit():
@@ -170,16 +158,16 @@ def _section(studio: Studio, key: str, runs: list[str]) -> None:
 
 def build_leaderboard_ui(studio: Studio) -> gr.Blocks:
     """A Blocks that runs alone or is `.render()`ed into the multi-tab app."""
-    runs = runs_by_set(studio)
+    by_set, runs = runs_by_set(studio), studio.settings.workspace.runs
     with gr.Blocks() as page:
         gr.Markdown(
             "DrawBench and PartiPrompts through every model, scored by CLIPScore (and FID/KID against a reference "
-            f"set). Runs are read from `{runs_root(studio)}`: make one with `genart leaderboard run --models A,B "
-            f"--prompts drawbench --out {runs_root(studio)}/NAME`, score it with `genart leaderboard score`, then "
+            f"set). Runs are read from `{runs}`: make one with `genart leaderboard run --models A,B "
+            f"--prompts drawbench --out {runs}/NAME`, score it with `genart leaderboard score`, then "
             "press *Refresh runs*." + (" **Offline: scores come from stand-in networks.**" if studio.offline else "")
         )
         with gr.Tabs():
             for title, key in PROMPT_SET_TABS:
                 with gr.Tab(title, id=f"lb-tab-{key or 'other'}"):
-                    _section(studio, key, runs.get(key, []))
+                    _section(studio, key, by_set.get(key, []))
     return page

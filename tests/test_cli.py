@@ -38,8 +38,8 @@ def test_generate_writes_pngs_and_prints_paths(genart_cli, tmp_path):
     paths = [Path(p) for p in proc.stdout.split()]
     assert len(paths) == 2 and all(p.exists() for p in paths)
     settings = [read_png_settings(p) for p in paths]
-    assert [s["seed"] for s in settings] == [5, 6]
-    assert settings[0]["scheduler"] == "UniPC" and (settings[0]["width"], settings[0]["height"]) == (64, 48)
+    assert [s.seed for s in settings] == [5, 6]
+    assert settings[0].scheduler == "UniPC" and (settings[0].width, settings[0].height) == (64, 48)
     assert "tiny random-weight stand-in" in proc.stderr  # says plainly where outputs come from
 
 
@@ -72,7 +72,7 @@ def test_image_task_commands_write_pngs(genart_cli, tmp_path):
         assert proc.returncode == 0, proc.stderr[-2000:]
         path = Path(proc.stdout.split()[-1])
         settings = read_png_settings(path)
-        assert settings["model"] == args[2] and settings["seed"] == 4
+        assert settings.model == args[2] and settings.seed == 4
     assert Image.open(path).size == (288, 256)
     proc = genart_cli("inpaint", "--model", "sd15-inpaint", "--image", str(photo), "--prompt", "x",
                    "--out", str(out))

@@ -103,11 +103,10 @@ def test_a_pickle_only_repo_is_refused_unless_allowed(bin_spec, settings, monkey
     from genart_demo.loading import LoadError, load_pipeline
 
     spec, _ = bin_spec
-    monkeypatch.delenv("GENART_ALLOW_PICKLE", raising=False)
     with pytest.raises(LoadError, match="ships only pickle .* genart loads safetensors only. Set GENART_ALLOW_PICKLE=1"):
         load_pipeline(spec, standin=False, device="cpu", settings=settings)
-    monkeypatch.setenv("GENART_ALLOW_PICKLE", "1")  # the clean repo then loads, from its .bin files
-    pipe = load_pipeline(spec, standin=False, device="cpu", settings=settings)
+    allowed = replace(settings, allow_pickle=True)  # GENART_ALLOW_PICKLE=1: the clean repo then loads, from its .bin
+    pipe = load_pipeline(spec, standin=False, device="cpu", settings=allowed)
     assert type(pipe).__name__ == "StableDiffusionPipeline" and type(pipe.text_encoder).__name__ == "CLIPTextModel"
 
 
@@ -119,11 +118,10 @@ def test_allowed_pickle_weights_are_read_weights_only(bin_spec, settings, monkey
     from genart_demo.loading import LoadError, load_pipeline
 
     spec, repo = bin_spec
-    monkeypatch.setenv("GENART_ALLOW_PICKLE", "1")
     marker = tmp_path / "ran"
     _poison(repo / weights, marker, torch.load(repo / weights, weights_only=True))
     with pytest.raises(LoadError, match=REFUSED):
-        load_pipeline(spec, standin=False, device="cpu", settings=settings)
+        load_pipeline(spec, standin=False, device="cpu", settings=replace(settings, allow_pickle=True))
     assert not marker.exists()
 
 
@@ -153,9 +151,8 @@ def test_a_gan_translator_falling_back_to_pytorch_model_bin_refuses_code(tmp_pat
         return str(files[filename])
 
     monkeypatch.setattr(hub_mixin, "hf_hub_download", download)
-    monkeypatch.setenv("GENART_ALLOW_PICKLE", "1")
     with pytest.raises(LoadError, match=REFUSED):
-        load_pipeline(spec, standin=False, device="cpu", settings=settings)
+        load_pipeline(spec, standin=False, device="cpu", settings=replace(settings, allow_pickle=True))
     assert asked == ["config.json", "model.safetensors", "pytorch_model.bin"] and not marker.exists()
 
 

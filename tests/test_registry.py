@@ -2,9 +2,11 @@
 import diffusers
 import pytest
 
-from genart_demo.loading import NON_DIFFUSERS_LOADERS
+from genart_demo.gan import GAN_CLASSES
+from genart_demo.loading import LOADERS, offline_capable
 from genart_demo.registry import (
     CONTROLS,
+    KINDS,
     TASK_CONTROLS,
     TASKS,
     Registry,
@@ -54,7 +56,14 @@ def test_entry_is_well_formed(model_id):
     assert spec.name and spec.licence and spec.verified and spec.memory_gb > 0
     assert "/" in spec.repo and spec.revision
     assert set(spec.tasks) <= set(TASKS) and spec.tasks
-    assert hasattr(diffusers, spec.pipeline) or spec.pipeline in NON_DIFFUSERS_LOADERS, spec.pipeline
+    assert spec.kind in KINDS
+    if spec.kind in ("pipeline", "model"):
+        assert hasattr(diffusers, spec.pipeline), spec.pipeline
+        assert spec.pipeline.endswith("Pipeline") == (spec.kind == "pipeline"), (spec.id, spec.kind)
+    elif spec.kind == "gan":
+        assert spec.pipeline in GAN_CLASSES
+    else:
+        assert spec.pipeline == "spandrel" and spec.file and spec.scale
     d = spec.defaults
     assert d.scheduler in SAMPLERS and d.scheduler in spec.samplers()
     assert 1 <= d.steps <= 500
@@ -70,19 +79,21 @@ def test_controls_are_arguments_the_pipeline_takes(model_id):
     spec = REGISTRY.get(model_id)
     image_task = set(spec.tasks) & {"image-to-image", "inpaint", "super-resolve"}
     ignored = {"scheduler", "size"} if image_task else {"scheduler"}  # image tasks fit the input to the size
-    if spec.pipeline in NON_DIFFUSERS_LOADERS:
-        assert spec.controls() == frozenset(), spec.id  # GAN models take no sampling controls
+    if not spec.denoises:
+        assert spec.controls() - {"prompt", "negative_prompt"} == frozenset(), spec.id  # no sampling controls
         return
     params = pipeline_params(spec.pipeline)
     for control in spec.controls() - ignored:
         assert set(CONTROL_PARAMS[control]) & params, (control, spec.pipeline)
 
 
-def test_every_standin_class_has_a_builder():
-    from genart_demo.tiny import STANDIN_BUILDERS
+def test_every_model_runs_offline_and_every_kind_loads():
+    from genart_demo.tiny.builders import STANDIN_BUILDERS
 
-    missing = {s.standin_class for s in REGISTRY} - set(STANDIN_BUILDERS) - set(NON_DIFFUSERS_LOADERS)
-    assert not missing  # GAN models' stand-ins are built by genart_demo.gan / genart_demo.sr
+    assert set(LOADERS) == set(KINDS)  # each kind has its loader: the one place that branches on it
+    assert all(offline_capable(s) for s in REGISTRY)
+    missing = {s.standin_class for s in REGISTRY if s.kind in ("pipeline", "model")} - set(STANDIN_BUILDERS)
+    assert not missing  # GAN and upscaler stand-ins are built by genart_demo.gan / genart_demo.sr
 
 
 def test_unknown_id_names_the_known_ones():

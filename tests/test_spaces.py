@@ -13,15 +13,16 @@ import yaml
 from huggingface_hub import SpaceHardware
 from packaging.requirements import Requirement
 
-from genart_demo import spaces_build
+import genart_demo
+from genart_demo.pages import all_pages
 from genart_demo.errors import InputError
 from genart_demo.registry import Registry
+from genart_demo.settings import Settings
 from genart_demo.spaces_build import (
     COLORS,
     SPACES,
     build_space,
     get_space,
-    launch_options,
     push_space,
     space_files,
     space_metadata,
@@ -50,19 +51,23 @@ SPACE_APIS["studio"] = set().union(*SPACE_APIS.values()) | {
     "translate", "inpaint", "evaluate", "evaluate_pair", "evaluate_autoencoder", "evaluate_clip"}
 
 PROBE = """
-import json, app, genart_demo, leaderboard
-from genart_demo.spaces_build import space_studio
-studio = space_studio(app.SPACE)
-blocks = app.build_app(studio)
+import json, app, genart_demo, leaderboard, gradio as gr
+from genart_demo.spaces_build import get_space, space_heading, space_pages, space_studio
+from genart_demo.ui.app import build_app, open_services
+space, studio = get_space(app.SPACE), space_studio(app.SPACE)
+pages = space_pages(space)
+blocks = build_app(studio, pages, open_services(studio, pages), **space_heading(space))
 apis = sorted(f.api_name for f in blocks.fns.values()
               if f.api_name and f.api_visibility != "private" and f.api_name != "load_example")
+tabs = [b.label for b in blocks.blocks.values() if isinstance(b, gr.Tab) and b.id in [p.key for p in pages]]
 runs = {}
 if app.SPACE == "leaderboard":
     from leaderboard.ui import runs_by_set
     runs = runs_by_set(studio)
-print(json.dumps({"genart": genart_demo.__file__, "leaderboard": leaderboard.__file__, "apis": apis,
+print(json.dumps({"genart": genart_demo.__file__, "leaderboard": leaderboard.__file__, "apis": apis, "tabs": tabs,
                   "models": studio.registry.ids(), "title": blocks.title, "runs": runs}))
 """
+DIST_INFO = f"genart-{genart_demo.__version__}.dist-info"  # a built Space's entry points (the leaderboard's pages)
 
 
 def _front_matter(text: str) -> dict:
@@ -146,7 +151,7 @@ def test_cli_lists_and_checks_the_space_folders(genart_cli, tmp_path):
     assert genart_cli("spaces", "write", "--check", "--root", str(tmp_path)).returncode == 0
     proc = genart_cli("spaces", "build", "leaderboard", str(tmp_path / "lb"))
     assert proc.returncode == 0 and [Path(p).name for p in proc.stdout.split()] == [
-        "README.md", "app.py", "genart_demo", "leaderboard", "requirements.txt"]
+        "README.md", "app.py", DIST_INFO, "genart_demo", "leaderboard", "requirements.txt"]
     assert "python app.py" in proc.stderr
 
 
@@ -156,8 +161,10 @@ def test_readme_lists_the_spaces():
 
 def test_build_assembles_a_self_contained_folder(tmp_path):
     out = build_space("upscaler", tmp_path / "up")
-    assert sorted(p.name for p in out.iterdir()) == ["README.md", "app.py", "genart_demo", "leaderboard",
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", "app.py", DIST_INFO, "genart_demo", "leaderboard",
                                                       "requirements.txt"]
+    entry_points = (out / DIST_INFO / "entry_points.txt").read_text()
+    assert "[genart.pages]\nleaderboard = leaderboard.pages:LEADERBOARD\narena = leaderboard.pages:ARENA" in entry_points
     assert (out / "genart_demo" / "registry.toml").read_bytes() == (ROOT / "genart_demo" / "registry.toml").read_bytes()
     assert (out / "leaderboard" / "data" / "DrawBench.csv").is_file()
     assert (out / "leaderboard" / "data" / "PartiPrompts.tsv").is_file()
@@ -170,17 +177,16 @@ def test_build_assembles_a_self_contained_folder(tmp_path):
 
 
 def test_build_bundles_leaderboard_runs(tmp_path):
-    from leaderboard.ui import RUNS_DIR
-
-    assert spaces_build.RUNS_SUBDIR == Path("outputs") / RUNS_DIR
     run = tmp_path / "runs" / "db1"
     run.mkdir(parents=True)
     (run / "run.json").write_text(json.dumps({"prompt_set": "drawbench"}))
     (run / "manifest.csv").write_text("model,prompt_id\n")
+    (run / ".manifest.abc.part.csv").write_text("half written")  # a temporary file: left behind
     (tmp_path / "runs" / "notes").mkdir()  # not a run: left out
     out = build_space("leaderboard", tmp_path / "lb", runs=tmp_path / "runs")
     assert sorted(p.name for p in (out / "outputs" / "leaderboard").iterdir()) == ["db1"]
     assert (out / "outputs" / "leaderboard" / "db1" / "manifest.csv").read_text() == "model,prompt_id\n"
+    assert sorted(p.name for p in (out / "outputs" / "leaderboard" / "db1").iterdir()) == ["manifest.csv", "run.json"]
     with pytest.raises(InputError, match="No leaderboard runs in"):
         build_space("leaderboard", tmp_path / "lb2", runs=tmp_path / "runs" / "notes")
 
@@ -219,6 +225,9 @@ def test_assembled_space_builds_its_app_offline(built_spaces, name):
     if space.default_model:
         assert report["models"][0] == space.default_model
     assert report["runs"] == ({"drawbench": ["db1"]} if name == "leaderboard" else {})
+    # the studio Space shows every page of the one table, as `python app.py` does; a page Space only its page
+    expected = [p.title for p in all_pages()] if space.page == "studio" else []
+    assert report["tabs"] == expected
 
 
 class FakeHfApi:
@@ -279,20 +288,16 @@ def test_push_refuses_a_bad_repo_or_space_before_any_upload(fake_hub):
     assert all(api.calls == [] for api in fake_hub)
 
 
-def test_launch_options_follow_the_hub_then_genart(monkeypatch, settings):
-    for var in ("GENART_HOST", "GENART_PORT", "GRADIO_SERVER_NAME", "GRADIO_SERVER_PORT"):
-        monkeypatch.delenv(var, raising=False)
-    assert launch_options(settings)["server_name"] == "127.0.0.1" and launch_options(settings)["server_port"] == 7860
-    monkeypatch.setenv("GRADIO_SERVER_NAME", "0.0.0.0")  # what the Hub sets in a Space
-    monkeypatch.setenv("GRADIO_SERVER_PORT", "7861")
-    options = launch_options(settings)
+def test_launch_options_follow_genart_then_the_hub(settings):
+    hub = {"GRADIO_SERVER_NAME": "0.0.0.0", "GRADIO_SERVER_PORT": "7861"}  # what the Hub sets in a Space
+    options = Settings.from_env(hub).launch_options()
     assert (options["server_name"], options["server_port"]) == ("0.0.0.0", 7861)
+    options = Settings.from_env({**hub, "GENART_HOST": "127.0.0.2", "GENART_PORT": "9000"}).launch_options()
+    assert (options["server_name"], options["server_port"]) == ("127.0.0.2", 9000)
+    options = settings.launch_options()
     assert options["allowed_paths"] == [str(settings.output_dir.resolve())]
     assert options["blocked_paths"] == [str(settings.output_dir.resolve() / "arena")]  # vote database and ticket key
     assert options["max_file_size"] == "1024mb"  # GENART_MAX_UPLOAD_MB's default
-    monkeypatch.setenv("GENART_HOST", "127.0.0.2")
-    monkeypatch.setenv("GENART_PORT", "9000")
-    assert (launch_options(settings)["server_name"], launch_options(settings)["server_port"]) == ("127.0.0.2", 9000)
 
 
 @pytest.mark.server
@@ -313,7 +318,7 @@ def test_assembled_text_to_image_space_serves_and_generates(servers, cache_dir, 
                                                  False, api_name="/generate")
         params = json.loads(params_json)  # one image: its settings
         assert len(gallery) == 1 and params["model"] == "sdxl-turbo" and params["seed"] == 7
-        assert read_png_settings(gallery[0]["image"])["seed"] == 7
+        assert read_png_settings(gallery[0]["image"]).seed == 7
         assert len(list((tmp_path / "out").rglob("*.png"))) == 1
     finally:
         servers.stop(proc)

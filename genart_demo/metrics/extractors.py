@@ -63,11 +63,11 @@ def verified_weights_file(path: str | Path) -> Path:
 
 
 def fid_inception_weights_file(weights_path: str | Path | None = None, *, allow_download: bool = False) -> Path:
-    """The FID Inception weights: weights_path, else $GENART_FID_WEIGHTS, else torch hub's cache, else download.
+    """The FID Inception weights: weights_path (the studio passes GENART_FID_WEIGHTS), else torch hub's cache, else download.
 
     Every route ends in verified_weights_file. Downloading happens only with allow_download=True.
     """
-    explicit = weights_path or os.environ.get(FID_WEIGHTS_ENV)
+    explicit = weights_path  # the studio passes Settings.fid_weights (GENART_FID_WEIGHTS)
     if explicit:
         return verified_weights_file(explicit)
     cached = Path(torch.hub.get_dir()) / "checkpoints" / FID_WEIGHTS_URL.rsplit("/", 1)[-1]

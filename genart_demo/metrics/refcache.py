@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..atomic import atomic_folder, atomic_write
+
 from .frechet import Features, FrechetReference, GaussianStats, gaussian_stats
 
 FORMAT_VERSION = 1
@@ -43,17 +45,13 @@ def _safe_name(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or "_"
 
 
-def _write_npz_atomically(path: Path, **arrays: np.ndarray) -> None:
-    """Write an .npz beside `path`, fsync it, then os.replace it into place: readers see the old file or the new."""
-    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex}")
-    try:
-        with open(tmp, "wb") as fh:
+def _write_npz(path: Path, **arrays: np.ndarray) -> None:
+    """An .npz written atomically: readers see the old file or the new."""
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as fh:  # a file object, so numpy does not append ".npz" to the temporary name
             np.savez(fh, **arrays)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+
+    atomic_write(path, write)
 
 
 @dataclass
@@ -76,7 +74,7 @@ class CachedReference:
         self.sqrt = sqrt
         if self.path is not None and self.path.is_dir():
             try:
-                _write_npz_atomically(self.path / "sqrt.npz", sqrt=sqrt)
+                _write_npz(self.path / "sqrt.npz", sqrt=sqrt)
             except OSError as err:  # a read-only cache still works; it just recomputes R next time
                 log.warning("could not store sqrt in reference cache entry %s: %s", self.path, err)
 
@@ -154,21 +152,11 @@ class ReferenceCache:
         meta = {"format_version": FORMAT_VERSION, "extractor_id": extractor_id, "content_hash": content_hash, "n": n,
                 "d": d, "has_logits": logit_array is not None, "created": datetime.now(timezone.utc).isoformat()}
         final = self.entry_dir(extractor_id, content_hash)
-        self.root.mkdir(parents=True, exist_ok=True)
-        tmp = self.root / f".tmp-{uuid.uuid4().hex}"
-        try:
-            tmp.mkdir()
-            _write_npz_atomically(tmp / "stats.npz", **arrays)
+        with atomic_folder(final, replace=True) as tmp:  # an older or broken entry is swapped out whole
+            _write_npz(tmp / "stats.npz", **arrays)
             if sqrt is not None:
-                _write_npz_atomically(tmp / "sqrt.npz", sqrt=np.asarray(sqrt, dtype=np.float64))
-            (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
-            if final.exists():  # an older or broken entry: move it aside, then swap the new one in
-                trash = self.root / f".trash-{uuid.uuid4().hex}"
-                os.replace(final, trash)
-                shutil.rmtree(trash, ignore_errors=True)
-            os.replace(tmp, final)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+                _write_npz(tmp / "sqrt.npz", sqrt=np.asarray(sqrt, dtype=np.float64))
+            atomic_write(tmp / "meta.json", json.dumps(meta, indent=1))
         return CachedReference(extractor_id, content_hash, feats, stats, logit_array,
                                None if sqrt is None else np.asarray(sqrt, dtype=np.float64), final)
 

@@ -2,19 +2,26 @@
 from __future__ import annotations
 
 import contextlib
-import datetime as _dt
+import dataclasses
 import inspect
 import secrets
+from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from PIL import Image
 
 from ..errors import InputError
-from ..loading import LoadedPipeline
+from ..cache import LoadedPipeline
 from ..media import save_png
 from ..registry import ModelSpec
-from ..schedulers import build_scheduler
+from ..run_settings import RunSettings
+from ..schedulers import build_scheduler, sampler
 from ..settings import MAX_GUIDANCE, MAX_SEED, MAX_STEPS, MIN_GUIDANCE
+from ..studio import Studio
+from ..workspace import Workspace
 
 # progress(done, total, description): called after every denoising step.
 ProgressFn = Callable[[int, int, str], None]
@@ -23,10 +30,30 @@ ProgressFn = Callable[[int, int, str], None]
 MAX_PROMPT_CHARS = 4000
 
 
+MODEL_HELP = "registry id (see `genart models --task ...`)"
+
+
+def option(default: Any = dataclasses.MISSING, help: str = "", **cli: Any) -> Any:
+    """A request field with its command-line help (and argparse extras such as choices, nargs or metavar); no
+    default means required. The `genart` commands are built from the request dataclasses, so each field is
+    declared once."""
+    return dataclasses.field(default=default, metadata={"help": help, **cli})
+
+
+class TaskRequest:
+    """What every task request (a frozen dataclass) has: `model`, the registry id of the model it runs."""
+
+    model: str
+
+    def model_ids(self) -> tuple[str, ...]:
+        """Registry ids of the models this request runs (ZeroGPU sizes its GPU time from them)."""
+        return (self.model,)
+
+
 @lru_cache(maxsize=None)
 def pipeline_params(pipeline_class: str) -> frozenset[str]:
     """Argument names of a diffusers pipeline's __call__ (imports the class; allocates nothing)."""
-    import diffusers
+    import diffusers  # lazy: importing diffusers takes seconds; the app serves before any pipeline is needed
 
     return frozenset(inspect.signature(getattr(diffusers, pipeline_class).__call__).parameters)
 
@@ -42,7 +69,7 @@ def resolve_seed(seed: int | None) -> int:
 
 def generators(seed: int, count: int) -> list:
     """One CPU generator per image; image i uses seed + i, so any image can be remade alone."""
-    import torch
+    import torch  # lazy: torch takes seconds to import; building the app must not need it
 
     return [torch.Generator("cpu").manual_seed(seed + i) for i in range(count)]
 
@@ -87,7 +114,7 @@ def check_size(spec: ModelSpec, width: Any, height: Any) -> tuple[int, int]:
     return width, height
 
 
-def spec_for_tasks(studio, model_id: str, tasks: tuple[str, ...], label: str) -> ModelSpec:
+def spec_for_tasks(studio: Studio, model_id: str, tasks: tuple[str, ...], label: str) -> ModelSpec:
     """The model's spec as it runs here, refused (naming the models that fit) unless it serves one of `tasks`.
     `label` names those models in the message, e.g. "Inpaint models"."""
     spec = studio.spec(model_id)
@@ -105,7 +132,7 @@ def check_prompts(prompt: str, negative_prompt: str = "") -> None:
                              "(text encoders read far less: longer text would only be cut off).")
 
 
-def check_batch(studio, batch: Any) -> int:
+def check_batch(studio: Studio, batch: Any) -> int:
     if isinstance(batch, bool) or not isinstance(batch, int) or not 1 <= batch <= studio.settings.max_batch:
         raise InputError(f"Batch size must be from 1 to {studio.settings.max_batch}; got {batch!r}.")
     return batch
@@ -114,8 +141,6 @@ def check_batch(studio, batch: Any) -> int:
 def check_scheduler(spec: ModelSpec, name: str | None) -> str:
     """The sampler to use (the model's default when None); unknown or incompatible names are refused with
     the names that are allowed."""
-    from ..schedulers import sampler
-
     chosen = name or spec.defaults.scheduler
     sampler(chosen)  # unknown names get the full list
     if chosen not in spec.samplers():
@@ -206,29 +231,25 @@ def step_progress(pipe: Any, kwargs: dict, progress: ProgressFn | None, total: i
         del pipe.progress_bar
 
 
-def output_path(output_dir: Path, model_id: str, seed: int) -> Path:
-    """outputs/YYYY-MM-DD/HHMMSS-ffffff-<model>-<seed>.png (unique per image)."""
-    now = _dt.datetime.now()
-    return output_dir / now.strftime("%Y-%m-%d") / f"{now.strftime('%H%M%S-%f')}-{model_id}-{seed}.png"
+def workspace_for(studio: Studio, output_dir: Path | None) -> Workspace:
+    """The studio's workspace, with its outputs somewhere else when a caller gives `output_dir`."""
+    workspace = studio.settings.workspace
+    return workspace if output_dir is None else dataclasses.replace(workspace, outputs=Path(output_dir))
 
 
-def save_images(images: Sequence, settings: Sequence[Mapping[str, Any]], output_dir: Path) -> list[Path]:
-    """Save each image with its own settings chunk; returns the paths in order."""
-    return [save_png(img, output_path(output_dir, s["model"], s["seed"]), s) for img, s in zip(images, settings)]
+def save_images(images: Sequence, settings: Sequence[RunSettings], workspace: Workspace) -> list[Path]:
+    """Save each image with its own settings chunk under the workspace's dated folder; the paths in order."""
+    return [save_png(img, workspace.output_path(s.model, s.seed), s) for img, s in zip(images, settings)]
 
 
 def to_tensor(image):
-    """An RGB PIL image as (1, 3, H, W) float32 in [0, 1] (torch imported on use)."""
-    import numpy as np
-    import torch
+    """An RGB PIL image as (1, 3, H, W) float32 in [0, 1]."""
+    import torch  # lazy: see generators
 
     return torch.from_numpy(np.asarray(image, dtype=np.float32) / 255.0).permute(2, 0, 1)[None]  # (1, 3, H, W)
 
 
 def to_image(x):
     """(1, 3, H, W) in [0, 1] back to an RGB PIL image (clamped, rounded to 8 bits)."""
-    import numpy as np
-    from PIL import Image
-
     arr = (x[0].permute(1, 2, 0).clamp(0, 1).cpu().float().numpy() * 255.0).round().astype(np.uint8)
     return Image.fromarray(arr)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import csv
-import datetime as _dt
+import io
 import json
 import re
 import threading
@@ -19,7 +19,9 @@ from ..errors import InputError
 from ..imagesets import MIN_SET_IMAGES, ImageSet, describe_sizes, read_files, read_set
 from ..media import read_png_settings
 from ..studio import Studio
-from .common import ProgressFn
+from ..atomic import atomic_write
+from ..workspace import Workspace
+from .common import ProgressFn, workspace_for
 
 SET_METRICS = ("fid", "kid", "is", "prdc", "intra-fid", "accuracy")  # what section (a) can compute
 SET_EXTRACTORS = ("fid-inception", "timm-inception", "dinov2", "clip")  # feature networks people can pick
@@ -46,37 +48,19 @@ def row(metric: str, value: float, *, subject: str, std: float | None = None, n:
             "n": n, "extractor": extractor, "convention": convention}
 
 
-def write_result(result: EvalResult, output_dir: Path, kind: str) -> EvalResult:
-    """Write the table as CSV and everything as JSON under <outputs>/evaluations/ (atomic renames)."""
-    stamp = _dt.datetime.now().strftime("%Y-%m-%d/%H%M%S-%f")
-    base = output_dir / "evaluations" / f"{stamp}-{kind}"
-    base.parent.mkdir(parents=True, exist_ok=True)
+def write_result(result: EvalResult, workspace: Workspace, kind: str) -> EvalResult:
+    """Write the table as CSV and everything as JSON under the workspace's evaluations folder (atomically)."""
+    base = workspace.evaluation_base(kind)
     columns = ["metric", "value", "std", "subject", "n", "extractor", "convention"]
-    tmp = base.with_suffix(".csv.tmp")
-    with open(tmp, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows({k: r.get(k) for k in columns} for r in result.rows)
-    result.csv_path = tmp.replace(base.with_suffix(".csv"))
-    tmp = base.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps({"kind": kind, "rows": result.rows, "notes": result.notes, "info": result.info,
-                               "genart": __version__}, indent=2, default=str))
-    result.json_path = tmp.replace(base.with_suffix(".json"))
+    table = io.StringIO()
+    writer = csv.DictWriter(table, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows({k: r.get(k) for k in columns} for r in result.rows)
+    result.csv_path = atomic_write(base.with_suffix(".csv"), table.getvalue())
+    result.json_path = atomic_write(base.with_suffix(".json"), json.dumps(
+        {"kind": kind, "rows": result.rows, "notes": result.notes, "info": result.info, "genart": __version__},
+        indent=2, default=str))
     return result
-
-
-# --- process-wide metric networks (kept on the Studio, built once) -----------------------------------------
-
-_LOCK = threading.Lock()
-
-
-def metric_model(studio: Studio, key: str, build: Callable[[], Any]) -> Any:
-    """A metric network cached on the studio (extractors, CLIP, LPIPS): built on first use, then reused."""
-    with _LOCK:
-        models = studio.metric_models
-        if key not in models:
-            models[key] = build()
-        return models[key]
 
 
 def extractor_for(studio: Studio, name: str):
@@ -86,7 +70,7 @@ def extractor_for(studio: Studio, name: str):
     if name not in SET_EXTRACTORS and name != "classifier":
         raise InputError(f"Unknown feature extractor {name!r}. Allowed: {', '.join(SET_EXTRACTORS)}.")
     weights = studio.settings.fid_weights if name == "fid-inception" else None
-    return metric_model(studio, f"extractor:{name}", lambda: load_extractor(
+    return studio.cache.get_model(f"extractor:{name}", lambda: load_extractor(
         name, device=studio.cache.device, standin=studio.offline, weights_path=weights or None,
         allow_download=not studio.offline))
 
@@ -104,12 +88,12 @@ def resolve_set(studio: Studio, source: Any, label: str, minimum: int = MIN_SET_
     else:
         source = str(getattr(source, "name", source))
         if source.startswith(LEADERBOARD_PREFIX):
-            run = source[len(LEADERBOARD_PREFIX):]
-            if not re.fullmatch(r"[\w.-]+", run) or run.startswith("."):
-                raise InputError(f"{label}: {run!r} is not a leaderboard run name (letters, digits, '.', '_', '-').")
-            source = str(studio.settings.output_dir / "leaderboard" / run)
+            try:
+                source = str(studio.settings.workspace.run(source[len(LEADERBOARD_PREFIX):]))
+            except InputError as exc:
+                raise InputError(f"{label}: {exc}") from None
         found = read_set(source, roots=allowed_roots(studio), label=label, minimum=minimum)
-    found.label = label
+    found.label, found.limit = label, studio.settings.max_pixels
     return found
 
 
@@ -122,12 +106,8 @@ def allowed_roots_text(studio: Studio) -> str:
 
 
 def leaderboard_runs(studio: Studio) -> list[str]:
-    """Run folders the leaderboard has written, newest first."""
-    base = studio.settings.output_dir / "leaderboard"
-    if not base.is_dir():
-        return []
-    runs = [p for p in base.iterdir() if p.is_dir() and not p.name.startswith(".")]
-    return [LEADERBOARD_PREFIX + p.name for p in sorted(runs, key=lambda p: p.stat().st_mtime, reverse=True)]
+    """The leaderboard's runs as set sources ("leaderboard:<run>"), newest first."""
+    return [LEADERBOARD_PREFIX + name for name in studio.settings.workspace.run_names()]
 
 
 def _batches(images: ImageSet, notes: list[str]):
@@ -176,7 +156,7 @@ def features_with_cache(studio: Studio, extractor, images: ImageSet, progress: P
     files before, else extracted now and stored."""
     from ..metrics.refcache import ReferenceCache
 
-    cache = ReferenceCache(studio.settings.cache_dir / "reference-stats")
+    cache = ReferenceCache(studio.settings.workspace.reference_stats)
     key = images.content_hash()
     cached = cache.get(extractor.info.id, key)
     if cached is not None:
@@ -196,15 +176,12 @@ def class_labels(images: ImageSet) -> list[int | None]:
             labels.append(int(top))
             continue
         try:
-            import io
-
-            from PIL import Image
-
-            settings = read_png_settings(Image.open(io.BytesIO(blob)))
-        except (OSError, ValueError, SyntaxError):  # not a readable PNG: no label from it
-            settings = {}
-        value = settings.get("class_label")
-        labels.append(int(value) if isinstance(value, (int, float, str)) and str(value).isdigit() else None)
+            settings = read_png_settings(io.BytesIO(blob))
+        except (OSError, ValueError, SyntaxError):  # not a readable PNG (or unreadable settings): no label from it
+            settings = None
+        index = getattr(settings, "class_index", None)
+        label = getattr(settings, "class_label", None)
+        labels.append(index if index is not None else int(label) if str(label or "").isdigit() else None)
     return labels
 
 
@@ -320,4 +297,4 @@ def evaluate_sets(studio: Studio, req: SetsRequest, *, progress: ProgressFn | No
                                            "hash_a": ref and ref.content_hash(),
                                            "hash_b": gen.content_hash(), "standin": studio.offline})
     result.seconds = time.perf_counter() - started
-    return write_result(result, output_dir or studio.settings.output_dir, "sets")
+    return write_result(result, workspace_for(studio, output_dir), "sets")

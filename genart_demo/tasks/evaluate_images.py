@@ -10,14 +10,14 @@ from typing import Any
 from PIL import Image
 
 from ..errors import InputError
-from ..imageio import fit_to_multiple, load_image
+from ..imagefit import fit_to_multiple
+from ..imageio import load_image
 from ..media import read_png_settings
 from ..studio import Studio
-from .common import ProgressFn, spec_for_tasks, to_image, to_tensor
+from .common import ProgressFn, spec_for_tasks, to_image, to_tensor, workspace_for
 from .evaluate import (
     EvalResult,
     check_metrics,
-    metric_model,
     resolve_set,
     row,
     write_result,
@@ -33,13 +33,13 @@ MAX_AUTOENCODERS = 4  # round trips shown side by side
 def lpips_model(studio: Studio):
     from ..metrics.lpips import load_lpips
 
-    return metric_model(studio, "lpips", lambda: load_lpips(standin=studio.offline, allow_download=not studio.offline))
+    return studio.cache.get_model("lpips", lambda: load_lpips(standin=studio.offline, allow_download=not studio.offline))
 
 
 def clip_model(studio: Studio):
     from ..metrics.clip import load_clip
 
-    return metric_model(studio, "clip", lambda: load_clip(standin=studio.offline, local_files_only=studio.offline)
+    return studio.cache.get_model("clip", lambda: load_clip(standin=studio.offline, local_files_only=studio.offline)
                         .to(studio.cache.device))
 
 
@@ -86,7 +86,8 @@ def evaluate_pair(studio: Studio, req: PairRequest, *, output_dir: Path | None =
     metrics = check_metrics(req.metrics, PAIR_METRICS, "Paired metrics")
     if req.image is None or req.reference is None:
         raise InputError("Paired metrics need both an image and its reference.")
-    image, reference = load_image(req.image, label="image"), load_image(req.reference, label="reference")
+    image, reference = (load_image(req.image, label="image", limit=studio.settings.max_pixels),
+                        load_image(req.reference, label="reference", limit=studio.settings.max_pixels))
     if image.image.size != reference.image.size:
         (w, h), (rw, rh) = image.image.size, reference.image.size
         raise InputError(f"The image is {w}×{h} but the reference is {rw}×{rh}; paired metrics compare pixels, "
@@ -95,7 +96,7 @@ def evaluate_pair(studio: Studio, req: PairRequest, *, output_dir: Path | None =
     rows = paired_rows(studio, to_tensor(image.image), to_tensor(reference.image), metrics, "image vs reference", notes)
     result = EvalResult(rows, notes, info={"size": list(image.image.size), "standin": studio.offline})
     result.seconds = time.perf_counter() - started
-    return write_result(result, output_dir or studio.settings.output_dir, "pair")
+    return write_result(result, workspace_for(studio, output_dir), "pair")
 
 
 # --- section (c): autoencoder round trip ---------------------------------------------------------------------
@@ -123,7 +124,7 @@ def evaluate_autoencoders(studio: Studio, req: AutoencodeRequest, *, progress: P
     specs = [spec_for_tasks(studio, m, ("autoencode",), "Autoencoders") for m in models]
     if req.image is None:
         raise InputError("Give an image to send through the autoencoders.")
-    loaded = load_image(req.image, label="image")
+    loaded = load_image(req.image, label="image", limit=studio.settings.max_pixels)
     notes, rows, images = list(loaded.notes), [], []
     for i, spec in enumerate(specs):
         d = spec.defaults
@@ -144,7 +145,7 @@ def evaluate_autoencoders(studio: Studio, req: AutoencodeRequest, *, progress: P
     result = EvalResult(rows, notes, images=[(loaded.image, "input")] + images,
                         info={"models": list(models), "standin": studio.offline})
     result.seconds = time.perf_counter() - started
-    return write_result(result, output_dir or studio.settings.output_dir, "autoencode")
+    return write_result(result, workspace_for(studio, output_dir), "autoencode")
 
 
 # --- section (d): CLIPScore of images against their prompts -------------------------------------------------
@@ -161,7 +162,7 @@ def _prompts_from_pngs(images) -> list[str]:
     prompts = []
     for name, blob in zip(images.names, images.blobs):
         try:
-            prompt = read_png_settings(Image.open(io.BytesIO(blob))).get("prompt")
+            prompt = getattr(read_png_settings(io.BytesIO(blob)), "prompt", None)
         except (OSError, ValueError, SyntaxError):  # not a readable PNG: no prompt from it
             prompt = None
         if not isinstance(prompt, str) or not prompt.strip():
@@ -210,4 +211,4 @@ def evaluate_clip(studio: Studio, req: ClipRequest, *, progress: ProgressFn | No
         notes.append(f"{name} is a tiny random-weight stand-in: these numbers test the plumbing only.")
     result = EvalResult(rows, notes, info={"clip": scorer.info.as_dict(), "standin": studio.offline})
     result.seconds = time.perf_counter() - started
-    return write_result(result, output_dir or studio.settings.output_dir, "clip")
+    return write_result(result, workspace_for(studio, output_dir), "clip")

@@ -4,20 +4,23 @@ from __future__ import annotations
 import difflib
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from PIL import Image
 
-from .. import __version__
 from ..errors import InputError
-from ..loading import LoadedPipeline
+from ..cache import LoadedPipeline
 from ..registry import GENERATE_TASKS, ModelSpec
+from ..run_settings import GenerateSettings
 from ..settings import MAX_COMPARE_MODELS
 from ..studio import Studio
 from .common import (
+    MODEL_HELP,
     ProgressFn,
+    TaskRequest,
+    option,
     check_batch,
     check_guidance,
     check_prompts,
@@ -32,6 +35,7 @@ from .common import (
     spec_for_tasks,
     step_progress,
     use_sampler,
+    workspace_for,
 )
 
 DEFAULT_CLASS = 207  # ImageNet "golden retriever": the class DiT examples use when none is chosen
@@ -39,34 +43,46 @@ REFINER_SPLIT = 0.8  # SDXL base denoises the first 80% of the schedule, the ref
 
 
 @dataclass(frozen=True)
-class GenerateRequest:
+class GenerateRequest(TaskRequest):
     """One generate call. None means "the model's default"."""
 
-    model: str  # registry id
-    prompt: str = ""
-    negative_prompt: str = ""
-    steps: int | None = None
-    guidance: float | None = None
-    width: int | None = None
-    height: int | None = None
-    seed: int = -1  # -1 = random; image i of a batch uses seed + i
-    batch: int = 1
-    scheduler: str | None = None  # a sampler name from genart_demo.schedulers.SAMPLERS
-    class_label: str | int | None = None  # class-conditional: ImageNet class name or index
-    refine: bool = False  # SDXL: hand the last 20% of denoising to the registry's refiner
+    model: str = option(help=MODEL_HELP)
+    prompt: str = option("", "the text to draw (text-to-image models)")
+    negative_prompt: str = option("", "what to steer away from")
+    steps: int | None = option(None, "denoising steps (default: the model's)")
+    guidance: float | None = option(None, "classifier-free guidance scale (default: the model's)")
+    width: int | None = option(None, "pixels (default: the model's)")
+    height: int | None = option(None, "pixels (default: the model's)")
+    seed: int = option(-1, "-1 = random; image i of a batch uses seed + i")
+    batch: int = option(1, "images per call")
+    scheduler: str | None = option(None, "sampler name, e.g. 'DPM++ 2M Karras' (default: the model's)")
+    class_label: str | int | None = option(None, "class-conditional models: ImageNet class name or index")
+    refine: bool = option(False, "SDXL: hand the last 20%% of denoising to the refiner")
+
+
+@dataclass(frozen=True)
+class CompareRequest:
+    """The same prompt and seed through several models (`request.model` is ignored)."""
+
+    request: GenerateRequest
+    models: tuple[str, ...]  # registry ids, 1..MAX_COMPARE_MODELS
+    own_defaults: bool = True  # each model uses its own steps, guidance, size and scheduler
+
+    def model_ids(self) -> tuple[str, ...]:
+        return tuple(self.models)
 
 
 @dataclass
 class GenerateResult:
     images: list[Image.Image]
     paths: list[Path]
-    settings: list[dict]  # one dict per image: everything needed to remake it
+    settings: list[GenerateSettings]  # one per image: everything needed to remake it
     warnings: list[str] = field(default_factory=list)
     standin: bool = False
     seconds: float = 0.0
 
 
-def _check_request(studio: Studio, req: GenerateRequest) -> tuple[ModelSpec, dict]:
+def _check_request(studio: Studio, req: GenerateRequest) -> tuple[ModelSpec, GenerateSettings]:
     """Validate `req` against the model, fill defaults; returns the spec and the settings shared by the batch."""
     spec = spec_for_tasks(studio, req.model, GENERATE_TASKS, "Generate models")
     controls, d = spec.controls(), spec.defaults
@@ -80,22 +96,14 @@ def _check_request(studio: Studio, req: GenerateRequest) -> tuple[ModelSpec, dic
     scheduler = check_scheduler(spec, req.scheduler)
     if req.refine and not spec.refiner:
         raise InputError(f"{spec.id} has no refiner; models with one: {', '.join(s.id for s in studio.registry if s.refiner)}.")
-    settings = {
-        "model": spec.id,
-        "repo": spec.repo,
-        "revision": spec.revision,
-        "pipeline": spec.pipeline,
-        "prompt": req.prompt if "prompt" in controls else "",
-        "negative_prompt": req.negative_prompt if "negative_prompt" in controls else "",
-        "steps": check_steps(d.steps if req.steps is None else req.steps),
-        "guidance": check_guidance(d.guidance if req.guidance is None or "guidance" not in controls else req.guidance),
-        "width": width,
-        "height": height,
-        "scheduler": scheduler,
-        "refine": bool(req.refine),
-        "standin": studio.offline,
-        "genart": __version__,
-    }
+    settings = GenerateSettings(
+        model=spec.id, repo=spec.repo, revision=spec.revision, pipeline=spec.pipeline, standin=studio.offline,
+        prompt=req.prompt if "prompt" in controls else "",
+        negative_prompt=req.negative_prompt if "negative_prompt" in controls else "",
+        steps=check_steps(d.steps if req.steps is None else req.steps),
+        guidance=check_guidance(d.guidance if req.guidance is None or "guidance" not in controls else req.guidance),
+        width=width, height=height, scheduler=scheduler, refine=bool(req.refine),
+    )
     return spec, settings
 
 
@@ -123,22 +131,22 @@ def _class_id(pipe: Any, label: str | int | None) -> tuple[int, str]:
     raise InputError(f"Unknown ImageNet class {name!r}: give a class name or an index 0..{count - 1}.{hint}")
 
 
-def _pipeline_kwargs(entry: LoadedPipeline, settings: dict, batch: int) -> dict:
+def _pipeline_kwargs(entry: LoadedPipeline, settings: GenerateSettings, batch: int) -> dict:
     """Arguments for the pipeline's __call__, using diffusers' own names; only those the class takes."""
     params, spec = pipeline_params(type(entry.pipe).__name__), entry.spec
-    kwargs: dict[str, Any] = {"num_inference_steps": settings["steps"], "generator": generators(settings["seed"], batch)}
+    kwargs: dict[str, Any] = {"num_inference_steps": settings.steps, "generator": generators(settings.seed, batch)}
     if spec.text_conditioned:
-        kwargs["prompt"] = [settings["prompt"]] * batch
-        if "negative_prompt" in params and settings["negative_prompt"]:
-            kwargs["negative_prompt"] = [settings["negative_prompt"]] * batch
+        kwargs["prompt"] = [settings.prompt] * batch
+        if "negative_prompt" in params and settings.negative_prompt:
+            kwargs["negative_prompt"] = [settings.negative_prompt] * batch
     elif "batch_size" in params:
         kwargs["batch_size"] = batch
     if "class_labels" in params:
-        kwargs["class_labels"] = [settings["class_index"]] * batch
+        kwargs["class_labels"] = [settings.class_index] * batch
     if "guidance_scale" in params:
-        kwargs["guidance_scale"] = settings["guidance"]
+        kwargs["guidance_scale"] = settings.guidance
     if "height" in params and "width" in params:
-        kwargs["height"], kwargs["width"] = settings["height"], settings["width"]
+        kwargs["height"], kwargs["width"] = settings.height, settings.width
     if "clean_caption" in params:
         kwargs["clean_caption"] = False  # caption cleaning needs bs4/ftfy and rewrites the prompt
     if "max_sequence_length" in params and spec.defaults.max_sequence_length:
@@ -156,15 +164,16 @@ def generate(
     """Run one generate request; every image is saved as a PNG carrying its settings."""
     started = time.perf_counter()
     spec, settings = _check_request(studio, req)
-    settings["seed"] = resolve_seed(req.seed)
+    settings = replace(settings, seed=resolve_seed(req.seed))
     entry = studio.cache.get(studio.registry.get(spec.id))
     refiner = studio.cache.get(studio.registry.get(spec.refiner), keep=(spec.id,)) if req.refine else None
-    warnings = prompt_warnings(entry.pipe, settings["prompt"], spec.defaults.max_sequence_length)
+    warnings = prompt_warnings(entry.pipe, settings.prompt, spec.defaults.max_sequence_length)
     if "class_label" in spec.controls():
-        settings["class_index"], settings["class_label"] = _class_id(entry.pipe, req.class_label)
-    batch, steps = req.batch, settings["steps"]
+        index, name = _class_id(entry.pipe, req.class_label)
+        settings = replace(settings, class_index=index, class_label=name)
+    batch, steps = req.batch, settings.steps
     with entry.lock:
-        use_sampler(entry, settings["scheduler"])
+        use_sampler(entry, settings.scheduler)
         kwargs = _pipeline_kwargs(entry, settings, batch)
         total = steps  # one denoising loop covers the whole batch
         if refiner is not None:  # base and refiner each walk their share of one `steps` schedule
@@ -173,36 +182,38 @@ def generate(
             images = entry.pipe(**kwargs).images
     if refiner is not None:
         images = _refine(refiner, images, settings, batch, progress, done[0])
-    per_image = [{**settings, "seed": settings["seed"] + i, "width": img.width, "height": img.height} for i, img in enumerate(images)]
-    paths = save_images(images, per_image, Path(output_dir or studio.settings.output_dir))
+    per_image = [replace(settings, seed=settings.seed + i, width=img.width, height=img.height)
+                 for i, img in enumerate(images)]
+    paths = save_images(images, per_image, workspace_for(studio, output_dir))
     return GenerateResult(images, paths, per_image, warnings, studio.offline, time.perf_counter() - started)
 
 
-def _refine(refiner: LoadedPipeline, latents: Any, settings: dict, batch: int, progress: ProgressFn | None, start: int):
+def _refine(refiner: LoadedPipeline, latents: Any, settings: GenerateSettings, batch: int,
+            progress: ProgressFn | None, start: int):
     """SDXL refiner pass over the base model's latents (the last 1 - REFINER_SPLIT of the schedule)."""
     with refiner.lock:
-        if settings["scheduler"] in refiner.spec.samplers():
-            use_sampler(refiner, settings["scheduler"])
+        if settings.scheduler in refiner.spec.samplers():
+            use_sampler(refiner, settings.scheduler)
         kwargs = {
-            "prompt": [settings["prompt"]] * batch,
+            "prompt": [settings.prompt] * batch,
             "image": latents,
-            "num_inference_steps": settings["steps"],
+            "num_inference_steps": settings.steps,
             "denoising_start": REFINER_SPLIT,
-            "guidance_scale": settings["guidance"],
-            "generator": generators(settings["seed"], batch),
+            "guidance_scale": settings.guidance,
+            "generator": generators(settings.seed, batch),
         }
-        if settings["negative_prompt"]:
-            kwargs["negative_prompt"] = [settings["negative_prompt"]] * batch
-        with step_progress(refiner.pipe, kwargs, progress, settings["steps"], start, f"{refiner.spec.id}: refining"):
+        if settings.negative_prompt:
+            kwargs["negative_prompt"] = [settings.negative_prompt] * batch
+        with step_progress(refiner.pipe, kwargs, progress, settings.steps, start, f"{refiner.spec.id}: refining"):
             return refiner.pipe(**kwargs).images
 
 
-def checked_settings(studio: Studio, req: GenerateRequest) -> dict:
+def checked_settings(studio: Studio, req: GenerateRequest) -> GenerateSettings:
     """The settings `req` runs with: defaults filled in and every value checked (InputError otherwise)."""
     return _check_request(studio, req)[1]
 
 
-_PER_IMAGE = ("prompt", "negative_prompt", "seed")  # what may differ between the requests of one generate_many
+_PER_IMAGE = ("prompt", "negative_prompt", "seed", "extra")  # what may differ between the requests of one generate_many
 
 
 def generate_many(studio: Studio, requests: Sequence[GenerateRequest], *, progress: ProgressFn | None = None) -> GenerateResult:
@@ -215,7 +226,8 @@ def generate_many(studio: Studio, requests: Sequence[GenerateRequest], *, progre
     checked = [_check_request(studio, r) for r in requests]
     spec, shared = checked[0]
     for req, (_, settings) in zip(requests, checked):
-        differ = sorted(k for k in shared if k not in _PER_IMAGE and settings[k] != shared[k])
+        differ = sorted(f.name for f in fields(settings)
+                        if f.name not in _PER_IMAGE and getattr(settings, f.name) != getattr(shared, f.name))
         if req.batch != 1 or req.refine or req.class_label != requests[0].class_label:
             differ += ["batch/refine/class_label"]
         if differ:
@@ -223,58 +235,51 @@ def generate_many(studio: Studio, requests: Sequence[GenerateRequest], *, progre
                              f"settings; {req.model!r} with prompt {req.prompt[:40]!r} differs in: {', '.join(differ)}.")
     seeds = [resolve_seed(r.seed) for r in requests]
     entry = studio.cache.get(studio.registry.get(spec.id))
-    warnings = [w for p in dict.fromkeys(s["prompt"] for _, s in checked)
+    warnings = [w for p in dict.fromkeys(s.prompt for _, s in checked)
                 for w in prompt_warnings(entry.pipe, p, spec.defaults.max_sequence_length)]
     if "class_label" in spec.controls():
-        shared["class_index"], shared["class_label"] = _class_id(entry.pipe, requests[0].class_label)
+        index, name = _class_id(entry.pipe, requests[0].class_label)
+        shared = replace(shared, class_index=index, class_label=name)
     count = len(requests)
     with entry.lock:
-        use_sampler(entry, shared["scheduler"])
-        kwargs = _pipeline_kwargs(entry, {**shared, "seed": 0}, count)
+        use_sampler(entry, shared.scheduler)
+        kwargs = _pipeline_kwargs(entry, shared, count)
         kwargs["generator"] = [generators(seed, 1)[0] for seed in seeds]  # (count,) one generator per image
         if "prompt" in kwargs:
-            kwargs["prompt"] = [s["prompt"] for _, s in checked]
-            negatives = [s["negative_prompt"] for _, s in checked]
+            kwargs["prompt"] = [s.prompt for _, s in checked]
+            negatives = [s.negative_prompt for _, s in checked]
             kwargs.pop("negative_prompt", None)
             if "negative_prompt" in pipeline_params(type(entry.pipe).__name__) and any(negatives):
                 kwargs["negative_prompt"] = negatives  # "" encodes as the pipeline's own empty negative
-        with step_progress(entry.pipe, kwargs, progress, shared["steps"], 0, f"{spec.id}: denoising"):
+        with step_progress(entry.pipe, kwargs, progress, shared.steps, 0, f"{spec.id}: denoising"):
             images = entry.pipe(**kwargs).images
-    per_image = [
-        {**shared, "prompt": s["prompt"], "negative_prompt": s["negative_prompt"], "seed": seed,
-         "width": img.width, "height": img.height}
-        for (_, s), seed, img in zip(checked, seeds, images)
-    ]
+    per_image = [replace(shared, prompt=s.prompt, negative_prompt=s.negative_prompt, seed=seed, width=img.width,
+                         height=img.height) for (_, s), seed, img in zip(checked, seeds, images)]
     return GenerateResult(list(images), [], per_image, warnings, studio.offline, time.perf_counter() - started)
 
 
-def request_from_settings(settings: Mapping[str, Any]) -> GenerateRequest:
-    """The request that remakes an image, from the settings read back out of its PNG."""
-    fields = GenerateRequest.__dataclass_fields__
-    values = {k: v for k, v in settings.items() if k in fields}
-    if "class_index" in settings:
-        values["class_label"] = settings["class_index"]
-    return GenerateRequest(**values)
+def request_from_settings(settings: GenerateSettings) -> GenerateRequest:
+    """The request that remakes an image (one image: batch 1), from the settings read back out of its PNG."""
+    return GenerateRequest(
+        model=settings.model, prompt=settings.prompt, negative_prompt=settings.negative_prompt, steps=settings.steps,
+        guidance=settings.guidance, width=settings.width, height=settings.height, seed=settings.seed,
+        scheduler=settings.scheduler or None, refine=settings.refine,
+        class_label=settings.class_index if settings.class_index is not None else settings.class_label,
+    )
 
 
-def compare(
-    studio: Studio,
-    req: GenerateRequest,
-    model_ids: list[str],
-    *,
-    own_defaults: bool = True,
-    progress: ProgressFn | None = None,
-    output_dir: Path | None = None,
-) -> list[GenerateResult]:
+def compare(studio: Studio, req: CompareRequest, *, progress: ProgressFn | None = None,
+            output_dir: Path | None = None) -> list[GenerateResult]:
     """The same prompt and seed through up to MAX_COMPARE_MODELS models. With `own_defaults`, each model
     uses its own steps, guidance, size and scheduler; otherwise the request's values apply to all."""
+    model_ids = list(req.models)
     if not 1 <= len(model_ids) <= MAX_COMPARE_MODELS:
         raise InputError(f"Compare takes 1 to {MAX_COMPARE_MODELS} models; got {len(model_ids)}.")
-    seed = resolve_seed(req.seed)  # one seed for every model, drawn once
+    seed = resolve_seed(req.request.seed)  # one seed for every model, drawn once
     requests = []
     for model_id in model_ids:
-        one = replace(req, model=model_id, seed=seed)
-        if own_defaults:
+        one = replace(req.request, model=model_id, seed=seed)
+        if req.own_defaults:
             one = replace(one, steps=None, guidance=None, width=None, height=None, scheduler=None, refine=False)
         _check_request(studio, one)  # refuse before any model runs
         requests.append(one)

@@ -2,20 +2,22 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image, ImageFilter, ImageOps
 
-from .. import __version__
 from ..errors import InputError
 from ..imageio import load_image, load_mask
 from ..registry import ModelSpec
+from ..run_settings import InpaintSettings
 from ..studio import Studio
 from .common import (
+    MODEL_HELP,
     ProgressFn,
+    TaskRequest,
     check_batch,
     check_guidance,
     check_prompts,
@@ -30,7 +32,9 @@ from .common import (
     save_images,
     spec_for_tasks,
     step_progress,
+    option,
     use_sampler,
+    workspace_for,
 )
 
 MAX_OUTPAINT = 1024  # pixels one side may be extended by
@@ -39,31 +43,34 @@ OUTPAINT_SIDES = ("left", "right", "up", "down")
 
 
 @dataclass(frozen=True)
-class InpaintRequest:
-    model: str
-    image: Any  # path, bytes, PIL image or array
-    mask: Any = None  # white = repaint; may be None when outpainting only
-    prompt: str = ""
-    negative_prompt: str = ""
-    strength: float | None = None
-    steps: int | None = None
-    guidance: float | None = None
-    width: int | None = None  # working size the (cropped) image is scaled to
-    height: int | None = None
-    seed: int = -1
-    batch: int = 1
-    scheduler: str | None = None
-    mask_blur: int = 4  # feather (px) inside the mask edge, so seams blend
-    only_masked: bool = False  # work on a crop around the mask (detail on large images)
-    padding: int = 32  # context kept around the mask in only_masked mode
-    outpaint: tuple[int, int, int, int] = (0, 0, 0, 0)  # extend left, right, up, down by N px
+class InpaintRequest(TaskRequest):
+    """One inpaint (or outpaint) call. None means "the model's default"."""
+
+    model: str = option(help=MODEL_HELP)
+    image: Any = option(help="input image file (a path, bytes, PIL image or array from code)")
+    mask: Any = option(None, "mask image: white = repaint (may be left out when outpainting)")
+    prompt: str = option("", "what to paint in the masked area")
+    negative_prompt: str = option("", "what to steer away from")
+    strength: float | None = option(None, "how much of the masked area is re-noised (default: the model's)")
+    steps: int | None = option(None, "denoising steps (default: the model's)")
+    guidance: float | None = option(None, "classifier-free guidance scale (default: the model's)")
+    width: int | None = option(None, "working width the (cropped) image is scaled to (default: the model's)")
+    height: int | None = option(None, "working height (default: the model's)")
+    seed: int = option(-1, "-1 = random; image i of a batch uses seed + i")
+    batch: int = option(1, "images per call")
+    scheduler: str | None = option(None, "sampler name (default: the model's)")
+    mask_blur: int = option(4, "feather (px) inside the mask edge, so seams blend")
+    only_masked: bool = option(False, "work on a crop around the mask (detail on large images)")
+    padding: int = option(32, "context (px) kept around the mask with --only-masked")
+    outpaint: tuple[int, int, int, int] = option((0, 0, 0, 0), "extend the canvas left, right, up, down by N px",
+                                                 metavar=("LEFT", "RIGHT", "UP", "DOWN"))
 
 
 @dataclass
 class InpaintResult:
     images: list[Image.Image]
     paths: list[Path]
-    settings: list[dict]
+    settings: list[InpaintSettings]
     input_image: Image.Image  # the canvas (after outpaint extension)
     mask: Image.Image  # the mask actually used, "L", canvas size
     notes: list[str] = field(default_factory=list)
@@ -96,7 +103,7 @@ def mask_box(mask: Image.Image, padding: int) -> tuple[int, int, int, int]:
     return left, top, right, bottom
 
 
-def _check(studio: Studio, req: InpaintRequest) -> tuple[ModelSpec, dict]:
+def _check(studio: Studio, req: InpaintRequest) -> tuple[ModelSpec, InpaintSettings]:
     spec = spec_for_tasks(studio, req.model, ("inpaint",), "Inpaint models")
     controls, d = spec.controls(), spec.defaults
     if "prompt" in controls and not req.prompt.strip():
@@ -113,16 +120,15 @@ def _check(studio: Studio, req: InpaintRequest) -> tuple[ModelSpec, dict]:
         raise InputError("No mask: paint over the area to change, upload a mask, or extend the canvas to outpaint.")
     width, height = check_size(spec, d.width if req.width is None else req.width, d.height if req.height is None else req.height)
     scheduler = check_scheduler(spec, req.scheduler)
-    settings = {
-        "task": "inpaint", "model": spec.id, "repo": spec.repo, "revision": spec.revision, "pipeline": spec.pipeline,
-        "prompt": req.prompt, "negative_prompt": req.negative_prompt,
-        "steps": check_steps(d.steps if req.steps is None else req.steps),
-        "guidance": check_guidance(d.guidance if req.guidance is None else req.guidance),
-        "strength": check_unit_interval("Strength", d.strength if req.strength is None else req.strength),
-        "work_width": width, "work_height": height, "scheduler": scheduler, "mask_blur": req.mask_blur,
-        "only_masked": bool(req.only_masked), "padding": req.padding, "outpaint": list(req.outpaint),
-        "standin": studio.offline, "genart": __version__,
-    }
+    settings = InpaintSettings(
+        model=spec.id, repo=spec.repo, revision=spec.revision, pipeline=spec.pipeline, standin=studio.offline,
+        prompt=req.prompt, negative_prompt=req.negative_prompt,
+        steps=check_steps(d.steps if req.steps is None else req.steps),
+        guidance=check_guidance(d.guidance if req.guidance is None else req.guidance),
+        strength=check_unit_interval("Strength", d.strength if req.strength is None else req.strength),
+        work_width=width, work_height=height, scheduler=scheduler, mask_blur=req.mask_blur,
+        only_masked=bool(req.only_masked), padding=req.padding, outpaint=tuple(req.outpaint),
+    )
     return spec, settings
 
 
@@ -131,11 +137,11 @@ def inpaint(studio: Studio, req: InpaintRequest, *, progress: ProgressFn | None 
     """Run one inpaint/outpaint request; outputs keep every unmasked pixel of the input exactly."""
     started = time.perf_counter()
     spec, settings = _check(studio, req)
-    loaded = load_image(req.image, label="input image")
+    loaded = load_image(req.image, label="input image", limit=studio.settings.max_pixels)
     canvas, notes = loaded.image, list(loaded.notes)
     mask = Image.new("L", canvas.size, 0)
     if req.mask is not None:
-        mask, mask_notes = load_mask(req.mask, canvas.size, keep_aspect=True)
+        mask, mask_notes = load_mask(req.mask, canvas.size, keep_aspect=True, limit=studio.settings.max_pixels)
         notes += mask_notes
     if any(req.outpaint):
         canvas, border = extend_canvas(canvas, *req.outpaint)
@@ -144,13 +150,13 @@ def inpaint(studio: Studio, req: InpaintRequest, *, progress: ProgressFn | None 
         notes.append(f"canvas extended to {canvas.width}×{canvas.height} (left, right, up, down = {tuple(req.outpaint)})")
     box = mask_box(mask, req.padding) if req.only_masked else (0, 0, canvas.width, canvas.height)
     region, region_mask = canvas.crop(box), mask.crop(box)
-    work_size = (settings["work_width"], settings["work_height"])  # the model's working size; width/height = output
+    work_size = (settings.work_width, settings.work_height)  # the model's working size; width/height = output
     if region.size != work_size:
         notes.append(f"{'masked area' if req.only_masked else 'image'} {region.width}×{region.height} worked on at "
                      f"{work_size[0]}×{work_size[1]} and scaled back")
-    settings["seed"] = resolve_seed(req.seed)
+    settings = replace(settings, seed=resolve_seed(req.seed), width=canvas.width, height=canvas.height)
     entry = studio.cache.get(studio.registry.get(spec.id))
-    notes += prompt_warnings(entry.pipe, settings["prompt"], spec.defaults.max_sequence_length)
+    notes += prompt_warnings(entry.pipe, settings.prompt, spec.defaults.max_sequence_length)
     generated = _run(entry, settings, region.resize(work_size, Image.LANCZOS),
                      region_mask.resize(work_size, Image.BILINEAR), req.batch, progress)
     images = []
@@ -158,26 +164,25 @@ def inpaint(studio: Studio, req: InpaintRequest, *, progress: ProgressFn | None 
         pasted = canvas.copy()
         pasted.paste(out.resize(region.size, Image.LANCZOS), box[:2])
         images.append(composite(canvas, pasted, mask, req.mask_blur))
-    per_image = [{**settings, "seed": settings["seed"] + i, "width": canvas.width, "height": canvas.height}
-                 for i in range(len(images))]
-    paths = save_images(images, per_image, Path(output_dir or studio.settings.output_dir))
+    per_image = [replace(settings, seed=settings.seed + i) for i in range(len(images))]
+    paths = save_images(images, per_image, workspace_for(studio, output_dir))
     return InpaintResult(images, paths, per_image, canvas, mask, notes, studio.offline, time.perf_counter() - started)
 
 
-def _run(entry, settings: dict, image: Image.Image, mask: Image.Image, batch: int,
+def _run(entry, settings: InpaintSettings, image: Image.Image, mask: Image.Image, batch: int,
          progress: ProgressFn | None) -> list[Image.Image]:
     params = pipeline_params(type(entry.pipe).__name__)
     kwargs: dict[str, Any] = {
-        "prompt": [settings["prompt"]] * batch, "image": image, "mask_image": mask,
-        "num_inference_steps": settings["steps"], "guidance_scale": settings["guidance"],
-        "strength": settings["strength"], "generator": generators(settings["seed"], batch),
+        "prompt": [settings.prompt] * batch, "image": image, "mask_image": mask,
+        "num_inference_steps": settings.steps, "guidance_scale": settings.guidance,
+        "strength": settings.strength, "generator": generators(settings.seed, batch),
         "height": image.height, "width": image.width,
     }
-    if settings["negative_prompt"]:
-        kwargs["negative_prompt"] = [settings["negative_prompt"]] * batch
+    if settings.negative_prompt:
+        kwargs["negative_prompt"] = [settings.negative_prompt] * batch
     kwargs = {k: v for k, v in kwargs.items() if k in params}
-    total = max(1, min(settings["steps"], int(settings["steps"] * settings["strength"])))
+    total = max(1, min(settings.steps, int(settings.steps * settings.strength)))
     with entry.lock:
-        use_sampler(entry, settings["scheduler"])
+        use_sampler(entry, settings.scheduler)
         with step_progress(entry.pipe, kwargs, progress, total, 0, f"{entry.spec.id}: inpainting"):
             return entry.pipe(**kwargs).images

@@ -2,21 +2,23 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image
 
-from .. import __version__
 from ..errors import InputError
-from ..imageio import FIT_MODES, fit_image, load_image
-from ..loading import NON_DIFFUSERS_LOADERS
+from ..imagefit import FIT_MODES, fit_image
+from ..imageio import load_image
 from ..registry import ModelSpec
+from ..run_settings import TranslateSettings
 from ..studio import Studio
 from .common import (
+    MODEL_HELP,
     ProgressFn,
+    TaskRequest,
     check_batch,
     check_guidance,
     check_prompts,
@@ -31,37 +33,39 @@ from .common import (
     save_images,
     spec_for_tasks,
     step_progress,
+    option,
     use_sampler,
+    workspace_for,
 )
 
 
 @dataclass(frozen=True)
-class TranslateRequest:
+class TranslateRequest(TaskRequest):
     """One translate call. None means "the model's default"."""
 
-    model: str
-    image: Any  # path, bytes, PIL image or array
-    prompt: str = ""  # for InstructPix2Pix: the edit instruction
-    negative_prompt: str = ""
-    strength: float | None = None  # img2img: 0 keeps the input, 1 ignores it
-    image_guidance: float | None = None  # InstructPix2Pix: how closely to follow the input image
-    steps: int | None = None
-    guidance: float | None = None
-    width: int | None = None  # the input is fitted to this size
-    height: int | None = None
-    fit: str = "resize"  # resize | crop | pad
-    seed: int = -1
-    batch: int = 1
-    scheduler: str | None = None
-    canny_low: int = 100  # ControlNet canny thresholds (0..255)
-    canny_high: int = 200
+    model: str = option(help=MODEL_HELP)
+    image: Any = option(help="input image file (a path, bytes, PIL image or array from code)")
+    prompt: str = option("", "the prompt (for InstructPix2Pix: the edit instruction)")
+    negative_prompt: str = option("", "what to steer away from")
+    strength: float | None = option(None, "img2img: 0 keeps the input, 1 ignores it")
+    image_guidance: float | None = option(None, "InstructPix2Pix: how closely to follow the input image")
+    steps: int | None = option(None, "denoising steps (default: the model's)")
+    guidance: float | None = option(None, "classifier-free guidance scale (default: the model's)")
+    width: int | None = option(None, "the input is fitted to this size (default: the model's)")
+    height: int | None = option(None, "the input is fitted to this size (default: the model's)")
+    fit: str = option("resize", "how the input is fitted to the size", choices=FIT_MODES)
+    seed: int = option(-1, "-1 = random; image i of a batch uses seed + i")
+    batch: int = option(1, "images per call")
+    scheduler: str | None = option(None, "sampler name (default: the model's)")
+    canny_low: int = option(100, "ControlNet canny: low threshold (0..255)")
+    canny_high: int = option(200, "ControlNet canny: high threshold (0..255)")
 
 
 @dataclass
 class TranslateResult:
     images: list[Image.Image]
     paths: list[Path]
-    settings: list[dict]
+    settings: list[TranslateSettings]
     input_image: Image.Image  # the input as the model saw it (fitted)
     control_image: Image.Image | None = None  # e.g. the canny edge map fed to a ControlNet
     notes: list[str] = field(default_factory=list)  # conversions, resizing, truncation warnings
@@ -79,7 +83,7 @@ def canny_edges(image: Image.Image, low: int = 100, high: int = 200) -> Image.Im
     return Image.fromarray(np.stack([edges] * 3, axis=-1))
 
 
-def _check(studio: Studio, req: TranslateRequest) -> tuple[ModelSpec, dict]:
+def _check(studio: Studio, req: TranslateRequest) -> tuple[ModelSpec, TranslateSettings]:
     spec = spec_for_tasks(studio, req.model, ("image-to-image",), "Translate models")
     controls, d = spec.controls(), spec.defaults
     if req.fit not in FIT_MODES:
@@ -92,33 +96,22 @@ def _check(studio: Studio, req: TranslateRequest) -> tuple[ModelSpec, dict]:
     width, height = d.width, d.height
     if "size" in controls:
         width, height = check_size(spec, d.width if req.width is None else req.width, d.height if req.height is None else req.height)
-    denoises = spec.pipeline not in NON_DIFFUSERS_LOADERS  # GAN translators take no steps or sampler
-    scheduler = check_scheduler(spec, req.scheduler) if denoises else ""
-    settings = {
-        "task": "translate",
-        "model": spec.id,
-        "repo": spec.repo,
-        "revision": spec.revision,
-        "pipeline": spec.pipeline,
-        "prompt": req.prompt if "prompt" in controls else "",
-        "negative_prompt": req.negative_prompt if "negative_prompt" in controls else "",
-        "width": width,
-        "height": height,
-        "fit": req.fit,
-        "standin": studio.offline,
-        "genart": __version__,
-    }
-    if denoises:
-        settings["steps"] = check_steps(d.steps if req.steps is None else req.steps)
-        settings["scheduler"] = scheduler
-    if "guidance" in controls:
-        settings["guidance"] = check_guidance(d.guidance if req.guidance is None else req.guidance)
-    if "strength" in controls:
-        settings["strength"] = check_unit_interval("Strength", d.strength if req.strength is None else req.strength)
-    if "image_guidance" in controls:
-        settings["image_guidance"] = check_guidance(d.image_guidance if req.image_guidance is None else req.image_guidance)
-    if spec.control == "canny":
-        settings["canny_low"], settings["canny_high"] = int(req.canny_low), int(req.canny_high)
+    denoises = spec.denoises  # GAN translators take no steps or sampler
+    settings = TranslateSettings(
+        model=spec.id, repo=spec.repo, revision=spec.revision, pipeline=spec.pipeline, standin=studio.offline,
+        prompt=req.prompt if "prompt" in controls else "",
+        negative_prompt=req.negative_prompt if "negative_prompt" in controls else "",
+        width=width, height=height, fit=req.fit,
+        steps=check_steps(d.steps if req.steps is None else req.steps) if denoises else None,
+        scheduler=check_scheduler(spec, req.scheduler) if denoises else None,
+        guidance=check_guidance(d.guidance if req.guidance is None else req.guidance) if "guidance" in controls else None,
+        strength=check_unit_interval("Strength", d.strength if req.strength is None else req.strength)
+        if "strength" in controls else None,
+        image_guidance=check_guidance(d.image_guidance if req.image_guidance is None else req.image_guidance)
+        if "image_guidance" in controls else None,
+        canny_low=int(req.canny_low) if spec.control == "canny" else None,
+        canny_high=int(req.canny_high) if spec.control == "canny" else None,
+    )
     return spec, settings
 
 
@@ -127,48 +120,49 @@ def translate(studio: Studio, req: TranslateRequest, *, progress: ProgressFn | N
     """Run one translate request; outputs are saved as PNGs carrying their settings."""
     started = time.perf_counter()
     spec, settings = _check(studio, req)
-    loaded = load_image(req.image, label="input image")
-    fitted, fit_notes = fit_image(loaded.image, settings["width"], settings["height"], mode=req.fit)
+    loaded = load_image(req.image, label="input image", limit=studio.settings.max_pixels)
+    fitted, fit_notes = fit_image(loaded.image, settings.width, settings.height, mode=req.fit)
     notes = loaded.notes + fit_notes
-    settings["seed"] = resolve_seed(req.seed)
+    settings = replace(settings, seed=resolve_seed(req.seed))
     entry = studio.cache.get(studio.registry.get(spec.id))
-    control = canny_edges(fitted, settings["canny_low"], settings["canny_high"]) if spec.control == "canny" else None
-    if "steps" not in settings:  # a GAN translator: one deterministic forward pass per image
-        from ..gan import translate_image
+    control = canny_edges(fitted, settings.canny_low, settings.canny_high) if spec.control == "canny" else None
+    if not spec.denoises:  # a GAN translator: one deterministic forward pass per image
+        from ..gan import translate_image  # lazy: a torch module (seconds to import), needed only to run a GAN
 
         with entry.lock:
             images = [translate_image(entry.pipe, fitted) for _ in range(req.batch)]
         if progress:
             progress(1, 1, f"{spec.id}: translating")
     else:
-        notes += prompt_warnings(entry.pipe, settings["prompt"], spec.defaults.max_sequence_length)
+        notes += prompt_warnings(entry.pipe, settings.prompt, spec.defaults.max_sequence_length)
         images = _run_diffusion(entry, settings, fitted, control, req.batch, progress)
-    per_image = [{**settings, "seed": settings["seed"] + i} for i in range(len(images))]
-    paths = save_images(images, per_image, Path(output_dir or studio.settings.output_dir))
+    per_image = [replace(settings, seed=settings.seed + i) for i in range(len(images))]
+    paths = save_images(images, per_image, workspace_for(studio, output_dir))
     return TranslateResult(images, paths, per_image, fitted, control, notes, studio.offline, time.perf_counter() - started)
 
 
-def _run_diffusion(entry, settings: dict, image: Image.Image, control: Image.Image | None, batch: int,
+def _run_diffusion(entry, settings: TranslateSettings, image: Image.Image, control: Image.Image | None, batch: int,
                    progress: ProgressFn | None) -> list[Image.Image]:
     params = pipeline_params(type(entry.pipe).__name__)
     kwargs: dict[str, Any] = {
         "image": control if control is not None else image,
-        "num_inference_steps": settings["steps"],
-        "generator": generators(settings["seed"], batch),
+        "num_inference_steps": settings.steps,
+        "generator": generators(settings.seed, batch),
     }
     if "prompt" in params:
-        kwargs["prompt"] = [settings["prompt"]] * batch
-        if settings["negative_prompt"] and "negative_prompt" in params:
-            kwargs["negative_prompt"] = [settings["negative_prompt"]] * batch
-    for key, param in (("guidance", "guidance_scale"), ("strength", "strength"), ("image_guidance", "image_guidance_scale")):
-        if key in settings and param in params:
-            kwargs[param] = settings[key]
+        kwargs["prompt"] = [settings.prompt] * batch
+        if settings.negative_prompt and "negative_prompt" in params:
+            kwargs["negative_prompt"] = [settings.negative_prompt] * batch
+    for value, param in ((settings.guidance, "guidance_scale"), (settings.strength, "strength"),
+                         (settings.image_guidance, "image_guidance_scale")):
+        if value is not None and param in params:
+            kwargs[param] = value
     if control is not None and "height" in params:
         kwargs["height"], kwargs["width"] = image.height, image.width
-    total = settings["steps"]
-    if "strength" in settings:  # img2img runs only the last `strength` share of the schedule
-        total = max(1, min(total, int(total * settings["strength"])))
+    total = settings.steps
+    if settings.strength is not None:  # img2img runs only the last `strength` share of the schedule
+        total = max(1, min(total, int(total * settings.strength)))
     with entry.lock:
-        use_sampler(entry, settings["scheduler"])
+        use_sampler(entry, settings.scheduler)
         with step_progress(entry.pipe, kwargs, progress, total, 0, f"{entry.spec.id}: denoising"):
             return entry.pipe(**kwargs).images

@@ -2,19 +2,22 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from PIL import Image
 
-from .. import __version__
 from ..errors import InputError
-from ..imageio import load_image, same_aspect
-from ..loading import NON_DIFFUSERS_LOADERS
+from ..imagefit import same_aspect
+from ..imageio import load_image
+from ..registry import ModelSpec
+from ..run_settings import UpscaleSettings
 from ..studio import Studio
 from .common import (
+    MODEL_HELP,
     ProgressFn,
+    TaskRequest,
     check_guidance,
     check_prompts,
     check_scheduler,
@@ -26,7 +29,9 @@ from .common import (
     spec_for_tasks,
     to_image,
     to_tensor,
+    option,
     use_sampler,
+    workspace_for,
 )
 
 MAX_NOISE_LEVEL = 350  # the SD x4 upscaler's max_noise_level
@@ -34,26 +39,28 @@ TILE_RANGE = (32, 2048)  # input pixels per tile side
 
 
 @dataclass(frozen=True)
-class UpscaleRequest:
-    model: str
-    image: Any  # path, bytes, PIL image or array (the low-resolution input)
-    prompt: str = ""
-    negative_prompt: str = ""
-    noise_level: int | None = None  # SD x4 upscaler
-    steps: int | None = None
-    guidance: float | None = None
-    seed: int = -1
-    scheduler: str | None = None
-    tile: int | None = None  # input pixels per tile side; inputs up to this size run in one piece
-    overlap: int = 16  # input pixels shared by neighbouring tiles, blended
-    reference: Any = None  # optional high-resolution ground truth for PSNR/SSIM
+class UpscaleRequest(TaskRequest):
+    """One super-resolve call. None means "the model's default"."""
+
+    model: str = option(help=MODEL_HELP)
+    image: Any = option(help="the low-resolution input image file (a path, bytes, PIL image or array from code)")
+    prompt: str = option("", "diffusion upscalers: what the image shows")
+    negative_prompt: str = option("", "what to steer away from")
+    noise_level: int | None = option(None, "SD x4 upscaler: noise added to the input (default: the model's)")
+    steps: int | None = option(None, "denoising steps (default: the model's)")
+    guidance: float | None = option(None, "classifier-free guidance scale (default: the model's)")
+    seed: int = option(-1, "-1 = random")
+    scheduler: str | None = option(None, "sampler name (default: the model's)")
+    tile: int | None = option(None, "input pixels per tile side; inputs up to this size run in one piece")
+    overlap: int = option(16, "input pixels shared by neighbouring tiles, blended")
+    reference: Any = option(None, "a high-resolution reference image for PSNR/SSIM")
 
 
 @dataclass
 class UpscaleResult:
     image: Image.Image
     path: Path
-    settings: dict
+    settings: UpscaleSettings
     bicubic: Image.Image  # the bicubic baseline at the same size (the slider's "before")
     metrics: dict[str, float] = field(default_factory=dict)  # psnr/ssim of result and bicubic vs the reference
     notes: list[str] = field(default_factory=list)
@@ -63,7 +70,7 @@ class UpscaleResult:
 
 
 
-def _check(studio: Studio, req: UpscaleRequest) -> tuple[Any, dict]:
+def _check(studio: Studio, req: UpscaleRequest) -> tuple[ModelSpec, UpscaleSettings]:
     spec = spec_for_tasks(studio, req.model, ("super-resolve",), "Upscalers")
     controls, d = spec.controls(), spec.defaults
     tile = d.tile if req.tile is None else req.tile
@@ -71,27 +78,26 @@ def _check(studio: Studio, req: UpscaleRequest) -> tuple[Any, dict]:
         raise InputError(f"Tile size must be from {TILE_RANGE[0]} to {TILE_RANGE[1]} input pixels; got {tile!r}.")
     if not isinstance(req.overlap, int) or not 0 <= req.overlap <= (tile - 1) // 2:
         raise InputError(f"Tile overlap must be from 0 to {(tile - 1) // 2} pixels for tile {tile}; got {req.overlap!r}.")
-    settings = {
-        "task": "upscale", "model": spec.id, "repo": spec.repo, "revision": spec.revision, "pipeline": spec.pipeline,
-        "scale": spec.scale, "tile": tile, "overlap": req.overlap, "standin": studio.offline, "genart": __version__,
-    }
     if "prompt" in controls:
         check_prompts(req.prompt, req.negative_prompt)
-        settings["prompt"], settings["negative_prompt"] = req.prompt, req.negative_prompt
-    if "guidance" in controls:
-        settings["guidance"] = check_guidance(d.guidance if req.guidance is None else req.guidance)
+    level = None
     if "noise_level" in controls:
         level = d.noise_level if req.noise_level is None else req.noise_level
         if not isinstance(level, int) or not 0 <= level <= MAX_NOISE_LEVEL:
             raise InputError(f"Noise level must be a whole number from 0 to {MAX_NOISE_LEVEL}; got {level!r}.")
-        settings["noise_level"] = level
-    if spec.pipeline not in NON_DIFFUSERS_LOADERS:
-        settings["steps"] = check_steps(d.steps if req.steps is None else req.steps)
-        settings["scheduler"] = check_scheduler(spec, req.scheduler)
+    settings = UpscaleSettings(
+        model=spec.id, repo=spec.repo, revision=spec.revision, pipeline=spec.pipeline, standin=studio.offline,
+        scale=spec.scale, tile=tile, overlap=req.overlap, noise_level=level,
+        prompt=req.prompt if "prompt" in controls else "",
+        negative_prompt=req.negative_prompt if "prompt" in controls else "",
+        guidance=check_guidance(d.guidance if req.guidance is None else req.guidance) if "guidance" in controls else None,
+        steps=check_steps(d.steps if req.steps is None else req.steps) if spec.denoises else None,
+        scheduler=check_scheduler(spec, req.scheduler) if spec.denoises else None,
+    )
     return spec, settings
 
 
-def _diffusion_tile_fn(entry, settings: dict):
+def _diffusion_tile_fn(entry, settings: UpscaleSettings):
     """(1, 3, h, w) -> (1, 3, h*s, w*s) through a diffusion upscaler; each tile uses the same seed. Tiles are
     padded (edge pixels repeated) to the model's size multiple and the padding is cut from the output."""
     params = pipeline_params(type(entry.pipe).__name__)
@@ -103,17 +109,17 @@ def _diffusion_tile_fn(entry, settings: dict):
         multiple = entry.spec.defaults.size_multiple  # input sides the pipeline takes without cropping
         pad_h, pad_w = (-h) % multiple, (-w) % multiple
         padded = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate") if pad_h or pad_w else x
-        kwargs: dict[str, Any] = {"image": to_image(padded), "num_inference_steps": settings["steps"],
-                                  "generator": generators(settings["seed"], 1)}
-        if "prompt" in settings:
-            kwargs["prompt"] = [settings["prompt"]]
-            if settings["negative_prompt"]:
-                kwargs["negative_prompt"] = [settings["negative_prompt"]]
-        for key, param in (("guidance", "guidance_scale"), ("noise_level", "noise_level")):
-            if key in settings and param in params:
-                kwargs[param] = settings[key]
+        kwargs: dict[str, Any] = {"image": to_image(padded), "num_inference_steps": settings.steps,
+                                  "generator": generators(settings.seed, 1)}
+        if "prompt" in params:
+            kwargs["prompt"] = [settings.prompt]
+            if settings.negative_prompt:
+                kwargs["negative_prompt"] = [settings.negative_prompt]
+        for value, param in ((settings.guidance, "guidance_scale"), (settings.noise_level, "noise_level")):
+            if value is not None and param in params:
+                kwargs[param] = value
         out = to_tensor(entry.pipe(**kwargs).images[0])
-        scale = settings["scale"]
+        scale = settings.scale
         return out[..., : h * scale, : w * scale]
 
     return run
@@ -122,18 +128,17 @@ def _diffusion_tile_fn(entry, settings: dict):
 def upscale(studio: Studio, req: UpscaleRequest, *, progress: ProgressFn | None = None,
             output_dir: Path | None = None) -> UpscaleResult:
     """Upscale one image (tiled when larger than a tile); with a reference, score result and bicubic baseline."""
-    from ..sr import upscale_tensor
-    from ..tiling import tiled_upscale
+    from ..sr import upscale_tensor  # lazy: a torch module (seconds to import), needed only for an upscale
+    from ..tiling import tiled_upscale  # lazy: the same
 
     started = time.perf_counter()
     spec, settings = _check(studio, req)
-    loaded = load_image(req.image, label="input image")
+    loaded = load_image(req.image, label="input image", limit=studio.settings.max_pixels)
     image, notes = loaded.image, list(loaded.notes)
-    scale = settings["scale"]
-    settings["seed"] = resolve_seed(req.seed)
-    settings["input_size"] = f"{image.width}x{image.height}"
+    scale = settings.scale
+    settings = replace(settings, seed=resolve_seed(req.seed), input_size=f"{image.width}x{image.height}")
     entry = studio.cache.get(studio.registry.get(spec.id))
-    if "steps" in settings:
+    if spec.denoises:
         fn = _diffusion_tile_fn(entry, settings)
     else:
         def fn(x):
@@ -141,25 +146,27 @@ def upscale(studio: Studio, req: UpscaleRequest, *, progress: ProgressFn | None 
 
     tiles_done = (lambda done, total: progress(done, total, f"{spec.id}: tile {done}/{total}")) if progress else None
     with entry.lock:
-        if "scheduler" in settings:
-            use_sampler(entry, settings["scheduler"])
-        out = tiled_upscale(fn, to_tensor(image), scale, tile=settings["tile"], overlap=settings["overlap"],
+        if settings.scheduler:
+            use_sampler(entry, settings.scheduler)
+        out = tiled_upscale(fn, to_tensor(image), scale, tile=settings.tile, overlap=settings.overlap,
                             progress=tiles_done)
     result = to_image(out)
-    if max(image.size) > settings["tile"]:
-        notes.append(f"processed in tiles of {settings['tile']} px with {settings['overlap']} px overlap")
+    if max(image.size) > settings.tile:
+        notes.append(f"processed in tiles of {settings.tile} px with {settings.overlap} px overlap")
     bicubic = image.resize(result.size, Image.BICUBIC)
-    metrics = _reference_metrics(req.reference, result, bicubic, notes) if req.reference is not None else {}
-    settings.update(width=result.width, height=result.height, **{f"metric_{k}": v for k, v in metrics.items()})
-    path = save_images([result], [settings], Path(output_dir or studio.settings.output_dir))[0]
+    metrics = (_reference_metrics(req.reference, result, bicubic, notes, studio.settings.max_pixels)
+               if req.reference is not None else {})
+    settings = replace(settings, width=result.width, height=result.height, metrics=metrics or None)
+    path = save_images([result], [settings], workspace_for(studio, output_dir))[0]
     return UpscaleResult(result, path, settings, bicubic, metrics, notes, studio.offline, time.perf_counter() - started)
 
 
-def _reference_metrics(reference: Any, result: Image.Image, bicubic: Image.Image, notes: list[str]) -> dict[str, float]:
+def _reference_metrics(reference: Any, result: Image.Image, bicubic: Image.Image, notes: list[str],
+                       limit: int) -> dict[str, float]:
     """PSNR (dB) and SSIM of the result and of the bicubic baseline against a high-resolution reference."""
-    from ..metrics import psnr, ssim
+    from ..metrics.pixel import psnr, ssim  # lazy: a torch module (seconds to import), needed only with a reference
 
-    ref = load_image(reference, label="reference image").image
+    ref = load_image(reference, label="reference image", limit=limit).image
     if not same_aspect(ref.size, result.size):
         raise InputError(f"The reference is {ref.width}×{ref.height} but the upscaled image is {result.width}×"
                          f"{result.height}: a reference must show the same picture, so it must have the same shape "

@@ -4,20 +4,24 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image
 
-from .. import __version__
 from ..errors import InputError
-from ..imageio import fit_image, load_image
+from ..imagefit import fit_image
+from ..imageio import load_image
 from ..registry import ModelSpec
+from ..run_settings import VideoSettings
 from ..studio import Studio
+from ..video import MAX_FPS, MIN_FPS, frame_strip, write_gif, write_mp4
 from .common import (
+    MODEL_HELP,
     ProgressFn,
+    TaskRequest,
     check_guidance,
     check_prompts,
     check_scheduler,
@@ -25,13 +29,14 @@ from .common import (
     check_steps,
     check_unit_interval,
     generators,
-    output_path,
     pipeline_params,
     prompt_warnings,
     resolve_seed,
     spec_for_tasks,
     step_progress,
+    option,
     use_sampler,
+    workspace_for,
 )
 
 VIDEO_TASKS = ("text-to-video", "image-to-video")
@@ -39,22 +44,24 @@ MAX_MOTION_BUCKET = 255
 
 
 @dataclass(frozen=True)
-class VideoRequest:
-    model: str
-    prompt: str = ""  # text-to-video
-    negative_prompt: str = ""
-    image: Any = None  # image-to-video: path, bytes, PIL image or array
-    frames: int | None = None
-    fps: int | None = None
-    steps: int | None = None
-    guidance: float | None = None
-    width: int | None = None
-    height: int | None = None
-    seed: int = -1
-    scheduler: str | None = None
-    decode_chunk: int | None = None  # frames decoded at a time (SVD); bounds decoder memory
-    motion_bucket_id: int | None = None  # SVD
-    noise_aug: float | None = None  # SVD
+class VideoRequest(TaskRequest):
+    """One video call. None means "the model's default"."""
+
+    model: str = option(help=MODEL_HELP)
+    prompt: str = option("", "text-to-video models: what to show")
+    negative_prompt: str = option("", "what to steer away from")
+    image: Any = option(None, "image-to-video models: the image to animate (a file)")
+    frames: int | None = option(None, "frames to make (default: the model's)")
+    fps: int | None = option(None, "frames per second of the mp4 (default: the model's)")
+    steps: int | None = option(None, "denoising steps (default: the model's)")
+    guidance: float | None = option(None, "classifier-free guidance scale (default: the model's)")
+    width: int | None = option(None, "pixels (default: the model's)")
+    height: int | None = option(None, "pixels (default: the model's)")
+    seed: int = option(-1, "-1 = random")
+    scheduler: str | None = option(None, "sampler name (default: the model's)")
+    decode_chunk: int | None = option(None, "frames decoded at a time (image-to-video); bounds decoder memory")
+    motion_bucket_id: int | None = option(None, "SVD: amount of motion, 0..255 (default: the model's)")
+    noise_aug: float | None = option(None, "SVD: noise added to the input image, 0..1 (default: the model's)")
 
 
 @dataclass
@@ -63,7 +70,7 @@ class VideoResult:
     gif: Path
     strip: Image.Image
     frames: np.ndarray  # (F, H, W, 3) uint8
-    settings: dict
+    settings: VideoSettings
     notes: list[str] = field(default_factory=list)
     standin: bool = False
     seconds: float = 0.0
@@ -79,9 +86,7 @@ def _check_frames(spec: ModelSpec, frames: Any) -> int:
     return frames
 
 
-def _check(studio: Studio, req: VideoRequest) -> tuple[ModelSpec, dict]:
-    from ..video import MAX_FPS, MIN_FPS
-
+def _check(studio: Studio, req: VideoRequest) -> tuple[ModelSpec, VideoSettings]:
     spec = spec_for_tasks(studio, req.model, VIDEO_TASKS, "Video models")
     controls, d = spec.controls(), spec.defaults
     image_model = "image-to-video" in spec.tasks
@@ -98,28 +103,26 @@ def _check(studio: Studio, req: VideoRequest) -> tuple[ModelSpec, dict]:
         raise InputError(f"FPS must be a whole number from {MIN_FPS} to {MAX_FPS}; got {fps!r}.")
     width, height = check_size(spec, d.width if req.width is None else req.width, d.height if req.height is None else req.height)
     frames = _check_frames(spec, d.frames if req.frames is None else req.frames)
-    settings = {
-        "task": "video", "model": spec.id, "repo": spec.repo, "revision": spec.revision, "pipeline": spec.pipeline,
-        "prompt": req.prompt if "prompt" in controls else "",
-        "negative_prompt": req.negative_prompt if "negative_prompt" in controls else "",
-        "frames": frames, "fps": fps, "width": width, "height": height,
-        "steps": check_steps(d.steps if req.steps is None else req.steps),
-        "guidance": check_guidance(d.guidance if req.guidance is None else req.guidance),
-        "scheduler": check_scheduler(spec, req.scheduler),
-        "standin": studio.offline, "genart": __version__,
-    }
     chunk = d.decode_chunk if req.decode_chunk is None else req.decode_chunk
-    if d.decode_chunk:
-        if isinstance(chunk, bool) or not isinstance(chunk, int) or not 1 <= chunk <= frames:
-            raise InputError(f"Decode chunk must be a whole number of frames from 1 to {frames}; got {chunk!r}.")
-        settings["decode_chunk"] = chunk
-    if "motion_bucket_id" in controls:
-        bucket = d.motion_bucket_id if req.motion_bucket_id is None else req.motion_bucket_id
-        if isinstance(bucket, bool) or not isinstance(bucket, int) or not 0 <= bucket <= MAX_MOTION_BUCKET:
-            raise InputError(f"Motion bucket id must be a whole number from 0 to {MAX_MOTION_BUCKET}; got {bucket!r}.")
-        settings["motion_bucket_id"] = bucket
-    if "noise_aug" in controls:
-        settings["noise_aug"] = check_unit_interval("Noise augmentation", d.noise_aug if req.noise_aug is None else req.noise_aug)
+    if d.decode_chunk and (isinstance(chunk, bool) or not isinstance(chunk, int) or not 1 <= chunk <= frames):
+        raise InputError(f"Decode chunk must be a whole number of frames from 1 to {frames}; got {chunk!r}.")
+    bucket = d.motion_bucket_id if req.motion_bucket_id is None else req.motion_bucket_id
+    if "motion_bucket_id" in controls and (isinstance(bucket, bool) or not isinstance(bucket, int)
+                                           or not 0 <= bucket <= MAX_MOTION_BUCKET):
+        raise InputError(f"Motion bucket id must be a whole number from 0 to {MAX_MOTION_BUCKET}; got {bucket!r}.")
+    settings = VideoSettings(
+        model=spec.id, repo=spec.repo, revision=spec.revision, pipeline=spec.pipeline, standin=studio.offline,
+        prompt=req.prompt if "prompt" in controls else "",
+        negative_prompt=req.negative_prompt if "negative_prompt" in controls else "",
+        frames=frames, fps=fps, width=width, height=height,
+        steps=check_steps(d.steps if req.steps is None else req.steps),
+        guidance=check_guidance(d.guidance if req.guidance is None else req.guidance),
+        scheduler=check_scheduler(spec, req.scheduler),
+        decode_chunk=chunk if d.decode_chunk else None,
+        motion_bucket_id=bucket if "motion_bucket_id" in controls else None,
+        noise_aug=check_unit_interval("Noise augmentation", d.noise_aug if req.noise_aug is None else req.noise_aug)
+        if "noise_aug" in controls else None,
+    )
     return spec, settings
 
 
@@ -145,55 +148,53 @@ def _decode_progress(pipe: Any, progress: ProgressFn | None, chunks: int):
         del vae.decode  # back to the class method
 
 
-def _pipeline_kwargs(pipe: Any, settings: dict, image: Image.Image | None) -> dict:
+def _pipeline_kwargs(pipe: Any, settings: VideoSettings, image: Image.Image | None) -> dict:
     params = pipeline_params(type(pipe).__name__)
     kwargs: dict[str, Any] = {
-        "num_frames": settings["frames"], "num_inference_steps": settings["steps"],
-        "height": settings["height"], "width": settings["width"],
-        "generator": generators(settings["seed"], 1), "output_type": "np",
+        "num_frames": settings.frames, "num_inference_steps": settings.steps,
+        "height": settings.height, "width": settings.width,
+        "generator": generators(settings.seed, 1), "output_type": "np",
     }
     if image is not None:
         kwargs["image"] = image
-    if settings["prompt"]:
-        kwargs["prompt"] = settings["prompt"]
-        if settings["negative_prompt"]:
-            kwargs["negative_prompt"] = settings["negative_prompt"]
+    if settings.prompt:
+        kwargs["prompt"] = settings.prompt
+        if settings.negative_prompt:
+            kwargs["negative_prompt"] = settings.negative_prompt
     # SVD guides between min_guidance_scale and max_guidance_scale over the frames; others take guidance_scale
-    kwargs["guidance_scale" if "guidance_scale" in params else "max_guidance_scale"] = settings["guidance"]
-    optional = {"decode_chunk_size": "decode_chunk", "motion_bucket_id": "motion_bucket_id",
-                "noise_aug_strength": "noise_aug", "fps": "fps"}
-    for param, key in optional.items():
-        if param in params and key in settings:
-            kwargs[param] = settings[key]  # SVD's fps conditioning: the pipeline itself subtracts 1
+    kwargs["guidance_scale" if "guidance_scale" in params else "max_guidance_scale"] = settings.guidance
+    optional = {"decode_chunk_size": settings.decode_chunk, "motion_bucket_id": settings.motion_bucket_id,
+                "noise_aug_strength": settings.noise_aug, "fps": settings.fps}
+    for param, value in optional.items():
+        if param in params and value is not None:
+            kwargs[param] = value  # SVD's fps conditioning: the pipeline itself subtracts 1
     return {k: v for k, v in kwargs.items() if k in params}
 
 
 def generate_video(studio: Studio, req: VideoRequest, *, progress: ProgressFn | None = None,
                    output_dir: Path | None = None) -> VideoResult:
     """Make one video; writes <name>.mp4 (settings in its metadata), <name>.json beside it, and <name>.gif."""
-    from ..video import frame_strip, write_gif, write_mp4
-
     started = time.perf_counter()
     spec, settings = _check(studio, req)
     notes: list[str] = []
     image = None
     if req.image is not None:
-        loaded = load_image(req.image, label="input image")
-        image, fit_notes = fit_image(loaded.image, settings["width"], settings["height"], mode="crop")
+        loaded = load_image(req.image, label="input image", limit=studio.settings.max_pixels)
+        image, fit_notes = fit_image(loaded.image, settings.width, settings.height, mode="crop")
         notes += loaded.notes + fit_notes
-    settings["seed"] = resolve_seed(req.seed)
+    settings = replace(settings, seed=resolve_seed(req.seed))
     entry = studio.cache.get(studio.registry.get(spec.id))
-    notes += prompt_warnings(entry.pipe, settings["prompt"], spec.defaults.max_sequence_length)
+    notes += prompt_warnings(entry.pipe, settings.prompt, spec.defaults.max_sequence_length)
     kwargs = _pipeline_kwargs(entry.pipe, settings, image)
-    chunks = math.ceil(settings["frames"] / settings.get("decode_chunk", settings["frames"]))
+    chunks = math.ceil(settings.frames / (settings.decode_chunk or settings.frames))
     with entry.lock:
-        use_sampler(entry, settings["scheduler"])
-        with step_progress(entry.pipe, kwargs, progress, settings["steps"], 0, f"{spec.id}: denoising"), \
+        use_sampler(entry, settings.scheduler)
+        with step_progress(entry.pipe, kwargs, progress, settings.steps, 0, f"{spec.id}: denoising"), \
                 _decode_progress(entry.pipe, progress, chunks):
             frames = np.asarray(entry.pipe(**kwargs).frames[0])  # (F, H, W, 3) float in [0, 1]
     frames = (np.clip(frames, 0, 1) * 255).round().astype(np.uint8)
-    base = output_path(Path(output_dir or studio.settings.output_dir), spec.id, settings["seed"]).with_suffix("")
-    mp4 = write_mp4(frames, base.with_suffix(".mp4"), settings["fps"], settings)
-    gif = write_gif(frames, base.with_suffix(".gif"), settings["fps"])
+    mp4 = workspace_for(studio, output_dir).output_path(spec.id, settings.seed, ".mp4")
+    mp4 = write_mp4(frames, mp4, settings.fps, settings.to_metadata())
+    gif = write_gif(frames, mp4.with_suffix(".gif"), settings.fps)
     return VideoResult(mp4, gif, frame_strip(frames), frames, settings, notes, studio.offline,
                        time.perf_counter() - started)

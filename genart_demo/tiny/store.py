@@ -4,15 +4,16 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
+from ..atomic import atomic_folder
+from ..workspace import Workspace
 from .builders import STANDIN_VERSION, build_standin, builder_for
 
 
 def standin_path(pipeline_class: str, cache_dir: str | os.PathLike) -> Path:
     """Where the stand-in for `pipeline_class` lives (whether or not it has been built yet)."""
-    return Path(cache_dir) / "standins" / f"{pipeline_class}-v{STANDIN_VERSION}"
+    return Workspace(Path(), Path(cache_dir)).standins / f"{pipeline_class}-v{STANDIN_VERSION}"
 
 
 def is_complete(path: Path) -> bool:
@@ -39,17 +40,8 @@ def ensure_standin(pipeline_class: str, cache_dir: str | os.PathLike) -> Path:
     final = standin_path(pipeline_class, cache_dir)
     if is_complete(final):
         return final
-    final.parent.mkdir(parents=True, exist_ok=True)
     if final.exists():  # an incomplete leftover (should not happen with the rename, but be safe)
         shutil.rmtree(final, ignore_errors=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
-    try:
+    with atomic_folder(final) as tmp:
         build_standin(pipeline_class).save_pretrained(tmp, safe_serialization=True)
-        try:
-            os.rename(tmp, final)  # atomic; fails if `final` appeared meanwhile
-        except OSError:
-            if not is_complete(final):
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return final

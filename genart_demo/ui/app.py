@@ -1,75 +1,75 @@
-"""The multi-tab genart app: composes each tab's Blocks, and launches it."""
+"""The app: pages from the one page table composed into tabs (or one page alone), and the one way to serve it."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import gradio as gr
 
+from ..pages import Page
+from ..spaces_build import get_space, space_heading, space_pages, space_studio
 from ..studio import Studio
+from ..zerogpu import prepare_zerogpu
 from .common import offline_banner
-from .evaluate import build_evaluate_ui
-from .generate import build_generate_ui
-from .inpaint import build_inpaint_ui
-from .translate import build_translate_ui
-from .upscale import build_upscale_ui
-from .video import build_video_ui
 
-# Tabs that later work fills in; each says what it will do rather than showing a dead form.
-COMING_SOON = {
-    "Leaderboard": "DrawBench and PartiPrompts through every model, scored by category.",
-    "Arena": "Blind pairwise votes turned into Elo and Bradley-Terry ratings.",
-}
+TITLE = "genart studio"
+HEADING = "# genart studio\nCompare generative image and video models on the same prompt, seed and settings."
+log = logging.getLogger("genart.ui")
 
 
-PageBuilder = Callable[[Studio], gr.Blocks]
+def open_services(studio: Studio, pages: Sequence[Page]) -> dict[str, Any]:
+    """The process-wide objects the pages need (the arena), by page key: opened once, at the composition root."""
+    return {page.key: page.open_service(studio) for page in pages if page.service}
 
-def build_app(studio: Studio, extra_pages: Mapping[str, PageBuilder] | None = None) -> gr.Blocks:
-    """The full app. Building it twice in one process works; it loads no model.
 
-    extra_pages: tabs from packages built on genart (the leaderboard), by title; they replace a "coming soon" tab
-    of the same title. genart_demo never imports those packages itself.
-    """
-    extra_pages = dict(extra_pages or {})
-    pages = {  # built outside the app, then rendered into their tabs
-        "Generate": build_generate_ui(studio),
-        "Translate": build_translate_ui(studio),
-        "Inpaint": build_inpaint_ui(studio),
-        "Super-resolve": build_upscale_ui(studio),
-        "Video": build_video_ui(studio),
-        "Evaluate": build_evaluate_ui(studio),
-        **{title: build(studio) for title, build in extra_pages.items()},
-    }
-    with gr.Blocks(title="genart studio") as app:
-        gr.Markdown("# genart studio\nCompare generative image and video models on the same prompt, seed and settings.")
+def close_services(services: Mapping[str, Any]) -> None:
+    for key, service in services.items():
+        try:
+            getattr(service, "close", lambda: None)()
+        except Exception:  # noqa: BLE001  (shutting down: one service's failure must not keep the others open)
+            log.exception("closing the %s page's service failed", key)
+
+
+def build_app(studio: Studio, pages: Sequence[Page], services: Mapping[str, Any], *, title: str = TITLE,
+              heading: str = HEADING) -> gr.Blocks:
+    """The app: a heading, the studio's notice, and the pages as tabs (a single page is shown without tabs).
+    Building it twice in one process works; it loads no model. `services` comes from open_services."""
+    built = {page.key: page.build(studio, services.get(page.key)) for page in pages}  # built, then rendered
+    with gr.Blocks(title=title) as app:
+        gr.Markdown(heading)
         gr.Markdown(offline_banner(studio), elem_id="genart-notice")
-        with gr.Tabs():
-            for title, page in pages.items():
-                with gr.Tab(title, id=title.lower()):
-                    page.render()
-            for title, text in COMING_SOON.items():
-                if title in pages:
-                    continue
-                with gr.Tab(title, id=title.lower()):
-                    gr.Markdown(f"**Coming soon.** {text}")
+        if len(pages) == 1:
+            built[pages[0].key].render()
+        else:
+            with gr.Tabs():
+                for page in pages:
+                    with gr.Tab(page.title, id=page.key):
+                        built[page.key].render()
     return app
 
 
-def launch(host: str | None = None, port: int | None = None, share: bool | None = None,
-           extra_pages: Mapping[str, PageBuilder] | None = None) -> None:
-    """Build the studio and serve it; host/port/share default to the GENART_* settings."""
+def serve(studio: Studio, pages: Sequence[Page], *, title: str = TITLE, heading: str = HEADING) -> None:
+    """Serve `pages` until the process is stopped: `python app.py`, `genart serve` and every Space come here.
+
+    Opens the pages' services once, builds the app, bounds its queue (GENART_QUEUE_SIZE), launches it where the
+    settings say with the output folder servable (its private folders not), then imports torch and diffusers in
+    the background so the first request does not wait for them."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    studio = Studio.create()
-    settings = studio.settings
-    app = build_app(studio, extra_pages)
-    app.queue(default_concurrency_limit=1, max_size=settings.queue_size or None)
-    settings.output_dir.mkdir(parents=True, exist_ok=True)
-    app.launch(
-        server_name=host or settings.host,
-        server_port=port or settings.port,
-        share=settings.share if share is None else share,
-        **settings.file_routes(),
-        prevent_thread_lock=True,
-    )
-    studio.start_warm_up()
-    app.block_thread()
+    prepare_zerogpu(studio.settings.zerogpu)  # on ZeroGPU hardware: tells `spaces` before launch that tasks use it
+    services = open_services(studio, pages)
+    try:
+        app = build_app(studio, pages, services, title=title, heading=heading)
+        app.queue(default_concurrency_limit=1, max_size=studio.settings.queue_size or None)
+        studio.settings.output_dir.mkdir(parents=True, exist_ok=True)
+        app.launch(**studio.settings.launch_options(), prevent_thread_lock=True)
+        studio.start_warm_up()
+        app.block_thread()
+    finally:
+        close_services(services)
+
+
+def serve_space(name: str) -> None:
+    """Serve the Space called `name` (genart_demo.spaces_build.SPACES): its pages, its narrowed registry."""
+    space = get_space(name)
+    serve(space_studio(name), space_pages(space), **space_heading(space))

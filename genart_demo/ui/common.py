@@ -1,20 +1,26 @@
-"""Pieces every tab shares: model choices and cards, progress bridging, and turning task errors into messages."""
+"""Pieces every tab shares: model choices and cards, forms that become requests, progress, and error messages."""
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
-from collections.abc import Callable
+import types
+import typing
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Any
 
 import gradio as gr
 
-from ..errors import InputError
+from ..errors import InputError, TaskFailed
 from ..loading import LoadError
 from ..registry import ModelSpec
+from ..run_settings import RunSettings
 from ..studio import Studio
-from ..zerogpu import call_seconds, gpu_call, on_zerogpu
+from ..zerogpu import call_seconds, gpu_call
 
 log = logging.getLogger("genart.ui")
+SHOWN_ERRORS = (InputError, LoadError, TaskFailed, ValueError)  # shown to the user as they are, without a traceback
 
 
 def model_choices(specs: list[ModelSpec]) -> list[tuple[str, str]]:
@@ -36,12 +42,18 @@ def notes_markdown(notes: list[str]) -> str:
     return "\n".join(f"ℹ️ {n}" for n in notes)
 
 
-def settings_json(settings: list[dict] | dict) -> str:
-    import json
+def settings_json(settings: Sequence[RunSettings] | RunSettings) -> str:
+    """The run settings as the JSON each output file carries (one object, or a list for several outputs)."""
+    if isinstance(settings, RunSettings):
+        settings = [settings]
+    data = [s.to_metadata() for s in settings]
+    return json.dumps(data[0] if len(data) == 1 else data, indent=2, default=str)
 
-    if isinstance(settings, list) and len(settings) == 1:
-        settings = settings[0]
-    return json.dumps(settings, indent=2, default=str)
+
+def gallery_items(paths: Sequence, settings: Sequence[RunSettings]) -> list[tuple[str, str]]:
+    """(path, caption) per output: the model and seed, and whether a stand-in made it."""
+    return [(str(p), f"{s.model} · seed {s.seed}" + (" · tiny stand-in" if s.standin else ""))
+            for p, s in zip(paths, settings)]
 
 
 def whole(value, default=None):
@@ -50,6 +62,29 @@ def whole(value, default=None):
     if value is None:
         return default
     return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _takes_int(hint: Any) -> bool:
+    options = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, types.UnionType) else (hint,)
+    return int in options and float not in options
+
+
+def request_from_form(cls: type, values: Mapping[str, Any], **fixed: Any):
+    """A task request from a form's values, keyed by the request's field names: whole-number fields get `whole`,
+    empty text becomes the field's default, anything else passes through for the task to check."""
+    hints = typing.get_type_hints(cls)
+    kwargs = dict(fixed)
+    for f in dataclasses.fields(cls):
+        if f.name not in values or f.name in fixed:
+            continue
+        value = values[f.name]
+        has_default = f.default is not dataclasses.MISSING
+        if value in (None, "") and has_default:
+            value = f.default
+        elif _takes_int(hints[f.name]):
+            value = whole(value, f.default if has_default else None)
+        kwargs[f.name] = value
+    return cls(**kwargs)
 
 
 def offline_banner(studio: Studio) -> str:
@@ -65,27 +100,26 @@ def gradio_progress(progress: gr.Progress) -> Callable[[int, int, str], None]:
     return report
 
 
-def _task_with_messages(fn: Callable[..., Any], studio: Studio, args: tuple, kwargs: dict) -> Any:
-    """`fn(studio, *args, **kwargs)`; bad input and load failures become a gr.Error carrying their message."""
+def guarded(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """`fn(*args, **kwargs)`; bad input, load failures and failed work become a gr.Error carrying their message,
+    anything else is logged whole and told briefly, and the server keeps serving."""
     try:
-        return fn(studio, *args, **kwargs)
-    except (InputError, LoadError, ValueError) as exc:
+        return fn(*args, **kwargs)
+    except SHOWN_ERRORS as exc:
         raise gr.Error(str(exc), duration=None) from exc
     except Exception as exc:  # an unexpected failure: log it whole, tell the user briefly
-        log.exception("task %s failed", getattr(fn, "__name__", fn))
+        log.exception("%s failed", getattr(fn, "__name__", fn))
         raise gr.Error(f"{type(exc).__name__}: {exc}", duration=None) from exc
 
 
-def run_task(fn: Callable[..., Any], studio: Studio, *args: Any, **kwargs: Any) -> Any:
-    """Call a task; bad input and load failures become a gr.Error the user sees, and the server keeps serving.
+def run_task(fn: Callable[..., Any], studio: Studio, request: Any, **kwargs: Any) -> Any:
+    """Call `fn(studio, request, **kwargs)` through `guarded`.
 
-    On ZeroGPU hardware the call runs under `spaces.GPU` for a duration estimated from its model(s), steps, size
-    and frames. The studio, request and progress callback reach the forked GPU worker inside a fresh zero-argument
-    partial (nothing unpicklable is sent to it), and errors become gr.Error inside the worker, so their messages
-    come back whole. Elsewhere the task is called directly.
+    On ZeroGPU hardware the call runs under `spaces.GPU` for a duration estimated from the request's model(s),
+    steps, size and frames. The studio, request and progress callback reach the forked GPU worker inside a fresh
+    zero-argument partial (nothing unpicklable is sent to it), and errors become gr.Error inside the worker, so
+    their messages come back whole. Elsewhere the task is called directly.
     """
     studio.wait_for_warm_up()
-    call = partial(_task_with_messages, fn, studio, args, kwargs)
-    if on_zerogpu():
-        return gpu_call(call, call_seconds(studio.registry, args))()
-    return call()
+    call = partial(guarded, fn, studio, request, **kwargs)
+    return gpu_call(call, call_seconds(studio.registry, request), studio.settings.zerogpu)()

@@ -6,7 +6,8 @@ import gradio as gr
 from ..registry import GENERATE_TASKS, ModelSpec
 from ..settings import MAX_COMPARE_MODELS, MAX_GUIDANCE, MAX_SEED, MAX_STEPS, MIN_GUIDANCE
 from ..studio import Studio
-from .common import gradio_progress, model_card, model_choices, run_task, settings_json, whole
+from ..tasks.generate import CompareRequest, GenerateRequest, compare, generate
+from .common import gallery_items, gradio_progress, model_card, model_choices, request_from_form, run_task, settings_json
 
 EXAMPLES = [
     ["an astronaut riding a horse on the moon, photorealistic"],
@@ -16,35 +17,29 @@ EXAMPLES = [
 ]
 
 
-def _control_updates(spec: ModelSpec) -> list:
-    """gr.update()s for the per-model controls, in the order of `_controls` below."""
+def _control_updates(spec: ModelSpec, form: dict) -> dict:
+    """{component: update} for the per-model controls of the form (keyed by request field)."""
     shown, d = spec.controls(), spec.defaults
     size = {"minimum": d.size_min, "maximum": d.size_max, "step": d.size_multiple, "visible": "size" in shown}
-    return [
-        model_card(spec),
-        gr.update(visible="prompt" in shown),
-        gr.update(visible="negative_prompt" in shown),
-        gr.update(visible="class_label" in shown),
-        gr.update(value=d.steps),
-        gr.update(value=d.guidance, visible="guidance" in shown),
-        gr.update(value=d.width, **size),
-        gr.update(value=d.height, **size),
-        gr.update(choices=spec.samplers(), value=d.scheduler, visible="scheduler" in shown),
-        gr.update(value=False, visible=bool(spec.refiner)),
-    ]
+    return {
+        form["prompt"]: gr.update(visible="prompt" in shown),
+        form["negative_prompt"]: gr.update(visible="negative_prompt" in shown),
+        form["class_label"]: gr.update(visible="class_label" in shown),
+        form["steps"]: gr.update(value=d.steps),
+        form["guidance"]: gr.update(value=d.guidance, visible="guidance" in shown),
+        form["width"]: gr.update(value=d.width, **size),
+        form["height"]: gr.update(value=d.height, **size),
+        form["scheduler"]: gr.update(choices=spec.samplers(), value=d.scheduler, visible="scheduler" in shown),
+        form["refine"]: gr.update(value=False, visible=bool(spec.refiner)),
+    }
 
 
-def _gallery_items(results) -> list[tuple[str, str]]:
-    def caption(s: dict) -> str:
-        return f"{s['model']} · seed {s['seed']}" + (" · tiny stand-in" if s.get("standin") else "")
-
-    return [(str(p), caption(s)) for r in results for p, s in zip(r.paths, r.settings)]
+def _gallery(results) -> list[tuple[str, str]]:
+    return [item for r in results for item in gallery_items(r.paths, r.settings)]
 
 
-def _report(results) -> tuple[str, str]:
-    params = [s for r in results for s in r.settings]
-    warnings = [w for r in results for w in r.warnings]
-    return settings_json(params), "\n".join(f"⚠️ {w}" for w in warnings)
+def _warnings(results) -> str:
+    return "\n".join(f"⚠️ {w}" for r in results for w in r.warnings)
 
 
 def build_generate_ui(studio: Studio) -> gr.Blocks:
@@ -94,47 +89,37 @@ def build_generate_ui(studio: Studio) -> gr.Blocks:
                                          elem_id="compare-gallery")
             compare_params = gr.Code(label="Parameters", language="json", elem_id="compare-params")
 
-        controls = [card, prompt, negative, class_label, steps, guidance, width, height, scheduler, refine]
-        model.change(lambda mid: _control_updates(studio.spec(mid)), model, controls, api_visibility="private")
+        # The form, keyed by GenerateRequest field; its order is the /generate API's argument order.
+        form = {"model": model, "prompt": prompt, "negative_prompt": negative, "class_label": class_label,
+                "steps": steps, "guidance": guidance, "width": width, "height": height, "seed": seed, "batch": batch,
+                "scheduler": scheduler, "refine": refine}
 
-        def on_generate(model_id, prompt, negative_prompt, class_label, steps, guidance, width, height, seed,
-                        batch, scheduler, refine, progress=gr.Progress()):
-            from ..tasks.generate import GenerateRequest, generate
+        def on_model(model_id):
+            spec = studio.spec(model_id)
+            return {card: model_card(spec), **_control_updates(spec, form)}
 
-            request = GenerateRequest(
-                model=model_id, prompt=prompt or "", negative_prompt=negative_prompt or "", steps=whole(steps),
-                guidance=guidance, width=whole(width), height=whole(height), seed=whole(seed, -1), batch=whole(batch),
-                scheduler=scheduler or None, class_label=class_label, refine=bool(refine),
-            )
-            result = run_task(generate, studio, request, progress=gradio_progress(progress))
-            return (_gallery_items([result]), *_report([result]))
+        model.change(on_model, model, [card, *form.values()], api_visibility="private")
 
-        run.click(
-            on_generate,
-            [model, prompt, negative, class_label, steps, guidance, width, height, seed, batch, scheduler, refine],
-            [gallery, params, warnings],
-            api_name="generate",
-        )
+        def on_generate(progress=gr.Progress(), **values):
+            result = run_task(generate, studio, request_from_form(GenerateRequest, values),
+                              progress=gradio_progress(progress))
+            return {gallery: _gallery([result]), params: settings_json(result.settings),
+                    warnings: _warnings([result])}
 
-        def on_compare(model_ids, prompt, negative_prompt, class_label, steps, guidance, width, height, seed,
-                       scheduler, own_defaults, progress=gr.Progress()):
-            from ..tasks.generate import GenerateRequest, compare
+        run.click(on_generate, inputs_kwargs=form, outputs=[gallery, params, warnings], api_name="generate")
 
-            request = GenerateRequest(
-                model="", prompt=prompt or "", negative_prompt=negative_prompt or "", steps=whole(steps),
-                guidance=guidance, width=whole(width), height=whole(height), seed=whole(seed, -1),
-                scheduler=scheduler or None, class_label=class_label,
-            )
-            results = run_task(
-                compare, studio, request, list(model_ids or []), own_defaults=bool(own_defaults),
-                progress=gradio_progress(progress),
-            )
-            return (_gallery_items(results), _report(results)[0])
+        # /compare takes the models, then the shared settings, then whether each model keeps its own defaults.
+        compare_form = {"models": compare_models, **{k: form[k] for k in (
+            "prompt", "negative_prompt", "class_label", "steps", "guidance", "width", "height", "seed", "scheduler")},
+            "own_defaults": own_defaults}
 
-        run_compare.click(
-            on_compare,
-            [compare_models, prompt, negative, class_label, steps, guidance, width, height, seed, scheduler, own_defaults],
-            [compare_gallery, compare_params],
-            api_name="compare",
-        )
+        def on_compare(progress=gr.Progress(), models=None, own_defaults=True, **values):
+            request = CompareRequest(request_from_form(GenerateRequest, values, model=""), tuple(models or ()),
+                                     bool(own_defaults))
+            results = run_task(compare, studio, request, progress=gradio_progress(progress))
+            return {compare_gallery: _gallery(results),
+                    compare_params: settings_json([s for r in results for s in r.settings])}
+
+        run_compare.click(on_compare, inputs_kwargs=compare_form, outputs=[compare_gallery, compare_params],
+                          api_name="compare")
     return page

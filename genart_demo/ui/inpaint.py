@@ -6,22 +6,33 @@ import gradio as gr
 from ..registry import ModelSpec
 from ..settings import MAX_GUIDANCE, MAX_SEED, MAX_STEPS
 from ..studio import Studio
-from .common import gradio_progress, model_card, model_choices, notes_markdown, run_task, settings_json, whole
+from ..tasks.inpaint import MAX_MASK_BLUR, MAX_OUTPAINT, InpaintRequest, inpaint
+from .common import (
+    gallery_items,
+    gradio_progress,
+    model_card,
+    model_choices,
+    notes_markdown,
+    request_from_form,
+    run_task,
+    settings_json,
+    whole,
+)
 from .uploads import readable_uploads
 
 
-def _updates(spec: ModelSpec) -> list:
+def _updates(spec: ModelSpec, form: dict) -> dict:
+    """{component: update} for the per-model controls of the form (keyed by request field)."""
     d = spec.defaults
     size = {"minimum": d.size_min, "maximum": d.size_max, "step": d.size_multiple}
-    return [
-        model_card(spec),
-        gr.update(value=d.strength),
-        gr.update(value=d.steps),
-        gr.update(value=d.guidance),
-        gr.update(value=d.width, **size),
-        gr.update(value=d.height, **size),
-        gr.update(choices=spec.samplers(), value=d.scheduler),
-    ]
+    return {
+        form["strength"]: gr.update(value=d.strength),
+        form["steps"]: gr.update(value=d.steps),
+        form["guidance"]: gr.update(value=d.guidance),
+        form["width"]: gr.update(value=d.width, **size),
+        form["height"]: gr.update(value=d.height, **size),
+        form["scheduler"]: gr.update(choices=spec.samplers(), value=d.scheduler),
+    }
 
 
 def editor_parts(value) -> tuple[str | None, str | None]:
@@ -34,8 +45,6 @@ def editor_parts(value) -> tuple[str | None, str | None]:
 
 def build_inpaint_ui(studio: Studio) -> gr.Blocks:
     """A Blocks that runs alone or is `.render()`ed into the multi-tab app."""
-    from ..tasks.inpaint import MAX_MASK_BLUR, MAX_OUTPAINT
-
     specs = studio.registry.for_tasks(["inpaint"])
     first = studio.spec(specs[0].id)
     d = first.defaults
@@ -79,33 +88,30 @@ def build_inpaint_ui(studio: Studio) -> gr.Blocks:
                 notes = gr.Markdown(elem_id="inpaint-notes")
                 params = gr.Code(label="Parameters (also in each PNG)", language="json")
 
-        model.change(lambda mid: _updates(studio.spec(mid)), model,
-                     [card, strength, steps, guidance, width, height, scheduler], api_visibility="private")
+        # The form, keyed by InpaintRequest field (the editor and the four outpaint sides are read apart); its
+        # order is the /inpaint API's argument order.
+        left, right, up, down = sides
+        form = {"model": model, "editor": editor, "mask": mask_upload, "prompt": prompt, "negative_prompt": negative,
+                "strength": strength, "mask_blur": mask_blur, "only_masked": only_masked, "padding": padding,
+                "left": left, "right": right, "up": up, "down": down, "steps": steps, "guidance": guidance,
+                "width": width, "height": height, "seed": seed, "batch": batch, "scheduler": scheduler}
 
-        def on_inpaint(model_id, editor_value, mask_file, prompt, negative_prompt, strength, mask_blur, only_masked,
-                       padding, left, right, up, down, steps, guidance, width, height, seed, batch, scheduler,
-                       progress=gr.Progress()):
-            from ..tasks.inpaint import InpaintRequest, inpaint
+        def on_model(model_id):
+            spec = studio.spec(model_id)
+            return {card: model_card(spec), **_updates(spec, form)}
 
-            image, drawn = editor_parts(editor_value)
+        model.change(on_model, model, [card, *form.values()], api_visibility="private")
+
+        def on_inpaint(progress=gr.Progress(), editor=None, left=0, right=0, up=0, down=0, **values):
+            image, drawn = editor_parts(editor)
             if not image:
                 raise gr.Error("No input image: upload one into the editor (PNG, JPEG, WebP, BMP, GIF or TIFF).")
-            request = InpaintRequest(
-                model=model_id, image=image, mask=mask_file or drawn, prompt=prompt or "",
-                negative_prompt=negative_prompt or "", strength=strength, steps=whole(steps), guidance=guidance,
-                width=whole(width), height=whole(height), seed=whole(seed, -1), batch=whole(batch),
-                scheduler=scheduler or None, mask_blur=whole(mask_blur, 4), only_masked=bool(only_masked),
-                padding=whole(padding, 32), outpaint=tuple(whole(v, 0) for v in (left, right, up, down)),
-            )
+            outpaint = tuple(whole(v, 0) for v in (left, right, up, down))
+            request = request_from_form(InpaintRequest, {**values, "mask": values.get("mask") or drawn},
+                                        image=image, outpaint=outpaint)
             result = run_task(inpaint, studio, request, progress=gradio_progress(progress))
-            items = [(str(p), f"{s['model']} · seed {s['seed']}") for p, s in zip(result.paths, result.settings)]
-            return result.mask, items, notes_markdown(result.notes), settings_json(result.settings)
+            return {used_mask: result.mask, gallery: gallery_items(result.paths, result.settings),
+                    notes: notes_markdown(result.notes), params: settings_json(result.settings)}
 
-        run.click(
-            on_inpaint,
-            [model, editor, mask_upload, prompt, negative, strength, mask_blur, only_masked, padding, *sides, steps,
-             guidance, width, height, seed, batch, scheduler],
-            [used_mask, gallery, notes, params],
-            api_name="inpaint",
-        )
+        run.click(on_inpaint, inputs_kwargs=form, outputs=[used_mask, gallery, notes, params], api_name="inpaint")
     return page

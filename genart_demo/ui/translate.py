@@ -3,34 +3,40 @@ from __future__ import annotations
 
 import gradio as gr
 
-from ..imageio import FIT_MODES
-from ..loading import NON_DIFFUSERS_LOADERS
+from ..imagefit import FIT_MODES
 from ..registry import ModelSpec
 from ..settings import MAX_GUIDANCE, MAX_SEED, MAX_STEPS
 from ..studio import Studio
-from .common import gradio_progress, model_card, model_choices, notes_markdown, run_task, settings_json, whole
+from ..tasks.translate import TranslateRequest, translate
+from .common import (
+    gallery_items,
+    gradio_progress,
+    model_card,
+    model_choices,
+    notes_markdown,
+    request_from_form,
+    run_task,
+    settings_json,
+)
 from .uploads import readable_uploads
 
 
-def _updates(spec: ModelSpec) -> list:
-    """Per-model control updates, in the order of `controls` in build_translate_ui."""
+def _updates(spec: ModelSpec, form: dict) -> dict:
+    """{component: update} for the per-model controls of the form (keyed by request field)."""
     shown, d = spec.controls(), spec.defaults
     size = {"minimum": d.size_min, "maximum": d.size_max, "step": d.size_multiple, "visible": "size" in shown}
-    diffusion = spec.pipeline not in NON_DIFFUSERS_LOADERS  # GAN translators take no steps
-    return [
-        model_card(spec),
-        gr.update(visible="prompt" in shown,
-                  label="Edit instruction" if "image_guidance" in shown else "Prompt"),
-        gr.update(visible="negative_prompt" in shown),
-        gr.update(value=d.strength, visible="strength" in shown),
-        gr.update(value=d.image_guidance, visible="image_guidance" in shown),
-        gr.update(value=d.steps, visible=diffusion),
-        gr.update(value=d.guidance, visible="guidance" in shown),
-        gr.update(value=d.width, **size),
-        gr.update(value=d.height, **size),
-        gr.update(choices=spec.samplers(), value=d.scheduler, visible="scheduler" in shown),
-        gr.update(visible=spec.control == "canny"),
-    ]
+    return {
+        form["prompt"]: gr.update(visible="prompt" in shown,
+                                  label="Edit instruction" if "image_guidance" in shown else "Prompt"),
+        form["negative_prompt"]: gr.update(visible="negative_prompt" in shown),
+        form["strength"]: gr.update(value=d.strength, visible="strength" in shown),
+        form["image_guidance"]: gr.update(value=d.image_guidance, visible="image_guidance" in shown),
+        form["steps"]: gr.update(value=d.steps, visible=spec.denoises),  # GAN translators take no steps
+        form["guidance"]: gr.update(value=d.guidance, visible="guidance" in shown),
+        form["width"]: gr.update(value=d.width, **size),
+        form["height"]: gr.update(value=d.height, **size),
+        form["scheduler"]: gr.update(choices=spec.samplers(), value=d.scheduler, visible="scheduler" in shown),
+    }
 
 
 def build_translate_ui(studio: Studio) -> gr.Blocks:
@@ -74,30 +80,28 @@ def build_translate_ui(studio: Studio) -> gr.Blocks:
                 notes = gr.Markdown(elem_id="translate-notes")
                 params = gr.Code(label="Parameters (also in each PNG)", language="json")
 
-        controls = [card, prompt, negative, strength, image_guidance, steps, guidance, width, height, scheduler, canny_row]
-        model.change(lambda mid: _updates(studio.spec(mid)), model, controls, api_visibility="private")
+        # The form, keyed by TranslateRequest field; its order is the /translate API's argument order.
+        form = {"model": model, "image": source, "prompt": prompt, "negative_prompt": negative, "strength": strength,
+                "image_guidance": image_guidance, "steps": steps, "guidance": guidance, "width": width,
+                "height": height, "fit": fit, "seed": seed, "batch": batch, "scheduler": scheduler,
+                "canny_low": canny_low, "canny_high": canny_high}
 
-        def on_translate(model_id, image, prompt, negative_prompt, strength, image_guidance, steps, guidance, width,
-                         height, fit, seed, batch, scheduler, canny_low, canny_high, progress=gr.Progress()):
-            from ..tasks.translate import TranslateRequest, translate
+        def on_model(model_id):
+            spec = studio.spec(model_id)
+            return {card: model_card(spec), canny_row: gr.update(visible=spec.control == "canny"),
+                    **_updates(spec, form)}
 
-            if not image:
+        model.change(on_model, model, [card, canny_row, *form.values()], api_visibility="private")
+
+        def on_translate(progress=gr.Progress(), **values):
+            if not values.get("image"):
                 raise gr.Error("No input image: upload one (PNG, JPEG, WebP, BMP, GIF or TIFF).")
-            request = TranslateRequest(
-                model=model_id, image=image, prompt=prompt or "", negative_prompt=negative_prompt or "",
-                strength=strength, image_guidance=image_guidance, steps=whole(steps), guidance=guidance,
-                width=whole(width), height=whole(height), fit=fit or "resize", seed=whole(seed, -1), batch=whole(batch),
-                scheduler=scheduler or None, canny_low=whole(canny_low, 100), canny_high=whole(canny_high, 200),
-            )
-            result = run_task(translate, studio, request, progress=gradio_progress(progress))
-            items = [(str(p), f"{s['model']} · seed {s['seed']}") for p, s in zip(result.paths, result.settings)]
-            return result.input_image, result.control_image, items, notes_markdown(result.notes), settings_json(result.settings)
+            result = run_task(translate, studio, request_from_form(TranslateRequest, values),
+                              progress=gradio_progress(progress))
+            return {fitted: result.input_image, control: result.control_image,
+                    gallery: gallery_items(result.paths, result.settings), notes: notes_markdown(result.notes),
+                    params: settings_json(result.settings)}
 
-        run.click(
-            on_translate,
-            [model, source, prompt, negative, strength, image_guidance, steps, guidance, width, height, fit, seed,
-             batch, scheduler, canny_low, canny_high],
-            [fitted, control, gallery, notes, params],
-            api_name="translate",
-        )
+        run.click(on_translate, inputs_kwargs=form, outputs=[fitted, control, gallery, notes, params],
+                  api_name="translate")
     return page

@@ -3,26 +3,37 @@ from __future__ import annotations
 
 import gradio as gr
 
-from ..loading import NON_DIFFUSERS_LOADERS
 from ..registry import ModelSpec
 from ..settings import MAX_GUIDANCE, MAX_SEED, MAX_STEPS
 from ..studio import Studio
-from .common import gradio_progress, model_card, model_choices, notes_markdown, run_task, settings_json, whole
+from ..tasks.upscale import MAX_NOISE_LEVEL, TILE_RANGE, UpscaleRequest, upscale
+from .common import (
+    gradio_progress,
+    model_card,
+    model_choices,
+    notes_markdown,
+    request_from_form,
+    run_task,
+    settings_json,
+)
 from .uploads import readable_uploads
 
 
-def _updates(spec: ModelSpec) -> list:
+def _card(spec: ModelSpec) -> str:
+    return model_card(spec) + (f" · ×{spec.scale}" if spec.scale else "")
+
+
+def _updates(spec: ModelSpec, form: dict) -> dict:
+    """{component: update} for the per-model controls of the form (keyed by request field)."""
     shown, d = spec.controls(), spec.defaults
-    diffusion = spec.pipeline not in NON_DIFFUSERS_LOADERS  # GAN upscalers take no steps
-    return [
-        model_card(spec) + (f" · ×{spec.scale}" if spec.scale else ""),
-        gr.update(visible="prompt" in shown),
-        gr.update(visible="negative_prompt" in shown),
-        gr.update(value=d.noise_level, visible="noise_level" in shown),
-        gr.update(value=d.steps, visible=diffusion),
-        gr.update(value=d.guidance, visible="guidance" in shown),
-        gr.update(value=d.tile),
-    ]
+    return {
+        form["prompt"]: gr.update(visible="prompt" in shown),
+        form["negative_prompt"]: gr.update(visible="negative_prompt" in shown),
+        form["noise_level"]: gr.update(value=d.noise_level, visible="noise_level" in shown),
+        form["steps"]: gr.update(value=d.steps, visible=spec.denoises),  # GAN upscalers take no steps
+        form["guidance"]: gr.update(value=d.guidance, visible="guidance" in shown),
+        form["tile"]: gr.update(value=d.tile),
+    }
 
 
 def metrics_markdown(metrics: dict) -> str:
@@ -37,8 +48,6 @@ def metrics_markdown(metrics: dict) -> str:
 
 def build_upscale_ui(studio: Studio) -> gr.Blocks:
     """A Blocks that runs alone or is `.render()`ed into the multi-tab app."""
-    from ..tasks.upscale import MAX_NOISE_LEVEL, TILE_RANGE
-
     specs = studio.registry.for_tasks(["super-resolve"])
     first = studio.spec(specs[0].id)
     d = first.defaults
@@ -46,7 +55,7 @@ def build_upscale_ui(studio: Studio) -> gr.Blocks:
         with gr.Row():
             with gr.Column(scale=2):
                 model = gr.Dropdown(model_choices(specs), value=first.id, label="Model")
-                card = gr.Markdown(model_card(first))
+                card = gr.Markdown(_card(first))
                 source = readable_uploads(gr.Image(label="Low-resolution input", type="filepath",
                                                    elem_id="upscale-input", height=240))
                 prompt = gr.Textbox(label="Prompt (what the image shows)", elem_id="upscale-prompt")
@@ -69,30 +78,26 @@ def build_upscale_ui(studio: Studio) -> gr.Blocks:
                 notes = gr.Markdown(elem_id="upscale-notes")
                 params = gr.Code(label="Parameters (also in the PNG)", language="json")
 
-        model.change(lambda mid: _updates(studio.spec(mid)), model,
-                     [card, prompt, negative, noise_level, steps, guidance, tile], api_visibility="private")
+        # The form, keyed by UpscaleRequest field; its order is the /upscale API's argument order.
+        form = {"model": model, "image": source, "prompt": prompt, "negative_prompt": negative,
+                "noise_level": noise_level, "steps": steps, "guidance": guidance, "tile": tile, "overlap": overlap,
+                "seed": seed, "reference": reference}
 
-        def on_upscale(model_id, image, prompt, negative_prompt, noise_level, steps, guidance, tile, overlap, seed,
-                       reference_file, progress=gr.Progress()):
-            from ..tasks.upscale import UpscaleRequest, upscale
+        def on_model(model_id):
+            spec = studio.spec(model_id)
+            return {card: _card(spec), **_updates(spec, form)}
 
-            if not image:
+        model.change(on_model, model, [card, *form.values()], api_visibility="private")
+
+        def on_upscale(progress=gr.Progress(), **values):
+            if not values.get("image"):
                 raise gr.Error("No input image: upload one (PNG, JPEG, WebP, BMP, GIF or TIFF).")
-            request = UpscaleRequest(
-                model=model_id, image=image, prompt=prompt or "", negative_prompt=negative_prompt or "",
-                noise_level=whole(noise_level), steps=whole(steps), guidance=guidance, tile=whole(tile),
-                overlap=whole(overlap, 16), seed=whole(seed, -1), reference=reference_file or None,
-            )
-            result = run_task(upscale, studio, request, progress=gradio_progress(progress))
+            result = run_task(upscale, studio, request_from_form(UpscaleRequest, values),
+                              progress=gradio_progress(progress))
             before = result.path.with_name(result.path.stem + "-bicubic.png")
             result.bicubic.save(before)
-            return ((str(before), str(result.path)), metrics_markdown(result.metrics),
-                    notes_markdown(result.notes), settings_json(result.settings))
+            return {slider: (str(before), str(result.path)), scores: metrics_markdown(result.metrics),
+                    notes: notes_markdown(result.notes), params: settings_json(result.settings)}
 
-        run.click(
-            on_upscale,
-            [model, source, prompt, negative, noise_level, steps, guidance, tile, overlap, seed, reference],
-            [slider, scores, notes, params],
-            api_name="upscale",
-        )
+        run.click(on_upscale, inputs_kwargs=form, outputs=[slider, scores, notes, params], api_name="upscale")
     return page

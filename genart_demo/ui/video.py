@@ -6,35 +6,44 @@ import gradio as gr
 from ..registry import ModelSpec
 from ..settings import MAX_GUIDANCE, MAX_SEED, MAX_STEPS
 from ..studio import Studio
-from .common import gradio_progress, model_card, model_choices, notes_markdown, run_task, settings_json, whole
+from ..tasks.video import VideoRequest, generate_video
+from ..video import MAX_FPS, MIN_FPS
+from .common import (
+    gradio_progress,
+    guarded,
+    model_card,
+    model_choices,
+    notes_markdown,
+    request_from_form,
+    run_task,
+    settings_json,
+)
 from .uploads import readable_uploads
 
 
-def _updates(spec: ModelSpec) -> list:
+def _updates(spec: ModelSpec, form: dict) -> dict:
+    """{component: update} for the per-model controls of the form (keyed by request field)."""
     shown, d = spec.controls(), spec.defaults
     size = {"minimum": d.size_min, "maximum": d.size_max, "step": d.size_multiple}
-    return [
-        model_card(spec),
-        gr.update(visible="prompt" in shown),
-        gr.update(visible="negative_prompt" in shown),
-        gr.update(visible="image-to-video" in spec.tasks),
-        gr.update(value=d.frames, maximum=d.max_frames, step=d.frame_step, minimum=1),
-        gr.update(value=d.fps),
-        gr.update(value=d.steps),
-        gr.update(value=d.guidance),
-        gr.update(value=d.width, **size),
-        gr.update(value=d.height, **size),
-        gr.update(choices=spec.samplers(), value=d.scheduler, visible="scheduler" in shown),
-        gr.update(value=d.decode_chunk or 1, visible=bool(d.decode_chunk)),
-        gr.update(value=d.motion_bucket_id, visible="motion_bucket_id" in shown),
-        gr.update(value=d.noise_aug, visible="noise_aug" in shown),
-    ]
+    return {
+        form["prompt"]: gr.update(visible="prompt" in shown),
+        form["negative_prompt"]: gr.update(visible="negative_prompt" in shown),
+        form["image"]: gr.update(visible="image-to-video" in spec.tasks),
+        form["frames"]: gr.update(value=d.frames, maximum=d.max_frames, step=d.frame_step, minimum=1),
+        form["fps"]: gr.update(value=d.fps),
+        form["steps"]: gr.update(value=d.steps),
+        form["guidance"]: gr.update(value=d.guidance),
+        form["width"]: gr.update(value=d.width, **size),
+        form["height"]: gr.update(value=d.height, **size),
+        form["scheduler"]: gr.update(choices=spec.samplers(), value=d.scheduler, visible="scheduler" in shown),
+        form["decode_chunk"]: gr.update(value=d.decode_chunk or 1, visible=bool(d.decode_chunk)),
+        form["motion_bucket_id"]: gr.update(value=d.motion_bucket_id, visible="motion_bucket_id" in shown),
+        form["noise_aug"]: gr.update(value=d.noise_aug, visible="noise_aug" in shown),
+    }
 
 
 def build_video_ui(studio: Studio) -> gr.Blocks:
     """A Blocks that runs alone or is `.render()`ed into the multi-tab app."""
-    from ..video import MAX_FPS, MIN_FPS
-
     specs = studio.registry.for_tasks(["text-to-video", "image-to-video"])
     first = studio.spec(specs[0].id)
     d = first.defaults
@@ -72,31 +81,27 @@ def build_video_ui(studio: Studio) -> gr.Blocks:
                 notes = gr.Markdown()
                 params = gr.Code(label="Parameters (also in the mp4's metadata and the .json beside it)", language="json")
 
-        controls = [card, prompt, negative, image, frames, fps, steps, guidance, width, height, scheduler, decode_chunk,
-                    motion, noise_aug]
-        model.change(lambda mid: _updates(studio.spec(mid)), model, controls, api_visibility="private")
+        # The form, keyed by VideoRequest field; its order is the /video API's argument order.
+        form = {"model": model, "prompt": prompt, "negative_prompt": negative, "image": image, "frames": frames,
+                "fps": fps, "steps": steps, "guidance": guidance, "width": width, "height": height, "seed": seed,
+                "scheduler": scheduler, "decode_chunk": decode_chunk, "motion_bucket_id": motion,
+                "noise_aug": noise_aug}
 
-        def on_video(model_id, prompt, negative_prompt, image_file, frames, fps, steps, guidance, width, height, seed,
-                     scheduler, decode_chunk, motion_bucket_id, noise_aug, progress=gr.Progress()):
-            from ..tasks.video import VideoRequest, generate_video
-
+        def on_model(model_id):
             spec = studio.spec(model_id)
-            request = VideoRequest(
-                model=model_id, prompt=prompt or "", negative_prompt=negative_prompt or "", image=image_file or None,
-                frames=whole(frames), fps=whole(fps), steps=whole(steps), guidance=guidance, width=whole(width),
-                height=whole(height), seed=whole(seed, -1), scheduler=scheduler or None,
-                decode_chunk=whole(decode_chunk) if spec.defaults.decode_chunk else None,
-                motion_bucket_id=whole(motion_bucket_id) if spec.defaults.motion_bucket_id else None,
-                noise_aug=noise_aug if spec.defaults.noise_aug else None,
-            )
-            result = run_task(generate_video, studio, request, progress=gradio_progress(progress))
-            return str(result.mp4), result.strip, str(result.gif), notes_markdown(result.notes), settings_json(result.settings)
+            return {card: model_card(spec), **_updates(spec, form)}
 
-        run.click(
-            on_video,
-            [model, prompt, negative, image, frames, fps, steps, guidance, width, height, seed, scheduler, decode_chunk,
-             motion, noise_aug],
-            [video, strip, gif, notes, params],
-            api_name="video",
-        )
+        model.change(on_model, model, [card, *form.values()], api_visibility="private")
+
+        def on_video(progress=gr.Progress(), **values):
+            d = guarded(studio.spec, values.get("model")).defaults
+            hidden = {"decode_chunk": not d.decode_chunk, "motion_bucket_id": not d.motion_bucket_id,
+                      "noise_aug": not d.noise_aug}  # controls this model does not take: its own value applies
+            values = {k: None if hidden.get(k) else v for k, v in values.items()}
+            result = run_task(generate_video, studio, request_from_form(VideoRequest, values),
+                              progress=gradio_progress(progress))
+            return {video: str(result.mp4), strip: result.strip, gif: str(result.gif),
+                    notes: notes_markdown(result.notes), params: settings_json(result.settings)}
+
+        run.click(on_video, inputs_kwargs=form, outputs=[video, strip, gif, notes, params], api_name="video")
     return page

@@ -105,7 +105,7 @@ def store_url(request, tmp_path):
 @pytest.fixture
 def store(store_url):
     """An ArenaStore on the test's own empty database, closed at the end."""
-    from leaderboard.arena_store import ArenaStore
+    from leaderboard.arena.store import ArenaStore
 
     made = ArenaStore(store_url)
     yield made

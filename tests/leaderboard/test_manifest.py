@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from genart_demo.atomic import atomic_write
 from leaderboard import manifest as mf
 from leaderboard.prompts import load_prompt_set
 from leaderboard.runner import plan_run, run
@@ -43,7 +44,7 @@ def test_paths_and_canonical_json():
 def test_atomic_write_leaves_no_temp_files(tmp_path):
     path = mf.write_jsonl_atomic(tmp_path / "x" / "rows.jsonl", [{"a": 1}, {"a": 2}])
     assert path.read_text() == '{"a": 1}\n{"a": 2}\n'
-    mf.write_text_atomic(path, "new\n")
+    atomic_write(path, "new\n")
     assert path.read_text() == "new\n"
     assert sorted(p.name for p in path.parent.iterdir()) == ["rows.jsonl"]
 

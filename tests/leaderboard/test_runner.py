@@ -114,9 +114,9 @@ def test_small_run_rows_files_and_metadata(small):
         assert row["path"] == f"images/{row['model']}/{row['prompt_id']}-s{row['seed']}.png"
         assert hashlib.sha256(path.read_bytes()).hexdigest() == row["sha256"]
         meta = read_png_settings(path)
-        assert (meta["prompt"], meta["seed"], meta["prompt_id"], meta["model"]) == (
+        assert (meta.prompt, meta.seed, meta.extra["prompt_id"], meta.model) == (
             row["prompt"], row["seed"], row["prompt_id"], row["model"])
-        assert meta["steps"] == row["settings"]["steps"] == 2 and (row["width"], row["height"]) == (64, 64)
+        assert meta.steps == row["settings"]["steps"] == 2 and (row["width"], row["height"]) == (64, 64)
         assert row["seconds"] > 0 and row["standin"] is True and row["category"] in {"red", "blue", "green"}
     saved = json.loads((run_dir / mf.RUN_FILE).read_text())
     assert saved["config_hash"] == config.config_hash and saved["prompt_ids"] == [f"hand-{i:03d}" for i in range(6)]

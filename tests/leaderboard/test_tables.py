@@ -92,7 +92,7 @@ def test_filter_table_by_category_challenge_and_metric(run):
 
 
 def test_summary_table_recomputes_overall_over_the_chosen_prompts(run):
-    from leaderboard.scoring import aggregate_table
+    from leaderboard.aggregate import aggregate_table
 
     tables = load_tables(run)
     assert summary_table(tables) is tables["overall"]

@@ -169,14 +169,14 @@ def test_fid_inception_loads_a_real_shaped_state_dict(random_fid_weights):
     torch.testing.assert_close(out["logits"], out["features"] @ fc_weight.T, rtol=1e-4, atol=1e-4)
 
 
-def test_fid_weights_come_from_env_then_cache_and_offline_error_says_how(random_fid_weights, tmp_path, monkeypatch):
+def test_fid_weights_come_from_the_setting_then_cache_and_offline_error_says_how(random_fid_weights, tmp_path,
+                                                                               monkeypatch):
     from torch_fidelity.feature_extractor_inceptionv3 import URL_INCEPTION_V3
 
     assert ex.FID_WEIGHTS_URL == URL_INCEPTION_V3
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # an empty torch hub cache
-    monkeypatch.setenv(ex.FID_WEIGHTS_ENV, str(random_fid_weights))
-    assert ex.fid_inception_weights_file() == random_fid_weights
-    monkeypatch.delenv(ex.FID_WEIGHTS_ENV)
+    monkeypatch.setenv(ex.FID_WEIGHTS_ENV, str(random_fid_weights))  # read by Settings only, never here
+    assert ex.fid_inception_weights_file(random_fid_weights) == random_fid_weights  # Settings.fid_weights
     with pytest.raises(ex.WeightsUnavailableError) as err:
         ex.load_extractor("fid-inception")
     for hint in ("GENART_FID_WEIGHTS", "allow_download=True", "weights_path", ex.FID_WEIGHTS_URL):

@@ -5,6 +5,8 @@ import os
 
 import numpy as np
 import pytest
+
+from genart_demo import atomic
 import torch
 
 from genart_demo.metrics import refcache as refcache_module
@@ -108,14 +110,14 @@ def test_a_corrupt_sqrt_is_dropped_but_the_entry_still_loads(tmp_path):
 
 def test_an_interrupted_put_leaves_nothing_that_loads(tmp_path, monkeypatch):
     cache, source, key = ReferenceCache(tmp_path), CountingExtractor(), content_hash([b"crash"])
-    real_replace = os.replace
+    real_rename = os.rename
 
     def crash_on_the_final_rename(src, dst):
         if str(dst) == str(cache.entry_dir(EXTRACTOR, key)):
             raise OSError("simulated crash")
-        return real_replace(src, dst)
+        return real_rename(src, dst)
 
-    monkeypatch.setattr(refcache_module.os, "replace", crash_on_the_final_rename)
+    monkeypatch.setattr(atomic.os, "rename", crash_on_the_final_rename)
     with pytest.raises(OSError, match="simulated crash"):
         cache.put(EXTRACTOR, key, *source())
     monkeypatch.undo()

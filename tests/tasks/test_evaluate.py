@@ -112,7 +112,7 @@ def test_bad_set_input_is_refused(studio, sets, tmp_path):
         evaluate_sets(studio, SetsRequest(str(sets[0]), str(sets[1]), metrics=("fid", "sharpness")))
     with pytest.raises(InputError, match="Unknown feature extractor"):
         evaluate_sets(studio, SetsRequest(str(sets[0]), str(sets[1]), extractor="vgg"))
-    with pytest.raises(InputError, match="not a leaderboard run"):
+    with pytest.raises(InputError, match="is not a run name"):
         evaluate_sets(studio, SetsRequest(str(sets[0]), "leaderboard:../x"))
     with pytest.raises(InputError, match="no images given"):
         evaluate_sets(studio, SetsRequest(None, str(sets[1])))

@@ -7,6 +7,7 @@ import torch
 from PIL import Image
 
 from genart_demo.errors import InputError
+from genart_demo.run_settings import GenerateSettings
 from genart_demo.media import save_png
 from genart_demo.metrics import psnr, ssim
 from genart_demo.tasks.evaluate_images import (
@@ -70,7 +71,7 @@ def test_autoencoder_round_trips_score_each_reconstruction(studio, tmp_path):
         assert np.isfinite(by_model[model_id]["PSNR (dB)"]) and -1 <= by_model[model_id]["SSIM"] <= 1
     # PSNR of the returned reconstruction against the fitted input, recomputed here
     first = studio.spec(models[0])
-    from genart_demo.imageio import fit_to_multiple
+    from genart_demo.imagefit import fit_to_multiple
 
     fitted, _ = fit_to_multiple(Image.open(tmp_path / "in.png").convert("RGB"), first.defaults.size_multiple,
                                 min_side=first.defaults.size_min, max_side=first.defaults.size_max)
@@ -93,7 +94,7 @@ def test_clip_scores_match_the_scorer_and_prompts_come_from_pngs(studio, tmp_pat
     folder.mkdir(parents=True, exist_ok=True)
     prompts = ["a red cat", "a blue dog", "a green tree"]
     for i, prompt in enumerate(prompts):
-        save_png(picture(10 + i), folder / f"{i}.png", {"model": "sd15", "seed": i, "prompt": prompt})
+        save_png(picture(10 + i), folder / f"{i}.png", GenerateSettings(model="sd15", seed=i, prompt=prompt))
     result = evaluate_clip(studio, ClipRequest(str(folder)))
     scorer = clip_model(studio)
     expected = scorer.score([picture(10 + i) for i in range(3)], prompts)

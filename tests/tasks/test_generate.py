@@ -9,7 +9,7 @@ from genart_demo.errors import InputError
 from genart_demo.media import read_png_settings
 from genart_demo.registry import GENERATE_TASKS, Registry, UnknownModelError
 from genart_demo.schedulers import SchedulerError
-from genart_demo.tasks.generate import GenerateRequest, compare, generate, request_from_settings
+from genart_demo.tasks.generate import CompareRequest, GenerateRequest, compare, generate, request_from_settings
 
 GENERATE_IDS = [s.id for s in Registry.load().for_tasks(GENERATE_TASKS)]
 
@@ -37,7 +37,7 @@ def test_every_model_generates_through_its_standin(studio, model_id, tmp_path):
         arr = np.asarray(img)
         assert arr.dtype == np.uint8 and arr.shape[2] == 3
         assert path.suffix == ".png" and read_png_settings(path) == s
-    assert [s["seed"] for s in result.settings] == [123, 124]
+    assert [s.seed for s in result.settings] == [123, 124]
 
 
 def test_same_seed_same_pixels(studio, tmp_path):
@@ -58,7 +58,7 @@ def test_batch_image_i_uses_seed_plus_i(studio, tmp_path):
 def test_png_settings_remake_the_same_image(studio, tmp_path):
     first = generate(studio, _req("sdxl-turbo", seed=-1, negative_prompt="blur"), output_dir=tmp_path)
     settings = read_png_settings(first.paths[0])
-    assert 0 <= settings["seed"] < 2**32 and settings["standin"] is True
+    assert 0 <= settings.seed < 2**32 and settings.standin is True
     assert Image.open(first.paths[0]).text["parameters"].splitlines()[0] == "a red fox in the snow"
     again = generate(studio, request_from_settings(settings), output_dir=tmp_path)
     assert np.array_equal(*_pixels([first.images[0], again.images[0]]))
@@ -67,7 +67,7 @@ def test_png_settings_remake_the_same_image(studio, tmp_path):
 def test_class_label_by_name_or_index(studio, tmp_path):
     by_name = generate(studio, _req("dit-xl-256", class_label="tench"), output_dir=tmp_path)
     by_index = generate(studio, _req("dit-xl-256", class_label=0), output_dir=tmp_path)
-    assert by_name.settings[0]["class_index"] == by_index.settings[0]["class_index"] == 0
+    assert by_name.settings[0].class_index == by_index.settings[0].class_index == 0
     assert np.array_equal(*_pixels([by_name.images[0], by_index.images[0]]))
     with pytest.raises(InputError, match=r"0\.\.999"):
         generate(studio, _req("dit-xl-256", class_label=1000), output_dir=tmp_path)
@@ -79,7 +79,7 @@ def test_sdxl_refiner_hand_off(studio, tmp_path):
     seen = []
     result = generate(studio, _req("sdxl-base", steps=5, refine=True), output_dir=tmp_path,
                       progress=lambda d, t, desc: seen.append((d, t, desc)))
-    assert result.images[0].size == (64, 64) and result.settings[0]["refine"] is True
+    assert result.images[0].size == (64, 64) and result.settings[0].refine is True
     assert [d for d, _, _ in seen] == [1, 2, 3, 4, 5]  # base and refiner share one 5-step schedule
     assert seen[-1][1] == 5 and "refining" in seen[-1][2] and "denoising" in seen[0][2]
 
@@ -143,18 +143,18 @@ def test_prompts_past_what_any_encoder_reads_are_refused(studio, tmp_path):
 
 def test_controls_that_do_not_apply_are_ignored(studio, tmp_path):
     result = generate(studio, _req("sdxl-turbo", guidance=9.0), output_dir=tmp_path)
-    assert result.settings[0]["guidance"] == 0.0  # turbo models are distilled for guidance 0
+    assert result.settings[0].guidance == 0.0  # turbo models are distilled for guidance 0
     result = generate(studio, _req("ddpm-cifar10", prompt="ignored"), output_dir=tmp_path)
-    assert result.settings[0]["prompt"] == ""
+    assert result.settings[0].prompt == ""
 
 
 def test_compare_shares_prompt_and_seed(studio, tmp_path):
     seen = []
-    results = compare(studio, _req("", seed=-1), ["sd15", "sdxl-turbo", "flux-schnell"], output_dir=tmp_path,
-                      progress=lambda d, t, desc: seen.append((d, t)))
-    seeds = {r.settings[0]["seed"] for r in results}
+    request = CompareRequest(_req("", seed=-1), ("sd15", "sdxl-turbo", "flux-schnell"))
+    results = compare(studio, request, output_dir=tmp_path, progress=lambda d, t, desc: seen.append((d, t)))
+    seeds = {r.settings[0].seed for r in results}
     assert len(results) == 3 and len(seeds) == 1
-    assert [r.settings[0]["steps"] for r in results] == [30, 1, 4]  # each model's own defaults
+    assert [r.settings[0].steps for r in results] == [30, 1, 4]  # each model's own defaults
     assert seen[-1][0] == seen[-1][1]
     with pytest.raises(InputError, match="1 to 4 models"):
-        compare(studio, _req(""), ["sd15"] * 5, output_dir=tmp_path)
+        compare(studio, CompareRequest(_req(""), ("sd15",) * 5), output_dir=tmp_path)

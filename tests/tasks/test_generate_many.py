@@ -36,8 +36,8 @@ def test_each_image_has_its_own_prompt_and_seed(studio):
     prompts = ["a red fox", "a blue bird", "a green frog"]
     seeds = [3, 11, 3]
     batch = generate_many(studio, [_req(p, s) for p, s in zip(prompts, seeds)])
-    assert [s["prompt"] for s in batch.settings] == prompts
-    assert [s["seed"] for s in batch.settings] == seeds
+    assert [s.prompt for s in batch.settings] == prompts
+    assert [s.seed for s in batch.settings] == seeds
     assert len(batch.images) == 3 and batch.images[0].size == (64, 64)
     for i, (prompt, seed) in enumerate(zip(prompts, seeds)):
         single = generate_many(studio, [_req(prompt, seed)]).images[0]
@@ -49,7 +49,7 @@ def test_each_image_has_its_own_prompt_and_seed(studio):
 
 def test_negative_prompts_per_image(studio):
     with_neg = generate_many(studio, [_req("a fox", 1, negative_prompt="blur"), _req("a fox", 1)])
-    assert [s["negative_prompt"] for s in with_neg.settings] == ["blur", ""]
+    assert [s.negative_prompt for s in with_neg.settings] == ["blur", ""]
     plain = generate_many(studio, [_req("a fox", 1)]).images[0]
     diff = np.abs(np.asarray(with_neg.images[1], dtype=int) - np.asarray(plain, dtype=int))
     assert diff.max() <= 1  # "" in a list encodes as the pipeline's own empty negative prompt
@@ -71,7 +71,7 @@ def test_bad_batches_are_refused(studio):
 def test_checked_settings_fill_defaults(studio):
     s = checked_settings(studio, GenerateRequest(model="sd15", prompt="x"))
     spec = studio.spec("sd15")
-    assert (s["steps"], s["guidance"], s["scheduler"]) == (spec.defaults.steps, spec.defaults.guidance, spec.defaults.scheduler)
-    assert (s["width"], s["height"]) == (64, 64)  # the stand-in's size offline
+    assert (s.steps, s.guidance, s.scheduler) == (spec.defaults.steps, spec.defaults.guidance, spec.defaults.scheduler)
+    assert (s.width, s.height) == (64, 64)  # the stand-in's size offline
     with pytest.raises(InputError, match="Steps"):
         checked_settings(studio, GenerateRequest(model="sd15", prompt="x", steps=0))

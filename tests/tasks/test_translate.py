@@ -27,7 +27,7 @@ def test_every_translate_model_runs_offline(studio, photo, model_id, tmp_path):
     size = (spec.defaults.width, spec.defaults.height)
     assert result.input_image.size == size and all(img.size == size for img in result.images)
     assert any("resized from 100×80" in n for n in result.notes)
-    assert [read_png_settings(p)["seed"] for p in result.paths] == [3, 4]
+    assert [read_png_settings(p).seed for p in result.paths] == [3, 4]
     again = translate(studio, _req(model_id, photo, batch=2), output_dir=tmp_path)
     assert all(np.array_equal(np.asarray(a), np.asarray(b)) for a, b in zip(again.images, result.images))
 
@@ -37,7 +37,7 @@ def test_controlnet_gets_and_shows_canny_edges(studio, photo, tmp_path):
     edges = np.asarray(result.control_image)
     assert result.control_image.size == (64, 64) and set(np.unique(edges)) <= {0, 255}
     assert (edges == 255).any()  # the red square's border
-    assert result.settings[0]["canny_low"] == 100
+    assert result.settings[0].canny_low == 100
     with pytest.raises(InputError, match="0 <= low < high <= 255"):
         canny_edges(Image.open(photo), 200, 100)
 

@@ -1,4 +1,5 @@
 """The super-resolve task on stand-ins: every upscaler, tiling, reference metrics, bad input."""
+import dataclasses
 import pytest
 from PIL import Image
 
@@ -22,7 +23,7 @@ def test_every_upscaler_runs_offline_tiled_and_untiled(studio, photo, model_id, 
     assert tiled.image.size == whole.image.size
     assert any("tiles of 48 px" in n for n in tiled.notes)
     settings = read_png_settings(tiled.path)
-    assert settings["tile"] == 48 and settings["scale"] == scale and settings["input_size"] == "100x80"
+    assert settings.tile == 48 and settings.scale == scale and settings.input_size == "100x80"
 
 
 def test_reference_scores_result_and_bicubic(studio, photo, tmp_path):
@@ -49,12 +50,12 @@ def test_bad_input(studio, photo, change, message, tmp_path):
         upscale(studio, request, output_dir=tmp_path)
 
 
-def test_pixel_limit_refused_before_decoding(studio, tmp_path, monkeypatch):
+def test_pixel_limit_refused_before_decoding(studio, tmp_path):
     big = tmp_path / "big.png"
     Image.new("RGB", (300, 300)).save(big)
-    monkeypatch.setenv("GENART_MAX_PIXELS", "10000")
+    limited = dataclasses.replace(studio, settings=dataclasses.replace(studio.settings, max_pixels=10000))
     with pytest.raises(InputError, match="the limit is 10,000"):
-        upscale(studio, UpscaleRequest(model="sd-x4-upscaler", image=big, steps=2), output_dir=tmp_path)
+        upscale(limited, UpscaleRequest(model="sd-x4-upscaler", image=big, steps=2), output_dir=tmp_path)
 
 
 def test_gan_standin_tiled_equals_untiled(studio):

@@ -39,7 +39,7 @@ def test_every_video_model_writes_a_playable_mp4(studio, spec, still, tmp_path):
     info = probe_mp4(result.mp4)
     assert (info.frames, info.fps, info.codec, info.pix_fmt) == (frames, fps, "h264", "yuv420p")
     assert info.metadata == json.loads(result.mp4.with_suffix(".json").read_text()) == json.loads(
-        json.dumps(result.settings, default=str))
+        json.dumps(result.settings.to_metadata()))
     assert info.metadata["model"] == spec.id and info.metadata["frames"] == frames
     assert result.frames.shape[0] == frames and result.gif.exists()
     assert Image.open(result.gif).n_frames == frames

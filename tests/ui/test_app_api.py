@@ -33,7 +33,7 @@ def test_generate_returns_images_with_parameters(client, app_server):
     for item, expected in zip(gallery, params):
         img = Image.open(item["image"])
         assert img.format == "PNG" and img.size == (64, 64)
-        assert read_png_settings(item["image"]) == expected  # the PNG carries its settings
+        assert read_png_settings(item["image"]).to_metadata() == expected  # the PNG carries its settings
         assert expected["scheduler"] == "DPM++ 2M Karras" and expected["standin"] is True
     saved = sorted(app_server[1].rglob("*.png"))
     assert len(saved) >= 2  # also written to the output dir

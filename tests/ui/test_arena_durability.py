@@ -9,8 +9,8 @@ import pytest
 from gradio_client import Client
 
 from genart_demo.settings import Settings
-from leaderboard.arena_store import ArenaStore
-from leaderboard.arena_tokens import token_battle_id
+from leaderboard.arena.store import ArenaStore
+from leaderboard.arena.tokens import token_battle_id
 from leaderboard.runner import run_from_args
 
 pytestmark = pytest.mark.server

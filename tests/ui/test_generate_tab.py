@@ -1,11 +1,16 @@
 """The Generate tab's per-model controls: only what a model uses is shown, with its defaults and ranges."""
+from genart_demo.ui.common import model_card
 from genart_demo.ui.generate import _control_updates
 
-ORDER = ["card", "prompt", "negative", "class_label", "steps", "guidance", "width", "height", "scheduler", "refine"]
+# the form's fields (GenerateRequest names), each standing for its component
+FORM = {name: name for name in ("prompt", "negative_prompt", "class_label", "steps", "guidance", "width", "height",
+                                "scheduler", "refine")}
 
 
 def _updates(studio, model_id):
-    return dict(zip(ORDER, _control_updates(studio.spec(model_id))))
+    spec = studio.spec(model_id)
+    updates = {("negative" if k == "negative_prompt" else k): v for k, v in _control_updates(spec, FORM).items()}
+    return {**updates, "card": model_card(spec)}
 
 
 def test_text_model_shows_text_controls(studio):

@@ -10,26 +10,16 @@ from pathlib import Path
 
 import gradio as gr
 
-from genart_demo.errors import InputError
 from genart_demo.studio import Studio
+from genart_demo.ui.common import gradio_progress, guarded
 
-from . import arena_sessions as sessions
-from .arena import BATTLE_TASKS, OUTCOME_LABELS, Arena, BattleFailed, BattleView, rater_id
+from . import sessions
+from .battles import BATTLE_TASKS, OUTCOME_LABELS, Arena, BattleView, rater_id
+from .ratings import heatmap_figure, interval_figure, votes_frame, win_rate_matrix
 
 log = logging.getLogger("genart.arena")
 TASK = BATTLE_TASKS[0]
 VOTE_BUTTONS = ("a", "b", "tie", "bothbad")
-
-
-def _guarded(fn: Callable, *args, **kwargs):
-    """Run an arena call; refusals and failed battles become a message, and the server keeps serving."""
-    try:
-        return fn(*args, **kwargs)
-    except (InputError, BattleFailed) as exc:
-        raise gr.Error(str(exc), duration=None) from exc
-    except Exception as exc:
-        log.exception("arena call %s failed", getattr(fn, "__name__", fn))
-        raise gr.Error(f"{type(exc).__name__}: {exc}", duration=None) from exc
 
 
 def _pixels(paths: tuple[Path, ...]):
@@ -39,10 +29,6 @@ def _pixels(paths: tuple[Path, ...]):
 
     with Image.open(paths[0]) as img:
         return np.asarray(img.convert("RGB"))
-
-
-def _progress_fn(progress: gr.Progress):
-    return lambda done, total, desc: progress((done, total), desc=desc, unit="steps")
 
 
 def _hf_username(request: gr.Request) -> str | None:
@@ -105,20 +91,20 @@ def _battle_tab(arena: Arena, named: bool) -> None:
     token = gr.Textbox(visible=False, elem_id=f"{prefix}-token")
 
     def on_blind(text, request: gr.Request, progress=gr.Progress()):
-        view = _guarded(arena.start_battle, TASK, text, _rater(arena, request), progress=_progress_fn(progress))
+        view = guarded(arena.start_battle, TASK, text, _rater(arena, request), progress=gradio_progress(progress))
         return _shown(view, "Which is better? The names are revealed after your vote.")
 
     def on_named(text, model_a, model_b, request: gr.Request, progress=gr.Progress()):
-        view = _guarded(arena.named_battle, TASK, model_a, model_b, text, _rater(arena, request),
-                        progress=_progress_fn(progress))
+        view = guarded(arena.named_battle, TASK, model_a, model_b, text, _rater(arena, request),
+                        progress=gradio_progress(progress))
         return _shown(view, f"A is `{model_a}`, B is `{model_b}`. Named votes are kept apart from the blind ratings.")
 
     def on_instant(request: gr.Request):
-        view = _guarded(arena.instant_battle, TASK, _rater(arena, request))
+        view = guarded(arena.instant_battle, TASK, _rater(arena, request))
         return (view.prompt, *_shown(view, "Which is better? The names are revealed after your vote."))
 
     def on_vote(token_value, outcome_value, request: gr.Request):
-        reveal = _guarded(arena.vote, token_value, outcome_value, _rater(arena, request))
+        reveal = guarded(arena.vote, token_value, outcome_value, _rater(arena, request))
         return _voted(reveal.text())
 
     shown = [image_a, image_b, token, message, *buttons]
@@ -157,7 +143,7 @@ def _session_tab(arena: Arena) -> None:
     vote_api = gr.Button(visible=False)
 
     def next_item(session, rater, note: str, progress: gr.Progress):
-        view = _guarded(sessions.next_battle, arena, session, rater, progress_fn=_progress_fn(progress))
+        view = guarded(sessions.next_battle, arena, session, rater, progress_fn=gradio_progress(progress))
         done = sessions.progress(arena, session, rater)
         if view is None:
             return (f"**{done.text()}** · all done, thank you!", None, None, "", "", *[
@@ -166,13 +152,13 @@ def _session_tab(arena: Arena) -> None:
                 f"Prompt: *{view.prompt}*", view.token, *[gr.update(interactive=True) for _ in VOTE_BUTTONS])
 
     def on_join(code_text, name_text, progress=gr.Progress()):
-        session, rater, _ = _guarded(sessions.join_session, arena, code_text, name_text)
+        session, rater, _ = guarded(sessions.join_session, arena, code_text, name_text)
         return next_item(session, rater, f"· {session.name}", progress)
 
     def on_vote(token_value, outcome_value, code_text, name_text, progress=gr.Progress()):
-        session = _guarded(sessions.get_session, arena, code_text)
-        rater = _guarded(sessions.session_rater, arena, session.code, name_text)
-        reveal = _guarded(arena.vote, token_value, outcome_value, rater)
+        session = guarded(sessions.get_session, arena, code_text)
+        rater = guarded(sessions.session_rater, arena, session.code, name_text)
+        reveal = guarded(arena.vote, token_value, outcome_value, rater)
         return next_item(session, rater, f"· last one: A was `{reveal.vote.model_a}`, B was `{reveal.vote.model_b}`",
                          progress)
 
@@ -207,15 +193,15 @@ def _organise_tab(arena: Arena) -> None:
     files = gr.File(label="Exported files", file_count="multiple", elem_id="arena-org-files")
 
     def on_create(title_text, model_ids, prompt_text, pairs_value):
-        session = _guarded(sessions.create_session, arena, title_text, model_ids or [],
+        session = guarded(sessions.create_session, arena, title_text, model_ids or [],
                            str(prompt_text or "").splitlines(), pairs_value)
         text = (f"Session **{session.name}** created. Code: **`{session.code}`** · {len(session.models)} models · "
                 f"{len(session.prompts)} prompts · {session.pairs_per_rater} pairs per rater")
         return text, session.code
 
     def on_status(code_text):
-        table = _guarded(sessions.status_table, arena, code_text)
-        matrix, k = _guarded(sessions.agreement_tables, arena, code_text)
+        table = guarded(sessions.status_table, arena, code_text)
+        matrix, k = guarded(sessions.agreement_tables, arena, code_text)
         text = "Fleiss' kappa: not enough shared items yet" if math.isnan(k) else f"Fleiss' kappa: **{k:.3f}**"
         return table, matrix.reset_index(names="rater") if len(matrix) else matrix, text
 
@@ -223,7 +209,7 @@ def _organise_tab(arena: Arena) -> None:
         # A fresh temporary folder: the arena's own folder is never served by URL (it holds the vote database and
         # the ticket key); Gradio hands these copies to the browser under unguessable names.
         out = Path(tempfile.mkdtemp(prefix="genart-session-export-"))
-        return [str(p) for p in _guarded(sessions.export_session, arena, code_text, out)]
+        return [str(p) for p in guarded(sessions.export_session, arena, code_text, out)]
 
     create.click(on_create, [title, chosen, prompts, pairs], [created, code], api_name="arena_session_create")
     status.click(on_status, code, [raters, agreement, kappa], api_name="arena_session_status")
@@ -242,9 +228,7 @@ def _ratings_tab(arena: Arena) -> None:
         intervals = gr.Plot(label="Ratings with 95% intervals", elem_id="arena-ratings-intervals")
 
     def on_refresh(task_name, named):
-        from .ratings import heatmap_figure, interval_figure, votes_frame, win_rate_matrix
-
-        df = _guarded(arena.ratings, task_name, include_named=bool(named))
+        df = guarded(arena.ratings, task_name, include_named=bool(named))
         arena.write_ratings(df)  # the leaderboard joins this file
         modes = ("anonymous", "session", "named") if named else ("anonymous", "session")
         votes = votes_frame(arena.store.votes(task=task_name, modes=modes))
@@ -253,9 +237,9 @@ def _ratings_tab(arena: Arena) -> None:
     refresh.click(on_refresh, [task, include_named], [table, heatmap, intervals], api_name="arena_ratings")
 
 
-def build_arena_ui(studio: Studio, arena: Arena | None = None) -> gr.Blocks:
-    """A Blocks that runs alone or is `.render()`ed into the multi-tab app."""
-    arena = arena or Arena.from_studio(studio)
+def build_arena_ui(studio: Studio, arena: Arena) -> gr.Blocks:
+    """A Blocks that runs alone or is `.render()`ed into the multi-tab app; `arena` is the process's one Arena
+    (opened by the composition root, `genart_demo.ui.app.serve`)."""
     with gr.Blocks() as page:
         gr.Markdown("Blind pairwise votes between models, turned into Bradley-Terry and Elo ratings. Votes go to "
                     f"`{arena.store.url}`." + (" **Offline: the images come from stand-in networks.**"

@@ -10,6 +10,8 @@ import pandas as pd
 
 from genart_demo.errors import InputError
 
+from ..tables import write_csv_atomically
+
 ELO_K, ELO_SCALE, ELO_BASE, ELO_INIT = 4, 400, 10, 1000  # Elo step, points per factor `base` in odds, start
 MIN_VOTES = 5  # models with fewer votes are listed unrated (NaN rating and rank, with a note)
 BOOTSTRAP_ROUNDS = 100  # Bradley-Terry refits on votes resampled with replacement
@@ -329,11 +331,9 @@ def interval_figure(table: pd.DataFrame):
 
 
 def write_ratings_csv(table: pd.DataFrame, path: Path) -> Path:
-    """The ratings table as CSV at path (folders made), written to a temp file then os.replace'd into place, so a
-    reader sees the old file or the new one, never half; the leaderboard joins its model, rating, ci_low, ci_high
+    """The ratings table as CSV at path (folders made), written atomically, so a reader sees the old file or the new
+    one, never half; the leaderboard joins its model, rating, ci_low, ci_high
     and votes columns (leaderboard.tables.join_ratings)."""
-    from .tables import write_csv_atomically
-
     missing = [c for c in CSV_COLUMNS if c not in table.columns]
     if missing:
         raise InputError(f"a ratings table needs columns {', '.join(CSV_COLUMNS)}; missing {', '.join(missing)}")

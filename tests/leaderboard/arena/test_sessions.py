@@ -6,8 +6,8 @@ import pytest
 
 from genart_demo.errors import InputError
 from genart_demo.studio import Studio
-from leaderboard import arena_sessions as sessions
-from leaderboard.arena import Arena
+from leaderboard.arena import sessions
+from leaderboard.arena.battles import Arena
 
 MODELS = ("sd15", "sd-turbo", "ldm-text2im")
 PROMPTS = ["a red bicycle", "a blue whale", "a green apple"]
@@ -16,7 +16,7 @@ PROMPTS = ["a red bicycle", "a blue whale", "a green apple"]
 @pytest.fixture
 def arena(studio, tmp_path):
     settings = dataclasses.replace(studio.settings, output_dir=tmp_path / "out", arena_models=MODELS, db_url="")
-    made = Arena.from_studio(Studio(settings, studio.registry, studio.cache, True, "tests"))
+    made = Arena.open(Studio(settings, studio.registry, studio.cache, True, "tests"))
     yield made
     made.store.close()
 
@@ -99,7 +99,7 @@ def test_a_session_vote_needs_the_raters_own_token(arena):
     _, ada, _ = sessions.join_session(arena, session.code, "ada")
     _, bob, _ = sessions.join_session(arena, session.code, "bob")
     view = sessions.next_battle(arena, session, ada)
-    from leaderboard.arena_store import VoteRefused
+    from leaderboard.arena.store import VoteRefused
 
     with pytest.raises(VoteRefused) as err:
         arena.vote(view.token, "a", bob)

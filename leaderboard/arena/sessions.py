@@ -7,11 +7,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from genart_demo.atomic import atomic_write
 from genart_demo.errors import InputError
 
-from .arena import Arena, BattleView, ProgressFn, check_prompt
-from .arena_pairs import agreement, normalise_code, rater_order, session_code, session_items
-from .arena_store import RatingSession
+from .battles import Arena, BattleView, ProgressFn, check_prompt
+from .pairs import agreement, normalise_code, rater_order, session_code, session_items
+from .store import RatingSession
 
 MAX_PAIRS_PER_RATER = 500
 MAX_SESSION_PROMPTS = 2000
@@ -159,12 +160,6 @@ def export_session(arena: Arena, code: str, out_dir: Path) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     votes = votes_table(arena, session.code)
     table, kappa = agreement(votes)
-    paths = []
-    for name, text in (("votes.csv", votes.to_csv(index=False)),
-                       ("agreement.csv", table.to_csv() + f"fleiss_kappa,{kappa}\n")):
-        path = out_dir / f"session-{session.code}-{name}"
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(text)
-        os.replace(tmp, path)
-        paths.append(path)
-    return paths
+    return [atomic_write(out_dir / f"session-{session.code}-{name}", text)
+            for name, text in (("votes.csv", votes.to_csv(index=False)),
+                               ("agreement.csv", table.to_csv() + f"fleiss_kappa,{kappa}\n"))]

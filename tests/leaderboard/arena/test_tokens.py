@@ -11,9 +11,9 @@ import pytest
 
 from genart_demo.errors import InputError
 from genart_demo.settings import Settings
-from leaderboard import arena_tokens
-from leaderboard.arena_store import REFUSALS, VoteRefused
-from leaderboard.arena_tokens import issue_token, load_secret, read_token
+from leaderboard.arena import tokens
+from leaderboard.arena.store import REFUSALS, VoteRefused
+from leaderboard.arena.tokens import issue_token, load_secret, read_token
 
 SECRET = b"k" * 32
 BATTLE = "0123456789abcdef0123456789abcdef"
@@ -67,7 +67,7 @@ def test_forged_and_malformed_tokens_are_refused():
 
 
 def test_well_signed_payloads_of_the_wrong_shape_are_refused():
-    from leaderboard.arena_tokens import _signature
+    from leaderboard.arena.tokens import _signature
 
     def signed(raw: bytes) -> str:
         return b64(raw) + "." + b64(_signature(SECRET, raw))
@@ -123,7 +123,7 @@ def test_processes_starting_together_agree_on_one_key(tmp_path):
 
 
 def test_a_key_file_left_empty_is_reported(tmp_path, monkeypatch):
-    monkeypatch.setattr(arena_tokens, "SECRET_WAIT_S", 0.05)
+    monkeypatch.setattr(tokens, "SECRET_WAIT_S", 0.05)
     (tmp_path / "arena").mkdir()
     (tmp_path / "arena" / "secret.key").write_bytes(b"")
     with pytest.raises(InputError, match="holds 0 bytes, not 32: delete it"):

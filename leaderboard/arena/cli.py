@@ -8,31 +8,32 @@ import math
 import sys
 from pathlib import Path
 
+from genart_demo.cache import PipelineCache
+from genart_demo.registry import Registry
+from genart_demo.settings import Settings
+from genart_demo.studio import Studio
+
+from ..prompts import load_prompt_set
+from .battles import BATTLE_TASKS, Arena, export_votes
+from .ratings import write_ratings_csv
+from .sessions import agreement_tables, create_session, export_session, get_session, status_table
+
 
 def _arena(args: argparse.Namespace):
     """An Arena on --db (or GENART_DB_URL, or the SQLite file under the output folder). No Hub probe: the CLI
     only reads and writes votes, sessions and tables."""
-    from genart_demo.loading import PipelineCache
-    from genart_demo.registry import Registry
-    from genart_demo.settings import Settings
-    from genart_demo.studio import Studio
-
-    from .arena import Arena
-
     settings = Settings.from_env()
     if getattr(args, "db", None):
         settings = dataclasses.replace(settings, db_url=args.db)
     studio = Studio(settings, Registry.load(), PipelineCache(settings, standin=True), offline=True,
                     offline_reason="the arena CLI makes no images")
-    return Arena.from_studio(studio)
+    return Arena.open(studio)
 
 
 def cmd_ratings(args: argparse.Namespace) -> int:
     arena = _arena(args)
     table = arena.ratings(args.task, include_named=args.include_named, rounds=args.rounds, min_votes=args.min_votes)
     if args.csv:
-        from .ratings import write_ratings_csv
-
         write_ratings_csv(table, Path(args.csv))
     elif not args.db:  # the default store: refresh the table the leaderboard joins
         arena.write_ratings(table)
@@ -46,8 +47,6 @@ def cmd_ratings(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from .arena import export_votes
-
     arena = _arena(args)
     path = export_votes(arena.store, Path(args.out))
     print(f"{arena.store.vote_count()} votes -> {path}")
@@ -56,14 +55,10 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def _lines(path: str) -> list[str]:
     """Prompts from a .txt/.csv/.tsv file, or a leaderboard prompt set by name (drawbench, parti)."""
-    from .prompts import load_prompt_set
-
     return [item.text for item in load_prompt_set(path).items]
 
 
 def cmd_session_create(args: argparse.Namespace) -> int:
-    from .arena_sessions import create_session
-
     arena = _arena(args)
     prompts = _lines(args.prompts)[: args.limit] if args.limit else _lines(args.prompts)
     session = create_session(arena, args.name, [m for m in args.models.split(",") if m.strip()], prompts,
@@ -75,8 +70,6 @@ def cmd_session_create(args: argparse.Namespace) -> int:
 
 
 def cmd_session_status(args: argparse.Namespace) -> int:
-    from .arena_sessions import agreement_tables, get_session, status_table
-
     arena = _arena(args)
     session = get_session(arena, args.code)
     raters = status_table(arena, session.code)
@@ -98,8 +91,6 @@ def cmd_session_status(args: argparse.Namespace) -> int:
 
 
 def cmd_session_export(args: argparse.Namespace) -> int:
-    from .arena_sessions import export_session
-
     for path in export_session(_arena(args), args.code, Path(args.out)):
         print(path)
     return 0
@@ -107,8 +98,6 @@ def cmd_session_export(args: argparse.Namespace) -> int:
 
 def register(sub) -> None:
     """Add `arena` and its subcommands to genart's argparse subparsers."""
-    from .arena import BATTLE_TASKS
-
     arena = sub.add_parser("arena", help="votes, ratings and rating sessions of the arena")
     cmds = arena.add_subparsers(dest="arena_command", required=True)
     db_help = "SQLAlchemy URL of the vote store (default GENART_DB_URL, else SQLite under the output folder)"

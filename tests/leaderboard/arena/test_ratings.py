@@ -1,4 +1,4 @@
-"""Tests for leaderboard.ratings: hand-computed Elo and Bradley-Terry, recovery and interval coverage on simulated
+"""Tests for leaderboard.arena.ratings: hand-computed Elo and Bradley-Terry, recovery and interval coverage on simulated
 votes, the minimum-votes floor, bad input, win rates, figures and the ratings.csv the leaderboard joins."""
 import io
 import math
@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from genart_demo.errors import InputError
-from leaderboard.ratings import (
+from leaderboard.arena.ratings import (
     MIN_VOTES,
     OUTCOME_SCORES,
     TABLE_COLUMNS,
@@ -268,7 +268,7 @@ def test_votes_frame_reads_vote_records_mappings_and_objects():
 
 
 def test_outcomes_are_the_stores():
-    store = pytest.importorskip("leaderboard.arena_store")
+    store = pytest.importorskip("leaderboard.arena.store")
     assert tuple(OUTCOME_SCORES) == tuple(store.OUTCOMES)
 
 
@@ -314,7 +314,7 @@ def test_figures_draw_the_matrix_and_the_intervals():
 
 
 def test_figures_leave_pyplot_alone():
-    code = ("import sys, leaderboard.ratings as r; import pandas as pd\n"
+    code = ("import sys, leaderboard.arena.ratings as r; import pandas as pd\n"
             "v = pd.DataFrame({'model_a': ['A'] * 6, 'model_b': ['B'] * 6, 'outcome': ['a', 'b', 'a'] * 2})\n"
             "r.heatmap_figure(r.win_rate_matrix(v)); r.interval_figure(r.ratings_table(v, rounds=5))\n"
             "print('matplotlib.pyplot' in sys.modules)")

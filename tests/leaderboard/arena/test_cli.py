@@ -6,7 +6,7 @@ import uuid
 import pandas as pd
 import pytest
 
-from leaderboard.arena_store import ArenaStore, Battle
+from leaderboard.arena.store import ArenaStore, Battle
 
 
 def _fill(url: str, results: list[tuple[str, str, str]], mode: str = "anonymous") -> None:

@@ -16,12 +16,19 @@ from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
 
-from genart_demo.errors import InputError
-from genart_demo.studio import Studio
+import pandas as pd
 
-from .arena_pairs import pair_weights, sample_pair
-from .arena_store import ARENA_DIR, OUTCOMES, ArenaStore, Battle, Vote, backup_from_settings
-from .arena_tokens import issue_token, load_secret, read_token
+from genart_demo.atomic import atomic_write
+from genart_demo.errors import InputError, TaskFailed
+from genart_demo.studio import Studio
+from genart_demo.tasks.generate import GenerateRequest, generate
+from genart_demo.zerogpu import call_seconds, gpu_call
+
+from ..manifest import MANIFEST_FILE, read_manifest
+from .pairs import pair_weights, sample_pair
+from .ratings import MIN_VOTES, ratings_table, votes_frame, write_ratings_csv
+from .store import OUTCOMES, ArenaStore, Battle, Vote, backup_from_settings
+from .tokens import issue_token, load_secret, read_token
 
 log = logging.getLogger("genart.arena")
 
@@ -32,7 +39,7 @@ OUTCOME_LABELS = {"a": "A is better", "b": "B is better", "tie": "Tie", "bothbad
 ProgressFn = Callable[[int, int, str], None]
 
 
-class BattleFailed(RuntimeError):
+class BattleFailed(TaskFailed):
     """A model failed to produce its output: the battle was recorded as void and will never be counted."""
 
 
@@ -101,15 +108,18 @@ class Arena:
         self._runs_cache: tuple[tuple, dict] | None = None
 
     @classmethod
-    def from_studio(cls, studio: Studio) -> Arena:
+    def open(cls, studio: Studio) -> Arena:
+        """The arena of the studio's settings: its vote store (opened, tables created), its ticket key and, with a
+        backup repo set, the Hub backup. Built once per process, at the composition root (`genart serve`, a
+        Space, the arena CLI), and passed to whatever needs it."""
         settings = studio.settings
-        (settings.output_dir / ARENA_DIR).mkdir(parents=True, exist_ok=True)
+        settings.workspace.arena.mkdir(parents=True, exist_ok=True)
         store = ArenaStore.from_settings(settings, backup=backup_from_settings(settings))
         return cls(studio, store, load_secret(settings))
 
-    @property
-    def root(self) -> Path:
-        return self.studio.settings.output_dir / ARENA_DIR
+    def close(self) -> None:
+        """Close the vote store (and ask the backup for a last commit)."""
+        self.store.close()
 
     @property
     def rater_salt(self) -> bytes:
@@ -144,19 +154,17 @@ class Arena:
         generation runs under `spaces.GPU` for the time estimated for the model, as the studio's tasks do."""
         key = json.dumps([task, model, prompt, seed, self.studio.offline], ensure_ascii=False)
         name = hashlib.sha256(key.encode()).hexdigest()[:32] + ".png"
-        rel = Path(ARENA_DIR) / "images" / task / name
-        path = self.studio.settings.output_dir / rel
+        workspace = self.studio.settings.workspace
+        path = workspace.arena_images / task / name
+        rel = path.relative_to(workspace.outputs)
         if not path.is_file():
-            from genart_demo.tasks.generate import GenerateRequest, generate
-            from genart_demo.zerogpu import call_seconds, gpu_call
-
             self.studio.wait_for_warm_up()
             path.parent.mkdir(parents=True, exist_ok=True)
             request = GenerateRequest(model=model, prompt=prompt, seed=seed)
             with tempfile.TemporaryDirectory(dir=path.parent) as tmp:
                 call = partial(generate, self.studio, request, progress=progress, output_dir=Path(tmp))
-                result = gpu_call(call, call_seconds(self.studio.registry, [request]))()
-                os.replace(result.paths[0], path)  # atomic: a half-written file is never served
+                result = gpu_call(call, call_seconds(self.studio.registry, request), self.studio.settings.zerogpu)()
+                os.replace(result.paths[0], path)  # atomic (written whole in the same folder): never served half-made
         return (str(rel),)
 
     def absolute(self, rels: Sequence[str]) -> tuple[Path, ...]:
@@ -215,7 +223,7 @@ class Arena:
     def cached_outputs(self) -> dict[str, dict[tuple[str, int], str]]:
         """model -> (prompt, seed) -> image path (relative to the output folder) from the leaderboard runs under
         <output_dir>/leaderboard: the pre-generated pool instant battles come from. Re-read when a manifest changes."""
-        from .manifest import MANIFEST_FILE, read_manifest
+        from ..manifest import MANIFEST_FILE, read_manifest
 
         root = self.studio.settings.output_dir / "leaderboard"
         runs = sorted(p for p in root.glob(f"*/{MANIFEST_FILE}")) if root.is_dir() else []
@@ -239,7 +247,7 @@ class Arena:
         shared = {pair: keys for pair, keys in shared.items() if keys}
         if not shared:
             raise InputError("No pre-generated battles yet: make some with `genart leaderboard run --models A,B "
-                             f"--prompts drawbench --out {self.studio.settings.output_dir / 'leaderboard'}/NAME`, "
+                             f"--prompts drawbench --out {self.studio.settings.workspace.runs}/NAME`, "
                              "or type a prompt.")
         weights = pair_weights(sorted({m for pair in shared for m in pair}), self.store.pair_counts(task))
         pairs = list(shared)
@@ -261,34 +269,21 @@ class Arena:
     def ratings(self, task: str = "text-to-image", *, include_named: bool = False, rounds: int = 100,
                 min_votes: int | None = None, seed: int = 0):
         """The ratings table (Bradley-Terry with bootstrap intervals, Elo, counts) over the blind votes."""
-        from .ratings import MIN_VOTES, ratings_table, votes_frame
-
         modes = RATED_MODES + (("named",) if include_named else ())
         votes = votes_frame(self.store.votes(task=task, modes=modes))
         return ratings_table(votes, rounds=rounds, seed=seed, min_votes=MIN_VOTES if min_votes is None else min_votes)
 
     def write_ratings(self, table) -> Path:
-        """ratings.csv, which the leaderboard joins into its tables."""
-        from .ratings import write_ratings_csv
-
-        return write_ratings_csv(table, self.root / "ratings.csv")
+        """The ratings table the leaderboard joins into its tables (Workspace.arena_ratings)."""
+        return write_ratings_csv(table, self.studio.settings.workspace.arena_ratings)
 
 
 def export_votes(store: ArenaStore, path: Path, *, modes: tuple[str, ...] | None = None) -> Path:
     """Every vote (all modes unless narrowed) as CSV or JSON lines, by the file's suffix; written atomically."""
-    import pandas as pd
-
     path = Path(path)
-    rows = [asdict(v) for v in store.votes(modes=modes)]
-    columns = list(Vote.__dataclass_fields__)
-    df = pd.DataFrame(rows, columns=columns)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    if path.suffix == ".jsonl":
-        tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
-    elif path.suffix == ".csv":
-        df.to_csv(tmp, index=False)
-    else:
+    if path.suffix not in (".jsonl", ".csv"):
         raise InputError(f"Export to {path.name!r}: use a .csv or .jsonl file name.")
-    os.replace(tmp, path)
-    return path
+    rows = [asdict(v) for v in store.votes(modes=modes)]
+    if path.suffix == ".jsonl":
+        return atomic_write(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    return atomic_write(path, pd.DataFrame(rows, columns=list(Vote.__dataclass_fields__)).to_csv(index=False))

@@ -14,8 +14,8 @@ from sqlalchemy.pool import StaticPool
 
 from genart_demo.errors import InputError
 
-from .arena_backup import JsonlBackup
-from .arena_tables import BATTLES, BUSY_TIMEOUT_S, COUNTED, METADATA, RATERS, SESSIONS, VOTES, engine_for  # noqa: F401
+from .backup import JsonlBackup
+from .schema import BATTLES, BUSY_TIMEOUT_S, COUNTED, METADATA, RATERS, SESSIONS, VOTES, engine_for  # noqa: F401
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +33,6 @@ REFUSALS = {  # VoteRefused.reason -> what the rater is told
     "unknown": "This battle is not in the arena's records; start a new battle to vote.",
     "outcome": "{detail} is not a vote; allowed: " + ", ".join(OUTCOMES) + ".",
 }
-ARENA_DIR = "arena"  # everything the arena keeps on disk lives in <output_dir>/arena/
-DB_FILE = "arena.db"  # the default SQLite database in ARENA_DIR
-BACKUP_DIR = "backup"  # the JSONL vote backup in ARENA_DIR
 
 
 class VoteRefused(InputError):
@@ -112,15 +109,15 @@ class RatingSession:
 
 
 def default_db_url(settings) -> str:
-    """settings.db_url, or the SQLite file <output_dir>/arena/arena.db."""
-    return settings.db_url or f"sqlite:///{(Path(settings.output_dir) / ARENA_DIR / DB_FILE).resolve()}"
+    """settings.db_url, or the SQLite file in the workspace's arena folder."""
+    return settings.db_url or f"sqlite:///{settings.workspace.arena_db.resolve()}"
 
 
 def backup_from_settings(settings, scheduler_factory=None) -> JsonlBackup | None:
-    """The JSONL backup in <output_dir>/arena/backup committed to settings.arena_backup_repo; None when unset."""
+    """The JSONL backup in the workspace's arena folder, committed to settings.arena_backup_repo; None when unset."""
     if not settings.arena_backup_repo:
         return None
-    return JsonlBackup(Path(settings.output_dir) / ARENA_DIR / BACKUP_DIR, settings.arena_backup_repo,
+    return JsonlBackup(settings.workspace.arena_backup, settings.arena_backup_repo,
                        scheduler_factory=scheduler_factory)
 
 

@@ -6,9 +6,9 @@ import threading
 import uuid
 from pathlib import Path
 
-from leaderboard.arena_store import OUTCOMES, ArenaStore, Battle, Vote, VoteRefused
+from leaderboard.arena.store import OUTCOMES, ArenaStore, Battle, Vote, VoteRefused
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 NOW = 1_700_000_000.0
 THREADS, VOTES_EACH = 16, 50
 
@@ -118,7 +118,7 @@ def test_two_stores_on_one_database_share_every_vote(store_url):
 
 CHILD = """
 import json, sys
-from leaderboard.arena_store import ArenaStore, VoteRefused
+from leaderboard.arena.store import ArenaStore, VoteRefused
 store = ArenaStore(sys.argv[1])
 ids = json.loads(sys.argv[2])
 print("ready", flush=True)

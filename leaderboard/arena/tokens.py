@@ -14,20 +14,19 @@ from pathlib import Path
 
 from genart_demo.errors import InputError
 
-from .arena_store import ARENA_DIR, vote_refused
+from .store import vote_refused
 
-SECRET_FILE = "secret.key"  # in <output_dir>/arena/, when GENART_ARENA_SECRET is not set
 SECRET_BYTES = 32  # length of a generated key
 SECRET_WAIT_S = 1.0  # how long to wait for another process that has just created the key file to fill it
 TOKEN_MAX_CHARS = 1024  # longer strings are refused before any decoding
 _TOKEN = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 
 def load_secret(settings) -> bytes:
-    """settings.arena_secret if set, else the key in <output_dir>/arena/secret.key, made once (32 random bytes,
+    """settings.arena_secret if set, else the key file of the workspace (Workspace.arena_key), made once (32 random bytes,
     mode 0600). The file is created with O_EXCL, so processes starting at the same time all use the same key."""
     if settings.arena_secret:
         return settings.arena_secret.encode("utf-8")
-    path = Path(settings.output_dir) / ARENA_DIR / SECRET_FILE
+    path = settings.workspace.arena_key
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 from genart_demo.errors import InputError
 from genart_demo.settings import Settings
-from leaderboard.arena_backup import BACKUP_EVERY_MIN, JsonlBackup
-from leaderboard.arena_store import (
+from leaderboard.arena.backup import BACKUP_EVERY_MIN, JsonlBackup
+from leaderboard.arena.store import (
     ArenaStore,
     Battle,
     RatingSession,

@@ -10,7 +10,7 @@ import pytest
 from scipy import stats
 
 from genart_demo.errors import InputError
-from leaderboard.arena_pairs import (
+from leaderboard.arena.pairs import (
     CODE_ALPHABET,
     agreement,
     fleiss_kappa,

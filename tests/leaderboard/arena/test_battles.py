@@ -6,8 +6,8 @@ import pytest
 
 from genart_demo.errors import InputError
 from genart_demo.studio import Studio
-from leaderboard.arena import MAX_PROMPT_CHARS, Arena, BattleFailed, check_prompt, export_votes, rater_id
-from leaderboard.arena_store import ArenaStore, VoteRefused
+from leaderboard.arena.battles import MAX_PROMPT_CHARS, Arena, BattleFailed, check_prompt, export_votes, rater_id
+from leaderboard.arena.store import ArenaStore, VoteRefused
 
 MODELS = ("sd15", "sd-turbo")
 
@@ -26,7 +26,7 @@ def arena(studio, tmp_path):
     settings = dataclasses.replace(studio.settings, output_dir=tmp_path / "out", arena_models=MODELS,
                                    arena_token_ttl_s=60.0, db_url="")
     local = Studio(settings, studio.registry, studio.cache, True, "tests")
-    made = Arena.from_studio(local)
+    made = Arena.open(local)
     made.clock = Clock()
     made.rng.seed(7)
     yield made
@@ -125,7 +125,7 @@ def test_on_zerogpu_each_model_generates_under_spaces_gpu(arena, monkeypatch):
     fake = types.ModuleType("spaces")
     fake.GPU = lambda duration: (lambda fn: (lambda: asked.append(duration) or fn()))
     monkeypatch.setitem(sys.modules, "spaces", fake)
-    monkeypatch.setenv("SPACES_ZERO_GPU", "true")
+    monkeypatch.setattr(arena.studio, "settings", dataclasses.replace(arena.studio.settings, zerogpu=True))
     view = arena.start_battle("text-to-image", "a lantern", "anon:r1")
     assert all(p.is_file() for p in (*view.outputs_a, *view.outputs_b))
     reveal = arena.vote(view.token, "a", "anon:r1")
@@ -177,7 +177,7 @@ def test_ratings_file_joins_the_leaderboard(arena):
     table = arena.ratings(min_votes=1)
     assert table["votes"].tolist() == [6, 6]
     path = arena.write_ratings(table)
-    assert path == arena.root / "ratings.csv"
+    assert path == arena.studio.settings.workspace.arena / "ratings.csv"
     joined = join_ratings(pd.DataFrame({"model": list(MODELS), "clip_score": [30.0, 31.0]}), pd.read_csv(path))
     assert joined["rating"].notna().all()
 
@@ -207,7 +207,7 @@ def test_a_second_store_sees_the_votes(arena):
 
 
 def test_signed_in_space_users_vote_as_themselves(arena):
-    from leaderboard.arena_ui import _rater
+    from leaderboard.arena.ui import _rater
 
     class Request:  # what gr.Request forwards: the client, the Gradio session hash, the cookie session
         def __init__(self, session, host="203.0.113.9", session_hash="abc"):

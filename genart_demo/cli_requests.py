@@ -1,0 +1,64 @@
+"""Command-line options made from the task request dataclasses: each field, its default and its help, declared once."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import types
+import typing
+from typing import Any
+
+# Fields whose value is a file: given on the command line as a path.
+_PATH_METAVAR = "FILE"
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _options(hint: Any) -> tuple[Any, ...]:
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return tuple(a for a in typing.get_args(hint) if a is not type(None))
+    return (hint,)
+
+
+def add_request_options(parser: argparse.ArgumentParser, cls: type, *, skip: tuple[str, ...] = (),
+                        required: tuple[str, ...] = ()) -> None:
+    """One option per field of the request dataclass `cls` (except `skip`): `--negative-prompt` for
+    negative_prompt, typed by the field's annotation, with its default and the help its metadata gives. Fields
+    without a default, and those in `required`, must be given."""
+    hints = typing.get_type_hints(cls)
+    for field in dataclasses.fields(cls):
+        if field.name in skip:
+            continue
+        extra = dict(field.metadata)
+        kwargs: dict[str, Any] = {"help": extra.pop("help", ""), "dest": field.name}
+        options = _options(hints[field.name])
+        has_default = field.default is not dataclasses.MISSING
+        if bool in options:
+            kwargs.update(action="store_true", default=False)
+        else:
+            kind = options[0] if len(options) == 1 else str  # e.g. str | int: given as text, the task reads it
+            origin = typing.get_origin(kind)
+            if origin is tuple:
+                item = typing.get_args(kind)[0]
+                kwargs.update(type=item, nargs=len(typing.get_args(kind)))
+            elif kind in (int, float, str):
+                kwargs["type"] = kind
+            else:  # Any: an image or other file, given by path
+                kwargs.update(type=str, metavar=_PATH_METAVAR)
+            if has_default:
+                kwargs["default"] = list(field.default) if isinstance(field.default, tuple) else field.default
+            kwargs["required"] = not has_default or field.name in required
+        kwargs.update(extra)
+        if kwargs.get("default") is not None and kwargs.get("action") != "store_true" and kwargs["help"]:
+            kwargs["help"] += " (default: %(default)s)"
+        parser.add_argument(_flag(field.name), **kwargs)
+
+
+def request_from_args(cls: type, args: argparse.Namespace, **fixed: Any):
+    """The request `cls` from parsed options (fields absent from `args` keep their defaults), plus `fixed`."""
+    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls) if hasattr(args, f.name)}
+    for f in dataclasses.fields(cls):
+        if isinstance(f.default, tuple) and isinstance(values.get(f.name), list):
+            values[f.name] = tuple(values[f.name])
+    return cls(**{**values, **fixed})

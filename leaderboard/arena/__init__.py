@@ -1,0 +1,1 @@
+"""The arena: blind battles, signed vote tickets, rating sessions, the vote store, ratings, its tab and its CLI."""
