@@ -1,4 +1,5 @@
 """genart studio: `python app.py [--host H] [--port P] [--share]` serves every page (the same as `genart serve`)."""
+
 import sys
 
 from genart_demo.cli import main

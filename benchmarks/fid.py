@@ -15,6 +15,7 @@ Means and covariances are computed once, outside every timed section, for all th
 consistently); "ours e2e" adds the full frechet_distance_features(f1, f2) from features for reference.
 Goals: torchmetrics/ours >= 3, scipy/ours >= 10, largest relative difference among the three values <= 1e-6.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -84,7 +85,7 @@ def bench_size(n: int, repeats: int, scipy_repeats: int) -> dict:
     ours_fn = (lambda: frechet_distance_features(x1, x2)) if gram else (lambda: frechet_distance(s1, s2))
     ours_t, tm_t, ours_v, tm_v = [], [], None, None
     for i in range(repeats):  # alternate so load from other processes hits both sides
-        for side in ((0, 1) if i % 2 == 0 else (1, 0)):
+        for side in (0, 1) if i % 2 == 0 else (1, 0):
             if side == 0:
                 t, ours_v = best_seconds(ours_fn, 1)
                 ours_t.append(t)
@@ -104,9 +105,18 @@ def bench_size(n: int, repeats: int, scipy_repeats: int) -> dict:
 
     values = [ours_v, tm_v, scipy_v, e2e_v, cached_v]
     spread = max(abs(a - b) for a in values[:3] for b in values[:3]) / abs(ours_v)
-    return {"n": n, "route": "cross-Gram" if gram else "Cholesky", "ours": min(ours_t), "e2e": e2e_t,
-            "tm": min(tm_t), "scipy": scipy_t, "cached": cached_t, "fid": ours_v, "spread": spread,
-            "values": values}
+    return {
+        "n": n,
+        "route": "cross-Gram" if gram else "Cholesky",
+        "ours": min(ours_t),
+        "e2e": e2e_t,
+        "tm": min(tm_t),
+        "scipy": scipy_t,
+        "cached": cached_t,
+        "fid": ours_v,
+        "spread": spread,
+        "values": values,
+    }
 
 
 def main() -> None:
@@ -114,7 +124,9 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--repeats", type=int, default=3, help="timings per side for ours, torchmetrics and cached")
     parser.add_argument("--scipy-repeats", type=int, default=1, help="sqrtm takes ~15 s a call at d=2048")
-    parser.add_argument("--threads", type=int, default=None, help="BLAS/torch threads (default: what the machine gives)")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="BLAS/torch threads (default: what the machine gives)"
+    )
     args = parser.parse_args()
     if args.threads:  # before numpy/torch load their BLAS
         for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -124,21 +136,30 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     blas_env = {v: os.environ[v] for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS") if v in os.environ}
-    print(f"d={D}, float64; torch threads {torch.get_num_threads()}, cpu_count {os.cpu_count()}, "
-          f"BLAS env {blas_env or 'unset (all cores)'}; best of {args.repeats} for ours, torchmetrics & cached (interleaved), "
-          f"scipy {args.scipy_repeats}; covariances excluded from all timings")
-    header = (f"{'n':>6} {'our route':>10} {'ours s':>7} {'tm s':>7} {'scipy s':>8} {'tm/ours':>8} {'scipy/ours':>10} "
-              f"{'rel diff':>9} {'cached s':>8} {'ours e2e s':>10} {'FID':>12}")
+    print(
+        f"d={D}, float64; torch threads {torch.get_num_threads()}, cpu_count {os.cpu_count()}, "
+        f"BLAS env {blas_env or 'unset (all cores)'}; best of {args.repeats} for ours, torchmetrics & cached (interleaved), "
+        f"scipy {args.scipy_repeats}; covariances excluded from all timings"
+    )
+    header = (
+        f"{'n':>6} {'our route':>10} {'ours s':>7} {'tm s':>7} {'scipy s':>8} {'tm/ours':>8} {'scipy/ours':>10} "
+        f"{'rel diff':>9} {'cached s':>8} {'ours e2e s':>10} {'FID':>12}"
+    )
     print(header)
     print("-" * len(header))
     notes = []
     for n in args.sizes:
         r = bench_size(n, args.repeats, args.scipy_repeats)
-        print(f"{n:>6} {r['route']:>10} {r['ours']:>7.3f} {r['tm']:>7.3f} {r['scipy']:>8.2f} "
-              f"{r['tm'] / r['ours']:>8.1f} {r['scipy'] / r['ours']:>10.1f} {r['spread']:>9.1e} {r['cached']:>8.3f} "
-              f"{r['e2e']:>10.3f} {r['fid']:>12.6f}", flush=True)
-        notes.append(f"n={n}: ours {r['values'][0]:.10g}, torchmetrics {r['values'][1]:.10g}, scipy {r['values'][2]:.10g}, "
-                     f"ours e2e {r['values'][3]:.10g}, cached {r['values'][4]:.10g}")
+        print(
+            f"{n:>6} {r['route']:>10} {r['ours']:>7.3f} {r['tm']:>7.3f} {r['scipy']:>8.2f} "
+            f"{r['tm'] / r['ours']:>8.1f} {r['scipy'] / r['ours']:>10.1f} {r['spread']:>9.1e} {r['cached']:>8.3f} "
+            f"{r['e2e']:>10.3f} {r['fid']:>12.6f}",
+            flush=True,
+        )
+        notes.append(
+            f"n={n}: ours {r['values'][0]:.10g}, torchmetrics {r['values'][1]:.10g}, scipy {r['values'][2]:.10g}, "
+            f"ours e2e {r['values'][3]:.10g}, cached {r['values'][4]:.10g}"
+        )
     print("\n".join(notes))
     print("goals: tm/ours >= 3, scipy/ours >= 10, rel diff (largest among ours, torchmetrics, scipy) <= 1e-6")
 

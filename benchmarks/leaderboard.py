@@ -9,6 +9,7 @@ directories, alternating which goes first each round; images/s counts the whole 
 PNG writing and the merge included), and the ratio reported is the median of the per-round ratios.
 Runs offline on tiny stand-ins (GENART_OFFLINE=1).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,8 +40,10 @@ def call_seconds(studio, model_id: str, steps: int | None, batch: int, repeats: 
     """Median seconds of one bare generate_many call of `batch` images: where the per-image time goes."""
     from genart_demo.tasks.generate import GenerateRequest, generate_many
 
-    requests = [GenerateRequest(model=model_id, prompt=f"a lighthouse at dawn, view {i}", seed=i, steps=steps)
-                for i in range(batch)]
+    requests = [
+        GenerateRequest(model=model_id, prompt=f"a lighthouse at dawn, view {i}", seed=i, steps=steps)
+        for i in range(batch)
+    ]
     times = []
     for _ in range(repeats):
         started = time.perf_counter()
@@ -56,8 +59,12 @@ def main() -> None:
     parser.add_argument("--steps", type=int, help="override the model's default steps")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch threads; 1 keeps a small shared machine's scheduling noise out of the ratio")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads; 1 keeps a small shared machine's scheduling noise out of the ratio",
+    )
     args = parser.parse_args()
     import torch
 
@@ -65,18 +72,24 @@ def main() -> None:
 
     from genart_demo.settings import Settings
     from genart_demo.studio import Studio
+    from leaderboard.plan import plan_run
     from leaderboard.prompts import load_prompt_set
-    from leaderboard.runner import plan_run, run
+    from leaderboard.runner import run
 
     studio = Studio.create(replace(Settings.from_env(), output_dir=Path(tempfile.mkdtemp(prefix="genart-bench-"))))
     prompt_set = load_prompt_set("drawbench").limit(args.prompts)
     batched = plan_run(studio, prompt_set, [args.model], [0], args.batch_size, steps=args.steps)
     single = plan_run(studio, prompt_set, [args.model], [0], 1, steps=args.steps)
     steps = batched.settings[args.model]["steps"]
-    one, many = call_seconds(studio, args.model, args.steps, 1), call_seconds(studio, args.model, args.steps, args.batch_size)
-    print(f"bare generate_many call [{args.model} stand-in, {steps} steps, {args.threads} thread(s)]: "
-          f"1 image {one * 1000:.0f} ms, {args.batch_size} images {many * 1000:.0f} ms "
-          f"= {many / args.batch_size * 1000:.0f} ms/image")
+    one, many = (
+        call_seconds(studio, args.model, args.steps, 1),
+        call_seconds(studio, args.model, args.steps, args.batch_size),
+    )
+    print(
+        f"bare generate_many call [{args.model} stand-in, {steps} steps, {args.threads} thread(s)]: "
+        f"1 image {one * 1000:.0f} ms, {args.batch_size} images {many * 1000:.0f} ms "
+        f"= {many / args.batch_size * 1000:.0f} ms/image"
+    )
 
     root = Path(tempfile.mkdtemp(prefix="genart-lb-bench-"))
     ratios, rates = [], {"batched": [], "single": []}
@@ -87,13 +100,17 @@ def main() -> None:
             assert made == len(prompt_set.items), f"{name} round {i} made {made} images"
             rates[name].append(rate)
         ratios.append(rates["batched"][-1] / rates["single"][-1])
-    print(f"(a) batched (batch size {args.batch_size}) {statistics.median(rates['batched']):.2f} images/s vs "
-          f"per-prompt (batch size 1) {statistics.median(rates['single']):.2f} images/s "
-          f"[{args.prompts} prompts x 1 seed, {args.rounds} rounds]: median ratio {statistics.median(ratios):.2f} "
-          f"(goal >= 1.5)")
+    print(
+        f"(a) batched (batch size {args.batch_size}) {statistics.median(rates['batched']):.2f} images/s vs "
+        f"per-prompt (batch size 1) {statistics.median(rates['single']):.2f} images/s "
+        f"[{args.prompts} prompts x 1 seed, {args.rounds} rounds]: median ratio {statistics.median(ratios):.2f} "
+        f"(goal >= 1.5)"
+    )
     again = run(studio, root / "batched-0", batched, rank=0, world=1)
-    print(f"(b) re-running the finished batched run: generated {again.generated} images, "
-          f"{again.skipped} already done, in {again.seconds:.2f} s (goal 0 generated)")
+    print(
+        f"(b) re-running the finished batched run: generated {again.generated} images, "
+        f"{again.skipped} already done, in {again.seconds:.2f} s (goal 0 generated)"
+    )
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ error counts as "refused" when it is the queue's "full" answer (the studio's cle
 otherwise. The server's resident memory (with its children) is sampled every half second: peak, the level after the
 first quarter of the run (warm, every model loaded), and their ratio, which stays near 1 when memory is bounded.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,11 +38,19 @@ def _free_port() -> int:
 
 def start_app(out: Path, log_path: Path, env_extra: dict | None = None) -> tuple[subprocess.Popen, str]:
     port = _free_port()
-    env = {**os.environ, "GENART_OFFLINE": "1", "HF_HUB_OFFLINE": "1", "GENART_OUTPUT_DIR": str(out),
-           "GRADIO_ANALYTICS_ENABLED": "False", "GENART_ARENA_MODELS": "sd15,sd-turbo", **(env_extra or {})}
-    log = open(log_path, "w")
-    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
+    env = {
+        **os.environ,
+        "GENART_OFFLINE": "1",
+        "HF_HUB_OFFLINE": "1",
+        "GENART_OUTPUT_DIR": str(out),
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        "GENART_ARENA_MODELS": "sd15,sd-turbo",
+        **(env_extra or {}),
+    }
+    log = open(log_path, "w")  # noqa: SIM115  (the server writes to it until it is stopped)
+    proc = subprocess.Popen(
+        [sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
     url = f"http://127.0.0.1:{port}/"
     deadline = time.time() + 180
     while time.time() < deadline:
@@ -86,14 +95,17 @@ def requests_for(rng: random.Random, reference: str):
     choice = rng.random()
     if choice < 0.45:
         model, scheduler = rng.choice([("sd15", "Euler"), ("sd-turbo", "Euler a")])
-        return "generate", lambda c: c.predict(model, prompt, "", "", rng.randint(2, 4), 5.0, 64, 64, seed, 1,
-                                               scheduler, False, api_name="/generate")
+        return "generate", lambda c: c.predict(
+            model, prompt, "", "", rng.randint(2, 4), 5.0, 64, 64, seed, 1, scheduler, False, api_name="/generate"
+        )
     if choice < 0.6:
-        return "compare", lambda c: c.predict(["sd15", "sd-turbo"], prompt, "", "", 2, 5.0, 64, 64, seed, "Euler",
-                                              True, api_name="/compare")  # True: each model's own defaults
+        return "compare", lambda c: c.predict(
+            ["sd15", "sd-turbo"], prompt, "", "", 2, 5.0, 64, 64, seed, "Euler", True, api_name="/compare"
+        )  # True: each model's own defaults
     if choice < 0.75:
-        return "evaluate_pair", lambda c: c.predict(handle_file(reference), handle_file(reference),
-                                                    ["psnr", "ssim", "lpips"], api_name="/evaluate_pair")
+        return "evaluate_pair", lambda c: c.predict(
+            handle_file(reference), handle_file(reference), ["psnr", "ssim", "lpips"], api_name="/evaluate_pair"
+        )
 
     def battle(c):
         token = c.predict(prompt, api_name="/arena_battle")[2]
@@ -119,12 +131,19 @@ def run_load(url: str, users: int, seconds: float, reference: str, seed: int = 0
             ok, refused, error = True, False, ""
             try:
                 call(client)
-            except Exception as exc:  # an answer that is an error: classified, never hidden
+            except Exception as exc:  # noqa: BLE001  (an answer that is an error: classified, never hidden)
                 ok, error = False, f"{type(exc).__name__}: {exc}"[:300]
                 refused = "queue is full" in error.lower()
             with lock:
-                records.append({"kind": kind, "ok": ok, "refused": refused, "error": error,
-                                "seconds": time.perf_counter() - started})
+                records.append(
+                    {
+                        "kind": kind,
+                        "ok": ok,
+                        "refused": refused,
+                        "error": error,
+                        "seconds": time.perf_counter() - started,
+                    }
+                )
 
     threads = [threading.Thread(target=user, args=(i,), daemon=True) for i in range(users)]
     for t in threads:
@@ -145,13 +164,20 @@ def summary(records: list[dict], memory: list[tuple[float, int]], seconds: float
         return latencies[min(len(latencies) - 1, int(q * len(latencies)))] if latencies else float("nan")
 
     return {
-        "users": None, "seconds": seconds, "requests": len(records),
-        "completed": sum(r["ok"] for r in records), "refused_queue_full": sum(r["refused"] for r in records),
+        "users": None,
+        "seconds": seconds,
+        "requests": len(records),
+        "completed": sum(r["ok"] for r in records),
+        "refused_queue_full": sum(r["refused"] for r in records),
         "failed": sum(not r["ok"] and not r["refused"] for r in records),
         "by_kind": {k: sum(r["kind"] == k and r["ok"] for r in records) for k in sorted({r["kind"] for r in records})},
-        "p50_s": pct(0.50), "p95_s": pct(0.95), "mean_s": statistics.fmean(latencies) if latencies else float("nan"),
-        "peak_rss_mb": peak / MB, "warm_rss_mb": after_warm_up / MB,
-        "peak_over_warm": peak / after_warm_up if after_warm_up else float("nan"), "server_alive": alive,
+        "p50_s": pct(0.50),
+        "p95_s": pct(0.95),
+        "mean_s": statistics.fmean(latencies) if latencies else float("nan"),
+        "peak_rss_mb": peak / MB,
+        "warm_rss_mb": after_warm_up / MB,
+        "peak_over_warm": peak / after_warm_up if after_warm_up else float("nan"),
+        "server_alive": alive,
         "errors": sorted({r["error"] for r in records if r["error"]})[:10],
     }
 
@@ -187,12 +213,16 @@ def main(argv: list[str] | None = None) -> int:
         except subprocess.TimeoutExpired:
             proc.kill()
     result = {**summary(records, memory, args.seconds, alive), "users": args.users, "log": str(work / "app.log")}
-    print(f"{args.users} users for {args.seconds:.0f} s: {result['completed']} completed, {result['failed']} failed, "
-          f"{result['refused_queue_full']} refused (queue full) of {result['requests']} requests "
-          f"{result['by_kind']}")
-    print(f"latency p50 {result['p50_s']:.2f} s, p95 {result['p95_s']:.2f} s; server memory peak "
-          f"{result['peak_rss_mb']:.0f} MB, after warm-up {result['warm_rss_mb']:.0f} MB "
-          f"(peak / warm = {result['peak_over_warm']:.2f}); server alive after the run: {result['server_alive']}")
+    print(
+        f"{args.users} users for {args.seconds:.0f} s: {result['completed']} completed, {result['failed']} failed, "
+        f"{result['refused_queue_full']} refused (queue full) of {result['requests']} requests "
+        f"{result['by_kind']}"
+    )
+    print(
+        f"latency p50 {result['p50_s']:.2f} s, p95 {result['p95_s']:.2f} s; server memory peak "
+        f"{result['peak_rss_mb']:.0f} MB, after warm-up {result['warm_rss_mb']:.0f} MB "
+        f"(peak / warm = {result['peak_over_warm']:.2f}); server alive after the run: {result['server_alive']}"
+    )
     for error in result["errors"]:
         print(f"error: {error}")
     if args.json:

@@ -7,6 +7,7 @@ hello-world's (goal <= 1.5).
 Both sides of each ratio do the same work in the same process or on the same machine, alternating, and the
 median of the repeats is compared. Runs offline on tiny stand-ins (GENART_OFFLINE=1).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,8 +54,11 @@ def generate_ratio(model_id: str, steps: int, repeats: int) -> tuple[float, floa
 
     def direct():  # the scheduler is set once, outside the timing; genart rebuilds it inside every call
         return pipe(
-            prompt=["a lighthouse at dawn"], num_inference_steps=steps, guidance_scale=spec.defaults.guidance,
-            height=spec.defaults.height, width=spec.defaults.width,
+            prompt=["a lighthouse at dawn"],
+            num_inference_steps=steps,
+            guidance_scale=spec.defaults.guidance,
+            height=spec.defaults.height,
+            width=spec.defaults.width,
             generator=[torch.Generator("cpu").manual_seed(7)],
         ).images
 
@@ -64,7 +68,7 @@ def generate_ratio(model_id: str, steps: int, repeats: int) -> tuple[float, floa
     assert np.array_equal(np.asarray(ours_first), np.asarray(direct_first)), "the two paths must make the same image"
     ours, theirs = [], []
     for i in range(repeats):  # back-to-back pairs, alternating which goes first, so drift hits both sides
-        for side in ((0, 1) if i % 2 == 0 else (1, 0)):
+        for side in (0, 1) if i % 2 == 0 else (1, 0):
             t = time.perf_counter()
             generate(studio, request, output_dir=out) if side == 0 else direct()
             (ours if side == 0 else theirs).append(time.perf_counter() - t)
@@ -116,19 +120,28 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=21)
     parser.add_argument("--starts", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch threads for (a); 1 keeps a small 2-core machine's scheduling noise out of the ratio")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads for (a); 1 keeps a small 2-core machine's scheduling noise out of the ratio",
+    )
     args = parser.parse_args()
     import torch
 
     torch.set_num_threads(args.threads)
 
     ours, direct, ratio = generate_ratio(args.model, args.steps, args.repeats)
-    print(f"(a) generate() {ours * 1000:.1f} ms vs direct diffusers {direct * 1000:.1f} ms "
-          f"[{args.model} stand-in, {args.steps} steps, {args.repeats} pairs, {args.threads} thread(s)]: median pair ratio {ratio:.3f} (goal <= 1.03)")
+    print(
+        f"(a) generate() {ours * 1000:.1f} ms vs direct diffusers {direct * 1000:.1f} ms "
+        f"[{args.model} stand-in, {args.steps} steps, {args.repeats} pairs, {args.threads} thread(s)]: "
+        f"median pair ratio {ratio:.3f} (goal <= 1.03)"
+    )
     ours, hello, ratio = cold_start_ratio(args.starts)
-    print(f"(b) app cold start {ours:.2f} s vs Gradio hello-world {hello:.2f} s to first answer "
-          f"[median of {args.starts}]: ratio {ratio:.3f} (goal <= 1.5)")
+    print(
+        f"(b) app cold start {ours:.2f} s vs Gradio hello-world {hello:.2f} s to first answer "
+        f"[median of {args.starts}]: ratio {ratio:.3f} (goal <= 1.5)"
+    )
 
 
 if __name__ == "__main__":

@@ -7,11 +7,13 @@ image both can do (768x768, tile 512).
 
 The model is a random-weight spandrel ESRGAN RRDBNet. The default has Real-ESRGAN x4plus's width (--nf 64) with 2
 of its 23 blocks, so a tile's activations are realistic while a CPU run stays near 20 minutes (2 cores); the test
-stand-in is --nf 8 --blocks 1, whose activations are smaller than the 2048 px output buffer itself. Each memory figure comes from its own subprocess: on CPU the growth of ru_maxrss over a
+stand-in is --nf 8 --blocks 1, whose activations are smaller than the 2048 px output buffer itself. Each memory
+figure comes from its own subprocess: on CPU the growth of ru_maxrss over a
 baseline taken after imports, model and input are in memory; on CUDA torch.cuda.max_memory_allocated over the
 allocation at the same point. Peak of the tiled run = one tile's activations + the (1, 3, size*s, size*s) float32
 output buffer, so the ratio approaches 1 only when the model's activations dwarf that buffer (wide models).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,7 +51,7 @@ def _worker(args: argparse.Namespace) -> None:
     from genart_demo.tiling import tiled_upscale
 
     desc = _model(args.nf, args.blocks, args.scale, args.device)
-    fn = lambda t: upscale_tensor(desc, t)  # noqa: E731  (1, 3, h, w) -> (1, 3, h*s, w*s)
+    fn = lambda t: upscale_tensor(desc, t)
     x = torch.rand(1, 3, args.h, args.h, generator=torch.Generator().manual_seed(0)).to(args.device)
     fn(x[..., :32, :32])  # warm-up: thread pools, kernels (not counted: the baseline is taken after it)
     cuda = args.device == "cuda"
@@ -100,7 +102,9 @@ def main() -> None:
     from genart_demo.tiling import count_tiles
 
     mib = 1024**2
-    print(f"RRDBNet {args.nf}nf {args.blocks}nb x{args.scale} on {args.device}, tile {args.tile}, overlap {args.overlap}")
+    print(
+        f"RRDBNet {args.nf}nf {args.blocks}nb x{args.scale} on {args.device}, tile {args.tile}, overlap {args.overlap}"
+    )
     one = _measure(args, "untiled", args.tile)
     print(f"one {args.tile}x{args.tile} tile untiled: peak +{one['peak_bytes'] / mib:.0f} MiB, {one['seconds']:.1f} s")
     n = count_tiles(args.size, args.size, args.tile, args.overlap)
@@ -110,7 +114,9 @@ def main() -> None:
         f"{args.size}x{args.size} tiled ({n} tiles): peak +{big['peak_bytes'] / mib:.0f} MiB "
         f"(of which output buffer {out_mib:.0f} MiB), {big['seconds']:.1f} s"
     )
-    print(f"(a) peak memory ratio tiled {args.size} / one tile = {big['peak_bytes'] / one['peak_bytes']:.2f}  (goal <= 1.5)")
+    print(
+        f"(a) peak memory ratio tiled {args.size} / one tile = {big['peak_bytes'] / one['peak_bytes']:.2f}  (goal <= 1.5)"
+    )
 
     untiled, tiled = [], []
     for _ in range(args.repeats):  # alternate, so drift hits both sides

@@ -9,6 +9,7 @@ pass num_frames=len(chunk) to vae.decode, concatenate. Goal: chunked/all-at-once
 Each measurement runs in its own subprocess: on CPU the growth of ru_maxrss over a baseline taken after imports,
 model, latents and a one-frame warm-up; on CUDA torch.cuda.max_memory_allocated over the allocation at that point.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,8 +33,10 @@ def _model(device: str):
 
     torch.manual_seed(0)
     vae = AutoencoderKLTemporalDecoder(
-        block_out_channels=BLOCKS, down_block_types=("DownEncoderBlock2D",) * len(BLOCKS),
-        latent_channels=4, layers_per_block=1,
+        block_out_channels=BLOCKS,
+        down_block_types=("DownEncoderBlock2D",) * len(BLOCKS),
+        latent_channels=4,
+        layers_per_block=1,
     )
     return vae.to(device).eval()
 
@@ -45,7 +48,7 @@ def decode_latents(vae, latents, chunk: int):
     latents = latents / vae.config.scaling_factor
     frames = []
     for i in range(0, latents.shape[0], chunk):
-        part = latents[i:i + chunk]
+        part = latents[i : i + chunk]
         frames.append(vae.decode(part, num_frames=part.shape[0]).sample)
     return torch.cat(frames, dim=0).float()
 
@@ -103,8 +106,10 @@ def main() -> None:
 
     mib = 1024**2
     out_mib = args.frames * 3 * args.size**2 * 4 / mib
-    print(f"AutoencoderKLTemporalDecoder {BLOCKS} (random weights) on {args.device}: "
-          f"{args.frames} latents -> {args.frames}x3x{args.size}x{args.size} frames (output {out_mib:.0f} MiB)")
+    print(
+        f"AutoencoderKLTemporalDecoder {BLOCKS} (random weights) on {args.device}: "
+        f"{args.frames} latents -> {args.frames}x3x{args.size}x{args.size} frames (output {out_mib:.0f} MiB)"
+    )
     full = _measure(args, args.frames)
     print(f"all {args.frames} at once:  peak +{full['peak_bytes'] / mib:.0f} MiB, {full['seconds']:.2f} s")
     part = _measure(args, args.chunk)

@@ -1,4 +1,5 @@
 """All-or-nothing writes: a file or folder appears complete, or not at all, whatever crashes or races meanwhile."""
+
 from __future__ import annotations
 
 import os
@@ -27,8 +28,9 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def atomic_write(path: str | os.PathLike, data: bytes | str | Writer, *, encoding: str = "utf-8",
-                 mode: int | None = None) -> Path:
+def atomic_write(
+    path: str | os.PathLike, data: bytes | str | Writer, *, encoding: str = "utf-8", mode: int | None = None
+) -> Path:
     """Write `data` to `path` all or nothing, and return the path.
 
     `data` is bytes, text (encoded with `encoding`), or a writer called with a temporary path to fill (for writers

@@ -1,4 +1,5 @@
 """Autoencoder round trips: images through a VAE (AutoencoderKL) or VQ-VAE (VQModel) and back, and what they compress to."""
+
 from __future__ import annotations
 
 import math
@@ -41,8 +42,11 @@ class AutoencoderInfo:
 
     def check_size(self, height: int, width: int) -> None:
         """ValueError unless `height` and `width` are positive multiples of the downsampling factor."""
-        bad = [f"{label} {side}" for label, side in (("height", height), ("width", width))
-               if side < self.factor or side % self.factor]
+        bad = [
+            f"{label} {side}"
+            for label, side in (("height", height), ("width", width))
+            if side < self.factor or side % self.factor
+        ]
         if bad:
             raise ValueError(
                 f"{' and '.join(bad)} px: this {self.name} autoencoder needs sides that are multiples of "
@@ -71,7 +75,9 @@ def autoencoder_info(model: Any) -> AutoencoderInfo:
     """The AutoencoderInfo of a loaded AutoencoderKL or VQModel (read from its config; runs nothing)."""
     kind = KINDS.get(type(model).__name__)
     if kind is None:
-        raise ValueError(f"{type(model).__name__} is not an autoencoder genart can round-trip; allowed: {', '.join(KINDS)}.")
+        raise ValueError(
+            f"{type(model).__name__} is not an autoencoder genart can round-trip; allowed: {', '.join(KINDS)}."
+        )
     config = model.config
     factor = 2 ** (len(config.block_out_channels) - 1)  # one 2x downsampling per encoder level but the last
     codebook = config.num_vq_embeddings if kind == "vq" else 0
@@ -90,15 +96,17 @@ def latent_shape(model: Any, height: int, width: int) -> tuple[int, int, int]:
 
 def check_images(images: torch.Tensor) -> None:
     """ValueError unless `images` is a float (B, 3, H, W) tensor with values in [0, 1]."""
-    import torch
+    import torch  # lazy: torch takes seconds to import; only model work needs it
 
     if not isinstance(images, torch.Tensor) or not images.is_floating_point():
         raise ValueError(f"images must be a float tensor of shape (B, 3, H, W) in [0, 1]; got {_what(images)}.")
     if images.ndim != 4 or images.shape[1] != RGB_CHANNELS or images.shape[0] == 0:
         raise ValueError(f"images must have shape (B, 3, H, W) with B >= 1 (RGB); got {tuple(images.shape)}.")
     low, high = images.min().item(), images.max().item()
-    if not (0.0 <= low and high <= 1.0):
-        raise ValueError(f"images must lie in [0, 1] (divide uint8 pixels by 255); got values from {low:g} to {high:g}.")
+    if not (low >= 0.0 and high <= 1.0):
+        raise ValueError(
+            f"images must lie in [0, 1] (divide uint8 pixels by 255); got values from {low:g} to {high:g}."
+        )
 
 
 def _what(value: Any) -> str:
@@ -115,7 +123,7 @@ def _model_input(model: Any, images: torch.Tensor) -> torch.Tensor:
 
 def codebook_indices(model: Any, images: torch.Tensor) -> torch.Tensor:
     """VQ: the index of the codebook vector each latent position snaps to, (B, h, w) int64 on CPU."""
-    import torch
+    import torch  # lazy: torch takes seconds to import; only model work needs it
 
     if autoencoder_info(model).kind != "vq":
         raise ValueError(f"{type(model).__name__} has no codebook; codebook indices exist only for: VQModel.")
@@ -138,7 +146,7 @@ def encode_latents(model: Any, images: torch.Tensor) -> torch.Tensor:
     KL: the mode (mean) of the posterior, as at inference; VQ: the encoder output replaced by its nearest
     codebook vectors (exact rows of the codebook).
     """
-    import torch
+    import torch  # lazy: torch takes seconds to import; only model work needs it
 
     with torch.inference_mode():
         x = _model_input(model, images)  # (B, 3, H, W) in [-1, 1]
@@ -150,13 +158,15 @@ def encode_latents(model: Any, images: torch.Tensor) -> torch.Tensor:
 
 def decode_latents(model: Any, latents: torch.Tensor) -> torch.Tensor:
     """Decode (B, C, h, w) latents from encode_latents to float32 CPU images in [0, 1], (B, 3, h f, w f)."""
-    import torch
+    import torch  # lazy: torch takes seconds to import; only model work needs it
 
     with torch.inference_mode():
         z = latents.to(device=model.device, dtype=model.dtype)
         if autoencoder_info(model).kind == "kl":
             decoded = model.decode(z).sample
-        elif model.config.lookup_from_codebook:  # this layout decodes indices: find them again (exact: z is codebook rows)
+        elif (
+            model.config.lookup_from_codebook
+        ):  # this layout decodes indices: find them again (exact: z is codebook rows)
             indices = _vq_indices(model, z)
             shape = (*indices.shape, z.shape[1])  # (B, h, w, C)
             decoded = model.decode(indices.flatten(), force_not_quantize=True, shape=shape).sample

@@ -1,4 +1,5 @@
 """The process-wide cache of loaded models (pipelines and metric networks), bounded by one memory budget."""
+
 from __future__ import annotations
 
 import gc
@@ -102,16 +103,21 @@ class PipelineCache:
 
         def load() -> LoadedPipeline:
             pipe = self._loader(spec, standin=self.standin, device=self.device, settings=self.settings)
-            return LoadedPipeline(pipe=pipe, spec=effective_spec(spec, self.standin), standin=self.standin,
-                                  device=self.device, nbytes=pipeline_nbytes(pipe),
-                                  scheduler_config=dict(getattr(getattr(pipe, "scheduler", None), "config", None)
-                                                        or {}))
+            return LoadedPipeline(
+                pipe=pipe,
+                spec=effective_spec(spec, self.standin),
+                standin=self.standin,
+                device=self.device,
+                nbytes=pipeline_nbytes(pipe),
+                scheduler_config=dict(getattr(getattr(pipe, "scheduler", None), "config", None) or {}),
+            )
 
         return self._get(spec.id, load, estimate, keep)
 
     def get_model(self, name: str, build: Callable[[], Any]) -> Any:
         """A metric network (or other model) called `name`: built by `build()` on first use, then kept under the
         same budget as the pipelines."""
+
         def load() -> LoadedModel:
             model = build()
             return LoadedModel(model, pipeline_nbytes(model))

@@ -1,4 +1,5 @@
 """The `genart` command line: list the registry, run each task, evaluate, build Spaces and serve the app."""
+
 from __future__ import annotations
 
 import argparse
@@ -7,11 +8,10 @@ import json
 import sys
 from collections.abc import Callable
 from importlib.metadata import entry_points
-from pathlib import Path
 from typing import Any
 
+from .cli_common import add_request_options, progress_line, request_from_args, studio_for
 from .cli_eval import add_eval_parser
-from .cli_requests import add_request_options, request_from_args
 from .cli_spaces import add_spaces_parser
 from .errors import InputError, TaskFailed
 from .loading import LoadError, offline_capable
@@ -32,15 +32,27 @@ def models_markdown(specs) -> str:
     """The model table as Markdown (the README's table is this output)."""
     lines = ["| id | model | family | tasks | Hub repo | pipeline | licence |", "|---|---|---|---|---|---|---|"]
     for s in specs:
-        lines.append(f"| `{s.id}` | {s.name} | {s.family} | {', '.join(s.tasks)} | `{s.repo}` | {s.pipeline} | {s.licence} |")
+        lines.append(
+            f"| `{s.id}` | {s.name} | {s.family} | {', '.join(s.tasks)} | `{s.repo}` | {s.pipeline} | {s.licence} |"
+        )
     return "\n".join(lines)
 
 
 def cmd_models(args: argparse.Namespace) -> int:
     registry = Registry.load()
     specs = registry.for_tasks([args.task]) if args.task else list(registry)
-    rows = [{"id": s.id, "tasks": list(s.tasks), "family": s.family, "repo": s.repo, "pipeline": s.pipeline,
-             "licence": s.licence, "offline": offline_capable(s)} for s in specs]
+    rows = [
+        {
+            "id": s.id,
+            "tasks": list(s.tasks),
+            "family": s.family,
+            "repo": s.repo,
+            "pipeline": s.pipeline,
+            "licence": s.licence,
+            "offline": offline_capable(s),
+        }
+        for s in specs
+    ]
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
@@ -48,44 +60,38 @@ def cmd_models(args: argparse.Namespace) -> int:
         print(models_markdown(specs))
         return 0
     header = ("id", "tasks", "family", "repo", "offline")
-    table = [header] + [(r["id"], ",".join(r["tasks"]), r["family"], r["repo"], "yes" if r["offline"] else "no") for r in rows]
+    table = [header] + [
+        (r["id"], ",".join(r["tasks"]), r["family"], r["repo"], "yes" if r["offline"] else "no") for r in rows
+    ]
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     for row in table:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
     return 0
 
 
-def progress_line(done: int, total: int, desc: str) -> None:
-    """A task progress callback drawing one line on stderr."""
-    print(f"\r{desc} {done}/{total}", end="\n" if done >= total else "", file=sys.stderr, flush=True)
-
-
-def _studio(args: argparse.Namespace) -> Studio:
-    """The studio of the environment's settings, its outputs in --out when given; says where outputs come from."""
-    settings = Settings.from_env()
-    if getattr(args, "out", None):
-        settings = dataclasses.replace(settings, output_dir=Path(args.out))
-    studio = Studio.create(settings)
-    print(studio.notice, file=sys.stderr)
-    return studio
-
-
 # Each task command: (request class, task function, help, the files its result wrote).
 TASK_COMMANDS: dict[str, tuple[type, Callable[..., Any], str, Callable[[Any], list]]] = {
-    "generate": (GenerateRequest, generate, "generate images and write PNGs with their settings",
-                 lambda r: r.paths),
-    "translate": (TranslateRequest, translate, "image-to-image: img2img, InstructPix2Pix, ControlNet, GAN",
-                  lambda r: r.paths),
+    "generate": (GenerateRequest, generate, "generate images and write PNGs with their settings", lambda r: r.paths),
+    "translate": (
+        TranslateRequest,
+        translate,
+        "image-to-image: img2img, InstructPix2Pix, ControlNet, GAN",
+        lambda r: r.paths,
+    ),
     "inpaint": (InpaintRequest, inpaint, "repaint the white area of a mask, or outpaint", lambda r: r.paths),
     "upscale": (UpscaleRequest, upscale, "super-resolve with a diffusion or GAN upscaler", lambda r: [r.path]),
-    "video": (VideoRequest, generate_video, "text-to-video or image-to-video; writes mp4 (+ .json and .gif)",
-              lambda r: [r.mp4, r.mp4.with_suffix(".json"), r.gif]),
+    "video": (
+        VideoRequest,
+        generate_video,
+        "text-to-video or image-to-video; writes mp4 (+ .json and .gif)",
+        lambda r: [r.mp4, r.mp4.with_suffix(".json"), r.gif],
+    ),
 }
 
 
 def cmd_task(args: argparse.Namespace) -> int:
     cls, run, _, written = TASK_COMMANDS[args.command]
-    result = run(_studio(args), request_from_args(cls, args), progress=progress_line)
+    result = run(studio_for(args), request_from_args(cls, args), progress=progress_line)
     for warning in getattr(result, "warnings", []):
         print(f"warning: {warning}", file=sys.stderr)
     for note in getattr(result, "notes", []):

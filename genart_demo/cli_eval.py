@@ -1,30 +1,43 @@
 """`genart eval ...`: the evaluate tab's metrics from the command line, printed as a table, optionally as JSON."""
+
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 from pathlib import Path
 
-SET_COMMANDS = {"fid": ("fid",), "kid": ("kid",), "is": ("is",), "prdc": ("prdc",), "sets": ("fid", "kid", "is", "prdc")}
-PAIR_COMMANDS = {"psnr": ("psnr",), "ssim": ("ssim",), "ms-ssim": ("ms-ssim",), "mse": ("mse",), "lpips": ("lpips",),
-                 "pair": ("psnr", "ssim", "ms-ssim", "mse", "lpips")}
+from .cli_common import progress_line, studio_for
+from .tasks.evaluate import SET_EXTRACTORS, SetsRequest, evaluate_sets
+from .tasks.evaluate_images import (
+    AutoencodeRequest,
+    ClipRequest,
+    PairRequest,
+    evaluate_autoencoders,
+    evaluate_clip,
+    evaluate_pair,
+)
+
+SET_COMMANDS = {
+    "fid": ("fid",),
+    "kid": ("kid",),
+    "is": ("is",),
+    "prdc": ("prdc",),
+    "sets": ("fid", "kid", "is", "prdc"),
+}
+PAIR_COMMANDS = {
+    "psnr": ("psnr",),
+    "ssim": ("ssim",),
+    "ms-ssim": ("ms-ssim",),
+    "mse": ("mse",),
+    "lpips": ("lpips",),
+    "pair": ("psnr", "ssim", "ms-ssim", "mse", "lpips"),
+}
 
 
-def _progress(done: int, total: int, desc: str) -> None:
-    print(f"\r{desc} {done}/{total}", end="\n" if done >= total else "", file=sys.stderr, flush=True)
-
-
-def _studio():
+def _studio(args: argparse.Namespace):
     """A studio for a local user: any folder they can read is allowed (the web app keeps its allowed roots)."""
-    from .settings import Settings
-    from .studio import Studio
-
-    settings = dataclasses.replace(Settings.from_env(), eval_roots=(Path("/"),))
-    studio = Studio.create(settings)
-    print(studio.notice, file=sys.stderr)
-    return studio
+    return studio_for(args, eval_roots=(Path("/"),))
 
 
 def format_rows(rows: list[dict]) -> str:
@@ -40,54 +53,55 @@ def _finish(result, args: argparse.Namespace) -> int:
         print(f"note: {note}", file=sys.stderr)
     print(format_rows(result.rows))
     if args.json:
-        Path(args.json).write_text(json.dumps({"rows": result.rows, "notes": result.notes, "info": result.info},
-                                              indent=2, default=str))
+        Path(args.json).write_text(
+            json.dumps({"rows": result.rows, "notes": result.notes, "info": result.info}, indent=2, default=str)
+        )
     print(f"table: {result.csv_path}", file=sys.stderr)
     return 0
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    out = Path(args.out)
+    studio = _studio(args)
     if args.metric in SET_COMMANDS:
-        from .tasks.evaluate import SetsRequest, evaluate_sets
-
         reference, generated = getattr(args, "reference", None), args.generated
-        request = SetsRequest(reference=reference, generated=generated, metrics=SET_COMMANDS[args.metric],
-                              extractor=args.extractor, kid_subset_size=args.kid_subset_size)
-        return _finish(evaluate_sets(_studio(), request, progress=_progress, output_dir=out), args)
+        request = SetsRequest(
+            reference=reference,
+            generated=generated,
+            metrics=SET_COMMANDS[args.metric],
+            extractor=args.extractor,
+            kid_subset_size=args.kid_subset_size,
+        )
+        return _finish(evaluate_sets(studio, request, progress=progress_line), args)
     if args.metric in PAIR_COMMANDS:
-        from .tasks.evaluate_images import PairRequest, evaluate_pair
-
-        return _finish(evaluate_pair(_studio(), PairRequest(args.image, args.reference, PAIR_COMMANDS[args.metric]),
-                                     output_dir=out), args)
+        request = PairRequest(args.image, args.reference, PAIR_COMMANDS[args.metric])
+        return _finish(evaluate_pair(studio, request), args)
     if args.metric == "clip":
-        from .tasks.evaluate_images import ClipRequest, evaluate_clip
-
         prompts = Path(args.prompts).read_text() if args.prompts else ""
         request = ClipRequest(args.images, prompts, args.convention)
-        return _finish(evaluate_clip(_studio(), request, progress=_progress, output_dir=out), args)
-    from .tasks.evaluate_images import AutoencodeRequest, evaluate_autoencoders
-
-    result = evaluate_autoencoders(_studio(), AutoencodeRequest(args.image, tuple(args.models)), progress=_progress,
-                                   output_dir=out)
-    return _finish(result, args)
+        return _finish(evaluate_clip(studio, request, progress=progress_line), args)
+    request = AutoencodeRequest(args.image, tuple(args.models))
+    return _finish(evaluate_autoencoders(studio, request, progress=progress_line), args)
 
 
 def add_eval_parser(sub) -> None:
     """Register `genart eval <metric> ...` on the main CLI's subparsers."""
-    from .tasks.evaluate import SET_EXTRACTORS
-
-    ev = sub.add_parser("eval", help="metrics: FID, KID, IS, PRDC, CLIPScore, PSNR, SSIM, LPIPS, autoencoder round trips")
+    ev = sub.add_parser(
+        "eval", help="metrics: FID, KID, IS, PRDC, CLIPScore, PSNR, SSIM, LPIPS, autoencoder round trips"
+    )
     metrics = ev.add_subparsers(dest="metric", required=True)
 
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("--json", help="also write the rows, notes and extractor info to this JSON file")
-        p.add_argument("--out", default="outputs", help="directory for the CSV/JSON record (under evaluations/)")
+        p.add_argument("--out", help="output folder for the CSV/JSON record (default: GENART_OUTPUT_DIR, else outputs)")
         p.set_defaults(func=cmd_eval)
 
     for name, chosen in SET_COMMANDS.items():
-        p = metrics.add_parser(name, help=f"{', '.join(chosen)} of a generated set against a reference set"
-                               if name != "is" else "Inception Score of one set")
+        p = metrics.add_parser(
+            name,
+            help=f"{', '.join(chosen)} of a generated set against a reference set"
+            if name != "is"
+            else "Inception Score of one set",
+        )
         if name != "is":
             p.add_argument("reference", help="the reference (real) images: a folder or .zip")
         p.add_argument("generated", help="the generated images: a folder or .zip")

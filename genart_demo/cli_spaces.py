@@ -1,13 +1,16 @@
 """`genart spaces list|build|push|write`: the deployable Hugging Face Spaces from the command line."""
+
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
+
+from .spaces_build import SPACES_DIR, build_space, push_space, write_spaces
+from .spaces_table import SPACES
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from .spaces_build import SPACES
-
     header = ("name", "title", "page", "default model", "hardware")
     table = [header] + [(s.name, s.title, s.page, s.default_model or "-", s.hardware) for s in SPACES.values()]
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
@@ -17,8 +20,6 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from .spaces_build import build_space
-
     out = build_space(args.name, args.out_dir, runs=args.runs)
     for path in sorted(p for p in out.iterdir()):
         print(path)
@@ -27,25 +28,22 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_push(args: argparse.Namespace) -> int:
-    from .spaces_build import push_space
-
     url = push_space(args.name, args.repo, private=True if args.private else None, runs=args.runs)
     print(url)
     return 0
 
 
 def cmd_write(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from .spaces_build import SPACES_DIR, write_spaces
 
     root = Path(args.root) if args.root else SPACES_DIR
     changed = write_spaces(root, check=args.check)
     for path in changed:
         print(path)
     if args.check and changed:
-        print(f"{len(changed)} Space file(s) differ from what genart generates; run `genart spaces write`.",
-              file=sys.stderr)
+        print(
+            f"{len(changed)} Space file(s) differ from what genart generates; run `genart spaces write`.",
+            file=sys.stderr,
+        )
         return 1
     return 0
 
@@ -75,4 +73,3 @@ def add_spaces_parser(sub) -> None:
     p.add_argument("--check", action="store_true", help="write nothing; exit 1 if any file differs")
     p.add_argument("--root", help="folder holding the Space folders (default: the checkout's spaces/)")
     p.set_defaults(func=cmd_write)
-

@@ -1,12 +1,13 @@
 """GAN image translators (pix2pix U-Net, CycleGAN ResNet) as Hub-loadable modules, with tiny stand-ins."""
+
 from __future__ import annotations
 
 import functools
 import os
 import shutil
-import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -136,7 +137,12 @@ class ResnetBlock(nn.Module):
 
     def __init__(self, dim: int, norm_layer: Callable[[int], nn.Module], use_dropout: bool, use_bias: bool) -> None:
         super().__init__()
-        layers: list[nn.Module] = [nn.ReflectionPad2d(1), nn.Conv2d(dim, dim, 3, bias=use_bias), norm_layer(dim), nn.ReLU(True)]
+        layers: list[nn.Module] = [
+            nn.ReflectionPad2d(1),
+            nn.Conv2d(dim, dim, 3, bias=use_bias),
+            norm_layer(dim),
+            nn.ReLU(True),
+        ]
         layers += [nn.Dropout(0.5)] if use_dropout else []
         layers += [nn.ReflectionPad2d(1), nn.Conv2d(dim, dim, 3, bias=use_bias), norm_layer(dim)]
         self.conv_block = nn.Sequential(*layers)
@@ -174,7 +180,10 @@ class CycleGANResnetGenerator(
         use_bias = norm == "instance"
         self.input_nc, self.output_nc = input_nc, output_nc
         layers: list[nn.Module] = [
-            nn.ReflectionPad2d(3), nn.Conv2d(input_nc, ngf, 7, bias=use_bias), norm_layer(ngf), nn.ReLU(True)
+            nn.ReflectionPad2d(3),
+            nn.Conv2d(input_nc, ngf, 7, bias=use_bias),
+            norm_layer(ngf),
+            nn.ReLU(True),
         ]
         for i in range(2):  # downsample: (B, ngf*2**i, h, w) -> (B, ngf*2**(i+1), h/2, w/2)
             mult = 2**i

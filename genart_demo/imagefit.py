@@ -1,4 +1,5 @@
 """Fitting images to the sizes models take: resize, centre-crop or pad to a size, or to multiples of a factor."""
+
 from __future__ import annotations
 
 import math
@@ -103,7 +104,8 @@ def fit_to_multiple(
     if min(final) < min_side or max(final) > max_side:
         raise InputError(
             f"The image is {size_text(source)}, too elongated to fit sides between {min_side} and {max_side} "
-            f"pixels in multiples of {multiple}. Allowed: an aspect ratio up to about {max_side // _ceil_to(min_side, multiple)}:1."
+            f"pixels in multiples of {multiple}. Allowed: an aspect ratio up to about "
+            f"{max_side // _ceil_to(min_side, multiple)}:1."
         )
     notes = []
     if scaled != source:
@@ -112,5 +114,7 @@ def fit_to_multiple(
     if final != scaled:
         left, top = (scaled[0] - final[0]) // 2, (scaled[1] - final[1]) // 2
         out = out.crop((left, top, left + final[0], top + final[1]))
-        notes.append(f"centre-cropped from {size_text(scaled)} to {size_text(final)} (sides must be multiples of {multiple})")
+        notes.append(
+            f"centre-cropped from {size_text(scaled)} to {size_text(final)} (sides must be multiples of {multiple})"
+        )
     return out, notes

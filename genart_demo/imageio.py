@@ -1,8 +1,8 @@
 """Safe image and mask loading for the studio: any upload -> fully decoded RGB (or L mask), with notes for people."""
+
 from __future__ import annotations
 
 import io
-import math
 import os
 import re
 import struct
@@ -10,7 +10,7 @@ import warnings
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Union
+from typing import IO, Any
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -27,7 +27,7 @@ MASK_EMPTY_BELOW = 8  # mask values below this count as "not painted" for the em
 MASK_SOLID_ALPHA = 128  # pixels at least this opaque decide whether a drawn layer has one colour
 MASK_UNIFORM_TOLERANCE = 16  # max per-channel spread of a drawn layer's colour that still counts as one colour
 
-ImageSource = Union[str, os.PathLike, bytes, bytearray, memoryview, IO[bytes], Image.Image, np.ndarray]
+ImageSource = str | os.PathLike | bytes | bytearray | memoryview | IO[bytes] | Image.Image | np.ndarray
 
 # Errors Pillow and its codecs raise for data that is not a (complete) image.
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error, IndexError, KeyError)
@@ -86,8 +86,7 @@ def _unreadable(label: str, reason: str) -> InputError:
     return InputError(f"The {label} could not be read as an image ({reason}). Allowed: {ALLOWED_FORMATS_TEXT}.")
 
 
-def unreadable_error(label: str, exc: BaseException, source: Any = None,
-                     limit: int = DEFAULT_MAX_PIXELS) -> InputError:
+def unreadable_error(label: str, exc: BaseException, source: Any = None, limit: int = DEFAULT_MAX_PIXELS) -> InputError:
     """The InputError for an image Pillow could not open (e.g. inside Gradio's upload handling): what it is, why, and
     what is allowed. `source`, when a path, lets an empty file be called empty; `limit` is the pixel limit in force."""
     if isinstance(exc, Image.DecompressionBombError):
@@ -114,7 +113,9 @@ def _as_stream(source: Any, label: str) -> IO[bytes] | str:
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
         if not path.exists():
-            raise InputError(f"The {label} file {str(path)!r} does not exist. Allowed: a path to an existing image file.")
+            raise InputError(
+                f"The {label} file {str(path)!r} does not exist. Allowed: a path to an existing image file."
+            )
         if path.is_dir():
             raise InputError(f"The {label} path {str(path)!r} is a folder. Allowed: a path to an image file.")
         return str(path)
@@ -142,7 +143,9 @@ def _open_lazily(source: Any, label: str, limit: int) -> Image.Image:
     except Image.DecompressionBombError as exc:
         raise _bomb_error(label, exc, limit) from None
     except PermissionError as exc:
-        raise InputError(f"The {label} file could not be opened ({exc.strerror}). Allowed: a readable image file.") from None
+        raise InputError(
+            f"The {label} file could not be opened ({exc.strerror}). Allowed: a readable image file."
+        ) from None
     except _DECODE_ERRORS as exc:
         raise _unreadable(label, _reason(exc)) from None
 
@@ -197,10 +200,11 @@ def _sixteen_bit_colour(image: Image.Image) -> bool:
 def _array_layout(array: np.ndarray, label: str) -> np.ndarray:
     if array.ndim == 3 and array.shape[2] == 1:
         array = array[:, :, 0]
-    if array.ndim == 2 or (array.ndim == 3 and array.shape[2] in (3, 4)):
-        if array.shape[0] and array.shape[1]:
-            return array
-    raise InputError(f"The {label} array has shape {array.shape}. Allowed: (H, W), (H, W, 3) or (H, W, 4) with H, W ≥ 1.")
+    if (array.ndim == 2 or (array.ndim == 3 and array.shape[2] in (3, 4))) and array.shape[0] and array.shape[1]:
+        return array
+    raise InputError(
+        f"The {label} array has shape {array.shape}. Allowed: (H, W), (H, W, 3) or (H, W, 4) with H, W ≥ 1."
+    )
 
 
 def _array_to_uint8(array: np.ndarray, label: str) -> tuple[np.ndarray, list[str]]:
@@ -248,7 +252,7 @@ def _first_frame(image: Image.Image) -> list[str]:
 def _orientation(image: Image.Image) -> int:
     try:
         return int(image.getexif().get(0x0112, 1))
-    except Exception:  # a damaged EXIF block must not make a readable image unreadable
+    except Exception:  # noqa: BLE001  (a damaged EXIF block must not make a readable image unreadable)
         return 1
 
 
@@ -320,7 +324,9 @@ def _to_rgb(image: Image.Image, label: str) -> tuple[Image.Image, list[str]]:
     if image.mode in ("L", "1", "P"):
         return image.convert("RGB"), []
     if image.mode == "CMYK":
-        return image.convert("RGB"), ["converted from CMYK to RGB (simple formula, no colour profile): colours may shift"]
+        return image.convert("RGB"), [
+            "converted from CMYK to RGB (simple formula, no colour profile): colours may shift"
+        ]
     try:
         return image.convert("RGB"), [f"converted from {image.mode} to RGB"]
     except (ValueError, OSError) as exc:
@@ -378,9 +384,11 @@ def load_mask(
     width, height = check_size_arg(size, "The mask size")
     decoded, notes, _, _ = _decode(source, "mask", _checked_limit(limit))
     if keep_aspect and not same_aspect(decoded.size, (width, height)):
-        raise InputError(f"The mask is {size_text(decoded.size)} but the image is {size_text((width, height))}: a "
-                         "mask must have the image's shape (the same size, or a scaled copy, which is resized). "
-                         "Paint the mask on this image, or upload the mask made for it.")
+        raise InputError(
+            f"The mask is {size_text(decoded.size)} but the image is {size_text((width, height))}: a "
+            "mask must have the image's shape (the same size, or a scaled copy, which is resized). "
+            "Paint the mask on this image, or upload the mask made for it."
+        )
     mask, value_notes = _mask_values(decoded)
     notes += value_notes
     if mask.size != (width, height):

@@ -1,4 +1,5 @@
 """Image sets for evaluation: a zip upload, a folder under an allowed root, or a list of files — read safely."""
+
 from __future__ import annotations
 
 import os
@@ -36,6 +37,7 @@ class ImageSet:
     def content_hash(self) -> str:
         """The reference cache's key for these files: the same bytes give the same hash whatever their names/order."""
         if self._hash is None:  # computed once: the cache lookup and the result info both need it
+            # lazy: imports torch (seconds); only this path needs it
             from .metrics.refcache import content_hash
 
             self._hash = content_hash(self.blobs)
@@ -71,8 +73,14 @@ def _escapes(name: str) -> bool:
     return path.is_absolute() or ".." in path.parts or (len(name) > 1 and name[1] == ":")
 
 
-def read_zip(source: str | os.PathLike, *, label: str | None = None, minimum: int = MIN_SET_IMAGES,
-             max_images: int = MAX_SET_IMAGES, max_bytes: int = MAX_SET_BYTES) -> ImageSet:
+def read_zip(
+    source: str | os.PathLike,
+    *,
+    label: str | None = None,
+    minimum: int = MIN_SET_IMAGES,
+    max_images: int = MAX_SET_IMAGES,
+    max_bytes: int = MAX_SET_BYTES,
+) -> ImageSet:
     """The images inside a zip, read into memory; nothing is written to disk.
 
     Members whose path would escape the archive root and members that are not images are skipped and named in
@@ -108,7 +116,9 @@ def read_zip(source: str | os.PathLike, *, label: str | None = None, minimum: in
                 blob = handle.read(member.file_size + 1)  # a lying header cannot make us read more than declared
             total += len(blob)
             if len(blob) > member.file_size or total > max_bytes:
-                raise InputError(f"{label}: {member.filename} is larger than its zip header says; refusing the archive.")
+                raise InputError(
+                    f"{label}: {member.filename} is larger than its zip header says; refusing the archive."
+                )
             names.append(member.filename)
             blobs.append(blob)
     return _finish(label, names, blobs, notes, minimum)
@@ -118,9 +128,15 @@ def _within(path: Path, roots: Iterable[Path]) -> bool:
     return any(path == root or root in path.parents for root in roots)
 
 
-def read_folder(folder: str | os.PathLike, *, roots: Iterable[str | os.PathLike] | None = None,
-                label: str | None = None, minimum: int = MIN_SET_IMAGES, max_images: int = MAX_SET_IMAGES,
-                max_bytes: int = MAX_SET_BYTES) -> ImageSet:
+def read_folder(
+    folder: str | os.PathLike,
+    *,
+    roots: Iterable[str | os.PathLike] | None = None,
+    label: str | None = None,
+    minimum: int = MIN_SET_IMAGES,
+    max_images: int = MAX_SET_IMAGES,
+    max_bytes: int = MAX_SET_BYTES,
+) -> ImageSet:
     """The images in a folder (recursively). With `roots`, the folder and every file (symlinks resolved) must lie
     under one of them; files that resolve elsewhere are skipped and named."""
     folder_path = Path(folder).expanduser()
@@ -182,8 +198,13 @@ def read_files(paths: Iterable[str | os.PathLike], *, label: str = "images", min
     return _finish(label, names, blobs, notes, minimum)
 
 
-def read_set(source: str | os.PathLike, *, roots: Iterable[str | os.PathLike] | None = None,
-             label: str | None = None, minimum: int = MIN_SET_IMAGES) -> ImageSet:
+def read_set(
+    source: str | os.PathLike,
+    *,
+    roots: Iterable[str | os.PathLike] | None = None,
+    label: str | None = None,
+    minimum: int = MIN_SET_IMAGES,
+) -> ImageSet:
     """A zip file or a folder, whichever `source` is."""
     path = Path(source)
     if path.is_file() and path.suffix.lower() == ".zip":
@@ -197,7 +218,9 @@ def describe_sizes(sizes: list[tuple[int, int]], modes: list[str]) -> list[str]:
     size_counts = Counter(sizes)
     if len(size_counts) > 1:
         common = ", ".join(f"{w}×{h} ({n})" for (w, h), n in size_counts.most_common(4))
-        notes.append(f"sizes vary ({len(size_counts)} distinct: {common}); each image is resized by the extractor's own convention")
+        notes.append(
+            f"sizes vary ({len(size_counts)} distinct: {common}); each image is resized by the extractor's own convention"
+        )
     converted = Counter(m for m in modes if m != "RGB")
     if converted:
         notes.append("converted to RGB: " + ", ".join(f"{n} {m}" for m, n in converted.items()))

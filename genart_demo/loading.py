@@ -1,24 +1,20 @@
 """Hub -> pipeline on the best device, and the process-wide LRU cache of loaded pipelines."""
+
 from __future__ import annotations
 
 import concurrent.futures
-import gc
 import logging
-import os
 import pickle
 import re
 import socket
-import threading
-import time
-from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlparse
 
 from .registry import ModelSpec
 from .settings import Settings
-from .tiny.table import STANDIN_CLASSES, STANDIN_FRAMES, STANDIN_SIZES
+from .tiny.table import STANDIN_CLASSES, STANDIN_FRAMES, STANDIN_SIZES, standin_class_name
 
 log = logging.getLogger("genart.loading")
 
@@ -35,7 +31,7 @@ class LoadError(RuntimeError):
 
 def best_device(forced: str = "") -> str:
     """cuda > mps > cpu, unless GENART_DEVICE forces one."""
-    import torch
+    import torch  # lazy: torch takes seconds to import; only model work needs it
 
     if forced:  # Settings.from_env has checked it is one of DEVICES
         return forced
@@ -48,7 +44,7 @@ def best_device(forced: str = "") -> str:
 
 def dtype_for(device: str, spec: ModelSpec):
     """fp16/bf16 (per the registry entry) on GPU, fp32 on CPU and for entries that overflow in half precision."""
-    import torch
+    import torch  # lazy: torch takes seconds to import; only model work needs it
 
     if device == "cpu" or spec.gpu_dtype == "float32":
         return torch.float32
@@ -101,7 +97,7 @@ def effective_spec(spec: ModelSpec, standin: bool) -> ModelSpec:
 def _torch_modules(pipe: Any) -> list:
     """The torch modules a loaded model holds: a diffusers pipeline's components, a bare module, or a
     spandrel descriptor's `.model`."""
-    import torch
+    import torch  # lazy: torch takes seconds to import; only model work needs it
 
     if isinstance(pipe, torch.nn.Module):
         return [pipe]
@@ -122,7 +118,7 @@ def pipeline_nbytes(pipe: Any) -> int:
 
 def _load_gan(spec: ModelSpec, *, standin: bool, device: str, settings: Settings) -> Any:
     """A GAN translator (torch module with the Hub mixin): config.json + model.safetensors."""
-    from .gan import GAN_CLASSES, ensure_gan_standin
+    from .gan import GAN_CLASSES, ensure_gan_standin  # lazy: imports torch (seconds); only this path needs it
 
     cls = GAN_CLASSES[spec.pipeline]
     if standin:
@@ -134,6 +130,7 @@ def _load_gan(spec: ModelSpec, *, standin: bool, device: str, settings: Settings
 
 def _load_spandrel(spec: ModelSpec, *, standin: bool, device: str, settings: Settings) -> Any:
     """A single-file GAN upscaler (ESRGAN family) read by spandrel from safetensors or a weights-only pickle."""
+    # lazy: imports torch (seconds); only this path needs it
     from .sr import ensure_sr_standin, load_sr_file, load_sr_model
 
     if standin:
@@ -149,11 +146,11 @@ def _load_autoencoder(spec: ModelSpec, *, standin: bool, device: str, settings: 
 
     Both go through `cls.from_pretrained(..., use_safetensors=True)` as pipelines do; returned on `device` in eval mode.
     """
-    import diffusers
+    import diffusers  # lazy: diffusers takes seconds to import; only loading a model needs it
 
     kwargs: dict[str, Any] = {"torch_dtype": dtype_for(device, spec), "use_safetensors": True}
     if standin:
-        from .tiny import ensure_standin, standin_class_name
+        from .tiny.store import ensure_standin  # lazy: builds stand-ins with torch/diffusers, seconds to import
 
         source = str(ensure_standin(spec.standin_class, settings.cache_dir))
         cls_name = standin_class_name(spec.standin_class)
@@ -166,8 +163,6 @@ def _load_autoencoder(spec: ModelSpec, *, standin: bool, device: str, settings: 
             kwargs["variant"] = spec.variant
     model = _from_pretrained(getattr(diffusers, cls_name), source, kwargs, spec)
     return model.to(device).eval()
-
-
 
 
 def _from_pretrained(cls: Any, source: str, kwargs: dict[str, Any], spec: ModelSpec) -> Any:
@@ -238,7 +233,7 @@ def _load_diffusers_pipeline(spec: ModelSpec, *, standin: bool, device: str, set
     dtype = dtype_for(device, spec)
     kwargs: dict[str, Any] = {"torch_dtype": dtype, "use_safetensors": True}
     if standin:
-        from .tiny import ensure_standin, standin_class_name
+        from .tiny.store import ensure_standin  # lazy: builds stand-ins with torch/diffusers, seconds to import
 
         source = str(ensure_standin(spec.standin_class, settings.cache_dir))
         cls_name = standin_class_name(spec.standin_class)
@@ -252,7 +247,10 @@ def _load_diffusers_pipeline(spec: ModelSpec, *, standin: bool, device: str, set
         for name, part in spec.components.items():  # e.g. a ControlNet, loaded first and handed in
             part_cls = getattr(diffusers, part["class"])
             kwargs[name] = part_cls.from_pretrained(
-                part["repo"], revision=part.get("revision", "main"), torch_dtype=dtype, use_safetensors=True,
+                part["repo"],
+                revision=part.get("revision", "main"),
+                torch_dtype=dtype,
+                use_safetensors=True,
                 token=settings.hf_token or None,
             )
     pipe = _from_pretrained(getattr(diffusers, cls_name), source, kwargs, spec)

@@ -1,4 +1,5 @@
 """PNG I/O: images written with their run settings (the genart JSON chunk and the A1111 `parameters` text)."""
+
 from __future__ import annotations
 
 import json

@@ -5,6 +5,7 @@
 process-wide object (the arena's vote store), the function that opens that object once for the whole process. The
 table imports no page module (and so no Gradio): the Space builder reads keys and titles without loading them.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

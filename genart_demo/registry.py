@@ -1,11 +1,11 @@
 """Typed loader for the model registry (registry.toml): frozen specs, looked up by short id or task."""
+
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import tomllib
 
 from .schedulers import compatible_samplers
 
@@ -25,8 +25,17 @@ TASKS = (
 )
 GENERATE_TASKS = ("text-to-image", "unconditional", "class-conditional")
 CONTROLS = (
-    "prompt", "negative_prompt", "guidance", "size", "scheduler", "class_label",
-    "strength", "image_guidance", "noise_level", "motion_bucket_id", "noise_aug",
+    "prompt",
+    "negative_prompt",
+    "guidance",
+    "size",
+    "scheduler",
+    "class_label",
+    "strength",
+    "image_guidance",
+    "noise_level",
+    "motion_bucket_id",
+    "noise_aug",
 )
 # The controls each task's pipelines take (a test checks them against the diffusers signatures);
 # an entry's `hide` removes ones its checkpoint ignores, "scheduler" shows only with 2+ samplers, and
@@ -49,7 +58,13 @@ KINDS = {
     "gan": "a GAN translator class of genart_demo.gan (one forward pass)",
     "upscaler": "a single-file ESRGAN-family upscaler read by spandrel (one forward pass per tile)",
 }
-OPTIONAL_CONTROLS = ("strength", "image_guidance", "noise_level", "motion_bucket_id", "noise_aug")  # shown when the defaults set them (> 0)
+OPTIONAL_CONTROLS = (
+    "strength",
+    "image_guidance",
+    "noise_level",
+    "motion_bucket_id",
+    "noise_aug",
+)  # shown when the defaults set them (> 0)
 
 
 class UnknownModelError(ValueError):
@@ -184,9 +199,7 @@ class Registry:
         try:
             return self._specs[model_id]
         except KeyError:
-            raise UnknownModelError(
-                f"Unknown model {model_id!r}. Known models: {', '.join(self._specs)}."
-            ) from None
+            raise UnknownModelError(f"Unknown model {model_id!r}. Known models: {', '.join(self._specs)}.") from None
 
     def for_tasks(self, tasks: tuple[str, ...] | list[str]) -> list[ModelSpec]:
         return [s for s in self._specs.values() if set(s.tasks) & set(tasks)]

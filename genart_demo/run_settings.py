@@ -5,6 +5,7 @@ the image), and `parameters`, the AUTOMATIC1111 text (prompt, `Negative prompt: 
 that other tools read. `RunSettings.from_metadata` reads the JSON back into the right class, including what older
 genart versions wrote; `from_parameters_text` reads the A1111 text of any tool.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -22,9 +23,17 @@ from .errors import InputError
 PARAMETERS_KEY = "parameters"  # the text chunk AUTOMATIC1111's webui and its readers use
 JSON_KEY = "genart"  # our chunk: every setting as JSON
 # Labels of the A1111 "key: value" line, in order, for the settings fields they show ("size" is width x height).
-A1111_LABELS = (("steps", "Steps"), ("scheduler", "Sampler"), ("guidance", "CFG scale"), ("seed", "Seed"),
-                ("size", "Size"), ("model", "Model"), ("repo", "Model repo"), ("class_label", "Class"),
-                ("standin", "Stand-in"))
+A1111_LABELS = (
+    ("steps", "Steps"),
+    ("scheduler", "Sampler"),
+    ("guidance", "CFG scale"),
+    ("seed", "Seed"),
+    ("size", "Size"),
+    ("model", "Model"),
+    ("repo", "Model repo"),
+    ("class_label", "Class"),
+    ("standin", "Stand-in"),
+)
 METRIC_PREFIX = "metric_"  # upscale metrics are stored flat, e.g. metric_psnr, as genart has always written them
 
 
@@ -85,7 +94,7 @@ class RunSettings:
             if key in names and value is not None:
                 known[key] = _coerce(key, value, hints[key])
             elif key.startswith(METRIC_PREFIX) and "metrics" in names:
-                metrics[key[len(METRIC_PREFIX):]] = _coerce(key, value, float)
+                metrics[key[len(METRIC_PREFIX) :]] = _coerce(key, value, float)
             elif key not in names:
                 extra[key] = value
         if metrics:
@@ -131,7 +140,7 @@ def parse_parameters(text: str) -> dict[str, Any]:
         values["prompt"] = "\n".join(body)
     else:
         values["prompt"] = "\n".join(body[:negative_at])
-        values["negative_prompt"] = "\n".join(body[negative_at:])[len("Negative prompt:"):].strip()
+        values["negative_prompt"] = "\n".join(body[negative_at:])[len("Negative prompt:") :].strip()
     keys = {label: key for key, label in A1111_LABELS}
     for match in re.finditer(r'\s*([\w \-+]+):\s*("(?:\\.|[^\\"])*"|[^,]*)(?:,|$)', last):
         label, raw = match.group(1).strip(), match.group(2).strip()

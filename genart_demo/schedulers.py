@@ -1,9 +1,11 @@
 """The sampler table: A1111-style sampler names mapped to diffusers scheduler classes and config overrides."""
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -27,8 +29,18 @@ SAMPLERS: Mapping[str, Sampler] = MappingProxyType(
             Sampler("Euler a", "EulerAncestralDiscreteScheduler", "eps"),
             Sampler("Heun", "HeunDiscreteScheduler", "eps"),
             Sampler("LMS", "LMSDiscreteScheduler", "eps"),
-            Sampler("DPM++ 2M", "DPMSolverMultistepScheduler", "eps", {"algorithm_type": "dpmsolver++", "use_karras_sigmas": False}),
-            Sampler("DPM++ 2M Karras", "DPMSolverMultistepScheduler", "eps", {"algorithm_type": "dpmsolver++", "use_karras_sigmas": True}),
+            Sampler(
+                "DPM++ 2M",
+                "DPMSolverMultistepScheduler",
+                "eps",
+                {"algorithm_type": "dpmsolver++", "use_karras_sigmas": False},
+            ),
+            Sampler(
+                "DPM++ 2M Karras",
+                "DPMSolverMultistepScheduler",
+                "eps",
+                {"algorithm_type": "dpmsolver++", "use_karras_sigmas": True},
+            ),
             Sampler("DPM++ SDE", "DPMSolverSDEScheduler", "eps", {"use_karras_sigmas": False}),
             Sampler("DPM++ SDE Karras", "DPMSolverSDEScheduler", "eps", {"use_karras_sigmas": True}),
             Sampler("UniPC", "UniPCMultistepScheduler", "eps"),
@@ -79,7 +91,7 @@ def build_scheduler(name: str, base_config: Mapping[str, Any], compatible: list[
         raise SchedulerError(
             f"Scheduler {name!r} does not work with this model. Compatible schedulers: {', '.join(compatible)}."
         )
-    import diffusers
+    import diffusers  # lazy: diffusers takes seconds to import; only loading a model needs it
 
     cls = getattr(diffusers, entry.scheduler_class)
     return cls.from_config(dict(base_config), **dict(entry.overrides))

@@ -1,4 +1,5 @@
 """Process-wide settings, read from the environment once (and only here, checked), and the input limits tasks share."""
+
 from __future__ import annotations
 
 import math
@@ -40,7 +41,11 @@ def _number(env: Mapping[str, str], name: str, default, cast, *, minimum=None, m
         value = cast(raw.replace("_", "")) if cast is int else cast(raw)
     except ValueError:
         raise SettingsError(f"{name}={raw!r} is not {kind}. {allowed}") from None
-    if not math.isfinite(value) or (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+    if (
+        not math.isfinite(value)
+        or (minimum is not None and value < minimum)
+        or (maximum is not None and value > maximum)
+    ):
         raise SettingsError(f"{name}={raw!r} is out of range. {allowed}")
     return value
 
@@ -60,7 +65,9 @@ class Settings:
     memory_budget_gb: float = 0.0  # GENART_MEMORY_BUDGET_GB: model cache budget; 0 = automatic
     cpu_offload: bool = False  # GENART_CPU_OFFLOAD=1: enable_model_cpu_offload on CUDA
     max_batch: int = 4  # GENART_MAX_BATCH: largest batch one request may ask for
-    queue_size: int = 64  # GENART_QUEUE_SIZE: requests waiting at most; more get a "queue is full" answer (0 = no limit)
+    queue_size: int = (
+        64  # GENART_QUEUE_SIZE: requests waiting at most; more get a "queue is full" answer (0 = no limit)
+    )
     max_upload_mb: int = 1024  # GENART_MAX_UPLOAD_MB: largest file one upload may be, in MB (0 = no limit)
     max_pixels: int = DEFAULT_MAX_PIXELS  # GENART_MAX_PIXELS: largest input image (width x height)
     device: str = ""  # GENART_DEVICE: force cuda / mps / cpu; empty = best available
@@ -72,7 +79,9 @@ class Settings:
     port: int = 7860  # GENART_PORT (else GRADIO_SERVER_PORT)
     share: bool = False  # GENART_SHARE=1: ask Gradio for a public share link
     zerogpu: bool = False  # SPACES_ZERO_GPU (set by Hugging Face on ZeroGPU hardware): tasks run under spaces.GPU
-    eval_roots: tuple[Path, ...] = ()  # GENART_EVAL_ROOTS (os.pathsep-separated): folders evaluate may read; () = outputs
+    eval_roots: tuple[
+        Path, ...
+    ] = ()  # GENART_EVAL_ROOTS (os.pathsep-separated): folders evaluate may read; () = outputs
     fid_weights: str = ""  # GENART_FID_WEIGHTS: local path of the FID Inception weights (torch-fidelity's .pth)
     db_url: str = ""  # GENART_DB_URL: the arena's SQLAlchemy URL; "" = SQLite in the workspace's arena folder
     arena_secret: str = field(default="", repr=False)  # GENART_ARENA_SECRET: signs battle tokens; "" = a key file
@@ -92,8 +101,11 @@ class Settings:
         are handed back from, except its private folders; Gradio resolves symlinks before checking and refuses the
         rest) and the largest upload accepted (a larger one gets an HTTP 413 naming the limit)."""
         out = Path(self.output_dir).resolve()
-        return {"allowed_paths": [str(out)], "blocked_paths": [str(p.resolve()) for p in self.workspace.private],
-                "max_file_size": f"{self.max_upload_mb}mb" if self.max_upload_mb else None}
+        return {
+            "allowed_paths": [str(out)],
+            "blocked_paths": [str(p.resolve()) for p in self.workspace.private],
+            "max_file_size": f"{self.max_upload_mb}mb" if self.max_upload_mb else None,
+        }
 
     def launch_options(self) -> dict[str, Any]:
         """Gradio launch() arguments: where to serve, whether to share, and the file routes."""
@@ -105,8 +117,10 @@ class Settings:
         env = os.environ if env is None else env
         device = (env.get("GENART_DEVICE") or "").strip().lower()
         if device and device not in DEVICES:
-            raise SettingsError(f"GENART_DEVICE={device!r} is not a device. Allowed: {', '.join(DEVICES)} (or unset "
-                                "for the best available).")
+            raise SettingsError(
+                f"GENART_DEVICE={device!r} is not a device. Allowed: {', '.join(DEVICES)} (or unset "
+                "for the best available)."
+            )
         return cls(
             offline=_flag(env.get("GENART_OFFLINE")) or _flag(env.get("HF_HUB_OFFLINE")),
             cache_dir=Path(env.get("GENART_CACHE_DIR") or _default_cache_dir(env)),
@@ -116,8 +130,14 @@ class Settings:
             max_batch=_number(env, "GENART_MAX_BATCH", 4, int, minimum=1, maximum=256),
             queue_size=_number(env, "GENART_QUEUE_SIZE", 64, int, minimum=0, what="0 = no limit"),
             max_upload_mb=_number(env, "GENART_MAX_UPLOAD_MB", 1024, int, minimum=0, what="0 = no limit"),
-            max_pixels=_number(env, "GENART_MAX_PIXELS", DEFAULT_MAX_PIXELS, int, minimum=1,
-                               what=f"a pixel count, e.g. {DEFAULT_MAX_PIXELS} for 4096×4096"),
+            max_pixels=_number(
+                env,
+                "GENART_MAX_PIXELS",
+                DEFAULT_MAX_PIXELS,
+                int,
+                minimum=1,
+                what=f"a pixel count, e.g. {DEFAULT_MAX_PIXELS} for 4096×4096",
+            ),
             device=device,
             hub_probe_timeout_s=_number(env, "GENART_HUB_TIMEOUT", 2.0, float, minimum=0.01, maximum=600),
             hub_endpoint=(env.get("HF_ENDPOINT") or "https://huggingface.co").strip(),
@@ -132,8 +152,9 @@ class Settings:
             fid_weights=(env.get("GENART_FID_WEIGHTS") or "").strip(),
             db_url=(env.get("GENART_DB_URL") or "").strip(),
             arena_secret=env.get("GENART_ARENA_SECRET") or "",
-            arena_token_ttl_s=_number(env, "GENART_ARENA_TOKEN_TTL", 1800.0, float, minimum=1,
-                                      what="seconds a battle token stays valid"),
+            arena_token_ttl_s=_number(
+                env, "GENART_ARENA_TOKEN_TTL", 1800.0, float, minimum=1, what="seconds a battle token stays valid"
+            ),
             arena_backup_repo=(env.get("GENART_ARENA_BACKUP_REPO") or "").strip(),
             arena_models=tuple(m.strip() for m in (env.get("GENART_ARENA_MODELS") or "").split(",") if m.strip()),
             world_size=_number(env, "WORLD_SIZE", 1, int, minimum=1),

@@ -1,9 +1,9 @@
 """GAN upscalers (ESRGAN / Real-ESRGAN and the other spandrel architectures), loaded from safe formats only."""
+
 from __future__ import annotations
 
 import os
 import pickle
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ def load_sr_model(
     repo: str, filename: str, revision: str = "main", token: str | bool | None = None, device: str = "cpu"
 ) -> Any:
     """Download `filename` from Hub repo `repo` (cached) and load it as a spandrel ImageModelDescriptor."""
-    from huggingface_hub import hf_hub_download
+    from huggingface_hub import hf_hub_download  # lazy: only reaching the Hub needs it
 
     path = hf_hub_download(repo, filename, revision=revision, token=token)
     return load_sr_file(path, device=device)
@@ -33,7 +33,7 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, Any]:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix in SAFETENSORS_SUFFIXES:
-        from safetensors.torch import load_file
+        from safetensors.torch import load_file  # lazy: safetensors.torch imports torch
 
         return load_file(str(path), device="cpu")
     if suffix in PICKLE_SUFFIXES:
@@ -60,7 +60,7 @@ def _unpickling_detail(error: Exception) -> str:
 
 def descriptor_from_state_dict(state_dict: dict[str, Any], name: str = "state dict", device: str = "cpu") -> Any:
     """Detect the architecture with spandrel; only single-image models (ImageModelDescriptor) are accepted."""
-    import spandrel
+    import spandrel  # lazy: spandrel is needed only by GAN upscalers
 
     state_dict = spandrel.canonicalize_state_dict(state_dict)  # unwraps params_ema / state_dict / ... wrappers
     try:
@@ -92,7 +92,7 @@ def upscale_tensor(descriptor: Any, x: torch.Tensor) -> torch.Tensor:
 
 def build_sr_standin(scale: int = 4, seed: int = 0) -> torch.nn.Module:
     """A tiny random-weight ESRGAN RRDBNet (spandrel's class, old-arch keys) of the given scale."""
-    from spandrel.architectures.ESRGAN import ESRGAN
+    from spandrel.architectures.ESRGAN import ESRGAN  # lazy: spandrel is needed only by GAN upscalers
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -106,12 +106,13 @@ def sr_standin_path(cache_dir: str | os.PathLike, scale: int = 4) -> Path:
 
 def ensure_sr_standin(cache_dir: str | os.PathLike, scale: int = 4) -> Path:
     """Write the tiny RRDBNet state dict once (temp file + atomic replace) and return its path."""
-    from safetensors.torch import save_file
+    from safetensors.torch import save_file  # lazy: safetensors.torch imports torch
 
     final = sr_standin_path(cache_dir, scale)
     if final.is_file():
         return final
     state = {k: v.contiguous() for k, v in build_sr_standin(scale).state_dict().items()}
     # atomic; a concurrent writer's identical file is simply replaced
-    return atomic_write(final, lambda tmp: save_file(state, str(tmp), metadata={"format": "pt",
-                                                                               "genart": "random-weight stand-in"}))
+    return atomic_write(
+        final, lambda tmp: save_file(state, str(tmp), metadata={"format": "pt", "genart": "random-weight stand-in"})
+    )

@@ -1,4 +1,5 @@
 """The Studio: the one explicit process-wide object (settings, registry, pipeline cache) passed to tasks and tabs."""
+
 from __future__ import annotations
 
 import logging
@@ -25,7 +26,7 @@ class Studio:
     _warm_up: threading.Thread | None = field(default=None, repr=False)
 
     @classmethod
-    def create(cls, settings: Settings | None = None, registry: Registry | None = None) -> "Studio":
+    def create(cls, settings: Settings | None = None, registry: Registry | None = None) -> Studio:
         """Read settings, load the registry and decide offline mode (a Hub probe of at most a few seconds)."""
         settings = settings or Settings.from_env()
         registry = registry or Registry.load()
@@ -52,9 +53,9 @@ class Studio:
 
     def _import_heavy(self) -> None:
         try:
-            import diffusers  # noqa: F401
+            import diffusers  # lazy: diffusers takes seconds to import; only loading a model needs it  # noqa: F401
 
-            from .tiny import builders  # noqa: F401  (transformers, tokenizers)
+            from .tiny import builders  # lazy: imports torch (seconds); only this path needs it  # noqa: F401
 
             self.cache.device  # noqa: B018  (resolves the device, importing torch)
         except Exception:  # an optimisation only: the first request imports what it needs

@@ -10,9 +10,10 @@ Consequence: if every output pixel depends only on input pixels within radius r 
 followed by nearest / pixel-shuffle upsampling), the tiled result equals the untiled one up to float rounding.
 Real GAN upscalers see further than that; there the ramp hides the seams instead.
 """
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 
@@ -60,7 +61,7 @@ def axis_weights(starts: list[int], tile: int, scale: int, overlap: int, margin:
     for i, start in enumerate(starts):
         q = (torch.arange(tile * scale, dtype=torch.float64) + 0.5) / scale + start  # output px centres, input units
 
-        def ramp(k: int) -> torch.Tensor:  # 0 before transition k, 1 after it
+        def ramp(k: int, q: torch.Tensor = q) -> torch.Tensor:  # 0 before transition k, 1 after it
             if half == 0:
                 return (q > centres[k]).to(torch.float64)
             return ((q - centres[k] + half) / (2 * half)).clamp(0, 1)
@@ -93,7 +94,7 @@ def tiled_upscale(
     if scale < 1:
         raise ValueError(f"scale={scale}: allowed values are integers >= 1")
     B, _, H, W = x.shape
-    if H <= tile and W <= tile:
+    if tile >= H and tile >= W:
         y = fn(x)  # (B, C', H*scale, W*scale)
         _check_output(y, B, H, W, scale)
         if progress is not None:

@@ -1,11 +1,11 @@
 """Video output: browser-playable H.264 mp4 (bundled ffmpeg) with JSON metadata, GIF, frame strips, probing."""
+
 from __future__ import annotations
 
 import json
 import os
 import re
 import subprocess
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,7 +52,7 @@ class VideoInfo:
 
 def ffmpeg_exe() -> str:
     """Path of the ffmpeg binary bundled in the imageio-ffmpeg wheel (or IMAGEIO_FFMPEG_EXE)."""
-    import imageio_ffmpeg
+    import imageio_ffmpeg  # lazy: only writing video needs the ffmpeg binary
 
     return imageio_ffmpeg.get_ffmpeg_exe()
 
@@ -112,12 +112,48 @@ def check_fps(fps: int) -> int:
 def _mp4_command(width: int, height: int, fps: int, comment: str, out: Path) -> list[str]:
     """ffmpeg argv: raw rgb24 frames on stdin -> H.264 yuv420p (BT.709 tagged) mp4 with faststart."""
     return [
-        ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
-        "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-framerate", str(fps), "-i", "pipe:0",
-        "-an", "-vf", _VIDEO_FILTER,
-        "-c:v", "libx264", "-preset", X264_PRESET, "-crf", str(CRF), "-pix_fmt", "yuv420p",
-        "-fps_mode", "passthrough", "-map_metadata", "-1", "-metadata", f"comment={comment}",
-        "-fflags", "+bitexact", "-flags:v", "+bitexact", "-movflags", "+faststart", "-f", "mp4", str(out),
+        ffmpeg_exe(),
+        "-hide_banner",
+        "-nostdin",
+        "-loglevel",
+        "error",
+        "-y",
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        "rgb24",
+        "-s",
+        f"{width}x{height}",
+        "-framerate",
+        str(fps),
+        "-i",
+        "pipe:0",
+        "-an",
+        "-vf",
+        _VIDEO_FILTER,
+        "-c:v",
+        "libx264",
+        "-preset",
+        X264_PRESET,
+        "-crf",
+        str(CRF),
+        "-pix_fmt",
+        "yuv420p",
+        "-fps_mode",
+        "passthrough",
+        "-map_metadata",
+        "-1",
+        "-metadata",
+        f"comment={comment}",
+        "-fflags",
+        "+bitexact",
+        "-flags:v",
+        "+bitexact",
+        "-movflags",
+        "+faststart",
+        "-f",
+        "mp4",
+        str(out),
     ]
 
 
@@ -142,10 +178,10 @@ def write_mp4(frames: Frames, path: PathLike, fps: int, metadata: dict) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     comment = json.dumps(metadata, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
-    atomic_write(path, lambda tmp: _run_ffmpeg(_mp4_command(arr.shape[2], arr.shape[1], fps, comment, tmp),
-                                               stdin=arr.tobytes()))
-    atomic_write(path.with_suffix(".json"),
-                 json.dumps(metadata, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    atomic_write(
+        path, lambda tmp: _run_ffmpeg(_mp4_command(arr.shape[2], arr.shape[1], fps, comment, tmp), stdin=arr.tobytes())
+    )
+    atomic_write(path.with_suffix(".json"), json.dumps(metadata, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
     return path
 
 
@@ -156,8 +192,12 @@ def write_gif(frames: Frames, path: PathLike, fps: int) -> Path:
     images = [Image.fromarray(f) for f in to_frame_array(frames)]
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    return atomic_write(path, lambda tmp: images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:],
-                                                        loop=0, duration=1000 / fps))
+    return atomic_write(
+        path,
+        lambda tmp: images[0].save(
+            tmp, format="GIF", save_all=True, append_images=images[1:], loop=0, duration=1000 / fps
+        ),
+    )
 
 
 def frame_strip(frames: Frames, max_frames: int = 8, height: int = 128) -> Image.Image:
@@ -201,8 +241,11 @@ def _video_stream_line(stderr: str) -> str:
 
 def _parse_fps(parts: list[str]) -> float:
     """'8 fps' (or, failing that, '8 tbr') from the stream line parts ('1k' means 1000)."""
-    rates = {m.group(3): float(m.group(1)) * (1000 if m.group(2) else 1)
-             for m in map(_RATE_RE.fullmatch, (p.split(" (")[0] for p in parts)) if m}
+    rates = {
+        m.group(3): float(m.group(1)) * (1000 if m.group(2) else 1)
+        for m in map(_RATE_RE.fullmatch, (p.split(" (")[0] for p in parts))
+        if m
+    }
     if not rates:
         raise ValueError("no frame rate on the video stream line")
     return rates.get("fps", rates.get("tbr", 0.0))
@@ -247,22 +290,42 @@ def _decode_comment(comment: str | None) -> dict:
 
 def probe_mp4(path: PathLike) -> VideoInfo:
     """Stream facts from ffmpeg's header dump, the exact frame count by decoding, metadata from the comment tag."""
-    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path), "-map", "0:v:0",
-           "-f", "null", "-", "-map_metadata", "0", "-f", "ffmetadata", "pipe:1"]
+    cmd = [
+        ffmpeg_exe(),
+        "-hide_banner",
+        "-nostdin",
+        "-i",
+        str(path),
+        "-map",
+        "0:v:0",
+        "-f",
+        "null",
+        "-",
+        "-map_metadata",
+        "0",
+        "-f",
+        "ffmetadata",
+        "pipe:1",
+    ]
     done = _run_ffmpeg(cmd)
     stderr = done.stderr.decode("utf-8", "replace")
     codec, pix_fmt, width, height, fps = _parse_stream(stderr)
     counts = _FRAME_RE.findall(stderr)
     tags = _parse_ffmetadata(done.stdout.decode("utf-8", "replace"))
     return VideoInfo(
-        frames=int(counts[-1]) if counts else 0, fps=fps, width=width, height=height,
-        codec=codec, pix_fmt=pix_fmt, metadata=_decode_comment(tags.get("comment")),
+        frames=int(counts[-1]) if counts else 0,
+        fps=fps,
+        width=width,
+        height=height,
+        codec=codec,
+        pix_fmt=pix_fmt,
+        metadata=_decode_comment(tags.get("comment")),
     )
 
 
 def read_frames(path: PathLike) -> np.ndarray:
     """Decode every frame to a (F, H, W, 3) uint8 RGB array."""
-    import imageio_ffmpeg
+    import imageio_ffmpeg  # lazy: only writing video needs the ffmpeg binary
 
     reader = imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24")
     try:

@@ -1,4 +1,5 @@
 """Where genart keeps things on disk: every path under the output and cache folders, and the run-name rule."""
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -19,8 +20,10 @@ def check_run_name(name: object) -> str:
     text = name if isinstance(name, str) else ""
     if not RUN_NAME.fullmatch(text) or len(text) > MAX_RUN_NAME:
         shown = repr(name) if len(repr(name)) <= 60 else repr(name)[:57] + "..."
-        raise InputError(f"{shown} is not a run name: use up to {MAX_RUN_NAME} letters, digits, '.', '_' and '-' "
-                         "(no '/', '\\' or spaces), not starting with '.' or '-'.")
+        raise InputError(
+            f"{shown} is not a run name: use up to {MAX_RUN_NAME} letters, digits, '.', '_' and '-' "
+            "(no '/', '\\' or spaces), not starting with '.' or '-'."
+        )
     return text
 
 

@@ -5,6 +5,7 @@ shorter request is served sooner. genart asks, per call, for a duration estimate
 steps, the image size and the frames. Elsewhere (`Settings.zerogpu` false: no `SPACES_ZERO_GPU` in the environment)
 nothing changes: tasks are called directly and the `spaces` package is never imported.
 """
+
 from __future__ import annotations
 
 import math

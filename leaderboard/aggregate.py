@@ -1,4 +1,5 @@
 """Leaderboard statistics: per-prompt rows and per-model (and per-category) tables with bootstrap intervals."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -9,8 +10,9 @@ import pandas as pd
 CONFIDENCE = 0.95  # of every interval in the leaderboard's tables
 
 
-def bootstrap_ci(values: Sequence[float], resamples: int = 1000, confidence: float = CONFIDENCE,
-                 seed: int = 0) -> tuple[float, float]:
+def bootstrap_ci(
+    values: Sequence[float], resamples: int = 1000, confidence: float = CONFIDENCE, seed: int = 0
+) -> tuple[float, float]:
     """Percentile-bootstrap CI of the mean: `resamples` draws of len(values) values with replacement."""
     x = np.asarray(values, dtype=np.float64)  # (n,)
     if not (isinstance(resamples, (int, np.integer)) and resamples >= 0):
@@ -34,14 +36,20 @@ def per_prompt_table(per_image: pd.DataFrame) -> pd.DataFrame:
     """One row per (model, prompt): CLIPScore mean and max over its seeds, seeds, mean seconds per image."""
     keys = ["model", "prompt_id", "category", "challenge", "prompt"]
     grouped = per_image.groupby(keys, sort=True, dropna=False)
-    out = grouped.agg(n_seeds=("seed", "size"), clip_score=("clip_score", "mean"), clip_max=("clip_score", "max"),
-                      seconds=("seconds", "mean")).reset_index()
-    return out[["model", "prompt_id", "category", "challenge", "n_seeds", "clip_score", "clip_max", "seconds",
-                "prompt"]]
+    out = grouped.agg(
+        n_seeds=("seed", "size"),
+        clip_score=("clip_score", "mean"),
+        clip_max=("clip_score", "max"),
+        seconds=("seconds", "mean"),
+    ).reset_index()
+    return out[
+        ["model", "prompt_id", "category", "challenge", "n_seeds", "clip_score", "clip_max", "seconds", "prompt"]
+    ]
 
 
-def aggregate_table(per_prompt: pd.DataFrame, by: str | None = None, *, bootstrap: int = 1000,
-                    seed: int = 0) -> pd.DataFrame:
+def aggregate_table(
+    per_prompt: pd.DataFrame, by: str | None = None, *, bootstrap: int = 1000, seed: int = 0
+) -> pd.DataFrame:
     """Per model (and per value of `by`: "category" or "challenge"): clip_score with its bootstrap CI over prompts,
     clip_max, n_prompts, n_images, seconds_per_image. Rows with an empty `by` value are left out."""
     if by not in (None, "category", "challenge"):
@@ -54,9 +62,25 @@ def aggregate_table(per_prompt: pd.DataFrame, by: str | None = None, *, bootstra
         n_images = int(group["n_seeds"].sum())
         timed = group[group["seconds"].notna()]  # prompt mean seconds weighted by images: the mean per image
         seconds = float((timed["seconds"] * timed["n_seeds"]).sum() / timed["n_seeds"].sum()) if len(timed) else np.nan
-        rows.append({**dict(zip(keys, key)), "clip_score": float(group["clip_score"].mean()), "clip_ci_low": low,
-                     "clip_ci_high": high, "clip_max": float(group["clip_max"].mean()),
-                     "n_prompts": len(group), "n_images": n_images, "seconds_per_image": seconds})
-    columns = keys + ["clip_score", "clip_ci_low", "clip_ci_high", "clip_max", "n_prompts", "n_images",
-                      "seconds_per_image"]
+        rows.append(
+            {
+                **dict(zip(keys, key)),
+                "clip_score": float(group["clip_score"].mean()),
+                "clip_ci_low": low,
+                "clip_ci_high": high,
+                "clip_max": float(group["clip_max"].mean()),
+                "n_prompts": len(group),
+                "n_images": n_images,
+                "seconds_per_image": seconds,
+            }
+        )
+    columns = keys + [
+        "clip_score",
+        "clip_ci_low",
+        "clip_ci_high",
+        "clip_max",
+        "n_prompts",
+        "n_images",
+        "seconds_per_image",
+    ]
     return pd.DataFrame(rows, columns=columns)

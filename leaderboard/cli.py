@@ -1,4 +1,5 @@
 """`genart leaderboard run|score|show|export`: registered on genart's CLI through the `genart.cli` entry point."""
+
 from __future__ import annotations
 
 import argparse
@@ -22,8 +23,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_score(args: argparse.Namespace) -> int:
     studio = Studio.create()
     print(studio.notice, file=sys.stderr)
-    result = score_run(Path(args.run), reference=args.reference, between_models=args.between_models,
-                       standin=studio.offline, device=studio.cache.device, progress=tqdm_progress())
+    result = score_run(
+        Path(args.run),
+        reference=args.reference,
+        between_models=args.between_models,
+        standin=studio.offline,
+        device=studio.cache.device,
+        progress=tqdm_progress(),
+    )
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
     print(show_text(Path(args.run)))

@@ -1,4 +1,5 @@
 """A leaderboard run directory on disk: run.json, prompts.jsonl, per-process manifest shards, the merged manifest."""
+
 from __future__ import annotations
 
 import hashlib
@@ -20,8 +21,23 @@ MANIFEST_FILE = "manifest.jsonl"  # merged rows, sorted by (model, prompt_id, se
 SHARD_DIR = "manifest"  # manifest/shard-<rank>.jsonl: rows appended by process <rank>
 IMAGES_DIR = "images"  # images/<model>/<prompt_id>-s<seed>.png
 RUN_ENTRIES = (RUN_FILE, PROMPTS_FILE, MANIFEST_FILE, SHARD_DIR, IMAGES_DIR, "scores")  # what --force moves aside
-ROW_FIELDS = ("model", "revision", "pipeline", "standin", "prompt_id", "prompt", "category", "challenge", "seed",
-              "settings", "path", "sha256", "seconds", "width", "height")
+ROW_FIELDS = (
+    "model",
+    "revision",
+    "pipeline",
+    "standin",
+    "prompt_id",
+    "prompt",
+    "category",
+    "challenge",
+    "seed",
+    "settings",
+    "path",
+    "sha256",
+    "seconds",
+    "width",
+    "height",
+)
 
 Key = tuple[str, str, int]  # (model, prompt_id, seed): one image of a run
 
@@ -102,11 +118,13 @@ def read_rows(run_dir: Path) -> list[dict]:
     """All rows ever written, oldest source first: the merged manifest, then each shard. Not verified."""
     run_dir = Path(run_dir)
     sources = ([run_dir / MANIFEST_FILE] if (run_dir / MANIFEST_FILE).is_file() else []) + shard_paths(run_dir)
-    return [row for path in sources for row in _read_jsonl(path) if all(k in row for k in ("model", "prompt_id", "seed"))]
+    return [
+        row for path in sources for row in _read_jsonl(path) if all(k in row for k in ("model", "prompt_id", "seed"))
+    ]
 
 
 def row_problem(run_dir: Path, row: Mapping[str, Any], hashes: dict[str, str] | None = None) -> str:
-    """"" when the row's image exists and its sha256 matches; else what is wrong. `hashes` caches file hashes."""
+    """ "" when the row's image exists and its sha256 matches; else what is wrong. `hashes` caches file hashes."""
     rel = str(row.get("path") or "")
     path = Path(run_dir) / rel
     if not rel or not path.is_file():

@@ -1,4 +1,5 @@
 """Benchmark prompt sets (DrawBench, PartiPrompts, user .txt/.csv/.tsv files) with subsets, limits and stratified samples."""
+
 from __future__ import annotations
 
 import csv
@@ -43,10 +44,22 @@ class BuiltinSet:
 #   page itself was not seen, and its bytes were not compared with the bundled file.
 # Any failure (offline, missing file, unparsable) falls back to the bundled copy; PromptSet.source says which.
 BUILTIN_SETS: dict[str, BuiltinSet] = {
-    "drawbench": BuiltinSet("DrawBench.csv", ",", csv.QUOTE_MINIMAL, "sayakpaul/drawbench",
-                            "DrawBench Prompts - Sheet1.csv", "ad794cba698c253ffdb6d18eff3fc87b004c1135"),
-    "parti": BuiltinSet("PartiPrompts.tsv", "\t", csv.QUOTE_NONE, "nateraw/parti-prompts",
-                        "PartiPrompts.tsv", "95bc9691e49f199d3e1be71c5bc50f4f299d089a"),
+    "drawbench": BuiltinSet(
+        "DrawBench.csv",
+        ",",
+        csv.QUOTE_MINIMAL,
+        "sayakpaul/drawbench",
+        "DrawBench Prompts - Sheet1.csv",
+        "ad794cba698c253ffdb6d18eff3fc87b004c1135",
+    ),
+    "parti": BuiltinSet(
+        "PartiPrompts.tsv",
+        "\t",
+        csv.QUOTE_NONE,
+        "nateraw/parti-prompts",
+        "PartiPrompts.tsv",
+        "95bc9691e49f199d3e1be71c5bc50f4f299d089a",
+    ),
 }
 
 
@@ -67,8 +80,13 @@ class PromptItem:
     @classmethod
     def from_dict(cls, row: dict) -> PromptItem:
         """Inverse of `as_dict` (extra keys are ignored)."""
-        return cls(str(row["id"]), str(row["text"]), str(row.get("category", "")),
-                   str(row.get("challenge", "")), str(row.get("note", "")))
+        return cls(
+            str(row["id"]),
+            str(row["text"]),
+            str(row.get("category", "")),
+            str(row.get("challenge", "")),
+            str(row.get("note", "")),
+        )
 
 
 @dataclass(frozen=True)
@@ -94,24 +112,29 @@ class PromptSet:
         """Prompt count per challenge, in order of first appearance; {} when the set has no challenges."""
         return dict(Counter(item.challenge for item in self.items if item.challenge))
 
-    def subset(self, categories: str | Iterable[str] | None = None,
-               challenges: str | Iterable[str] | None = None) -> PromptSet:
+    def subset(
+        self, categories: str | Iterable[str] | None = None, challenges: str | Iterable[str] | None = None
+    ) -> PromptSet:
         """Prompts in any of `categories` AND any of `challenges` (names matched case-insensitively)."""
         keep = list(self.items)
-        for field, wanted, valid in (("category", categories, self.categories()),
-                                     ("challenge", challenges, self.challenges())):
+        for field, wanted, valid in (
+            ("category", categories, self.categories()),
+            ("challenge", challenges, self.challenges()),
+        ):
             if wanted is None:
                 continue
             names = _canonical_names(field, wanted, valid, self.name)
             keep = [item for item in keep if getattr(item, field) in names]
         if not keep:
-            raise InputError(f"No prompt in {self.name} has category {categories!r} and challenge {challenges!r}; "
-                             "pick a combination with prompts (see the counts per category and challenge).")
+            raise InputError(
+                f"No prompt in {self.name} has category {categories!r} and challenge {challenges!r}; "
+                "pick a combination with prompts (see the counts per category and challenge)."
+            )
         return replace(self, items=tuple(keep))
 
     def limit(self, n: int) -> PromptSet:
         """The first `n` prompts in file order (the whole set when n >= its size)."""
-        return replace(self, items=self.items[:_check_count(n, "limit")])
+        return replace(self, items=self.items[: _check_count(n, "limit")])
 
     def stratified(self, n: int, seed: int = 0) -> PromptSet:
         """About n * share of each category, at least 1 per category when n >= #categories, in file order.
@@ -162,7 +185,7 @@ def stratified_allocation(sizes: dict[str, int], n: int) -> dict[str, int]:
 
 
 def load_prompt_set(name_or_path: str | Path, *, online: bool = False) -> PromptSet:
-    """"drawbench" / "parti" (bundled copy; with online=True the Hub dataset first), or a .txt/.csv/.tsv path."""
+    """ "drawbench" / "parti" (bundled copy; with online=True the Hub dataset first), or a .txt/.csv/.tsv path."""
     key = str(name_or_path).strip().lower()
     if key in BUILTIN_SETS:
         return _load_builtin(key, online)
@@ -171,13 +194,16 @@ def load_prompt_set(name_or_path: str | Path, *, online: bool = False) -> Prompt
     if not path.exists():
         if suffix in PROMPT_FILE_SUFFIXES:
             raise InputError(f"Prompt file not found: {path}")
-        raise InputError(f"Unknown prompt set {str(name_or_path)!r}: use one of {', '.join(BUILTIN_SETS)}, "
-                         f"or the path of a {_suffix_list()} file of prompts.")
+        raise InputError(
+            f"Unknown prompt set {str(name_or_path)!r}: use one of {', '.join(BUILTIN_SETS)}, "
+            f"or the path of a {_suffix_list()} file of prompts."
+        )
     if not path.is_file():
         raise InputError(f"{path} is not a file: pass a {_suffix_list()} file of prompts.")
     if suffix not in PROMPT_FILE_SUFFIXES:
-        raise InputError(f"Unsupported prompt file type {suffix or '(no extension)'!r} for {path}: "
-                         f"use a {_suffix_list()} file.")
+        raise InputError(
+            f"Unsupported prompt file type {suffix or '(no extension)'!r} for {path}: use a {_suffix_list()} file."
+        )
     data = path.read_bytes()
     name = _slug(path.stem)
     if suffix == ".txt":
@@ -198,8 +224,13 @@ def _load_builtin(key: str, online: bool) -> PromptSet:
             source = f"hf://datasets/{spec.hub_repo}@{spec.hub_revision}/{spec.hub_filename}"
             return PromptSet(key, source, hashlib.sha256(data).hexdigest(), items)
         except Exception as exc:  # noqa: BLE001  (offline, gone or unparsable: the bundled copy is the set)
-            log.warning("could not read %s from the Hub (%s: %s); using the bundled %s",
-                        spec.hub_repo, type(exc).__name__, exc, spec.filename)
+            log.warning(
+                "could not read %s from the Hub (%s: %s); using the bundled %s",
+                spec.hub_repo,
+                type(exc).__name__,
+                exc,
+                spec.filename,
+            )
     path = DATA_DIR / spec.filename
     data = path.read_bytes()
     items = _items_from_table(_decode(data, path), key, path, spec.delimiter, spec.quoting)
@@ -208,7 +239,7 @@ def _load_builtin(key: str, online: bool) -> PromptSet:
 
 def _hub_file(repo_id: str, filename: str, revision: str) -> str:
     """Local path of a Hub dataset file (downloads unless cached; raises when offline and not cached)."""
-    from huggingface_hub import hf_hub_download
+    from huggingface_hub import hf_hub_download  # lazy: only reaching the Hub needs it
 
     return hf_hub_download(repo_id, filename, repo_type="dataset", revision=revision)
 
@@ -217,28 +248,35 @@ def _items_from_txt(text: str, name: str, path: Path) -> tuple[PromptItem, ...]:
     lines = [line.removesuffix("\r") for line in text.split("\n")]
     prompts = [line for line in lines if line.strip() and not line.lstrip().startswith("#")]
     if not prompts:
-        raise InputError(f"{path} has no prompts (it is empty, or has only blank lines and # comments): "
-                         "write one prompt per line.")
+        raise InputError(
+            f"{path} has no prompts (it is empty, or has only blank lines and # comments): write one prompt per line."
+        )
     return _numbered(name, [(p, USER_CATEGORY, "", "") for p in prompts])
 
 
-def _items_from_table(text: str, name: str, path: Path | str, delimiter: str,
-                      quoting: int) -> tuple[PromptItem, ...]:
-    rows = [row for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quoting=quoting)
-            if any(cell.strip() for cell in row)]
+def _items_from_table(text: str, name: str, path: Path | str, delimiter: str, quoting: int) -> tuple[PromptItem, ...]:
+    rows = [
+        row
+        for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quoting=quoting)
+        if any(cell.strip() for cell in row)
+    ]
     if not rows:
         raise InputError(f"{path} is empty: it needs a header row with a prompt column, then one prompt per row.")
     header = [cell.strip().lower() for cell in rows[0]]
     column = next((header.index(c) for c in PROMPT_COLUMNS if c in header), None)
     if column is None:
-        raise InputError(f"{path} has no prompt column: found columns {', '.join(map(repr, rows[0]))}; "
-                         f"accepted (any case): {', '.join(PROMPT_COLUMNS)}.")
+        raise InputError(
+            f"{path} has no prompt column: found columns {', '.join(map(repr, rows[0]))}; "
+            f"accepted (any case): {', '.join(PROMPT_COLUMNS)}."
+        )
     optional = {f: header.index(f) if f in header else None for f in ("category", "challenge", "note")}
     records = []
     for line, row in enumerate(rows[1:], start=2):
         if len(row) > len(header):
-            raise InputError(f"{path}: row {line} has {len(row)} fields but the header has {len(header)}; "
-                             "quote fields that contain the delimiter.")
+            raise InputError(
+                f"{path}: row {line} has {len(row)} fields but the header has {len(header)}; "
+                "quote fields that contain the delimiter."
+            )
         cells = row + [""] * (len(header) - len(row))
         if not cells[column].strip():
             continue
@@ -247,8 +285,7 @@ def _items_from_table(text: str, name: str, path: Path | str, delimiter: str,
         note = cells[optional["note"]] if optional["note"] is not None else ""
         records.append((cells[column], category or USER_CATEGORY, challenge, note))
     if not records:
-        raise InputError(f"{path} has a header but no prompts: add one prompt per row under "
-                         f"{rows[0][column]!r}.")
+        raise InputError(f"{path} has a header but no prompts: add one prompt per row under {rows[0][column]!r}.")
     return _numbered(name, records)
 
 
@@ -265,8 +302,10 @@ def _canonical_names(field: str, wanted: str | Iterable[str], valid: dict[str, i
     unknown = [w for w in wanted if str(w).strip().lower() not in lookup]
     if unknown or not wanted:
         plural = "categories" if field == "category" else "challenges"
-        raise InputError(f"Unknown {field} {', '.join(map(repr, unknown)) or '(none given)'} for {set_name}; "
-                         f"valid {plural}: {', '.join(valid)}.")
+        raise InputError(
+            f"Unknown {field} {', '.join(map(repr, unknown)) or '(none given)'} for {set_name}; "
+            f"valid {plural}: {', '.join(valid)}."
+        )
     return {lookup[str(w).strip().lower()] for w in wanted}
 
 

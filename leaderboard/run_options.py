@@ -1,4 +1,5 @@
 """The options of a leaderboard run, declared once for `genart leaderboard run` and `python -m leaderboard.runner`."""
+
 from __future__ import annotations
 
 import argparse
@@ -13,11 +14,13 @@ ProgressFn = Callable[[int, int, str], None]
 
 
 def seeds_list(text: str) -> list[int]:
-    """"0,1,2" -> [0, 1, 2]; anything else is refused with an example."""
+    """ "0,1,2" -> [0, 1, 2]; anything else is refused with an example."""
     try:
         return [int(part) for part in text.split(",") if part.strip()]
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of whole numbers, e.g. 0,1,2") from exc
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a comma-separated list of whole numbers, e.g. 0,1,2"
+        ) from exc
 
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:
@@ -31,22 +34,38 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--challenges", help="comma-separated challenges to keep (PartiPrompts)")
     parser.add_argument("--steps", type=int, help="override every model's default steps")
     parser.add_argument("--batch-size", type=int, default=4, help="images per pipeline call (default 4)")
-    parser.add_argument("--force", action="store_true", help="reuse a run directory made with other settings "
-                        "(its old images and manifest are moved aside, never mixed)")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="reuse a run directory made with other settings "
+        "(its old images and manifest are moved aside, never mixed)",
+    )
     parser.add_argument("--out", required=True, help="run directory")
 
 
 def run_arguments(args: argparse.Namespace) -> dict[str, Any]:
     """The keyword arguments of leaderboard.runner.run_from_args that the options give."""
-    return {"run_dir": Path(args.out), "prompts": args.prompts, "models": args.models, "seeds": args.seeds,
-            "limit": args.limit, "batch_size": args.batch_size, "force": args.force, "steps": args.steps,
-            "categories": args.categories, "challenges": args.challenges, "sample": args.sample}
+    return {
+        "run_dir": Path(args.out),
+        "prompts": args.prompts,
+        "models": args.models,
+        "seeds": args.seeds,
+        "limit": args.limit,
+        "batch_size": args.batch_size,
+        "force": args.force,
+        "steps": args.steps,
+        "categories": args.categories,
+        "challenges": args.challenges,
+        "sample": args.sample,
+    }
 
 
 def stats_text(stats: Any, out: str) -> str:
     """One line saying what a run did (a leaderboard.runner.RunStats)."""
-    return (f"generated {stats.generated}, already done {stats.skipped}, regenerated {len(stats.repaired)} "
-            f"in {stats.seconds:.1f} s -> {out}")
+    return (
+        f"generated {stats.generated}, already done {stats.skipped}, regenerated {len(stats.repaired)} "
+        f"in {stats.seconds:.1f} s -> {out}"
+    )
 
 
 def tqdm_progress() -> ProgressFn:

@@ -15,13 +15,13 @@ Conventions (also written to RUN/scores/scores.json):
   FrechetReference (float64); KID = kid(reference, model) with 100 subsets of min(1000, n) and seed 2020
   (torch-fidelity's draws). `between_models=True` adds the FID of every pair of models.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
 import json
 import os
-import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,105 +32,40 @@ import pandas as pd
 from genart_demo import __version__
 from genart_demo.atomic import atomic_write
 from genart_demo.errors import InputError
+from genart_demo.imagesets import ImageSet, read_set
 
 from . import tables as tb
 from .aggregate import CONFIDENCE, aggregate_table, per_prompt_table
+from .features import (
+    CLIP_CONVENTION,
+    clip_scores,
+    decoded_image,
+    describe_clip,
+    expected_clip_info,
+    image_features,
+    set_hash,
+)
 from .manifest import read_run_json
 
-CLIP_CONVENTION = "per_sample"
 KID_OPTIONS = {"subsets": 100, "subset_size": 1000, "seed": 2020}
-IMAGE_COLUMNS = ("model", "prompt_id", "seed", "category", "challenge", "prompt", "path", "sha256", "width", "height",
-                 "seconds", "standin", "clip_score", "truncated", "clip_id")
+IMAGE_COLUMNS = (
+    "model",
+    "prompt_id",
+    "seed",
+    "category",
+    "challenge",
+    "prompt",
+    "path",
+    "sha256",
+    "width",
+    "height",
+    "seconds",
+    "standin",
+    "clip_score",
+    "truncated",
+    "clip_id",
+)
 ProgressFn = Callable[[int, int, str], None]
-
-
-def set_hash(sha256s: Sequence[str]) -> str:
-    """genart_demo.metrics.refcache.content_hash of the files whose sha256 hex digests these are (no re-reading)."""
-    from genart_demo.metrics.refcache import digests_hash
-
-    return digests_hash(bytes.fromhex(s) for s in sha256s)
-
-
-# ---------------------------------------------------------------- images, CLIP and features
-
-
-def _decoded(path: Path):
-    from genart_demo.imageio import load_image
-
-    return load_image(path, label=path.name).image  # RGB PIL
-
-
-def image_features(extractor, decode: Callable[[int], Any], count: int, *, batch_size: int = 32,
-                   progress: ProgressFn | None = None, desc: str = "features") -> np.ndarray:
-    """extractor features of images 0..count-1 (decode(i) -> RGB PIL), batched by size: (count, d) float32."""
-    import torch
-
-    out: np.ndarray | None = None
-    groups: dict[tuple[int, int], list[tuple[int, np.ndarray]]] = {}
-    done = 0
-
-    def flush(group: list[tuple[int, np.ndarray]]) -> None:
-        nonlocal out, done
-        batch = torch.from_numpy(np.stack([g[1] for g in group])).permute(0, 3, 1, 2)  # (B, 3, H, W) uint8
-        feats = extractor(batch)["features"].detach().float().cpu().numpy()  # (B, d)
-        if out is None:
-            out = np.zeros((count, feats.shape[1]), dtype=np.float32)
-        out[[g[0] for g in group]] = feats
-        done += len(group)
-        group.clear()
-        if progress:
-            progress(done, count, desc)
-
-    for i in range(count):
-        pil = decode(i)
-        group = groups.setdefault(pil.size, [])
-        group.append((i, np.asarray(pil, dtype=np.uint8)))
-        if len(group) == batch_size:
-            flush(group)
-    for group in groups.values():
-        if group:
-            flush(group)
-    return out
-
-
-def _clip_info(clip) -> dict:
-    info = getattr(clip, "info", None)
-    info = info.as_dict() if hasattr(info, "as_dict") else info
-    return dict(info) if isinstance(info, dict) and "id" in info else {"id": type(clip).__name__, "standin": None}
-
-
-def default_clip_id(standin: bool) -> str:
-    """The ExtractorInfo id load_clip(standin=...) gives, known before loading (so a fully cached run loads nothing)."""
-    from genart_demo.metrics.clip import DEFAULT_CLIP
-
-    return "standin-clip-seed0" if standin else "clip-" + re.sub(r"[^a-z0-9]+", "-", DEFAULT_CLIP.lower()).strip("-")
-
-
-def _expected_clip_info(out_dir: Path, standin: bool) -> dict:
-    """What load_clip(standin=...) will report, taken from the last scores.json when it used the same CLIP."""
-    expected = {"id": default_clip_id(standin), "standin": standin}
-    try:
-        previous = json.loads((out_dir / "scores.json").read_text()).get("clip", {})
-    except (OSError, ValueError, AttributeError):
-        return expected
-    return previous if isinstance(previous, dict) and previous.get("id") == expected["id"] else expected
-
-
-def _clip_scores(clip, run: Path, rows: list[dict], batch_size: int, progress: ProgressFn | None):
-    """(per-image CLIPScores (N,), truncated flags (N,)) for rows, batch by batch."""
-    scores, truncated = np.zeros(len(rows)), np.zeros(len(rows), dtype=bool)
-    for start in range(0, len(rows), batch_size):
-        chunk = rows[start:start + batch_size]
-        got = clip.score([_decoded(run / r["path"]) for r in chunk], [str(r.get("prompt", "")) for r in chunk],
-                         convention=CLIP_CONVENTION)
-        per_image = got["per_image"]
-        scores[start:start + len(chunk)] = np.asarray(per_image.detach().cpu() if hasattr(per_image, "detach")
-                                                      else per_image, dtype=np.float64)
-        for i in got.get("truncated", []):
-            truncated[start + i] = True
-        if progress:
-            progress(start + len(chunk), len(rows), "CLIPScore")
-    return scores, truncated
 
 
 # ---------------------------------------------------------------- the run
@@ -152,13 +87,20 @@ class ScoreResult:
 
 def _image_record(row: dict, prompts: dict[str, dict]) -> dict:
     prompt = prompts.get(str(row["prompt_id"]), {})
-    return {"model": str(row["model"]), "prompt_id": str(row["prompt_id"]), "seed": int(row["seed"]),
-            "category": str(row.get("category", prompt.get("category", "")) or ""),
-            "challenge": str(row.get("challenge", prompt.get("challenge", "")) or ""),
-            "prompt": str(row.get("prompt", prompt.get("text", ""))), "path": str(row["path"]),
-            "sha256": str(row["sha256"]), "width": row.get("width"), "height": row.get("height"),
-            "seconds": float(row["seconds"]) if row.get("seconds") is not None else float("nan"),
-            "standin": bool(row.get("standin", False))}
+    return {
+        "model": str(row["model"]),
+        "prompt_id": str(row["prompt_id"]),
+        "seed": int(row["seed"]),
+        "category": str(row.get("category", prompt.get("category", "")) or ""),
+        "challenge": str(row.get("challenge", prompt.get("challenge", "")) or ""),
+        "prompt": str(row.get("prompt", prompt.get("text", ""))),
+        "path": str(row["path"]),
+        "sha256": str(row["sha256"]),
+        "width": row.get("width"),
+        "height": row.get("height"),
+        "seconds": float(row["seconds"]) if row.get("seconds") is not None else float("nan"),
+        "standin": bool(row.get("standin", False)),
+    }
 
 
 def _cached_scores(path: Path) -> dict[tuple, dict]:
@@ -173,10 +115,20 @@ def _cached_scores(path: Path) -> dict[tuple, dict]:
     return {(r["model"], r["prompt_id"], int(r["seed"]), r["sha256"]): r for r in old.to_dict("records")}
 
 
-def _fid_tables(run: Path, images: pd.DataFrame, *, reference, between_models: bool, extractor, cache_dir: Path,
-                batch_size: int, progress: ProgressFn | None, notes: list[str]) -> tuple[dict, dict]:
+def _fid_tables(
+    run: Path,
+    images: pd.DataFrame,
+    *,
+    reference,
+    between_models: bool,
+    extractor,
+    cache_dir: Path,
+    batch_size: int,
+    progress: ProgressFn | None,
+    notes: list[str],
+) -> tuple[dict, dict]:
     """({"fid": long table, "fid_matrix": square table (between_models)}, info for scores.json)."""
-    from genart_demo.imagesets import ImageSet, read_set
+    # lazy: imports torch (seconds); only this path needs it
     from genart_demo.metrics.frechet import frechet_distance_features
     from genart_demo.metrics.kid import kid
     from genart_demo.metrics.refcache import ReferenceCache
@@ -189,45 +141,104 @@ def _fid_tables(run: Path, images: pd.DataFrame, *, reference, between_models: b
             notes.append(f"{model}: FID/KID need at least 2 images; it has {len(group)}, so it gets none.")
             continue
         paths = [run / p for p in group["path"]]
-        entry = cache.get_or_compute(ext_id, set_hash(list(group["sha256"])), lambda paths=paths, model=model: (
-            image_features(extractor, lambda i: _decoded(paths[i]), len(paths), batch_size=batch_size,
-                           progress=progress, desc=f"features {model}"), None))
+        entry = cache.get_or_compute(
+            ext_id,
+            set_hash(list(group["sha256"])),
+            lambda paths=paths, model=model: (
+                image_features(
+                    extractor,
+                    lambda i: decoded_image(paths[i]),
+                    len(paths),
+                    batch_size=batch_size,
+                    progress=progress,
+                    desc=f"features {model}",
+                ),
+                None,
+            ),
+        )
         feats[model] = entry.features  # (n, d) float32
     rows, info = [], {"extractor": extractor.info.as_dict(), "kid": dict(KID_OPTIONS), "reference": None}
     if reference is not None:
         ref_set = reference if isinstance(reference, ImageSet) else read_set(reference)
         notes.extend(ref_set.notes)
         key = ref_set.content_hash()
-        ref = cache.get_or_compute(ext_id, key, lambda: (image_features(
-            extractor, lambda i: ref_set.decode(i).image, len(ref_set), batch_size=batch_size, progress=progress,
-            desc="features reference"), None))
-        info["reference"] = {"label": ref_set.label, "source": str(reference) if not isinstance(reference, ImageSet)
-                             else ref_set.label, "content_hash": key, "n": len(ref_set)}
+        ref = cache.get_or_compute(
+            ext_id,
+            key,
+            lambda: (
+                image_features(
+                    extractor,
+                    lambda i: ref_set.decode(i).image,
+                    len(ref_set),
+                    batch_size=batch_size,
+                    progress=progress,
+                    desc="features reference",
+                ),
+                None,
+            ),
+        )
+        info["reference"] = {
+            "label": ref_set.label,
+            "source": str(reference) if not isinstance(reference, ImageSet) else ref_set.label,
+            "content_hash": key,
+            "n": len(ref_set),
+        }
         frechet = ref.reference()
         for model, f in feats.items():
             kid_mean, kid_std = kid(ref.features, f, **KID_OPTIONS)
-            rows.append({"model": model, "against": "reference", "fid": frechet.distance(f), "kid": kid_mean,
-                         "kid_std": kid_std, "n": len(f), "n_against": len(ref.features)})
+            rows.append(
+                {
+                    "model": model,
+                    "against": "reference",
+                    "fid": frechet.distance(f),
+                    "kid": kid_mean,
+                    "kid_std": kid_std,
+                    "n": len(f),
+                    "n_against": len(ref.features),
+                }
+            )
     tables: dict[str, pd.DataFrame] = {}
     if between_models:
         names = sorted(feats)
         matrix = pd.DataFrame(0.0, index=names, columns=names)
         for i, a in enumerate(names):
-            for b in names[i + 1:]:
+            for b in names[i + 1 :]:
                 matrix.loc[a, b] = matrix.loc[b, a] = frechet_distance_features(feats[a], feats[b])
         for a in names:
-            rows += [{"model": a, "against": b, "fid": float(matrix.loc[a, b]), "kid": np.nan, "kid_std": np.nan,
-                      "n": len(feats[a]), "n_against": len(feats[b])} for b in names if b != a]
+            rows += [
+                {
+                    "model": a,
+                    "against": b,
+                    "fid": float(matrix.loc[a, b]),
+                    "kid": np.nan,
+                    "kid_std": np.nan,
+                    "n": len(feats[a]),
+                    "n_against": len(feats[b]),
+                }
+                for b in names
+                if b != a
+            ]
         tables["fid_matrix"] = matrix.rename_axis("model").reset_index()
     if reference is not None or between_models:
         tables["fid"] = pd.DataFrame(rows, columns=["model", "against", "fid", "kid", "kid_std", "n", "n_against"])
     return tables, info
 
 
-def score_run(run_dir: str | os.PathLike, *, reference=None, between_models: bool = False, standin: bool = False,
-              device: str = "cpu", clip=None, extractor=None, progress: ProgressFn | None = None,
-              batch_size: int = 32, bootstrap: int = 1000, seed: int = 0,
-              cache_dir: str | os.PathLike | None = None) -> ScoreResult:
+def score_run(
+    run_dir: str | os.PathLike,
+    *,
+    reference=None,
+    between_models: bool = False,
+    standin: bool = False,
+    device: str = "cpu",
+    clip=None,
+    extractor=None,
+    progress: ProgressFn | None = None,
+    batch_size: int = 32,
+    bootstrap: int = 1000,
+    seed: int = 0,
+    cache_dir: str | os.PathLike | None = None,
+) -> ScoreResult:
     """Score RUN (see the module docstring) and write RUN/scores/*.csv + scores.json; re-runs reuse cached scores.
 
     reference: a folder or .zip of real images (or an ImageSet) for FID/KID; clip: a ClipScorer-like object
@@ -250,20 +261,26 @@ def score_run(run_dir: str | os.PathLike, *, reference=None, between_models: boo
 
     # per-image CLIPScores: reuse rows cached under the same (model, prompt_id, seed, sha256), CLIP and prompt
     cached = _cached_scores(out_dir / "per_image.csv")
-    clip_info = _clip_info(clip) if clip is not None else _expected_clip_info(out_dir, standin)
+    clip_info = describe_clip(clip) if clip is not None else expected_clip_info(out_dir, standin)
 
     def todo_for(clip_id: str) -> list[int]:
-        return [i for i, r in enumerate(records) if (c := cached.get((r["model"], r["prompt_id"], r["seed"],
-                r["sha256"]))) is None or c["clip_id"] != clip_id or c["prompt"] != r["prompt"]]
+        return [
+            i
+            for i, r in enumerate(records)
+            if (c := cached.get((r["model"], r["prompt_id"], r["seed"], r["sha256"]))) is None
+            or c["clip_id"] != clip_id
+            or c["prompt"] != r["prompt"]
+        ]
 
     todo = todo_for(clip_info["id"])
     if todo and clip is None:
+        # lazy: imports torch (seconds); only this path needs it
         from genart_demo.metrics.clip import load_clip
 
         clip = load_clip(standin=standin).to(device)
-        clip_info = _clip_info(clip)
+        clip_info = describe_clip(clip)
         todo = todo_for(clip_info["id"])
-    scores, truncated = _clip_scores(clip, run, [records[i] for i in todo], batch_size, progress) if todo else ([], [])
+    scores, truncated = clip_scores(clip, run, [records[i] for i in todo], batch_size, progress) if todo else ([], [])
     fresh = {i: (float(s), bool(t)) for i, s, t in zip(todo, scores, truncated)}
     for i, r in enumerate(records):
         if i in fresh:
@@ -274,29 +291,43 @@ def score_run(run_dir: str | os.PathLike, *, reference=None, between_models: boo
         r["clip_id"] = clip_info["id"]
     per_image = pd.DataFrame(records, columns=list(IMAGE_COLUMNS))
     if per_image["truncated"].any():
-        notes.append(f"{int(per_image['truncated'].sum())} image(s) had prompts longer than CLIP's 77 tokens; "
-                     "they were cut keeping the end-of-text token.")
+        notes.append(
+            f"{int(per_image['truncated'].sum())} image(s) had prompts longer than CLIP's 77 tokens; "
+            "they were cut keeping the end-of-text token."
+        )
     for model, group in per_image.groupby("model"):
         missing = sorted(set(prompts) - set(group["prompt_id"]))
         if prompts and missing:
             notes.append(f"{model}: {len(missing)} prompt(s) of the run have no scored image (e.g. {missing[0]}).")
 
     per_prompt = per_prompt_table(per_image)
-    tables = {"per_image": per_image, "per_prompt": per_prompt,
-              "overall": aggregate_table(per_prompt, bootstrap=bootstrap, seed=seed),
-              "by_category": aggregate_table(per_prompt, "category", bootstrap=bootstrap, seed=seed),
-              "by_challenge": aggregate_table(per_prompt, "challenge", bootstrap=bootstrap, seed=seed)}
+    tables = {
+        "per_image": per_image,
+        "per_prompt": per_prompt,
+        "overall": aggregate_table(per_prompt, bootstrap=bootstrap, seed=seed),
+        "by_category": aggregate_table(per_prompt, "category", bootstrap=bootstrap, seed=seed),
+        "by_challenge": aggregate_table(per_prompt, "challenge", bootstrap=bootstrap, seed=seed),
+    }
     standins = per_image.groupby("model")["standin"].any()
     tables["overall"]["standin"] = tables["overall"]["model"].map(standins).astype(bool)
     fid_info: dict[str, Any] = {"extractor": None, "reference": None}
     if reference is not None or between_models:
         if extractor is None:
+            # lazy: imports torch (seconds); only this path needs it
             from genart_demo.metrics.extractors import load_extractor
 
             extractor = load_extractor("fid-inception", device=device, standin=standin)
-        fid_tables, fid_info = _fid_tables(run, per_image, reference=reference, between_models=between_models,
-                                           extractor=extractor, cache_dir=Path(cache_dir or out_dir / "cache"),
-                                           batch_size=batch_size, progress=progress, notes=notes)
+        fid_tables, fid_info = _fid_tables(
+            run,
+            per_image,
+            reference=reference,
+            between_models=between_models,
+            extractor=extractor,
+            cache_dir=Path(cache_dir or out_dir / "cache"),
+            batch_size=batch_size,
+            progress=progress,
+            notes=notes,
+        )
         tables.update(fid_tables)
         if reference is not None:
             ref_rows = fid_tables["fid"][fid_tables["fid"]["against"] == "reference"].set_index("model")
@@ -304,19 +335,31 @@ def score_run(run_dir: str | os.PathLike, *, reference=None, between_models: boo
                 tables["overall"][column] = tables["overall"]["model"].map(ref_rows[column])
 
     run_meta = read_run_json(run) or {}
-    from genart_demo.metrics.clip import CONVENTIONS
+    from genart_demo.metrics.clip import CONVENTIONS  # lazy: imports torch (seconds); only this path needs it
 
-    info = {"format": 1, "genart": __version__, "created": _dt.datetime.now(_dt.timezone.utc).isoformat(),
-            "run": {"prompt_set": run_meta.get("prompt_set"), "config_hash": run_meta.get("config_hash")},
-            "clip": clip_info, "clip_convention": CLIP_CONVENTION, "clip_convention_text": CONVENTIONS[CLIP_CONVENTION],
-            "per_prompt": "mean and max of CLIPScore over seeds",
-            "aggregate": "mean over prompts of the per-prompt mean (clip_score) and max (clip_max)",
-            "bootstrap": {"resamples": bootstrap, "confidence": CONFIDENCE, "seed": seed,
-                          "method": "percentile bootstrap of the mean over prompts, resampled with replacement; "
-                                    "numpy default_rng(seed), the same seed for every group"},
-            **fid_info, "between_models": bool(between_models),
-            "images": {"scored": len(todo), "reused": len(records) - len(todo), "skipped": len(skipped)},
-            "skipped": skipped, "notes": notes}
+    info = {
+        "format": 1,
+        "genart": __version__,
+        "created": _dt.datetime.now(_dt.UTC).isoformat(),
+        "run": {"prompt_set": run_meta.get("prompt_set"), "config_hash": run_meta.get("config_hash")},
+        "clip": clip_info,
+        "clip_convention": CLIP_CONVENTION,
+        "clip_convention_text": CONVENTIONS[CLIP_CONVENTION],
+        "per_prompt": "mean and max of CLIPScore over seeds",
+        "aggregate": "mean over prompts of the per-prompt mean (clip_score) and max (clip_max)",
+        "bootstrap": {
+            "resamples": bootstrap,
+            "confidence": CONFIDENCE,
+            "seed": seed,
+            "method": "percentile bootstrap of the mean over prompts, resampled with replacement; "
+            "numpy default_rng(seed), the same seed for every group",
+        },
+        **fid_info,
+        "between_models": bool(between_models),
+        "images": {"scored": len(todo), "reused": len(records) - len(todo), "skipped": len(skipped)},
+        "skipped": skipped,
+        "notes": notes,
+    }
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = [tb.write_csv_atomically(df, out_dir / f"{name}.csv") for name, df in tables.items()]
     for stale in set(tb.OPTIONAL_TABLES) - set(tables):
@@ -329,6 +372,4 @@ def score_run(run_dir: str | os.PathLike, *, reference=None, between_models: boo
     return ScoreResult(run, tables, info, notes, skipped, len(todo), len(records) - len(todo), paths + [scores_json])
 
 
-__all__ = [
-    "CLIP_CONVENTION", "KID_OPTIONS", "ScoreResult", "default_clip_id", "image_features", "score_run", "set_hash",
-]
+__all__ = ["KID_OPTIONS", "ScoreResult", "score_run"]

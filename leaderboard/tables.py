@@ -1,4 +1,5 @@
 """Leaderboard tables of a run folder: reading manifests and RUN/scores/, filters, exports, ratings, text and gallery."""
+
 from __future__ import annotations
 
 import json
@@ -13,14 +14,7 @@ from genart_demo.atomic import atomic_write
 from genart_demo.errors import InputError
 
 from .aggregate import aggregate_table
-from .manifest import (
-    PROMPTS_FILE,
-    read_prompts,
-    read_rows,
-    read_run_json,
-    row_key,
-    row_problem,
-)
+from .manifest import PROMPTS_FILE, read_prompts, read_rows, read_run_json, row_key, row_problem
 
 SCORES_DIR = "scores"  # RUN/scores/ holds every table score_run writes
 STRING_COLUMNS = ("model", "against", "prompt_id", "prompt", "category", "challenge", "path", "sha256", "clip_id")
@@ -36,8 +30,20 @@ METRICS = {
     "seconds_per_image": (("seconds_per_image",), False),
     "rating": (("rating", "rating_ci_low", "rating_ci_high", "votes"), True),
 }
-KEY_COLUMNS = ("model", "against", "category", "challenge", "prompt_id", "seed", "n_prompts", "n_images", "n_seeds",
-               "n", "n_against", "standin")  # what filter_table keeps beside the chosen metric
+KEY_COLUMNS = (
+    "model",
+    "against",
+    "category",
+    "challenge",
+    "prompt_id",
+    "seed",
+    "n_prompts",
+    "n_images",
+    "n_seeds",
+    "n",
+    "n_against",
+    "standin",
+)  # what filter_table keeps beside the chosen metric
 RATING_COLUMNS = {"rating": "rating", "ci_low": "rating_ci_low", "ci_high": "rating_ci_high", "votes": "votes"}
 
 
@@ -62,8 +68,10 @@ def run_rows(run_dir: str | os.PathLike) -> list[dict]:
     """Every manifest row of a run (merged manifest, then each shard; leaderboard.manifest.read_rows), unverified."""
     rows = read_rows(Path(run_dir))
     if not rows:
-        raise InputError(f"{run_dir} has no manifest rows (no manifest.jsonl nor manifest/shard-*.jsonl); give a "
-                         "folder written by `genart leaderboard run`.")
+        raise InputError(
+            f"{run_dir} has no manifest rows (no manifest.jsonl nor manifest/shard-*.jsonl); give a "
+            "folder written by `genart leaderboard run`."
+        )
     return rows
 
 
@@ -89,8 +97,9 @@ def verified_rows(run_dir: str | os.PathLike, rows: Sequence[dict]) -> tuple[lis
         outside = bool(rel) and run not in (run / rel).resolve().parents
         reason = "path outside the run folder" if outside else row_problem(run, row, hashes)
         if reason:
-            skipped.setdefault(key, {"model": key[0], "prompt_id": key[1], "seed": key[2], "path": row.get("path"),
-                                     "reason": reason})
+            skipped.setdefault(
+                key, {"model": key[0], "prompt_id": key[1], "seed": key[2], "path": row.get("path"), "reason": reason}
+            )
         else:
             good[key] = dict(row)
             skipped.pop(key, None)
@@ -105,8 +114,10 @@ def load_tables(run_dir: str | os.PathLike) -> dict[str, pd.DataFrame]:
     fid_matrix when FID was computed)."""
     scores = Path(run_dir) / SCORES_DIR
     if not (scores / "overall.csv").is_file():
-        raise InputError(f"{run_dir} has not been scored yet (no {SCORES_DIR}/overall.csv); run "
-                         "`genart leaderboard score RUN` first.")
+        raise InputError(
+            f"{run_dir} has not been scored yet (no {SCORES_DIR}/overall.csv); run "
+            "`genart leaderboard score RUN` first."
+        )
     return {name: read_csv_table(scores / f"{name}.csv") for name in TABLES if (scores / f"{name}.csv").is_file()}
 
 
@@ -117,8 +128,12 @@ def _as_list(values: str | Iterable[str] | None) -> list[str] | None:
     return values or None  # an empty selection means "no filter"
 
 
-def filter_table(df: pd.DataFrame, categories: str | Iterable[str] | None = None,
-                 challenges: str | Iterable[str] | None = None, metric: str | None = None) -> pd.DataFrame:
+def filter_table(
+    df: pd.DataFrame,
+    categories: str | Iterable[str] | None = None,
+    challenges: str | Iterable[str] | None = None,
+    metric: str | None = None,
+) -> pd.DataFrame:
     """Rows of the given categories / challenges (None or empty: all); with `metric`, only the key columns and that
     metric's columns, sorted best first (ties by model)."""
     out = df
@@ -126,8 +141,7 @@ def filter_table(df: pd.DataFrame, categories: str | Iterable[str] | None = None
         if wanted is None:
             continue
         if column not in out.columns:
-            raise InputError(f"this table has no {column} column to filter on; use the by_{column} or per_prompt "
-                             "table")
+            raise InputError(f"this table has no {column} column to filter on; use the by_{column} or per_prompt table")
         out = out[out[column].isin(wanted)]
     if metric is not None:
         present = [m for m, (cols, _) in METRICS.items() if cols[0] in df.columns]
@@ -136,13 +150,20 @@ def filter_table(df: pd.DataFrame, categories: str | Iterable[str] | None = None
         columns, higher = METRICS[metric]
         keep = [c for c in df.columns if c in KEY_COLUMNS] + [c for c in columns if c in df.columns]
         order = [columns[0]] + (["model"] if "model" in df.columns else [])
-        out = out[keep].sort_values(order, ascending=[not higher] + [True] * (len(order) - 1), na_position="last",
-                                    kind="stable")
+        out = out[keep].sort_values(
+            order, ascending=[not higher] + [True] * (len(order) - 1), na_position="last", kind="stable"
+        )
     return out.reset_index(drop=True)
 
 
-def summary_table(tables: dict[str, pd.DataFrame], categories: str | Iterable[str] | None = None,
-                  challenges: str | Iterable[str] | None = None, *, bootstrap: int = 1000, seed: int = 0) -> pd.DataFrame:
+def summary_table(
+    tables: dict[str, pd.DataFrame],
+    categories: str | Iterable[str] | None = None,
+    challenges: str | Iterable[str] | None = None,
+    *,
+    bootstrap: int = 1000,
+    seed: int = 0,
+) -> pd.DataFrame:
     """The overall table recomputed over the prompts of the given categories / challenges (CIs by the same
     bootstrap); with no filter, tables["overall"] itself. FID/KID cover all of a model's images, so they are
     dropped from a filtered summary."""
@@ -161,7 +182,7 @@ def export_tables(run_dir: str | os.PathLike, fmt: str = "csv", out: str | os.Pa
         raise InputError(f"unknown export format {fmt!r}; allowed: {', '.join(EXPORT_FORMATS)}")
     if fmt == "parquet":
         try:
-            import pyarrow  # noqa: F401
+            import pyarrow  # lazy: optional: only Parquet export needs it  # noqa: F401
         except ImportError as err:
             raise InputError("Parquet export needs pyarrow: pip install pyarrow (or export --format csv)") from err
     tables = load_tables(run_dir)
@@ -186,8 +207,9 @@ def join_ratings(df: pd.DataFrame, ratings: pd.DataFrame | None) -> pd.DataFrame
         raise InputError("ratings join on a model column; this table has none")
     missing = [c for c in ("model", "rating") if c not in ratings.columns]
     if missing:
-        raise InputError(f"ratings need columns model and rating (optionally ci_low, ci_high, votes); missing "
-                         f"{', '.join(missing)}")
+        raise InputError(
+            f"ratings need columns model and rating (optionally ci_low, ci_high, votes); missing {', '.join(missing)}"
+        )
     if ratings["model"].duplicated().any():
         dup = ratings.loc[ratings["model"].duplicated(), "model"].iloc[0]
         raise InputError(f"ratings have more than one row for model {dup!r}")
@@ -209,19 +231,27 @@ def show_text(run_dir: str | os.PathLike) -> str:
     info = json.loads(info_path.read_text()) if info_path.is_file() else {}
     clip, boot = info.get("clip", {}), info.get("bootstrap", {})
     prompt_set = info.get("run", {}).get("prompt_set")
-    header = [f"leaderboard {Path(run_dir).name}" + (f" (prompt set {prompt_set})" if prompt_set else ""),
-              f"CLIPScore: {info.get('clip_convention_text', 'per_sample')}; CLIP {clip.get('id', '?')}"
-              + ("  [STAND-IN weights: numbers test the plumbing only]" if clip.get("standin") else ""),
-              f"CI: {round(100 * boot.get('confidence', 0.95))}% percentile bootstrap over prompts, "
-              + f"{boot.get('resamples', '?')} resamples"]
+    header = [
+        f"leaderboard {Path(run_dir).name}" + (f" (prompt set {prompt_set})" if prompt_set else ""),
+        f"CLIPScore: {info.get('clip_convention_text', 'per_sample')}; CLIP {clip.get('id', '?')}"
+        + ("  [STAND-IN weights: numbers test the plumbing only]" if clip.get("standin") else ""),
+        f"CI: {round(100 * boot.get('confidence', 0.95))}% percentile bootstrap over prompts, "
+        + f"{boot.get('resamples', '?')} resamples",
+    ]
     names = ["model", "CLIPScore", "95% CI", "max/seeds", "prompts", "images", "s/img"]
     has_fid = "fid" in overall.columns
     names += ["FID", "KID"] if has_fid else []
     rows = []
     for r in overall.to_dict("records"):
-        cells = [r["model"] + (" *" if r.get("standin") else ""), _number(r["clip_score"], 2),
-                 f"[{_number(r['clip_ci_low'], 2)}, {_number(r['clip_ci_high'], 2)}]", _number(r["clip_max"], 2),
-                 str(r["n_prompts"]), str(r["n_images"]), _number(r["seconds_per_image"], 3)]
+        cells = [
+            r["model"] + (" *" if r.get("standin") else ""),
+            _number(r["clip_score"], 2),
+            f"[{_number(r['clip_ci_low'], 2)}, {_number(r['clip_ci_high'], 2)}]",
+            _number(r["clip_max"], 2),
+            str(r["n_prompts"]),
+            str(r["n_images"]),
+            _number(r["seconds_per_image"], 3),
+        ]
         cells += [_number(r.get("fid"), 2), _number(r.get("kid"), 4)] if has_fid else []
         rows.append(cells)
     widths = [max(len(x) for x in column) for column in zip(names, *rows)]
@@ -254,8 +284,10 @@ def gallery_rows(run_dir: str | os.PathLike, prompt_id: str, seed: int | None = 
     scores: dict[tuple, float] = {}
     per_image = run / SCORES_DIR / "per_image.csv"
     if per_image.is_file():
-        scores = {(r["model"], r["prompt_id"], int(r["seed"]), r["sha256"]): r["clip_score"]
-                  for r in read_csv_table(per_image).to_dict("records")}
+        scores = {
+            (r["model"], r["prompt_id"], int(r["seed"]), r["sha256"]): r["clip_score"]
+            for r in read_csv_table(per_image).to_dict("records")
+        }
     order = {m: i for i, m in enumerate(_model_order(run, rows))}
     out = []
     for r in sorted(rows, key=lambda r: (int(r["seed"]), order[str(r["model"])])):
@@ -267,7 +299,20 @@ def gallery_rows(run_dir: str | os.PathLike, prompt_id: str, seed: int | None = 
 
 
 __all__ = [
-    "EXPORT_FORMATS", "METRICS", "SCORES_DIR", "TABLES", "export_tables", "filter_table", "gallery_rows",
-    "join_ratings", "load_tables", "read_csv_table", "run_prompts", "run_rows", "show_text", "summary_table", "verified_rows",
+    "EXPORT_FORMATS",
+    "METRICS",
+    "SCORES_DIR",
+    "TABLES",
+    "export_tables",
+    "filter_table",
+    "gallery_rows",
+    "join_ratings",
+    "load_tables",
+    "read_csv_table",
+    "run_prompts",
+    "run_rows",
+    "show_text",
+    "summary_table",
+    "verified_rows",
     "write_csv_atomically",
 ]

@@ -1,7 +1,7 @@
 """The Leaderboard tab: one table per prompt set, filters, sorting, and one prompt across all models side by side."""
+
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import gradio as gr
@@ -9,18 +9,30 @@ import pandas as pd
 
 from genart_demo.errors import InputError
 from genart_demo.studio import Studio
-from genart_demo.ui.common import guarded
 from genart_demo.workspace import RUN_FILE
 
 from .manifest import read_run_json
 from .tables import METRICS, filter_table, gallery_rows, join_ratings, load_tables, run_prompts, summary_table
 
 PROMPT_SET_TABS = (("DrawBench", "drawbench"), ("PartiPrompts", "parti"), ("Other prompt sets", ""))
-VIEWS = [("Overall", "overall"), ("By category", "by_category"), ("By challenge", "by_challenge"),
-         ("Per prompt", "per_prompt"), ("FID / KID", "fid")]
-METRIC_CHOICES = [("CLIPScore (mean over seeds, 95% CI)", "clip_score"), ("CLIPScore (best seed)", "clip_max"),
-                  ("FID", "fid"), ("KID", "kid"), ("Seconds per image", "seconds_per_image"),
-                  ("Human rating (arena)", "rating"), ("All columns", "")]
+VIEWS = [
+    ("Overall", "overall"),
+    ("By category", "by_category"),
+    ("By challenge", "by_challenge"),
+    ("Per prompt", "per_prompt"),
+    ("FID / KID", "fid"),
+]
+METRIC_CHOICES = [
+    ("CLIPScore (mean over seeds, 95% CI)", "clip_score"),
+    ("CLIPScore (best seed)", "clip_max"),
+    ("FID", "fid"),
+    ("KID", "kid"),
+    ("Seconds per image", "seconds_per_image"),
+    ("Human rating (arena)", "rating"),
+    ("All columns", ""),
+]
+
+
 def runs_by_set(studio: Studio) -> dict[str, list[str]]:
     """Run folder names grouped by their prompt set (from the run file), newest first; "" collects user prompt
     sets."""
@@ -38,8 +50,9 @@ def runs_by_set(studio: Studio) -> dict[str, list[str]]:
 def _run_dir(studio: Studio, run: str | None) -> Path:
     runs = studio.settings.workspace.runs
     if not run:
-        raise gr.Error(f"Choose a run (make one with `genart leaderboard run ... --out {runs}/<name>`, then press "
-                       "Refresh).")
+        raise gr.Error(
+            f"Choose a run (make one with `genart leaderboard run ... --out {runs}/<name>`, then press Refresh)."
+        )
     try:
         path = studio.settings.workspace.run(run)
     except InputError as exc:
@@ -55,14 +68,16 @@ def _ratings(studio: Studio):
     return pd.read_csv(path) if path.is_file() else None
 
 
-def table_for(studio: Studio, run: str, view: str, categories, challenges, metric: str, sort_by: str,
-              descending: bool):
+def table_for(studio: Studio, run: str, view: str, categories, challenges, metric: str, sort_by: str, descending: bool):
     """The chosen table of a scored run, filtered, with arena ratings joined where there are any, sorted."""
     try:
         tables = load_tables(_run_dir(studio, run))
         if view not in tables:
-            raise gr.Error("This run has no FID yet: score it with `genart leaderboard score RUN --reference DIR`."
-                           if view == "fid" else f"This run has no {view} table.")
+            raise gr.Error(
+                "This run has no FID yet: score it with `genart leaderboard score RUN --reference DIR`."
+                if view == "fid"
+                else f"This run has no {view} table."
+            )
         cats, chals = categories or None, challenges or None
         if view == "overall":  # filtered: recomputed over the chosen prompts, with fresh CIs
             df = join_ratings(summary_table(tables, cats, chals), _ratings(studio))
@@ -95,25 +110,53 @@ def _section(studio: Studio, key: str, runs: list[str]) -> None:
     """One prompt set's run picker, filters, table and side-by-side gallery (press Refresh to load)."""
     prefix = f"lb-{key or 'other'}"
     with gr.Row():
-        run = gr.Dropdown(runs, value=runs[0] if runs else None, label="Run", elem_id=f"{prefix}-run", scale=2,
-                          allow_custom_value=True)  # runs made after start-up; _run_dir checks the name
+        run = gr.Dropdown(
+            runs,
+            value=runs[0] if runs else None,
+            label="Run",
+            elem_id=f"{prefix}-run",
+            scale=2,
+            allow_custom_value=True,
+        )  # runs made after start-up; _run_dir checks the name
         refresh = gr.Button("Refresh runs", elem_id=f"{prefix}-refresh", scale=0)
         view = gr.Radio(VIEWS, value="overall", label="Table", elem_id=f"{prefix}-view", scale=3)
     with gr.Row():
         categories = gr.Dropdown([], multiselect=True, label="Categories", elem_id=f"{prefix}-categories")
-        challenges = gr.Dropdown([], multiselect=True, label="Challenges", elem_id=f"{prefix}-challenges",
-                                 visible=key != "drawbench")
+        challenges = gr.Dropdown(
+            [], multiselect=True, label="Challenges", elem_id=f"{prefix}-challenges", visible=key != "drawbench"
+        )
         metric = gr.Dropdown(METRIC_CHOICES, value="clip_score", label="Metric", elem_id=f"{prefix}-metric")
-        sort_by = gr.Dropdown(["clip_score", "clip_max", "fid", "kid", "seconds_per_image", "rating", "model",
-                               "category", "challenge", "n_prompts"], value="clip_score", label="Sort by",
-                              elem_id=f"{prefix}-sort", allow_custom_value=True)
+        sort_by = gr.Dropdown(
+            [
+                "clip_score",
+                "clip_max",
+                "fid",
+                "kid",
+                "seconds_per_image",
+                "rating",
+                "model",
+                "category",
+                "challenge",
+                "n_prompts",
+            ],
+            value="clip_score",
+            label="Sort by",
+            elem_id=f"{prefix}-sort",
+            allow_custom_value=True,
+        )
         descending = gr.Checkbox(True, label="Descending", elem_id=f"{prefix}-descending")
     table = gr.Dataframe(label="Leaderboard", interactive=False, wrap=True, elem_id=f"{prefix}-table")
     with gr.Row():
-        prompt = gr.Dropdown([], label="Prompt (side by side across models)", elem_id=f"{prefix}-prompt", scale=3,
-                             allow_custom_value=True)
-        seed = gr.Dropdown(["all"], value="all", label="Seed", elem_id=f"{prefix}-seed", scale=1,
-                           allow_custom_value=True)
+        prompt = gr.Dropdown(
+            [],
+            label="Prompt (side by side across models)",
+            elem_id=f"{prefix}-prompt",
+            scale=3,
+            allow_custom_value=True,
+        )
+        seed = gr.Dropdown(
+            ["all"], value="all", label="Seed", elem_id=f"{prefix}-seed", scale=1, allow_custom_value=True
+        )
         show = gr.Button("Show side by side", elem_id=f"{prefix}-show", scale=1)
     gallery = gr.Gallery(label="One prompt, every model", columns=4, height=300, elem_id=f"{prefix}-gallery")
     filters = [run, view, categories, challenges, metric, sort_by, descending]
@@ -126,9 +169,12 @@ def _section(studio: Studio, key: str, runs: list[str]) -> None:
     def on_run(run_name):
         cats, chals, prompts = _choices(studio, run_name)
         seeds = (read_run_json(_run_dir(studio, run_name)) or {}).get("seeds", []) if run_name else []
-        return (gr.update(choices=cats, value=[]), gr.update(choices=chals, value=[]),
-                gr.update(choices=prompts, value=prompts[0][1] if prompts else None),
-                gr.update(choices=["all", *map(str, seeds)], value="all"))
+        return (
+            gr.update(choices=cats, value=[]),
+            gr.update(choices=chals, value=[]),
+            gr.update(choices=prompts, value=prompts[0][1] if prompts else None),
+            gr.update(choices=["all", *map(str, seeds)], value="all"),
+        )
 
     def on_refresh(current):
         names = runs_by_set(studio).get(key, [])
@@ -147,12 +193,13 @@ def _section(studio: Studio, key: str, runs: list[str]) -> None:
         return [(str(path), caption) for path, caption in rows]
 
     run.change(on_run, run, [categories, challenges, prompt, seed], api_visibility="private").then(
-        on_table, filters, table, api_visibility="private")
+        on_table, filters, table, api_visibility="private"
+    )
     for control in filters[1:]:
         control.change(on_table, filters, table, api_visibility="private")
     refresh.click(on_refresh, run, run, api_visibility="private").then(
-        on_run, run, [categories, challenges, prompt, seed], api_visibility="private").then(
-        on_table, filters, table, api_visibility="private")
+        on_run, run, [categories, challenges, prompt, seed], api_visibility="private"
+    ).then(on_table, filters, table, api_visibility="private")
     show.click(on_show, [run, prompt, seed], gallery, api_name=f"leaderboard_gallery_{key or 'other'}")
 
 

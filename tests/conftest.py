@@ -1,19 +1,20 @@
 """Shared fixtures: every test runs offline on tiny stand-ins, with caches and outputs in temp dirs."""
+
 import os
 
 os.environ["HF_HUB_OFFLINE"] = "1"  # never touch the network
 os.environ["GENART_OFFLINE"] = "1"
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-import socket  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-import urllib.request  # noqa: E402
-from dataclasses import replace  # noqa: E402
-from pathlib import Path  # noqa: E402
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import replace
+from pathlib import Path
 
-import pytest  # noqa: E402
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,8 +47,14 @@ def genart_cli(cache_dir):
     env = {**os.environ, "GENART_OFFLINE": "1", "HF_HUB_OFFLINE": "1", "GENART_CACHE_DIR": str(cache_dir)}
 
     def run(*args: str, timeout: int = 900) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "genart_demo.cli", *args], cwd=ROOT, env=env,
-                              capture_output=True, text=True, timeout=timeout)
+        return subprocess.run(
+            [sys.executable, "-m", "genart_demo.cli", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
 
     return run
 
@@ -64,8 +71,16 @@ class Servers:
             s.bind(("127.0.0.1", 0))
             return s.getsockname()[1]
 
-    def start(self, argv: list[str], port: int, log_path: Path, *, cwd: Path = ROOT, env: dict | None = None,
-              timeout: float = 180.0) -> tuple[subprocess.Popen, str]:
+    def start(
+        self,
+        argv: list[str],
+        port: int,
+        log_path: Path,
+        *,
+        cwd: Path = ROOT,
+        env: dict | None = None,
+        timeout: float = 180.0,
+    ) -> tuple[subprocess.Popen, str]:
         """Run argv with its output appended to log_path; (process, url) once GET url answers 200. Fails the test
         with the end of the log if the process exits first or does not answer within `timeout` seconds."""
         url = f"http://127.0.0.1:{port}/"

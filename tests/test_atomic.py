@@ -1,4 +1,5 @@
 """All-or-nothing writes: unique temporary names, nothing left behind on error, concurrent writers never mix."""
+
 import os
 import threading
 
@@ -65,10 +66,9 @@ def test_files_get_ordinary_permissions(tmp_path):
 
 def test_atomic_folder_appears_whole_or_not_at_all(tmp_path):
     final = tmp_path / "entry"
-    with pytest.raises(RuntimeError):
-        with atomic_folder(final) as tmp:
-            (tmp / "half").write_text("x")
-            raise RuntimeError("interrupted")
+    with pytest.raises(RuntimeError), atomic_folder(final) as tmp:
+        (tmp / "half").write_text("x")
+        raise RuntimeError("interrupted")
     assert list(tmp_path.iterdir()) == []
     with atomic_folder(final) as tmp:
         (tmp / "a").write_text("1")

@@ -1,4 +1,5 @@
 """Autoencoder round trips (genart_demo/autoencode.py) on the registry's "autoencode" stand-ins, loaded as the app does."""
+
 import json
 import math
 from pathlib import Path
@@ -38,7 +39,9 @@ def one_thread():
 @pytest.fixture(scope="module")
 def models(settings):
     """Each autoencode entry's stand-in, loaded through load_pipeline as the pipeline cache loads it."""
-    return {mid: load_pipeline(REGISTRY.get(mid), standin=True, device="cpu", settings=settings) for mid in AUTOENCODERS}
+    return {
+        mid: load_pipeline(REGISTRY.get(mid), standin=True, device="cpu", settings=settings) for mid in AUTOENCODERS
+    }
 
 
 def images(batch: int = 1, height: int = SIDE, width: int = SIDE, seed: int = 0) -> torch.Tensor:
@@ -69,7 +72,7 @@ def test_standin_loads_and_round_trips(model_id, models):
     x = images()
     out = roundtrip(model, x)
     assert out.shape == x.shape and out.dtype == torch.float32 and out.device.type == "cpu"
-    assert 0.0 <= out.min().item() and out.max().item() <= 1.0
+    assert out.min().item() >= 0.0 and out.max().item() <= 1.0
     assert torch.allclose(out, diffusers_forward(model, x), rtol=0, atol=FORWARD_TOL[info.kind])
     assert torch.equal(out, roundtrip(model, x))  # deterministic: the KL mode, not a posterior sample
 
@@ -111,7 +114,7 @@ def test_vq_round_trip_goes_through_the_codebook(models):
 def test_codebook_indices_exist_only_for_vq(models):
     indices = codebook_indices(models["ldm-vq-f4"], images())
     assert indices.shape == (1, SIDE // 4, SIDE // 4) and indices.dtype == torch.int64
-    assert 0 <= indices.min() and indices.max() < 64
+    assert indices.min() >= 0 and indices.max() < 64
     with pytest.raises(ValueError, match="no codebook.*VQModel"):
         codebook_indices(models["sdxl-vae"], images())
 

@@ -1,5 +1,6 @@
 """The model cache: hits, LRU eviction under the budget, `keep`, a lock per model, and metric networks under the
 same budget."""
+
 import threading
 import time
 from dataclasses import replace
@@ -41,8 +42,9 @@ def test_cached_model_is_not_rebuilt(settings):
 def test_lru_eviction_under_budget(settings):
     calls = []
     one_model = 1024 * 4  # bytes of one FakePipe
-    cache = PipelineCache(replace(settings, memory_budget_gb=2.5 * one_model / 2**30), standin=True,
-                          loader=counting_loader(calls))
+    cache = PipelineCache(
+        replace(settings, memory_budget_gb=2.5 * one_model / 2**30), standin=True, loader=counting_loader(calls)
+    )
     for mid in ("sd15", "sd21", "sd15", "sdxl-base"):  # sd15 used again, so sd21 is least recent
         cache.get(REGISTRY.get(mid))
     assert cache.loaded_ids() == ["sd15", "sdxl-base"] and cache.evictions == ["sd21"]
@@ -62,8 +64,9 @@ def test_real_studio_cache_reuses_standin(studio):
 def test_keep_protects_a_model_from_eviction(settings):
     calls = []
     one_model = 1024 * 4
-    cache = PipelineCache(replace(settings, memory_budget_gb=1.5 * one_model / 2**30), standin=True,
-                          loader=counting_loader(calls))
+    cache = PipelineCache(
+        replace(settings, memory_budget_gb=1.5 * one_model / 2**30), standin=True, loader=counting_loader(calls)
+    )
     base = cache.get(REGISTRY.get("sdxl-base"))
     cache.get(REGISTRY.get("sdxl-refiner"), keep=("sdxl-base",))
     assert "sdxl-base" in cache.loaded_ids() and cache.evictions == []
@@ -126,8 +129,9 @@ def test_concurrent_misses_of_one_model_load_it_once(settings):
 
 def test_metric_networks_share_the_budget(settings):
     one_model = 1024 * 4
-    cache = PipelineCache(replace(settings, memory_budget_gb=1.5 * one_model / 2**30), standin=True,
-                          loader=counting_loader([]))
+    cache = PipelineCache(
+        replace(settings, memory_budget_gb=1.5 * one_model / 2**30), standin=True, loader=counting_loader([])
+    )
     built = []
     net = cache.get_model("lpips", lambda: built.append(1) or torch.nn.Linear(1024, 1, bias=False))
     assert cache.get_model("lpips", lambda: built.append(1)) is net and built == [1]  # built once

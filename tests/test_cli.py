@@ -1,4 +1,5 @@
 """The `genart` command line: the model list, generate writing PNGs, errors with exit code 2."""
+
 import json
 import re
 from pathlib import Path
@@ -31,9 +32,27 @@ def test_readme_model_table_matches_the_registry():
 
 
 def test_generate_writes_pngs_and_prints_paths(genart_cli, tmp_path):
-    proc = genart_cli("generate", "--model", "sd15", "--prompt", "a red fox", "--steps", "2", "--seed", "5",
-                   "--batch", "2", "--width", "64", "--height", "48", "--scheduler", "UniPC",
-                   "--out", str(tmp_path))
+    proc = genart_cli(
+        "generate",
+        "--model",
+        "sd15",
+        "--prompt",
+        "a red fox",
+        "--steps",
+        "2",
+        "--seed",
+        "5",
+        "--batch",
+        "2",
+        "--width",
+        "64",
+        "--height",
+        "48",
+        "--scheduler",
+        "UniPC",
+        "--out",
+        str(tmp_path),
+    )
     assert proc.returncode == 0, proc.stderr
     paths = [Path(p) for p in proc.stdout.split()]
     assert len(paths) == 2 and all(p.exists() for p in paths)
@@ -61,10 +80,32 @@ def test_image_task_commands_write_pngs(genart_cli, tmp_path):
     m.save(mask)
     out = tmp_path / "out"
     runs = [
-        ("translate", "--model", "sd15-img2img", "--image", str(photo), "--prompt", "x", "--steps", "2",
-         "--strength", "0.5"),
-        ("inpaint", "--model", "sd15-inpaint", "--image", str(photo), "--mask", str(mask), "--prompt", "x",
-         "--steps", "2"),
+        (
+            "translate",
+            "--model",
+            "sd15-img2img",
+            "--image",
+            str(photo),
+            "--prompt",
+            "x",
+            "--steps",
+            "2",
+            "--strength",
+            "0.5",
+        ),
+        (
+            "inpaint",
+            "--model",
+            "sd15-inpaint",
+            "--image",
+            str(photo),
+            "--mask",
+            str(mask),
+            "--prompt",
+            "x",
+            "--steps",
+            "2",
+        ),
         ("upscale", "--model", "realesrgan-x4plus", "--image", str(photo)),
     ]
     for args in runs:
@@ -74,16 +115,30 @@ def test_image_task_commands_write_pngs(genart_cli, tmp_path):
         settings = read_png_settings(path)
         assert settings.model == args[2] and settings.seed == 4
     assert Image.open(path).size == (288, 256)
-    proc = genart_cli("inpaint", "--model", "sd15-inpaint", "--image", str(photo), "--prompt", "x",
-                   "--out", str(out))
+    proc = genart_cli("inpaint", "--model", "sd15-inpaint", "--image", str(photo), "--prompt", "x", "--out", str(out))
     assert proc.returncode == 2 and "No mask" in proc.stderr
 
 
 def test_video_command_writes_mp4_json_and_gif(genart_cli, tmp_path):
     from genart_demo.video import probe_mp4
 
-    proc = genart_cli("video", "--model", "animatediff-sd15", "--prompt", "a boat", "--frames", "6", "--fps", "12",
-                   "--steps", "2", "--seed", "3", "--out", str(tmp_path))
+    proc = genart_cli(
+        "video",
+        "--model",
+        "animatediff-sd15",
+        "--prompt",
+        "a boat",
+        "--frames",
+        "6",
+        "--fps",
+        "12",
+        "--steps",
+        "2",
+        "--seed",
+        "3",
+        "--out",
+        str(tmp_path),
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     mp4, sidecar, gif = (Path(p) for p in proc.stdout.split())
     info = probe_mp4(mp4)

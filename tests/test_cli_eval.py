@@ -1,4 +1,5 @@
 """`genart eval ...` from the command line: numbers printed and written as JSON, errors exit 2 with a message."""
+
 import json
 import zipfile
 from pathlib import Path
@@ -24,7 +25,9 @@ def test_eval_fid_on_a_folder_and_a_zip_writes_json(genart_cli, tmp_path):
     with zipfile.ZipFile(archive, "w") as zf:
         for p in sorted(b.glob("*.png")):
             zf.write(p, p.name)
-    proc = genart_cli("eval", "fid", str(a), str(archive), "--json", str(tmp_path / "fid.json"), "--out", str(tmp_path / "o"))
+    proc = genart_cli(
+        "eval", "fid", str(a), str(archive), "--json", str(tmp_path / "fid.json"), "--out", str(tmp_path / "o")
+    )
     assert proc.returncode == 0, proc.stderr
     data = json.loads((tmp_path / "fid.json").read_text())
     assert [r["metric"] for r in data["rows"]] == ["FID"] and data["rows"][0]["value"] > 0

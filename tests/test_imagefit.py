@@ -1,4 +1,5 @@
 """Fitting images to model sizes: exact sizes, what people are told, and impossible requests refused."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -54,7 +55,11 @@ def test_fit_to_multiple_sizes(source: tuple[int, int], expected: tuple[int, int
     out, notes = fit_to_multiple(Image.new("RGB", source))
     assert out.size == expected
     assert all(side % 8 == 0 and 64 <= side <= 1024 for side in out.size)
-    assert all(source_side - side < 8 for source_side, side in zip(source, expected) if source_side <= 1024 and min(source) >= 64)
+    assert all(
+        source_side - side < 8
+        for source_side, side in zip(source, expected)
+        if source_side <= 1024 and min(source) >= 64
+    )
     assert bool(notes) == (source != expected)
 
 

@@ -1,4 +1,5 @@
 """Image/mask loading: the bad-input corpus, colour-mode conversions, masks and fitting, checked by numbers."""
+
 from __future__ import annotations
 
 import io
@@ -24,7 +25,9 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
 def _png(width: int, height: int, raw_rows: bytes, *, depth: int = 8, colour: int = 2) -> bytes:
     """A PNG written by hand: IHDR claims width×height whatever the (compressed) data really holds."""
     ihdr = struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", zlib.compress(raw_rows)) + _chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", zlib.compress(raw_rows)) + _chunk(b"IEND", b"")
+    )
 
 
 def _png_bytes(image: Image.Image) -> bytes:
@@ -115,7 +118,9 @@ def test_pillow_bomb_warning_range_is_our_input_error_not_a_warning() -> None:
 
 def test_pillow_hard_limit_explained_when_our_limit_is_higher() -> None:
     hard = 2 * Image.MAX_IMAGE_PIXELS
-    with pytest.raises(InputError, match=f"900,000,000 pixels; Pillow's own safety limit is {hard:,} pixels.*cannot raise"):
+    with pytest.raises(
+        InputError, match=f"900,000,000 pixels; Pillow's own safety limit is {hard:,} pixels.*cannot raise"
+    ):
         load_image(_png(30000, 30000, b"\x00" * 100), limit=10**9)
 
 

@@ -1,4 +1,5 @@
 """Image sets for evaluation: zips read in memory with escaping paths and non-images skipped, folders kept to roots."""
+
 import io
 import os
 import zipfile
@@ -8,13 +9,7 @@ import pytest
 from PIL import Image
 
 from genart_demo.errors import InputError
-from genart_demo.imagesets import (
-    describe_sizes,
-    read_files,
-    read_folder,
-    read_set,
-    read_zip,
-)
+from genart_demo.imagesets import describe_sizes, read_files, read_folder, read_set, read_zip
 
 
 def png(value: int, size=(8, 8), mode="RGB") -> bytes:
@@ -31,10 +26,17 @@ def make_zip(path, members: dict[str, bytes]) -> str:
 
 
 def test_zip_reads_images_sorted_and_skips_others_and_escapes(tmp_path):
-    path = make_zip(tmp_path / "set.zip", {
-        "b.png": png(1), "a/c.png": png(2), "notes.txt": b"hello", "../evil.png": png(3), "/abs.png": png(4),
-        "__MACOSX/._b.png": b"junk",
-    })
+    path = make_zip(
+        tmp_path / "set.zip",
+        {
+            "b.png": png(1),
+            "a/c.png": png(2),
+            "notes.txt": b"hello",
+            "../evil.png": png(3),
+            "/abs.png": png(4),
+            "__MACOSX/._b.png": b"junk",
+        },
+    )
     found = read_zip(path)
     assert found.names == ["a/c.png", "b.png"]
     assert len(found) == 2 and found.decode(0).image.getpixel((0, 0)) == (2, 2, 2)

@@ -1,5 +1,6 @@
 """Loading: device and dtype choice, offline probing, pickle refusal, the fp16 variant retry, and bare autoencoders
 (subfolder, fp32 on GPU)."""
+
 import socket
 import time
 from dataclasses import replace
@@ -7,13 +8,7 @@ from dataclasses import replace
 import pytest
 import torch
 
-from genart_demo.loading import (
-    LoadError,
-    best_device,
-    dtype_for,
-    hub_reachable,
-    load_pipeline,
-)
+from genart_demo.loading import LoadError, best_device, dtype_for, hub_reachable, load_pipeline
 from genart_demo.registry import Registry
 
 REGISTRY = Registry.load()
@@ -65,8 +60,12 @@ def test_hub_load_passes_revision_safetensors_and_token(settings, monkeypatch):
 
     monkeypatch.setattr(diffusers.LDMTextToImagePipeline, "from_pretrained", fake_from_pretrained)
     with pytest.raises(LoadError, match="Could not load ldm-text2im"):
-        load_pipeline(REGISTRY.get("ldm-text2im"), standin=False, device="cpu",
-                      settings=replace(settings, hf_token="hf_test_token"))
+        load_pipeline(
+            REGISTRY.get("ldm-text2im"),
+            standin=False,
+            device="cpu",
+            settings=replace(settings, hf_token="hf_test_token"),
+        )
     assert seen["source"] == "CompVis/ldm-text2im-large-256" and seen["revision"] == "refs/pr/10"
     assert seen["use_safetensors"] is True and seen["token"] == "hf_test_token"
     assert seen["torch_dtype"] == torch.float32 and "trust_remote_code" not in seen
@@ -127,12 +126,19 @@ def test_autoencoder_hub_load_passes_subfolder_revision_and_safetensors(settings
     calls = []
     fake_hub(monkeypatch, "VQModel", calls)
     with pytest.raises(LoadError, match="Could not load ldm-vq-f4 from CompVis/ldm-celebahq-256"):
-        load_pipeline(REGISTRY.get("ldm-vq-f4"), standin=False, device="cpu",
-                      settings=replace(settings, hf_token="hf_test_token"))
-    assert calls == [{
-        "source": "CompVis/ldm-celebahq-256", "subfolder": "vqvae", "revision": "refs/pr/7", "use_safetensors": True,
-        "torch_dtype": torch.float32, "token": "hf_test_token",
-    }]
+        load_pipeline(
+            REGISTRY.get("ldm-vq-f4"), standin=False, device="cpu", settings=replace(settings, hf_token="hf_test_token")
+        )
+    assert calls == [
+        {
+            "source": "CompVis/ldm-celebahq-256",
+            "subfolder": "vqvae",
+            "revision": "refs/pr/7",
+            "use_safetensors": True,
+            "torch_dtype": torch.float32,
+            "token": "hf_test_token",
+        }
+    ]
 
 
 def test_autoencoder_hub_load_on_gpu(settings, monkeypatch):
@@ -157,5 +163,3 @@ def test_pickle_only_autoencoder_needs_the_opt_in(settings, monkeypatch):
     with pytest.raises(LoadError):
         load_pipeline(spec, standin=False, device="cpu", settings=replace(settings, allow_pickle=True))
     assert calls[0]["use_safetensors"] is False
-
-

@@ -1,5 +1,6 @@
 """PNG I/O: an image written with its run settings reads back as the same settings, atomically and with plain
 permissions; PNGs of other tools read through their A1111 text."""
+
 import json
 import os
 import stat
@@ -9,8 +10,18 @@ from PIL import Image, PngImagePlugin
 from genart_demo.media import read_png_settings, save_png
 from genart_demo.run_settings import GenerateSettings
 
-SETTINGS = GenerateSettings(model="sd15", prompt="a cat, sitting: on a mat", negative_prompt="blurry", steps=20,
-                            scheduler="DPM++ 2M Karras", guidance=7.5, seed=42, width=64, height=48, standin=True)
+SETTINGS = GenerateSettings(
+    model="sd15",
+    prompt="a cat, sitting: on a mat",
+    negative_prompt="blurry",
+    steps=20,
+    scheduler="DPM++ 2M Karras",
+    guidance=7.5,
+    seed=42,
+    width=64,
+    height=48,
+    standin=True,
+)
 
 
 def test_png_round_trip(tmp_path):
@@ -35,6 +46,11 @@ def test_reads_a1111_only_png(tmp_path):
     info.add_text("parameters", "a dog\nSteps: 5, Sampler: DDIM, CFG scale: 3, Seed: 9, Size: 8x8")
     Image.new("RGB", (8, 8)).save(tmp_path / "w.png", pnginfo=info)
     back = read_png_settings(tmp_path / "w.png")
-    assert isinstance(back, GenerateSettings) and (back.seed, back.steps, back.width, back.scheduler) == (9, 5, 8, "DDIM")
+    assert isinstance(back, GenerateSettings) and (back.seed, back.steps, back.width, back.scheduler) == (
+        9,
+        5,
+        8,
+        "DDIM",
+    )
     Image.new("RGB", (8, 8)).save(tmp_path / "plain.png")
     assert read_png_settings(tmp_path / "plain.png") is None

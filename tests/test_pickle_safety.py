@@ -1,4 +1,5 @@
 """Checkpoints: a pickle that would run code when loaded is refused on every route genart loads weights by."""
+
 import ast
 import shutil
 from dataclasses import replace
@@ -103,15 +104,20 @@ def test_a_pickle_only_repo_is_refused_unless_allowed(bin_spec, settings, monkey
     from genart_demo.loading import LoadError, load_pipeline
 
     spec, _ = bin_spec
-    with pytest.raises(LoadError, match="ships only pickle .* genart loads safetensors only. Set GENART_ALLOW_PICKLE=1"):
+    with pytest.raises(
+        LoadError, match="ships only pickle .* genart loads safetensors only. Set GENART_ALLOW_PICKLE=1"
+    ):
         load_pipeline(spec, standin=False, device="cpu", settings=settings)
     allowed = replace(settings, allow_pickle=True)  # GENART_ALLOW_PICKLE=1: the clean repo then loads, from its .bin
     pipe = load_pipeline(spec, standin=False, device="cpu", settings=allowed)
     assert type(pipe).__name__ == "StableDiffusionPipeline" and type(pipe.text_encoder).__name__ == "CLIPTextModel"
 
 
-@pytest.mark.parametrize("weights", ["unet/diffusion_pytorch_model.bin", "vae/diffusion_pytorch_model.bin",
-                                     "text_encoder/pytorch_model.bin"], ids=["unet", "vae", "text-encoder"])
+@pytest.mark.parametrize(
+    "weights",
+    ["unet/diffusion_pytorch_model.bin", "vae/diffusion_pytorch_model.bin", "text_encoder/pytorch_model.bin"],
+    ids=["unet", "vae", "text-encoder"],
+)
 def test_allowed_pickle_weights_are_read_weights_only(bin_spec, settings, monkeypatch, tmp_path, weights):
     """GENART_ALLOW_PICKLE=1 lets .bin weights through diffusers (UNet, VAE) and transformers (text encoder), both of
     which read them with torch.load(weights_only=True): a malicious file is refused and runs nothing."""
@@ -161,8 +167,8 @@ def test_a_gan_translator_falling_back_to_pytorch_model_bin_refuses_code(tmp_pat
 
 def test_metric_weight_files_refuse_code(tmp_path):
     """FID Inception weights are checked weights-only before torch-fidelity sees them; LPIPS heads load weights-only."""
-    from genart_demo.metrics.extractors import verified_weights_file
     from genart_demo.metrics.lpips import LPIPS
+    from genart_demo.metrics.weights import verified_weights_file
 
     marker = tmp_path / "ran"
     weights = _poison(tmp_path / "pt_inception.pth", marker)
@@ -200,39 +206,58 @@ def unsafe_calls(source: str) -> list[str]:
     modules = _aliases(tree)
     found = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and (node.module in UNSAFE_MODULES or (
-                node.module == "torch" and any(a.name == "load" for a in node.names))):
+        if isinstance(node, ast.ImportFrom) and (
+            node.module in UNSAFE_MODULES or (node.module == "torch" and any(a.name == "load" for a in node.names))
+        ):
             found.append(f"line {node.lineno}: from {node.module} import ...")
-        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                and isinstance(node.func.value, ast.Name)):
+        if not (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Name)
+        ):
             continue
         module, name = modules.get(node.func.value.id, node.func.value.id), node.func.attr
-        if ((module == "torch" and name == "load" and not _keyword_is(node, "weights_only", True))
-                or (module == "numpy" and name == "load" and _keyword_is(node, "allow_pickle", True))
-                or (module == "pandas" and name == "read_pickle")
-                or (module in UNSAFE_MODULES and name in ("load", "loads", "Unpickler", "open"))):
+        if (
+            (module == "torch" and name == "load" and not _keyword_is(node, "weights_only", True))
+            or (module == "numpy" and name == "load" and _keyword_is(node, "allow_pickle", True))
+            or (module == "pandas" and name == "read_pickle")
+            or (module in UNSAFE_MODULES and name in ("load", "loads", "Unpickler", "open"))
+        ):
             found.append(f"line {node.lineno}: {module}.{name}")
     return found
 
 
 def test_the_static_check_can_fail():
     assert unsafe_calls("import torch\ntorch.load(p)\ntorch.load(p, weights_only=False)\n") == [
-        "line 2: torch.load", "line 3: torch.load"]
+        "line 2: torch.load",
+        "line 3: torch.load",
+    ]
     assert unsafe_calls("import torch as th\nth.load(p)\n") == ["line 2: torch.load"]
     assert unsafe_calls("import pickle\npickle.loads(b)\n") == ["line 2: pickle.loads"]
-    assert unsafe_calls("import numpy as np\nimport pandas as pd\nnp.load(p, allow_pickle=True)\npd.read_pickle(p)\n"
-                        ) == ["line 3: numpy.load", "line 4: pandas.read_pickle"]
+    assert unsafe_calls(
+        "import numpy as np\nimport pandas as pd\nnp.load(p, allow_pickle=True)\npd.read_pickle(p)\n"
+    ) == ["line 3: numpy.load", "line 4: pandas.read_pickle"]
     assert unsafe_calls("from torch import load\nfrom pickle import loads\n") == [
-        "line 1: from torch import ...", "line 2: from pickle import ..."]
-    assert unsafe_calls("import numpy as np\nimport torch\nnp.load(p, allow_pickle=False)\n"
-                        "torch.load(str(p), map_location='cpu', weights_only=True)  # torch.load(x)\n'pickle.load(f)'\n"
-                        ) == []
+        "line 1: from torch import ...",
+        "line 2: from pickle import ...",
+    ]
+    assert (
+        unsafe_calls(
+            "import numpy as np\nimport torch\nnp.load(p, allow_pickle=False)\n"
+            "torch.load(str(p), map_location='cpu', weights_only=True)  # torch.load(x)\n'pickle.load(f)'\n"
+        )
+        == []
+    )
 
 
 def test_no_unsafe_loads_in_the_package():
     """Every torch.load in genart passes weights_only=True, and nothing else in it can unpickle objects."""
-    files = [*ROOT.glob("genart_demo/**/*.py"), *ROOT.glob("leaderboard/**/*.py"), *ROOT.glob("spaces/**/*.py"),
-             ROOT / "app.py"]
+    files = [
+        *ROOT.glob("genart_demo/**/*.py"),
+        *ROOT.glob("leaderboard/**/*.py"),
+        *ROOT.glob("spaces/**/*.py"),
+        ROOT / "app.py",
+    ]
     assert len(files) > 50
     offenders = [f"{path.relative_to(ROOT)} {hit}" for path in files for hit in unsafe_calls(path.read_text())]
     assert not offenders, offenders

@@ -1,17 +1,11 @@
 """The registry: required checkpoints present, every field well-formed, controls true to the pipelines."""
+
 import diffusers
 import pytest
 
 from genart_demo.gan import GAN_CLASSES
 from genart_demo.loading import LOADERS, offline_capable
-from genart_demo.registry import (
-    CONTROLS,
-    KINDS,
-    TASK_CONTROLS,
-    TASKS,
-    Registry,
-    UnknownModelError,
-)
+from genart_demo.registry import CONTROLS, KINDS, TASK_CONTROLS, TASKS, Registry, UnknownModelError
 from genart_demo.schedulers import SAMPLERS
 from genart_demo.tasks.common import pipeline_params
 
@@ -30,10 +24,16 @@ REQUIRED_REPOS = {
 }
 # pipeline argument each control feeds
 CONTROL_PARAMS = {  # the pipeline argument(s) each control feeds; one of them must exist
-    "prompt": ("prompt",), "negative_prompt": ("negative_prompt",), "size": ("height",),
+    "prompt": ("prompt",),
+    "negative_prompt": ("negative_prompt",),
+    "size": ("height",),
     "guidance": ("guidance_scale", "max_guidance_scale"),  # SVD guides up to max_guidance_scale
-    "class_label": ("class_labels",), "strength": ("strength",), "image_guidance": ("image_guidance_scale",),
-    "noise_level": ("noise_level",), "motion_bucket_id": ("motion_bucket_id",), "noise_aug": ("noise_aug_strength",),
+    "class_label": ("class_labels",),
+    "strength": ("strength",),
+    "image_guidance": ("image_guidance_scale",),
+    "noise_level": ("noise_level",),
+    "motion_bucket_id": ("motion_bucket_id",),
+    "noise_aug": ("noise_aug_strength",),
 }
 
 

@@ -1,5 +1,6 @@
 """Run settings: one dataclass per task, written as the genart JSON chunk and the A1111 text and read back into the
 same class, including every kind of PNG genart wrote before the settings were typed (committed fixtures)."""
+
 import json
 from pathlib import Path
 
@@ -20,25 +21,89 @@ from genart_demo.run_settings import (
 
 FIXTURES = Path(__file__).parent / "fixtures" / "settings-before-typed"  # written by genart 0.1.0 (untyped dicts)
 OLD_PNGS = {
-    "generate-sd15.png": GenerateSettings, "generate-dit.png": GenerateSettings,
-    "leaderboard-run.png": GenerateSettings, "translate-img2img.png": TranslateSettings,
-    "translate-gan.png": TranslateSettings, "inpaint.png": InpaintSettings, "upscale-gan.png": UpscaleSettings,
+    "generate-sd15.png": GenerateSettings,
+    "generate-dit.png": GenerateSettings,
+    "leaderboard-run.png": GenerateSettings,
+    "translate-img2img.png": TranslateSettings,
+    "translate-gan.png": TranslateSettings,
+    "inpaint.png": InpaintSettings,
+    "upscale-gan.png": UpscaleSettings,
     "upscale-diffusion.png": UpscaleSettings,
 }
 EXAMPLES = [
-    GenerateSettings(model="sd15", prompt='a "cat", sitting: here', negative_prompt="blurry", steps=20, guidance=7.5,
-                     width=64, height=48, scheduler="Euler a", seed=42, standin=True),
-    GenerateSettings(model="dit-xl-256", steps=2, guidance=4.0, width=64, height=64, scheduler="DDIM", seed=7,
-                     class_index=207, class_label="golden retriever"),
+    GenerateSettings(
+        model="sd15",
+        prompt='a "cat", sitting: here',
+        negative_prompt="blurry",
+        steps=20,
+        guidance=7.5,
+        width=64,
+        height=48,
+        scheduler="Euler a",
+        seed=42,
+        standin=True,
+    ),
+    GenerateSettings(
+        model="dit-xl-256",
+        steps=2,
+        guidance=4.0,
+        width=64,
+        height=64,
+        scheduler="DDIM",
+        seed=7,
+        class_index=207,
+        class_label="golden retriever",
+    ),
     TranslateSettings(model="pix2pix-facades", width=64, height=64, seed=4),
-    TranslateSettings(model="controlnet-canny", prompt="a dog", steps=2, scheduler="PNDM", guidance=7.5,
-                      canny_low=100, canny_high=200, width=64, height=64),
-    InpaintSettings(model="sd15-inpaint", prompt="a hat", steps=2, guidance=7.5, strength=1.0, scheduler="PNDM",
-                    work_width=32, work_height=32, width=40, height=32, mask_blur=4, padding=32, outpaint=(8, 0, 0, 0)),
-    UpscaleSettings(model="realesrgan-x4plus", scale=4, tile=256, overlap=16, input_size="16x16", width=64,
-                    height=64, metrics={"psnr": 5.8, "ssim": 0.003}),
-    VideoSettings(model="svd-xt", frames=14, fps=7, width=64, height=64, steps=2, guidance=3.0, scheduler="Euler",
-                  decode_chunk=2, motion_bucket_id=127, noise_aug=0.02),
+    TranslateSettings(
+        model="controlnet-canny",
+        prompt="a dog",
+        steps=2,
+        scheduler="PNDM",
+        guidance=7.5,
+        canny_low=100,
+        canny_high=200,
+        width=64,
+        height=64,
+    ),
+    InpaintSettings(
+        model="sd15-inpaint",
+        prompt="a hat",
+        steps=2,
+        guidance=7.5,
+        strength=1.0,
+        scheduler="PNDM",
+        work_width=32,
+        work_height=32,
+        width=40,
+        height=32,
+        mask_blur=4,
+        padding=32,
+        outpaint=(8, 0, 0, 0),
+    ),
+    UpscaleSettings(
+        model="realesrgan-x4plus",
+        scale=4,
+        tile=256,
+        overlap=16,
+        input_size="16x16",
+        width=64,
+        height=64,
+        metrics={"psnr": 5.8, "ssim": 0.003},
+    ),
+    VideoSettings(
+        model="svd-xt",
+        frames=14,
+        fps=7,
+        width=64,
+        height=64,
+        steps=2,
+        guidance=3.0,
+        scheduler="Euler",
+        decode_chunk=2,
+        motion_bucket_id=127,
+        noise_aug=0.02,
+    ),
 ]
 
 
@@ -81,14 +146,26 @@ def test_a1111_text_layout_and_round_trip():
     assert lines[0] == 'a "cat", sitting: here' and lines[1] == "Negative prompt: blurry"
     assert lines[2].startswith("Steps: 20, Sampler: Euler a, CFG scale: 7.5, Seed: 42, Size: 64x48, Model: sd15")
     back = RunSettings.from_parameters_text(text)
-    for name in ("prompt", "negative_prompt", "steps", "scheduler", "guidance", "seed", "width", "height", "model",
-                 "standin"):
+    for name in (
+        "prompt",
+        "negative_prompt",
+        "steps",
+        "scheduler",
+        "guidance",
+        "seed",
+        "width",
+        "height",
+        "model",
+        "standin",
+    ):
         assert getattr(back, name) == getattr(EXAMPLES[0], name), name
 
 
 def test_parses_another_tools_text_keeping_what_it_does_not_know():
-    text = ("masterpiece, a castle\nNegative prompt: lowres, bad hands\n"
-            "Steps: 28, Sampler: Euler a, CFG scale: 6.5, Seed: 1234, Size: 512x768, Model hash: abc123, Model: foo")
+    text = (
+        "masterpiece, a castle\nNegative prompt: lowres, bad hands\n"
+        "Steps: 28, Sampler: Euler a, CFG scale: 6.5, Seed: 1234, Size: 512x768, Model hash: abc123, Model: foo"
+    )
     back = RunSettings.from_parameters_text(text)
     assert (back.prompt, back.negative_prompt) == ("masterpiece, a castle", "lowres, bad hands")
     assert (back.steps, back.seed, back.guidance, back.width, back.height) == (28, 1234, 6.5, 512, 768)

@@ -1,10 +1,23 @@
 """The sampler table: required names, families true to diffusers, building and refusing schedulers."""
+
 import diffusers
 import pytest
 
 from genart_demo.schedulers import SAMPLERS, SchedulerError, build_scheduler, compatible_samplers
 
-REQUIRED = ["DDPM", "DDIM", "PNDM", "Euler", "Euler a", "Heun", "DPM++ 2M", "DPM++ 2M Karras", "DPM++ SDE", "UniPC", "LCM"]
+REQUIRED = [
+    "DDPM",
+    "DDIM",
+    "PNDM",
+    "Euler",
+    "Euler a",
+    "Heun",
+    "DPM++ 2M",
+    "DPM++ 2M Karras",
+    "DPM++ SDE",
+    "UniPC",
+    "LCM",
+]
 
 
 def test_required_samplers_present():

@@ -1,5 +1,6 @@
 """The deployable Spaces: committed files equal the generated ones, their metadata, and the assembled folders,
 which build their app offline with only themselves on the path; push is checked against a fake HfApi."""
+
 import json
 import os
 import subprocess
@@ -14,45 +15,67 @@ from huggingface_hub import SpaceHardware
 from packaging.requirements import Requirement
 
 import genart_demo
-from genart_demo.pages import all_pages
 from genart_demo.errors import InputError
+from genart_demo.pages import all_pages
 from genart_demo.registry import Registry
 from genart_demo.settings import Settings
 from genart_demo.spaces_build import (
-    COLORS,
-    SPACES,
     build_space,
-    get_space,
     push_space,
     space_files,
     space_metadata,
     space_models,
-    space_registry,
     spaces_markdown,
     write_spaces,
 )
+from genart_demo.spaces_table import COLORS, SPACES, get_space, space_registry
 
 ROOT = Path(__file__).resolve().parents[1]
 REGISTRY = Registry.load()
 NAMES = list(SPACES)
-REQUIRED_KEYS = ("title", "emoji", "colorFrom", "colorTo", "sdk", "sdk_version", "app_file", "suggested_hardware",
-                 "models", "license")
+REQUIRED_KEYS = (
+    "title",
+    "emoji",
+    "colorFrom",
+    "colorTo",
+    "sdk",
+    "sdk_version",
+    "app_file",
+    "suggested_hardware",
+    "models",
+    "license",
+)
 # the endpoints each Space's app offers: a single-task Space only its page's, the leaderboard only viewing
 SPACE_APIS = {
     "text-to-image": {"generate", "compare"},
     "upscaler": {"upscale"},
     "video": {"video"},
     "leaderboard": {"leaderboard_gallery_drawbench", "leaderboard_gallery_parti", "leaderboard_gallery_other"},
-    "arena": {"arena_battle", "arena_named", "arena_instant", "arena_vote", "arena_session_join",
-              "arena_session_vote", "arena_session_create", "arena_session_status", "arena_session_export",
-              "arena_ratings"},
+    "arena": {
+        "arena_battle",
+        "arena_named",
+        "arena_instant",
+        "arena_vote",
+        "arena_session_join",
+        "arena_session_vote",
+        "arena_session_create",
+        "arena_session_status",
+        "arena_session_export",
+        "arena_ratings",
+    },
 }
 SPACE_APIS["studio"] = set().union(*SPACE_APIS.values()) | {
-    "translate", "inpaint", "evaluate", "evaluate_pair", "evaluate_autoencoder", "evaluate_clip"}
+    "translate",
+    "inpaint",
+    "evaluate",
+    "evaluate_pair",
+    "evaluate_autoencoder",
+    "evaluate_clip",
+}
 
 PROBE = """
 import json, app, genart_demo, leaderboard, gradio as gr
-from genart_demo.spaces_build import get_space, space_heading, space_pages, space_studio
+from genart_demo.spaces_table import get_space, space_heading, space_pages, space_studio
 from genart_demo.ui.app import build_app, open_services
 space, studio = get_space(app.SPACE), space_studio(app.SPACE)
 pages = space_pages(space)
@@ -77,8 +100,15 @@ def _front_matter(text: str) -> dict:
 
 def _space_env(folder: Path, cache_dir: Path, **extra: str) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GENART_", "SPACES_", "PYTHON"))}
-    return {**env, "PYTHONPATH": str(folder), "GENART_OFFLINE": "1", "HF_HUB_OFFLINE": "1",
-            "GENART_CACHE_DIR": str(cache_dir), "GRADIO_ANALYTICS_ENABLED": "False", **extra}
+    return {
+        **env,
+        "PYTHONPATH": str(folder),
+        "GENART_OFFLINE": "1",
+        "HF_HUB_OFFLINE": "1",
+        "GENART_CACHE_DIR": str(cache_dir),
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        **extra,
+    }
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -102,8 +132,9 @@ def test_readme_metadata_parses_with_the_required_keys(name):
     assert meta["sdk"] == "gradio" and meta["app_file"] == "app.py" and meta["license"] == "apache-2.0"
     gradio_version = metadata.version("gradio")
     assert meta["sdk_version"] == gradio_version
-    required = next(Requirement(line) for line in (ROOT / "requirements.txt").read_text().splitlines()
-                    if line.startswith("gradio"))
+    required = next(
+        Requirement(line) for line in (ROOT / "requirements.txt").read_text().splitlines() if line.startswith("gradio")
+    )
     assert required.specifier.contains(gradio_version)
     assert meta["python_version"] == "3.11"  # a string: the registry needs tomllib
     assert meta["colorFrom"] in COLORS and meta["colorTo"] in COLORS
@@ -134,7 +165,9 @@ def test_each_space_uses_its_tasks_models():
 def test_unknown_space_is_refused_with_the_names(genart_cli, tmp_path):
     with pytest.raises(InputError) as err:
         get_space("txt2img")
-    assert str(err.value) == "Unknown Space 'txt2img'. Spaces: studio, arena, leaderboard, text-to-image, upscaler, video."
+    assert (
+        str(err.value) == "Unknown Space 'txt2img'. Spaces: studio, arena, leaderboard, text-to-image, upscaler, video."
+    )
     proc = genart_cli("spaces", "build", "txt2img", str(tmp_path / "out"))
     assert proc.returncode == 2 and "error: Unknown Space 'txt2img'. Spaces: studio, arena," in proc.stderr
     assert not (tmp_path / "out").exists()
@@ -151,7 +184,13 @@ def test_cli_lists_and_checks_the_space_folders(genart_cli, tmp_path):
     assert genart_cli("spaces", "write", "--check", "--root", str(tmp_path)).returncode == 0
     proc = genart_cli("spaces", "build", "leaderboard", str(tmp_path / "lb"))
     assert proc.returncode == 0 and [Path(p).name for p in proc.stdout.split()] == [
-        "README.md", "app.py", DIST_INFO, "genart_demo", "leaderboard", "requirements.txt"]
+        "README.md",
+        "app.py",
+        DIST_INFO,
+        "genart_demo",
+        "leaderboard",
+        "requirements.txt",
+    ]
     assert "python app.py" in proc.stderr
 
 
@@ -161,10 +200,18 @@ def test_readme_lists_the_spaces():
 
 def test_build_assembles_a_self_contained_folder(tmp_path):
     out = build_space("upscaler", tmp_path / "up")
-    assert sorted(p.name for p in out.iterdir()) == ["README.md", "app.py", DIST_INFO, "genart_demo", "leaderboard",
-                                                      "requirements.txt"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "README.md",
+        "app.py",
+        DIST_INFO,
+        "genart_demo",
+        "leaderboard",
+        "requirements.txt",
+    ]
     entry_points = (out / DIST_INFO / "entry_points.txt").read_text()
-    assert "[genart.pages]\nleaderboard = leaderboard.pages:LEADERBOARD\narena = leaderboard.pages:ARENA" in entry_points
+    assert (
+        "[genart.pages]\nleaderboard = leaderboard.pages:LEADERBOARD\narena = leaderboard.pages:ARENA" in entry_points
+    )
     assert (out / "genart_demo" / "registry.toml").read_bytes() == (ROOT / "genart_demo" / "registry.toml").read_bytes()
     assert (out / "leaderboard" / "data" / "DrawBench.csv").is_file()
     assert (out / "leaderboard" / "data" / "PartiPrompts.tsv").is_file()
@@ -202,9 +249,17 @@ def built_spaces(tmp_path_factory, cache_dir):
     procs = {}
     for name in NAMES:
         folder = build_space(name, root / name, runs=root / "runs" if name == "leaderboard" else None)
-        procs[name] = (folder, subprocess.Popen([sys.executable, "-c", PROBE], cwd=folder,
-                                                env=_space_env(folder, cache_dir), stdout=subprocess.PIPE,
-                                                stderr=subprocess.PIPE, text=True))
+        procs[name] = (
+            folder,
+            subprocess.Popen(
+                [sys.executable, "-c", PROBE],
+                cwd=folder,
+                env=_space_env(folder, cache_dir),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            ),
+        )
     reports = {}
     for name, (folder, proc) in procs.items():
         out, err = proc.communicate(timeout=300)
@@ -244,8 +299,7 @@ class FakeHfApi:
         folder = Path(folder_path)
         files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
         readme = (folder / "README.md").read_text(encoding="utf-8")
-        self.calls.append(("upload_folder", repo_id, {**kwargs, "files": files, "readme": readme,
-                                                      "folder": folder}))
+        self.calls.append(("upload_folder", repo_id, {**kwargs, "files": files, "readme": readme, "folder": folder}))
 
 
 @pytest.fixture
@@ -268,13 +322,22 @@ def test_push_creates_the_space_and_uploads_the_built_folder(fake_hub):
     assert url == "https://huggingface.co/spaces/someone/genart-t2i"
     (api,) = fake_hub
     (create, upload) = api.calls
-    assert create == ("create_repo", "someone/genart-t2i",
-                      {"repo_type": "space", "space_sdk": "gradio", "exist_ok": True, "private": True})
+    assert create == (
+        "create_repo",
+        "someone/genart-t2i",
+        {"repo_type": "space", "space_sdk": "gradio", "exist_ok": True, "private": True},
+    )
     assert upload[0] == "upload_folder" and upload[1] == "someone/genart-t2i"
     sent = upload[2]
     assert sent["repo_type"] == "space" and sent["delete_patterns"] == ["genart_demo/**", "leaderboard/**"]
-    assert {"README.md", "app.py", "requirements.txt", "genart_demo/registry.toml", "genart_demo/zerogpu.py",
-            "leaderboard/data/DrawBench.csv"} <= set(sent["files"])
+    assert {
+        "README.md",
+        "app.py",
+        "requirements.txt",
+        "genart_demo/registry.toml",
+        "genart_demo/zerogpu.py",
+        "leaderboard/data/DrawBench.csv",
+    } <= set(sent["files"])
     assert not [f for f in sent["files"] if "__pycache__" in f]
     assert sent["readme"] == space_files("text-to-image")["README.md"]
     assert not sent["folder"].exists()  # the temporary build is removed
@@ -314,8 +377,9 @@ def test_assembled_text_to_image_space_serves_and_generates(servers, cache_dir, 
         page = urllib.request.urlopen(url, timeout=30)
         assert page.status == 200 and "genart text-to-image" in page.read().decode()
         client = Client(url, verbose=False)
-        gallery, params_json, _ = client.predict("sdxl-turbo", "a red fox", "", "", 1, 0.0, 64, 64, 7, 1, None,
-                                                 False, api_name="/generate")
+        gallery, params_json, _ = client.predict(
+            "sdxl-turbo", "a red fox", "", "", 1, 0.0, 64, 64, 7, 1, None, False, api_name="/generate"
+        )
         params = json.loads(params_json)  # one image: its settings
         assert len(gallery) == 1 and params["model"] == "sdxl-turbo" and params["seed"] == 7
         assert read_png_settings(gallery[0]["image"]).seed == 7

@@ -1,4 +1,5 @@
 """GAN upscalers: the RRDBNet stand-in is detected by spandrel, upscales x4, and unsafe or foreign files are refused."""
+
 import pytest
 import torch
 
@@ -73,8 +74,15 @@ def test_masked_model_refused(standin, monkeypatch):
 
     real = sr.load_sr_file(standin)
     masked = spandrel.MaskedImageModelDescriptor(
-        real.model, real.model.state_dict(), architecture=real.architecture, purpose="Inpainting", tags=[],
-        supports_half=True, supports_bfloat16=True, input_channels=3, output_channels=3,
+        real.model,
+        real.model.state_dict(),
+        architecture=real.architecture,
+        purpose="Inpainting",
+        tags=[],
+        supports_half=True,
+        supports_bfloat16=True,
+        input_channels=3,
+        output_channels=3,
     )
     monkeypatch.setattr(spandrel.ModelLoader, "load_from_state_dict", lambda self, sd: masked)
     with pytest.raises(ValueError, match="MaskedImageModelDescriptor.*only single-image"):

@@ -1,4 +1,5 @@
 """Tiled upscaling: equals the untiled result for neighbourhood-local models, exact shapes, validation, progress."""
+
 import pytest
 import torch
 from torch import nn
@@ -22,8 +23,13 @@ def local_upscaler(radius: int, scale: int = 4, width: int = 8, seed: int = 0, n
 
 @pytest.mark.parametrize(
     "h, w, tile, overlap, nearest",
-    [(700, 530, 256, 32, True), (530, 300, 200, 16, False), (300, 129, 64, 12, False), (97, 97, 33, 16, False),
-     (260, 40, 128, 32, True)],
+    [
+        (700, 530, 256, 32, True),
+        (530, 300, 200, 16, False),
+        (300, 129, 64, 12, False),
+        (97, 97, 33, 16, False),
+        (260, 40, 128, 32, True),
+    ],
 )
 def test_tiled_equals_untiled(h, w, tile, overlap, nearest):
     torch.manual_seed(1)
@@ -63,8 +69,14 @@ def test_small_image_untiled_once():
     net = local_upscaler(radius=1)
     x = torch.rand(1, 3, 40, 64)
     seen, progress = [], []
-    out = tiled_upscale(lambda t: seen.append(t.shape) or net(t), x, 4, tile=64, overlap=8,
-                        progress=lambda d, n: progress.append((d, n)))
+    out = tiled_upscale(
+        lambda t: seen.append(t.shape) or net(t),
+        x,
+        4,
+        tile=64,
+        overlap=8,
+        progress=lambda d, n: progress.append((d, n)),
+    )
     assert seen == [torch.Size([1, 3, 40, 64])] and progress == [(1, 1)]
     assert out.shape == (1, 3, 160, 256)
 
@@ -72,15 +84,20 @@ def test_small_image_untiled_once():
 def test_progress_counts_tiles():
     net = local_upscaler(radius=1, scale=2, nearest=True)
     progress = []
-    tiled_upscale(net, torch.rand(1, 3, 700, 530), 2, tile=256, overlap=32, progress=lambda d, n: progress.append((d, n)))
+    tiled_upscale(
+        net, torch.rand(1, 3, 700, 530), 2, tile=256, overlap=32, progress=lambda d, n: progress.append((d, n))
+    )
     assert tile_starts(700, 256, 32) == [0, 224, 444] and tile_starts(530, 256, 32) == [0, 224, 274]
     assert progress == [(i, 9) for i in range(1, 10)]
 
 
 @pytest.mark.parametrize(
     "tile, overlap, match",
-    [(64, 32, "tile must be >= 2\\*overlap \\+ 1 = 65"), (64, -1, "0 <= overlap <= \\(tile - 1\\) // 2"),
-     (0, 0, "tile must be >= 2\\*overlap \\+ 1 = 1")],
+    [
+        (64, 32, "tile must be >= 2\\*overlap \\+ 1 = 65"),
+        (64, -1, "0 <= overlap <= \\(tile - 1\\) // 2"),
+        (0, 0, "tile must be >= 2\\*overlap \\+ 1 = 1"),
+    ],
 )
 def test_bad_tile_overlap_refused(tile, overlap, match):
     with pytest.raises(ValueError, match=match):

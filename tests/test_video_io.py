@@ -1,4 +1,5 @@
 """Video output: mp4 (H.264/yuv420p, exact fps and frame count, JSON metadata), GIF, frame strips, probing."""
+
 import json
 import os
 
@@ -6,18 +7,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from genart_demo.video import (
-    MAX_FPS,
-    MIN_FPS,
-    frame_strip,
-    probe_mp4,
-    read_frames,
-    write_gif,
-    write_mp4,
-)
+from genart_demo.video import MAX_FPS, MIN_FPS, frame_strip, probe_mp4, read_frames, write_gif, write_mp4
 
-META = {"prompt": "a square; moving = right #1 \\ \"quoted\"\nline two", "seed": 42, "fps": 8, "umlaut": "ü",
-        "nested": {"steps": [1, 2, 3], "guidance": 7.5, "none": None}}
+META = {
+    "prompt": 'a square; moving = right #1 \\ "quoted"\nline two',
+    "seed": 42,
+    "fps": 8,
+    "umlaut": "ü",
+    "nested": {"steps": [1, 2, 3], "guidance": 7.5, "none": None},
+}
 
 
 def moving_square(width: int = 64, height: int = 48, count: int = 12) -> np.ndarray:
@@ -25,7 +23,7 @@ def moving_square(width: int = 64, height: int = 48, count: int = 12) -> np.ndar
     frames = np.empty((count, height, width, 3), np.uint8)
     frames[...] = (30, 60, 90)
     for i in range(count):
-        frames[i, 10:26, 4 * i:4 * i + 16] = (250, 200, 40)
+        frames[i, 10:26, 4 * i : 4 * i + 16] = (250, 200, 40)
     return frames
 
 

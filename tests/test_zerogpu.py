@@ -1,4 +1,5 @@
 """ZeroGPU: durations estimated from model, steps, size and frames; `spaces.GPU` only when Settings.zerogpu is on."""
+
 import sys
 import types
 from types import SimpleNamespace
@@ -88,8 +89,7 @@ def test_call_seconds_reads_the_request_and_defaults():
     request = GenerateRequest(model="sd15", prompt="x", steps=200, width=768, height=768, batch=2)
     assert call_seconds(REGISTRY, request) == estimate_seconds(sd15, 200, 768, 768, batch=2)
     d = sd15.defaults
-    assert call_seconds(REGISTRY, GenerateRequest(model="sd15")) == estimate_seconds(sd15, d.steps, d.width,
-                                                                                         d.height)
+    assert call_seconds(REGISTRY, GenerateRequest(model="sd15")) == estimate_seconds(sd15, d.steps, d.width, d.height)
     video = VideoRequest(model="cogvideox-2b", prompt="x", frames=17, steps=20, width=720, height=480)
     assert call_seconds(REGISTRY, video) == estimate_seconds(REGISTRY.get("cogvideox-2b"), 20, 720, 480, frames=17)
 
@@ -103,7 +103,8 @@ def test_call_seconds_sums_compare_and_refiner_and_never_raises():
     assert refined > plain_sdxl  # the refiner runs in the same call
     assert call_seconds(REGISTRY, GenerateRequest(model="sd-99")) == DEFAULT_SECONDS  # the task refuses it
     assert call_seconds(REGISTRY, GenerateRequest(model="sd15", steps="many")) == call_seconds(
-        REGISTRY, GenerateRequest(model="sd15"))
+        REGISTRY, GenerateRequest(model="sd15")
+    )
     assert call_seconds(REGISTRY, SimpleNamespace(reference="a", generated="b")) == DEFAULT_SECONDS  # no model_ids
     assert call_seconds(REGISTRY, None) == DEFAULT_SECONDS
 

@@ -5,6 +5,7 @@ classifier), `metrics.clip` (CLIPScore, R-precision), `metrics.lpips` (LPIPS). F
 (`kid`, `prdc`, `inception_score`, `lpips`) are imported from the module (`from genart_demo.metrics.kid import kid`)
 so the package never hides a submodule behind a function.
 """
+
 from .base import Extractor, ExtractorInfo
 from .classes import classification_accuracy, intra_fid
 from .frechet import (
@@ -22,8 +23,27 @@ from .prdc import density_coverage, precision_recall
 from .refcache import CachedReference, ReferenceCache, content_hash
 
 __all__ = [
-    "MS_SSIM_WEIGHTS", "CachedReference", "Extractor", "ExtractorInfo", "FeatureStats", "FrechetReference", "GaussianStats",
-    "InceptionScoreAccumulator", "KIDAccumulator", "ReferenceCache", "classification_accuracy", "content_hash",
-    "density_coverage", "frechet_distance", "frechet_distance_features", "gaussian_stats",
-    "intra_fid", "ms_ssim", "ms_ssim_min_side", "mse", "precision_recall", "psnr", "ssim",
+    "MS_SSIM_WEIGHTS",
+    "CachedReference",
+    "Extractor",
+    "ExtractorInfo",
+    "FeatureStats",
+    "FrechetReference",
+    "GaussianStats",
+    "InceptionScoreAccumulator",
+    "KIDAccumulator",
+    "ReferenceCache",
+    "classification_accuracy",
+    "content_hash",
+    "density_coverage",
+    "frechet_distance",
+    "frechet_distance_features",
+    "gaussian_stats",
+    "intra_fid",
+    "ms_ssim",
+    "ms_ssim_min_side",
+    "mse",
+    "precision_recall",
+    "psnr",
+    "ssim",
 ]

@@ -1,4 +1,5 @@
 """What every feature extractor offers the metrics: an id for caches, a description for results, a call."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

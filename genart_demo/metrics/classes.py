@@ -1,4 +1,5 @@
 """Class-conditional metrics: intra-FID (FID per class) and top-k accuracy of a classifier on generated images."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -26,7 +27,10 @@ def intra_fid(real_features: Features, real_labels, fake_features: Features, fak
     and counts; classes present on one side only are skipped. Averaging is left to the caller (the usual
     intra-FID is the unweighted mean over classes). Refuses inputs that share no class.
     """
-    real, fake = as_float64_features(real_features, "real features"), as_float64_features(fake_features, "fake features")
+    real, fake = (
+        as_float64_features(real_features, "real features"),
+        as_float64_features(fake_features, "fake features"),
+    )
     r_lab = _as_labels(real_labels, real.shape[0], "real_labels")
     f_lab = _as_labels(fake_labels, fake.shape[0], "fake_labels")
     shared = sorted(set(r_lab.tolist()) & set(f_lab.tolist()))
@@ -35,8 +39,10 @@ def intra_fid(real_features: Features, real_labels, fake_features: Features, fak
     for c in shared:
         n_real, n_fake = int((r_lab == c).sum()), int((f_lab == c).sum())
         if n_real < 2 or n_fake < 2:
-            raise ValueError(f"class {c} has {n_real} real and {n_fake} generated samples; intra-FID needs at least 2 "
-                             "of each per class (and far more for a meaningful number)")
+            raise ValueError(
+                f"class {c} has {n_real} real and {n_fake} generated samples; intra-FID needs at least 2 "
+                "of each per class (and far more for a meaningful number)"
+            )
     return {int(c): frechet_distance_features(real[r_lab == c], fake[f_lab == c]) for c in shared}
 
 

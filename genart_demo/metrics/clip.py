@@ -24,6 +24,7 @@ Note for torchmetrics 1.9 with transformers >= 5: `get_image_features` returns a
 CLIPScore fails with "'BaseModelOutputWithPooling' object has no attribute 'norm'" (torchmetrics#3407); we take
 `pooler_output` (the projected embedding) in either case.
 """
+
 from __future__ import annotations
 
 import re
@@ -64,8 +65,10 @@ def clip_score(image_features: torch.Tensor, text_features: torch.Tensor, clamp:
         raise ValueError(f"CLIPScore clamp {clamp!r} — allowed: {', '.join(CLAMPS)}")
     img, txt = _unit(image_features, "image_features"), _unit(text_features, "text_features")
     if img.shape != txt.shape:
-        raise ValueError(f"CLIPScore pairs image i with prompt i; got {tuple(img.shape)} image features and "
-                         f"{tuple(txt.shape)} text features")
+        raise ValueError(
+            f"CLIPScore pairs image i with prompt i; got {tuple(img.shape)} image features and "
+            f"{tuple(txt.shape)} text features"
+        )
     scores = 100 * (img * txt).sum(1)  # (N,)
     if clamp == "per_sample":
         per_image = scores.clamp(min=0)
@@ -76,8 +79,9 @@ def clip_score(image_features: torch.Tensor, text_features: torch.Tensor, clamp:
     return {"per_image": per_image, "mean": mean, "clamp": clamp, "convention": CONVENTIONS[clamp]}
 
 
-def r_precision(image_features: torch.Tensor, text_features: torch.Tensor,
-                distractors: int = R_PRECISION_DISTRACTORS, seed: int = 0) -> dict:
+def r_precision(
+    image_features: torch.Tensor, text_features: torch.Tensor, distractors: int = R_PRECISION_DISTRACTORS, seed: int = 0
+) -> dict:
     """CLIP R-precision: the share of images whose own prompt (row i of text_features) beats random other prompts.
 
     Returns {"r_precision": float, "hits": (N,) bool, "distractors": k used, "candidates": k + 1, "convention"}.
@@ -85,8 +89,10 @@ def r_precision(image_features: torch.Tensor, text_features: torch.Tensor,
     """
     img, txt = _unit(image_features, "image_features"), _unit(text_features, "text_features")
     if img.shape != txt.shape:
-        raise ValueError(f"R-precision pairs image i with prompt i; got {tuple(img.shape)} image features and "
-                         f"{tuple(txt.shape)} text features")
+        raise ValueError(
+            f"R-precision pairs image i with prompt i; got {tuple(img.shape)} image features and "
+            f"{tuple(txt.shape)} text features"
+        )
     if distractors < 1:
         raise ValueError(f"R-precision needs at least 1 distractor; got {distractors}")
     unique, true_index = torch.unique(txt, dim=0, return_inverse=True)  # (M, D), (N,)
@@ -105,8 +111,13 @@ def r_precision(image_features: torch.Tensor, text_features: torch.Tensor,
         how = f"1 true prompt + {k} random others (seed {seed})"
     else:
         how = f"1 true prompt + all {k} other prompts (fewer than {distractors + 1} distinct prompts)"
-    return {"r_precision": hits.double().mean().item(), "hits": hits, "distractors": k, "candidates": k + 1,
-            "convention": f"CLIP R-precision (Park et al. 2021), top-1 among {how}; ties count as misses"}
+    return {
+        "r_precision": hits.double().mean().item(),
+        "hits": hits,
+        "distractors": k,
+        "candidates": k + 1,
+        "convention": f"CLIP R-precision (Park et al. 2021), top-1 among {how}; ties count as misses",
+    }
 
 
 class ClipScorer:
@@ -131,8 +142,9 @@ class ClipScorer:
             raise ValueError("prompts must be a list of strings, one per image")
         full = self.tokenizer(list(prompts), truncation=False, padding=False, verbose=False)["input_ids"]
         truncated = [i for i, ids in enumerate(full) if len(ids) > self.max_length]
-        enc = self.tokenizer(list(prompts), padding=True, truncation=True, max_length=self.max_length,
-                             return_tensors="pt")
+        enc = self.tokenizer(
+            list(prompts), padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
+        )
         return {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]}, truncated
 
     def _pixels(self, images) -> torch.Tensor:
@@ -141,16 +153,20 @@ class ClipScorer:
         elif isinstance(images, (list, tuple)) and images and all(hasattr(im, "convert") for im in images):
             items = [im.convert("RGB") for im in images]  # PIL images
         else:
-            raise ValueError("CLIP takes a uint8 (B, 3, H, W) tensor in [0, 255] or a non-empty list of PIL images; "
-                             f"got {type(images).__name__}")
+            raise ValueError(
+                "CLIP takes a uint8 (B, 3, H, W) tensor in [0, 255] or a non-empty list of PIL images; "
+                f"got {type(images).__name__}"
+            )
         return self.image_processor(images=items, return_tensors="pt")["pixel_values"]  # (B, 3, S, S)
 
     @torch.no_grad()
     def image_features(self, images, batch_size: int = 32) -> torch.Tensor:
         """Unit-norm image embeddings, (B, dim) float32."""
         pixels = self._pixels(images)
-        out = [_embedding(self.model.get_image_features(pixel_values=chunk.to(self.device)))
-               for chunk in pixels.split(batch_size)]
+        out = [
+            _embedding(self.model.get_image_features(pixel_values=chunk.to(self.device)))
+            for chunk in pixels.split(batch_size)
+        ]
         feats = torch.cat(out).float().cpu()
         return feats / feats.norm(dim=1, keepdim=True)
 
@@ -165,7 +181,7 @@ class ClipScorer:
         unique = list(dict.fromkeys(prompts))
         feats, cut_unique = [], set()
         for start in range(0, len(unique), batch_size):
-            enc, cut = self.tokenize(unique[start:start + batch_size])
+            enc, cut = self.tokenize(unique[start : start + batch_size])
             cut_unique.update(unique[start + i] for i in cut)
             enc = {k: v.to(self.device) for k, v in enc.items()}
             feats.append(_embedding(self.model.get_text_features(**enc)).float().cpu())
@@ -183,12 +199,14 @@ class ClipScorer:
         image_feats = self.image_features(images, batch_size)
         text_feats, truncated = self.text_features(prompts)
         result = clip_score(image_feats, text_feats, clamp=convention)
-        result.update(truncated=truncated, image_features=image_feats, text_features=text_feats,
-                      info=self.info.as_dict())
+        result.update(
+            truncated=truncated, image_features=image_feats, text_features=text_feats, info=self.info.as_dict()
+        )
         return result
 
-    def r_precision(self, images, prompts: Sequence[str], distractors: int = R_PRECISION_DISTRACTORS,
-                    seed: int = 0) -> dict:
+    def r_precision(
+        self, images, prompts: Sequence[str], distractors: int = R_PRECISION_DISTRACTORS, seed: int = 0
+    ) -> dict:
         """CLIP R-precision of image i against prompt i among the other prompts (see `r_precision`)."""
         scored = self.score(images, prompts)
         result = r_precision(scored["image_features"], scored["text_features"], distractors, seed)
@@ -208,6 +226,7 @@ class ClipImageExtractor:
 
 
 def _image_processor(source: str, backend: str, **kwargs):
+    # lazy: transformers takes seconds to import; only this model needs it
     from transformers import CLIPImageProcessor
     from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
 
@@ -226,25 +245,32 @@ def _resize_text(processor, backend: str) -> str:
 
 def tiny_clip(seed: int = 0) -> ClipScorer:
     """A tiny random-weight CLIP built offline (see tiny_clip.py); numbers test the plumbing only."""
-    from .tiny_clip import (
-        PROJECTION_DIM,
-        tiny_clip_image_processor,
-        tiny_clip_model,
-        tiny_clip_tokenizer,
-    )
+    # lazy: imports torch (seconds); only this path needs it
+    from .tiny_clip import PROJECTION_DIM, tiny_clip_image_processor, tiny_clip_model, tiny_clip_tokenizer
 
     tokenizer = tiny_clip_tokenizer()
     processor = tiny_clip_image_processor()
-    info = ExtractorInfo(id=f"standin-clip-seed{seed}", name=f"tiny random CLIP stand-in (seed {seed})",
-                         dim=PROJECTION_DIM, resize=_resize_text(processor, "pil"), standin=True)
+    info = ExtractorInfo(
+        id=f"standin-clip-seed{seed}",
+        name=f"tiny random CLIP stand-in (seed {seed})",
+        dim=PROJECTION_DIM,
+        resize=_resize_text(processor, "pil"),
+        standin=True,
+    )
     return ClipScorer(tiny_clip_model(tokenizer, seed), tokenizer, processor, info)
 
 
-def load_clip(model_id_or_path: str = DEFAULT_CLIP, local_files_only: bool = False, standin: bool = False,
-              image_backend: str = "pil", seed: int = 0) -> ClipScorer:
+def load_clip(
+    model_id_or_path: str = DEFAULT_CLIP,
+    local_files_only: bool = False,
+    standin: bool = False,
+    image_backend: str = "pil",
+    seed: int = 0,
+) -> ClipScorer:
     """A ClipScorer for a Hub id or a local save_pretrained folder; `standin=True` gives `tiny_clip(seed)`."""
     if standin:
         return tiny_clip(seed)
+    # lazy: transformers takes seconds to import; only this model needs it
     from transformers import CLIPModel, CLIPTokenizer
 
     kwargs = {"local_files_only": local_files_only}
@@ -252,8 +278,13 @@ def load_clip(model_id_or_path: str = DEFAULT_CLIP, local_files_only: bool = Fal
     tokenizer = CLIPTokenizer.from_pretrained(model_id_or_path, **kwargs)
     processor = _image_processor(model_id_or_path, image_backend, **kwargs)
     slug = re.sub(r"[^a-z0-9]+", "-", str(model_id_or_path).lower()).strip("-")
-    info = ExtractorInfo(id=f"clip-{slug}", name=f"CLIP {model_id_or_path}", dim=int(model.config.projection_dim),
-                         resize=_resize_text(processor, image_backend), standin=False)
+    info = ExtractorInfo(
+        id=f"clip-{slug}",
+        name=f"CLIP {model_id_or_path}",
+        dim=int(model.config.projection_dim),
+        resize=_resize_text(processor, image_backend),
+        standin=False,
+    )
     return ClipScorer(model, tokenizer, processor, info)
 
 

@@ -1,10 +1,9 @@
 """Swappable feature extractors (FID Inception, timm Inception, DINOv2, ImageNet classifier) and their factory."""
+
 from __future__ import annotations
 
 import math
-import os
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,112 +22,10 @@ from .extractors_tiny import (
     tiny_fid_inception,
     tiny_timm_classifier,
 )
+from .weights import fid_inception_weights_file, pretrained_timm_model
 
-FID_WEIGHTS_ENV = "GENART_FID_WEIGHTS"  # path to torch-fidelity's Inception weights file
-# == torch_fidelity.feature_extractor_inceptionv3.URL_INCEPTION_V3 (a test checks); copied to keep imports light
-FID_WEIGHTS_URL = "https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/weights-inception-2015-12-05-6726825d.pth"
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-
-
-class WeightsUnavailableError(RuntimeError):
-    """Real weights could not be found locally (and downloading was not allowed or failed)."""
-
-
-# ---------------------------------------------------------------- weights files
-
-
-def verified_weights_file(path: str | Path) -> Path:
-    """path, after checking it holds no pickled code: torch.load(weights_only=True) must accept it.
-
-    Libraries that later call torch.load(weights_only=False) on it (torch-fidelity) then unpickle no code.
-    """
-    path = Path(path).expanduser()
-    if not path.is_file():
-        raise FileNotFoundError(f"weights file {path} does not exist")
-    if path.suffix == ".safetensors":
-        return path  # holds tensors only, by design
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # UnpicklingError, RuntimeError, ... whatever torch raises for a non-weights pickle
-        found = re.search(r"Unsupported (global: GLOBAL \S+|operand \S+)", str(err))  # torch's reason, briefly
-        raise ValueError(
-            f"refusing to load {path}: it is not a plain weights file (torch.load(weights_only=True) failed: "
-            f"{found.group(0).rstrip('.') if found else type(err).__name__}). genart never unpickles arbitrary "
-            "objects; re-save it as a state dict of tensors with torch.save(model.state_dict(), path)."
-        ) from err
-    if isinstance(state, Mapping):
-        return path
-    raise ValueError(f"{path} loads, but is not a state dict (a mapping of names to tensors)")
-
-
-def fid_inception_weights_file(weights_path: str | Path | None = None, *, allow_download: bool = False) -> Path:
-    """The FID Inception weights: weights_path (the studio passes GENART_FID_WEIGHTS), else torch hub's cache, else download.
-
-    Every route ends in verified_weights_file. Downloading happens only with allow_download=True.
-    """
-    explicit = weights_path  # the studio passes Settings.fid_weights (GENART_FID_WEIGHTS)
-    if explicit:
-        return verified_weights_file(explicit)
-    cached = Path(torch.hub.get_dir()) / "checkpoints" / FID_WEIGHTS_URL.rsplit("/", 1)[-1]
-    if not cached.is_file():
-        if not allow_download:
-            raise WeightsUnavailableError(
-                "the FID Inception weights (TF 2015-12-05 port) are not available offline. Either download "
-                f"{FID_WEIGHTS_URL} and set {FID_WEIGHTS_ENV}=/path/to/it (or pass weights_path=...), or pass "
-                f"allow_download=True to fetch it into {cached.parent}; tests use standin=True."
-            )
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            torch.hub.download_url_to_file(FID_WEIGHTS_URL, str(cached), progress=False)
-        except Exception as err:
-            raise WeightsUnavailableError(f"could not download {FID_WEIGHTS_URL}: {err}") from err
-    return verified_weights_file(cached)
-
-
-def _hub_cached_weights(name: str) -> Path | None:
-    """The timm checkpoint's file in the local Hugging Face cache, or None (never touches the network)."""
-    from huggingface_hub import try_to_load_from_cache
-    from timm.models import get_pretrained_cfg
-
-    cfg = get_pretrained_cfg(name)
-    if cfg is None or not cfg.hf_hub_id:
-        return None
-    for filename in (cfg.hf_hub_filename, "model.safetensors", "pytorch_model.bin"):
-        hit = try_to_load_from_cache(cfg.hf_hub_id, filename) if filename else None
-        if isinstance(hit, str):
-            return Path(hit)
-    return None
-
-
-def pretrained_timm_model(
-    name: str, *, weights_path: str | Path | None = None, allow_download: bool = False, **kwargs
-) -> nn.Module:
-    """timm.create_model(name, pretrained=True) from weights_path, the local Hub cache or (if allowed) the Hub.
-
-    weights_path gets the same pickle check as the FID weights (timm then loads it with weights_only=True).
-    """
-    import timm
-    from timm.models import get_pretrained_cfg
-
-    try:
-        known = "." in name and timm.is_model(name) and get_pretrained_cfg(name) is not None
-    except RuntimeError:  # a known architecture with an unknown tag
-        known = False
-    if not known:
-        raise ValueError(f"unknown timm checkpoint {name!r}; give an 'architecture.tag' name from "
-                         "timm.list_models(pretrained=True)")
-    file = verified_weights_file(weights_path) if weights_path is not None else _hub_cached_weights(name)
-    if file is None and not allow_download:
-        raise WeightsUnavailableError(
-            f"timm weights {name!r} are not in the local Hugging Face cache. Pass allow_download=True (online) to "
-            f"fetch them from the Hub, give weights_path=/path/to/checkpoint, or use standin=True for tests."
-        )
-    overlay = {"pretrained_cfg_overlay": {"file": str(file)}} if file is not None else {}
-    try:
-        return timm.create_model(name, pretrained=True, **overlay, **kwargs).eval().requires_grad_(False)
-    except Exception as err:
-        raise WeightsUnavailableError(f"could not load timm weights {name!r} from {file or 'the Hub'}: {err}") from err
 
 
 # ---------------------------------------------------------------- preprocessing
@@ -147,20 +44,28 @@ class Preprocess:
     @classmethod
     def from_timm(cls, name: str, *, size: int | None = None, crop: bool = False) -> Preprocess:
         """The convention in timm's data config for checkpoint name (size overrides its input size)."""
+        # lazy: timm is needed only by its extractors
         from timm.data import resolve_data_config
         from timm.models import get_pretrained_cfg
 
         cfg = resolve_data_config(pretrained_cfg=get_pretrained_cfg(name).to_dict())
-        return cls(size or cfg["input_size"][-1], cfg["interpolation"], tuple(cfg["mean"]), tuple(cfg["std"]),
-                   cfg["crop_pct"] if crop else None)
+        return cls(
+            size or cfg["input_size"][-1],
+            cfg["interpolation"],
+            tuple(cfg["mean"]),
+            tuple(cfg["std"]),
+            cfg["crop_pct"] if crop else None,
+        )
 
     def describe(self) -> str:
         """Text for ExtractorInfo.resize."""
         if self.crop_pct is None:
             how = f"{self.interpolation} (antialiased) to {self.size}x{self.size}"
         else:
-            how = (f"{self.interpolation} (antialiased) shorter side to {math.floor(self.size / self.crop_pct)}, "
-                   f"centre crop {self.size}x{self.size}")
+            how = (
+                f"{self.interpolation} (antialiased) shorter side to {math.floor(self.size / self.crop_pct)}, "
+                f"centre crop {self.size}x{self.size}"
+            )
         imagenet = (self.mean, self.std) == (IMAGENET_MEAN, IMAGENET_STD)
         return f"{how}, " + ("ImageNet mean/std" if imagenet else f"mean {self.mean} std {self.std}")
 
@@ -179,7 +84,7 @@ def normalised_input(images: torch.Tensor, pre: Preprocess) -> torch.Tensor:
         x = x.clamp(0, 255).round()  # what a uint8 resize (PIL, torchvision on uint8) would keep
     if pre.crop_pct is not None:  # centre crop, torchvision's rounding
         top, left = round((out_h - pre.size) / 2.0), round((out_w - pre.size) / 2.0)
-        x = x[..., top:top + pre.size, left:left + pre.size]
+        x = x[..., top : top + pre.size, left : left + pre.size]
     mean = torch.tensor(pre.mean, device=x.device).view(1, 3, 1, 1) * 255
     std = torch.tensor(pre.std, device=x.device).view(1, 3, 1, 1) * 255
     return (x - mean) / std  # (B, 3, size, size)
@@ -200,25 +105,42 @@ class FidInception:
     TinyFidInception (same input convention at 32x32, 64-d features, 1008 logits).
     """
 
-    def __init__(self, device: str | torch.device = "cpu", *, standin: bool = False,
-                 weights_path: str | Path | None = None, allow_download: bool = False, seed: int = 0):
+    def __init__(
+        self,
+        device: str | torch.device = "cpu",
+        *,
+        standin: bool = False,
+        weights_path: str | Path | None = None,
+        allow_download: bool = False,
+        seed: int = 0,
+    ):
         self.device = torch.device(device)
         self.num_logits = INCEPTION_LOGITS
         if standin:
             self.model = tiny_fid_inception(seed)
             resize = f"TF1-exact bilinear to {TINY_FID_SIZE}x{TINY_FID_SIZE} (torch-fidelity)"
-            self.info = ExtractorInfo(_standin_id("fid-inception", seed), "stand-in FID Inception (tiny random "
-                                      "convnet)", TINY_FID_DIM, resize, True)
-        else:
-            from torch_fidelity.feature_extractor_inceptionv3 import (
-                FeatureExtractorInceptionV3,
+            self.info = ExtractorInfo(
+                _standin_id("fid-inception", seed),
+                "stand-in FID Inception (tiny random convnet)",
+                TINY_FID_DIM,
+                resize,
+                True,
             )
+        else:
+            # lazy: torch-fidelity is needed only by the FID Inception
+            from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
 
             path = fid_inception_weights_file(weights_path, allow_download=allow_download)
             self.model = FeatureExtractorInceptionV3(
-                "inception-v3-compat", ["2048", "logits_unbiased"], feature_extractor_weights_path=str(path))
-            self.info = ExtractorInfo("fid-inception-tf2015", "FID Inception v3 (TF 2015-12-05 port, torch-fidelity), "
-                                      "pool3", 2048, "TF1-exact bilinear to 299x299 (torch-fidelity)", False)
+                "inception-v3-compat", ["2048", "logits_unbiased"], feature_extractor_weights_path=str(path)
+            )
+            self.info = ExtractorInfo(
+                "fid-inception-tf2015",
+                "FID Inception v3 (TF 2015-12-05 port, torch-fidelity), pool3",
+                2048,
+                "TF1-exact bilinear to 299x299 (torch-fidelity)",
+                False,
+            )
         self.model.to(self.device).eval()
 
     def __call__(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -262,17 +184,34 @@ class TimmInception(_TimmExtractor):
 
     MODEL = "inception_v3.tv_in1k"
 
-    def __init__(self, device: str | torch.device = "cpu", *, standin: bool = False,
-                 weights_path: str | Path | None = None, allow_download: bool = False, seed: int = 0):
+    def __init__(
+        self,
+        device: str | torch.device = "cpu",
+        *,
+        standin: bool = False,
+        weights_path: str | Path | None = None,
+        allow_download: bool = False,
+        seed: int = 0,
+    ):
         if standin:
             model, pre = tiny_timm_classifier(seed), Preprocess.from_timm(self.MODEL, size=32)
-            info = ExtractorInfo(_standin_id("timm-inception", seed), "stand-in timm Inception (timm test_resnet)",
-                                 _feature_dim(model), pre.describe(), True)
+            info = ExtractorInfo(
+                _standin_id("timm-inception", seed),
+                "stand-in timm Inception (timm test_resnet)",
+                _feature_dim(model),
+                pre.describe(),
+                True,
+            )
         else:
             model = pretrained_timm_model(self.MODEL, weights_path=weights_path, allow_download=allow_download)
             pre = Preprocess.from_timm(self.MODEL)
-            info = ExtractorInfo("timm-inception-v3-tv-in1k", f"timm {self.MODEL} (torchvision weights), pooled",
-                                 _feature_dim(model), pre.describe(), False)
+            info = ExtractorInfo(
+                "timm-inception-v3-tv-in1k",
+                f"timm {self.MODEL} (torchvision weights), pooled",
+                _feature_dim(model),
+                pre.describe(),
+                False,
+            )
         super().__init__(model, info, pre, device)
 
 
@@ -287,15 +226,23 @@ class DinoV2(_TimmExtractor):
     MODEL = "vit_large_patch14_dinov2.lvd142m"
     SIZE = 224
 
-    def __init__(self, device: str | torch.device = "cpu", *, standin: bool = False,
-                 weights_path: str | Path | None = None, allow_download: bool = False, seed: int = 0):
+    def __init__(
+        self,
+        device: str | torch.device = "cpu",
+        *,
+        standin: bool = False,
+        weights_path: str | Path | None = None,
+        allow_download: bool = False,
+        seed: int = 0,
+    ):
         if standin:
             size, model = 14 * TINY_DINOV2_GRID[1], tiny_dinov2(seed)
             key, name = _standin_id("dinov2", seed), "stand-in DINOv2 (tiny random ViT/14), CLS"
         else:
             size, key, name = self.SIZE, "dinov2-vitl14-224", "DINOv2 ViT-L/14 (lvd142m) CLS token, FD-DINOv2"
-            model = pretrained_timm_model(self.MODEL, weights_path=weights_path, allow_download=allow_download,
-                                          num_classes=0, global_pool="token")  # built at 518, as the checkpoint
+            model = pretrained_timm_model(
+                self.MODEL, weights_path=weights_path, allow_download=allow_download, num_classes=0, global_pool="token"
+            )  # built at 518, as the checkpoint
         model = set_dinov2_input_size(model, size)
         pre = Preprocess(size, "bicubic", IMAGENET_MEAN, IMAGENET_STD)
         super().__init__(model, ExtractorInfo(key, name, _feature_dim(model), pre.describe(), standin), pre, device)
@@ -313,30 +260,54 @@ class Classifier(_TimmExtractor):
 
     DEFAULT_MODEL = "resnet50.a1_in1k"
 
-    def __init__(self, device: str | torch.device = "cpu", *, standin: bool = False,
-                 weights_path: str | Path | None = None, allow_download: bool = False, seed: int = 0,
-                 model_name: str = DEFAULT_MODEL):
+    def __init__(
+        self,
+        device: str | torch.device = "cpu",
+        *,
+        standin: bool = False,
+        weights_path: str | Path | None = None,
+        allow_download: bool = False,
+        seed: int = 0,
+        model_name: str = DEFAULT_MODEL,
+    ):
         if standin:
             model, pre = tiny_timm_classifier(seed), Preprocess.from_timm(model_name, size=32, crop=True)
             base = "classifier" if model_name == self.DEFAULT_MODEL else f"classifier-{model_name}"  # its resize
-            info = ExtractorInfo(_standin_id(base, seed), "stand-in ImageNet classifier (timm test_resnet)",
-                                 _feature_dim(model), pre.describe(), True)
+            info = ExtractorInfo(
+                _standin_id(base, seed),
+                "stand-in ImageNet classifier (timm test_resnet)",
+                _feature_dim(model),
+                pre.describe(),
+                True,
+            )
         else:
             model = pretrained_timm_model(model_name, weights_path=weights_path, allow_download=allow_download)
             if not getattr(model, "num_classes", 0):
                 raise ValueError(f"{model_name!r} has no classifier head; pick an ImageNet-1k classifier")
             pre = Preprocess.from_timm(model_name, crop=True)
-            info = ExtractorInfo(f"classifier-{model_name}", f"timm {model_name} ImageNet classifier",
-                                 _feature_dim(model), pre.describe(), False)
+            info = ExtractorInfo(
+                f"classifier-{model_name}",
+                f"timm {model_name} ImageNet classifier",
+                _feature_dim(model),
+                pre.describe(),
+                False,
+            )
         super().__init__(model, info, pre, device)
 
 
 # ---------------------------------------------------------------- factory and adapters
 
+
 # name -> constructor(device=..., standin=..., weights_path=..., allow_download=...). The lead adds "clip" here.
-def clip_image_extractor(device: str | torch.device = "cpu", *, standin: bool = False,
-                         weights_path: str | Path | None = None, allow_download: bool = False) -> Extractor:
+def clip_image_extractor(
+    device: str | torch.device = "cpu",
+    *,
+    standin: bool = False,
+    weights_path: str | Path | None = None,
+    allow_download: bool = False,
+) -> Extractor:
     """CLIP image embeddings (metrics.clip); weights_path may name a local save_pretrained folder."""
+    # lazy: imports torch (seconds); only this path needs it
     from .clip import DEFAULT_CLIP, ClipImageExtractor, load_clip
 
     source = str(weights_path) if weights_path else DEFAULT_CLIP
@@ -352,8 +323,14 @@ EXTRACTORS: dict[str, Callable[..., Extractor]] = {
 }
 
 
-def load_extractor(name: str, *, device: str | torch.device = "cpu", standin: bool = False,
-                   weights_path: str | Path | None = None, allow_download: bool = False) -> Extractor:
+def load_extractor(
+    name: str,
+    *,
+    device: str | torch.device = "cpu",
+    standin: bool = False,
+    weights_path: str | Path | None = None,
+    allow_download: bool = False,
+) -> Extractor:
     """The extractor called name (a key of EXTRACTORS); standin=True gives its tiny seeded offline stand-in."""
     if name not in EXTRACTORS:
         raise ValueError(f"unknown extractor {name!r}; choose one of {sorted(EXTRACTORS)}")
@@ -393,18 +370,12 @@ def as_feature_module(extractor: Extractor, key: str = "features") -> nn.Module:
 
 __all__ = [
     "EXTRACTORS",
-    "FID_WEIGHTS_ENV",
-    "FID_WEIGHTS_URL",
     "Classifier",
     "DinoV2",
     "FidInception",
     "Preprocess",
     "TimmInception",
-    "WeightsUnavailableError",
     "as_feature_module",
-    "fid_inception_weights_file",
     "load_extractor",
     "normalised_input",
-    "pretrained_timm_model",
-    "verified_weights_file",
 ]

@@ -1,4 +1,5 @@
 """Network builders behind the extractors: tiny seeded offline stand-ins, random FID weights, DINOv2 resizing."""
+
 from __future__ import annotations
 
 import tempfile
@@ -30,9 +31,8 @@ def seeded_module(build: Callable[[], ModuleT], seed: int) -> ModuleT:
 
 def tf1_bilinear_resized(images: torch.Tensor, size: int) -> torch.Tensor:
     """uint8 (B, 3, H, W) -> float32 (B, 3, size, size) with torch-fidelity's TF1-exact bilinear resize."""
-    from torch_fidelity.interpolate_compat_tensorflow import (
-        interpolate_bilinear_2d_like_tensorflow1x,
-    )
+    # lazy: torch-fidelity is needed only by the FID Inception
+    from torch_fidelity.interpolate_compat_tensorflow import interpolate_bilinear_2d_like_tensorflow1x
 
     return interpolate_bilinear_2d_like_tensorflow1x(images.float(), size=(size, size), align_corners=False)
 
@@ -47,10 +47,14 @@ class TinyFidInception(nn.Module):
     def __init__(self, dim: int = TINY_FID_DIM, num_logits: int = INCEPTION_LOGITS):
         super().__init__()
         self.body = nn.Sequential(
-            nn.Conv2d(3, 16, 3, stride=2, padding=1), nn.ReLU(),  # (B, 16, 16, 16)
-            nn.Conv2d(16, 32, 3, stride=2, padding=1), nn.ReLU(),  # (B, 32, 8, 8)
-            nn.Conv2d(32, dim, 3, stride=2, padding=1), nn.ReLU(),  # (B, dim, 4, 4)
-            nn.AdaptiveAvgPool2d(1), nn.Flatten(),  # (B, dim)
+            nn.Conv2d(3, 16, 3, stride=2, padding=1),
+            nn.ReLU(),  # (B, 16, 16, 16)
+            nn.Conv2d(16, 32, 3, stride=2, padding=1),
+            nn.ReLU(),  # (B, 32, 8, 8)
+            nn.Conv2d(32, dim, 3, stride=2, padding=1),
+            nn.ReLU(),  # (B, dim, 4, 4)
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),  # (B, dim)
         )
         self.fc = nn.Linear(dim, num_logits)
 
@@ -67,7 +71,7 @@ def tiny_fid_inception(seed: int = 0) -> TinyFidInception:
 
 def tiny_timm_classifier(seed: int = 0) -> nn.Module:
     """timm's test_resnet (0.5M parameters, 96-d pooled features) with a 1000-way head, seeded."""
-    import timm
+    import timm  # lazy: timm is needed only by its extractors
 
     return seeded_module(lambda: timm.create_model("test_resnet", pretrained=False, num_classes=1000), seed)
 
@@ -80,12 +84,18 @@ def tiny_dinov2(seed: int = 0) -> nn.Module:
 
     The caller resizes it to 56x56 with the DINOv2 position-embedding interpolation, like the real 518 -> 224.
     """
-    import timm
+    import timm  # lazy: timm is needed only by its extractors
 
     def build() -> nn.Module:
         return timm.create_model(
-            "vit_small_patch14_dinov2", pretrained=False, depth=2, embed_dim=32, num_heads=2,
-            img_size=14 * TINY_DINOV2_GRID[0], num_classes=0, global_pool="token",
+            "vit_small_patch14_dinov2",
+            pretrained=False,
+            depth=2,
+            embed_dim=32,
+            num_heads=2,
+            img_size=14 * TINY_DINOV2_GRID[0],
+            num_classes=0,
+            global_pool="token",
             init_values=1.0,  # LayerScale 1 (DINOv2's 1e-5 init would leave the CLS token nearly image-independent)
         )
 
@@ -99,6 +109,7 @@ def save_random_fid_inception_weights(path: str | Path, seed: int = 0) -> Path:
     Kaiming-normal so activations stay O(1) through 47 layers (the default init shrinks them into denormals,
     which makes CPU inference several times slower), and saves a plain tensor dict (~96 MB) to path.
     """
+    # lazy: torch-fidelity is needed only by the FID Inception
     from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
 
     class _RandomInit(FeatureExtractorInceptionV3):
@@ -129,8 +140,9 @@ def dinov2_pos_embed(pos_embed: torch.Tensor, old_grid: int, new_grid: int) -> t
     size=g with antialias=True instead, which gives different numbers (hence FD-DINOv2 drift).
     """
     if pos_embed.dim() != 3 or pos_embed.shape[1] != 1 + old_grid * old_grid:
-        raise ValueError(f"pos_embed must be (1, 1 + {old_grid}**2, D) with one class token; "
-                         f"got {tuple(pos_embed.shape)}")
+        raise ValueError(
+            f"pos_embed must be (1, 1 + {old_grid}**2, D) with one class token; got {tuple(pos_embed.shape)}"
+        )
     if new_grid == old_grid:
         return pos_embed
     dim = pos_embed.shape[-1]

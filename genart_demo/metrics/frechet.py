@@ -1,4 +1,5 @@
 """Fréchet distance between Gaussian fits of two feature sets (FID, FD-DINOv2, intra-FID): stats, routes, reference."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -102,13 +103,17 @@ class FeatureStats:
 
     def compute(self) -> GaussianStats:
         if self._shift is None:
-            raise ValueError("FeatureStats.compute() before any update(); a covariance needs at least 2 feature vectors")
+            raise ValueError(
+                "FeatureStats.compute() before any update(); a covariance needs at least 2 feature vectors"
+            )
         return _stats_from_shifted_sums(self._shift, self._sum, self._outer, self.n)
 
     def features(self) -> np.ndarray:
         """All kept features, (n, d) float64; only with keep_features=True."""
         if not self.keep_features:
-            raise ValueError("FeatureStats(keep_features=False) does not keep features; construct it with keep_features=True")
+            raise ValueError(
+                "FeatureStats(keep_features=False) does not keep features; construct it with keep_features=True"
+            )
         if not self._kept:
             raise ValueError("no features yet; call update() first")
         return np.concatenate(self._kept, axis=0)
@@ -218,8 +223,13 @@ class FrechetReference:
     with R when it is first computed here, so a cache can persist it.
     """
 
-    def __init__(self, stats: GaussianStats, features: Features | None = None, sqrt: np.ndarray | None = None,
-                 on_sqrt: Callable[[np.ndarray], None] | None = None):
+    def __init__(
+        self,
+        stats: GaussianStats,
+        features: Features | None = None,
+        sqrt: np.ndarray | None = None,
+        on_sqrt: Callable[[np.ndarray], None] | None = None,
+    ):
         self.stats = stats
         self._features = None if features is None else as_float64_features(features, "reference features")
         if self._features is not None and self._features.shape[1] != stats.dim:
@@ -264,6 +274,12 @@ class FrechetReference:
 
 
 __all__ = [
-    "FeatureStats", "FrechetReference", "GaussianStats", "as_float64_features", "frechet_distance",
-    "frechet_distance_features", "gaussian_stats", "psd_sqrt",
+    "FeatureStats",
+    "FrechetReference",
+    "GaussianStats",
+    "as_float64_features",
+    "frechet_distance",
+    "frechet_distance_features",
+    "gaussian_stats",
+    "psd_sqrt",
 ]

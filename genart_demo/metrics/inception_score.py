@@ -1,4 +1,5 @@
 """Inception Score: exp of the mean KL(p(y|x) ‖ p(y)) within splits of classifier logits (Salimans et al. 2016)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -10,7 +11,9 @@ from .frechet import Features
 def _as_logits(logits: Features) -> torch.Tensor:
     x = torch.as_tensor(logits).detach().cpu()
     if x.dim() != 2 or x.shape[1] < 2:
-        raise ValueError(f"Inception Score takes (n, classes) logits with at least 2 classes; got shape {tuple(x.shape)}")
+        raise ValueError(
+            f"Inception Score takes (n, classes) logits with at least 2 classes; got shape {tuple(x.shape)}"
+        )
     if not torch.isfinite(x).all():
         raise ValueError("logits contain NaN or inf; the classifier went wrong")
     return x
@@ -23,8 +26,10 @@ def split_scores(logits: Features, splits: int = 10, shuffle: bool = True, seed:
     if not (isinstance(splits, int) and splits >= 1):
         raise ValueError(f"splits must be a positive integer; got {splits!r}")
     if n < splits:
-        raise ValueError(f"Inception Score with {splits} splits needs at least {splits} samples; got {n}. "
-                         f"Generate more images or lower splits.")
+        raise ValueError(
+            f"Inception Score with {splits} splits needs at least {splits} samples; got {n}. "
+            f"Generate more images or lower splits."
+        )
     if shuffle:
         x = x[np.random.RandomState(seed).permutation(n)]
     x = x.double()
@@ -39,8 +44,9 @@ def split_scores(logits: Features, splits: int = 10, shuffle: bool = True, seed:
     return np.asarray(scores)
 
 
-def inception_score(logits: Features, splits: int = 10, shuffle: bool = True, seed: int = 2020,
-                    ddof: int = 0) -> tuple[float, float]:
+def inception_score(
+    logits: Features, splits: int = 10, shuffle: bool = True, seed: int = 2020, ddof: int = 0
+) -> tuple[float, float]:
     """(mean, std) over splits of exp(E_x KL(p(y|x) ‖ p(y))) from (n, classes) logits, computed in float64.
 
     Defaults are torch-fidelity's isc_features_to_metric exactly: rows permuted by

@@ -1,4 +1,5 @@
 """Kernel Inception Distance: unbiased MMD² with a polynomial kernel over random subsets (Bińkowski et al. 2018)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -8,8 +9,9 @@ from .frechet import Features, as_float64_features
 GRAM_BUDGET = 2**25  # float64 entries (256 MB): up to this, the three full Gram matrices are built once
 
 
-def polynomial_kernel(x: np.ndarray, y: np.ndarray, degree: int = 3, gamma: float | None = None,
-                      coef0: float = 1.0) -> np.ndarray:
+def polynomial_kernel(
+    x: np.ndarray, y: np.ndarray, degree: int = 3, gamma: float | None = None, coef0: float = 1.0
+) -> np.ndarray:
     """(gamma · x yᵀ + coef0)^degree for (n, d) and (m, d) features -> (n, m); gamma defaults to 1/d."""
     gamma = 1.0 / x.shape[1] if gamma is None else gamma
     return (x @ y.T * gamma + coef0) ** degree
@@ -25,12 +27,21 @@ def mmd2_unbiased(k_xx: np.ndarray, k_xy: np.ndarray, k_yy: np.ndarray) -> float
 def subset_indices(n1: int, n2: int, subsets: int, subset_size: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """The subsets torch-fidelity draws: RandomState(seed), then per subset choice(n1) and choice(n2) without replacement."""
     rng = np.random.RandomState(seed)
-    return [(rng.choice(n1, subset_size, replace=False), rng.choice(n2, subset_size, replace=False))
-            for _ in range(subsets)]
+    return [
+        (rng.choice(n1, subset_size, replace=False), rng.choice(n2, subset_size, replace=False)) for _ in range(subsets)
+    ]
 
 
-def kid_subset_values(f1: Features, f2: Features, subsets: int = 100, subset_size: int = 1000, seed: int = 2020,
-                      degree: int = 3, gamma: float | None = None, coef0: float = 1.0) -> np.ndarray:
+def kid_subset_values(
+    f1: Features,
+    f2: Features,
+    subsets: int = 100,
+    subset_size: int = 1000,
+    seed: int = 2020,
+    degree: int = 3,
+    gamma: float | None = None,
+    coef0: float = 1.0,
+) -> np.ndarray:
     """MMD² of each subset, (subsets,) float64; see kid()."""
     x, y = as_float64_features(f1, "f1"), as_float64_features(f2, "f2")
     if x.shape[1] != y.shape[1]:
@@ -40,7 +51,9 @@ def kid_subset_values(f1: Features, f2: Features, subsets: int = 100, subset_siz
     n1, n2 = x.shape[0], y.shape[0]
     m = min(subset_size, n1, n2)
     if m < 2:
-        raise ValueError(f"KID needs subsets of at least 2 vectors; got subset_size={subset_size}, sets of {n1} and {n2}")
+        raise ValueError(
+            f"KID needs subsets of at least 2 vectors; got subset_size={subset_size}, sets of {n1} and {n2}"
+        )
     gamma = 1.0 / x.shape[1] if gamma is None else gamma
     draws = subset_indices(n1, n2, subsets, m, seed)
     if n1 * n1 + n2 * n2 + n1 * n2 <= GRAM_BUDGET:  # whole kernels once; a subset's block sum is wᵀ K w
@@ -57,14 +70,24 @@ def kid_subset_values(f1: Features, f2: Features, subsets: int = 100, subset_siz
         values = np.empty(subsets)
         for i, (i1, i2) in enumerate(draws):
             xs, ys = x[i1], y[i2]
-            values[i] = mmd2_unbiased(polynomial_kernel(xs, xs, degree, gamma, coef0),
-                                      polynomial_kernel(xs, ys, degree, gamma, coef0),
-                                      polynomial_kernel(ys, ys, degree, gamma, coef0))
+            values[i] = mmd2_unbiased(
+                polynomial_kernel(xs, xs, degree, gamma, coef0),
+                polynomial_kernel(xs, ys, degree, gamma, coef0),
+                polynomial_kernel(ys, ys, degree, gamma, coef0),
+            )
     return values
 
 
-def kid(f1: Features, f2: Features, subsets: int = 100, subset_size: int = 1000, seed: int = 2020, degree: int = 3,
-        gamma: float | None = None, coef0: float = 1.0) -> tuple[float, float]:
+def kid(
+    f1: Features,
+    f2: Features,
+    subsets: int = 100,
+    subset_size: int = 1000,
+    seed: int = 2020,
+    degree: int = 3,
+    gamma: float | None = None,
+    coef0: float = 1.0,
+) -> tuple[float, float]:
     """(mean, std) of the unbiased MMD² between (n1, d) and (n2, d) features over random subsets, in float64.
 
     Kernel k(x, y) = (gamma · x·y + coef0)^degree, gamma = 1/d by default (KID's (x·y/d + 1)³). std has ddof 0,
@@ -83,10 +106,23 @@ def kid(f1: Features, f2: Features, subsets: int = 100, subset_size: int = 1000,
 class KIDAccumulator:
     """Keeps the two feature sets batch by batch; compute() is kid() on everything seen."""
 
-    def __init__(self, subsets: int = 100, subset_size: int = 1000, seed: int = 2020, degree: int = 3,
-                 gamma: float | None = None, coef0: float = 1.0):
-        self.options = {"subsets": subsets, "subset_size": subset_size, "seed": seed, "degree": degree,
-                        "gamma": gamma, "coef0": coef0}
+    def __init__(
+        self,
+        subsets: int = 100,
+        subset_size: int = 1000,
+        seed: int = 2020,
+        degree: int = 3,
+        gamma: float | None = None,
+        coef0: float = 1.0,
+    ):
+        self.options = {
+            "subsets": subsets,
+            "subset_size": subset_size,
+            "seed": seed,
+            "degree": degree,
+            "gamma": gamma,
+            "coef0": coef0,
+        }
         self.reset()
 
     def reset(self) -> None:

@@ -14,6 +14,7 @@ The linear heads are the LPIPS v0.1 weights that torchmetrics ships in its wheel
 torchvision: a local file, torchvision's cache, or a download when allowed; offline, `standin=True` gives the same
 architecture with seeded random weights (numbers for testing the plumbing only, flagged `info.standin`).
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -44,8 +45,14 @@ class _NetSpec:
 _NETS = {
     "alex": _NetSpec("alexnet", "AlexNet_Weights", "AlexNet", (1, 4, 7, 9, 11), (64, 192, 384, 256, 256), 31),
     "vgg": _NetSpec("vgg16", "VGG16_Weights", "VGG16", (3, 8, 15, 22, 29), (64, 128, 256, 512, 512), 16),
-    "squeeze": _NetSpec("squeezenet1_1", "SqueezeNet1_1_Weights", "SqueezeNet 1.1", (1, 4, 7, 9, 10, 11, 12),
-                        (64, 128, 256, 384, 384, 512, 512), 17),
+    "squeeze": _NetSpec(
+        "squeezenet1_1",
+        "SqueezeNet1_1_Weights",
+        "SqueezeNet 1.1",
+        (1, 4, 7, 9, 10, 11, 12),
+        (64, 128, 256, 384, 384, 512, 512),
+        17,
+    ),
 }
 
 
@@ -72,7 +79,7 @@ def _backbone(net: str) -> nn.Sequential:
     default init shrinks them layer by layer until SqueezeNet's deep taps are denormal floats (slow, and nearly
     zero vectors make the unit normalisation ill-defined).
     """
-    import torchvision
+    import torchvision  # lazy: torchvision is needed only by this network
 
     spec = _spec(net)
     with torch.device("meta"):
@@ -108,8 +115,13 @@ class LPIPS(nn.Module):
             head.weight.data.copy_(state[key])
         self.heads_source = str(path)
         self.weights_source = "untrained He-normal backbone (no ImageNet weights loaded)"
-        self.info = ExtractorInfo(id=f"standin-lpips-{net}", name=f"LPIPS {spec.label} (untrained backbone)",
-                                  dim=sum(spec.channels), resize="none (compared at the input size)", standin=True)
+        self.info = ExtractorInfo(
+            id=f"standin-lpips-{net}",
+            name=f"LPIPS {spec.label} (untrained backbone)",
+            dim=sum(spec.channels),
+            resize="none (compared at the input size)",
+            standin=True,
+        )
         self.requires_grad_(False)
         self.eval()
 
@@ -121,21 +133,26 @@ class LPIPS(nn.Module):
         if not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor):
             raise TypeError(f"LPIPS takes two tensors; got {type(x).__name__} and {type(y).__name__}")
         if x.shape != y.shape or x.dim() != 4 or x.shape[1] != 3:
-            raise ValueError(f"LPIPS needs two (B, 3, H, W) tensors of one shape; "
-                             f"got {tuple(x.shape)} and {tuple(y.shape)}")
+            raise ValueError(
+                f"LPIPS needs two (B, 3, H, W) tensors of one shape; got {tuple(x.shape)} and {tuple(y.shape)}"
+            )
         if not x.is_floating_point() or not y.is_floating_point():
-            raise ValueError(f"LPIPS takes float images; got {x.dtype} and {y.dtype} "
-                             "(convert uint8 with x / 127.5 - 1)")
+            raise ValueError(
+                f"LPIPS takes float images; got {x.dtype} and {y.dtype} (convert uint8 with x / 127.5 - 1)"
+            )
         if min(x.shape[-2:]) < self.spec.min_side:
-            raise ValueError(f"LPIPS with {self.spec.label} needs images at least {self.spec.min_side}x"
-                             f"{self.spec.min_side}; got {tuple(x.shape[-2:])}")
+            raise ValueError(
+                f"LPIPS with {self.spec.label} needs images at least {self.spec.min_side}x"
+                f"{self.spec.min_side}; got {tuple(x.shape[-2:])}"
+            )
         low, high = (0.0, 1.0) if normalize else (-1.0, 1.0)
         for name, t in (("first", x), ("second", y)):
             lo, hi = t.min().item(), t.max().item()
             if not (lo >= low and hi <= high):  # also catches NaN
                 hint = "" if normalize else "; for [0, 1] images pass normalize=True"
-                raise ValueError(f"LPIPS inputs must lie in [{low:g}, {high:g}]; the {name} batch spans "
-                                 f"[{lo:.4g}, {hi:.4g}]{hint}")
+                raise ValueError(
+                    f"LPIPS inputs must lie in [{low:g}, {high:g}]; the {name} batch spans [{lo:.4g}, {hi:.4g}]{hint}"
+                )
 
     def _taps(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Unit-normalised feature maps at each tap, [(B, C_k, H_k, W_k)]."""
@@ -168,7 +185,7 @@ def lpips(x: torch.Tensor, y: torch.Tensor, model: LPIPS, normalize: bool = Fals
 
 
 def _torchvision_weights(net: str):
-    import torchvision
+    import torchvision  # lazy: torchvision is needed only by this network
 
     return getattr(torchvision.models, _spec(net).weights).DEFAULT
 
@@ -188,8 +205,14 @@ def _backbone_state(state: dict, features: nn.Sequential, source: str) -> dict:
     return {k: state[k] for k in wanted}
 
 
-def load_lpips(net: str = "alex", weights_path: str | Path | None = None, allow_download: bool = False,
-               standin: bool = False, seed: int = 0, heads_path: str | Path | None = None) -> LPIPS:
+def load_lpips(
+    net: str = "alex",
+    weights_path: str | Path | None = None,
+    allow_download: bool = False,
+    standin: bool = False,
+    seed: int = 0,
+    heads_path: str | Path | None = None,
+) -> LPIPS:
     """An LPIPS module with the v0.1 heads and, in order of preference, the backbone weights from: a seeded random
     stand-in (standin=True), `weights_path`, torchvision's cache, or a download (allow_download=True)."""
     spec = _spec(net)
@@ -198,9 +221,13 @@ def load_lpips(net: str = "alex", weights_path: str | Path | None = None, allow_
             torch.manual_seed(seed)
             model = LPIPS(net, heads_path=heads_path)
         model.weights_source = f"random stand-in, seed {seed}"
-        model.info = ExtractorInfo(id=f"standin-lpips-{net}-seed{seed}",
-                                   name=f"LPIPS {spec.label} (random stand-in backbone, seed {seed})",
-                                   dim=sum(spec.channels), resize="none (compared at the input size)", standin=True)
+        model.info = ExtractorInfo(
+            id=f"standin-lpips-{net}-seed{seed}",
+            name=f"LPIPS {spec.label} (random stand-in backbone, seed {seed})",
+            dim=sum(spec.channels),
+            resize="none (compared at the input size)",
+            standin=True,
+        )
         return model
     model = LPIPS(net, heads_path=heads_path)
     cached = cached_backbone_path(net)
@@ -217,11 +244,17 @@ def load_lpips(net: str = "alex", weights_path: str | Path | None = None, allow_
     else:
         raise FileNotFoundError(
             f"LPIPS needs torchvision's ImageNet {spec.label} weights: none at {cached}. Pass weights_path=<.pth>, "
-            "allow_download=True, or standin=True for a random stand-in (numbers for tests only).")
+            "allow_download=True, or standin=True for a random stand-in (numbers for tests only)."
+        )
     model.features.load_state_dict(_backbone_state(state, model.features, source))
     model.weights_source = source
-    model.info = ExtractorInfo(id=f"lpips-{net}-v0.1", name=f"LPIPS v0.1 {spec.label} (torchvision ImageNet backbone)",
-                               dim=sum(spec.channels), resize="none (compared at the input size)", standin=False)
+    model.info = ExtractorInfo(
+        id=f"lpips-{net}-v0.1",
+        name=f"LPIPS v0.1 {spec.label} (torchvision ImageNet backbone)",
+        dim=sum(spec.channels),
+        resize="none (compared at the input size)",
+        standin=False,
+    )
     return model
 
 

@@ -18,6 +18,7 @@ Conventions (all per image unless said otherwise, computed in float64):
   `padding` choice as `ssim`; with `padding="reflect"` the result equals torchmetrics', whose contrast terms use
   the valid positions only and whose last-scale SSIM uses the padded map.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -34,7 +35,9 @@ def _check_pair(x: torch.Tensor, y: torch.Tensor) -> None:
     if not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor):
         raise TypeError(f"pixel metrics take two tensors; got {type(x).__name__} and {type(y).__name__}")
     if x.shape != y.shape or x.dim() != 4:
-        raise ValueError(f"PSNR/SSIM need two (B, C, H, W) tensors of one shape; got {tuple(x.shape)} and {tuple(y.shape)}")
+        raise ValueError(
+            f"PSNR/SSIM need two (B, C, H, W) tensors of one shape; got {tuple(x.shape)} and {tuple(y.shape)}"
+        )
 
 
 def _check_data_range(data_range: float) -> float:
@@ -88,8 +91,9 @@ def _check_window(window: int, sigma: float, padding: str) -> None:
         raise ValueError(f"SSIM padding {padding!r} — allowed: {', '.join(SSIM_PADDINGS)}")
 
 
-def _ssim_and_contrast(x: torch.Tensor, y: torch.Tensor, c1: float, c2: float, window: int, sigma: float,
-                       padding: str) -> tuple[torch.Tensor, torch.Tensor]:
+def _ssim_and_contrast(
+    x: torch.Tensor, y: torch.Tensor, c1: float, c2: float, window: int, sigma: float, padding: str
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean SSIM and mean contrast-structure term per image, both (B,); x, y float64 (B, C, H, W)."""
     pad = window // 2
     g = _gaussian_1d(window, sigma, x.dtype, x.device)
@@ -108,8 +112,16 @@ def _ssim_and_contrast(x: torch.Tensor, y: torch.Tensor, c1: float, c2: float, w
     return ssim_map.flatten(1).mean(1), contrast.flatten(1).mean(1)
 
 
-def ssim(x: torch.Tensor, y: torch.Tensor, data_range: float = 1.0, window: int = 11, sigma: float = 1.5,
-         k1: float = 0.01, k2: float = 0.03, padding: str = "valid") -> torch.Tensor:
+def ssim(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    data_range: float = 1.0,
+    window: int = 11,
+    sigma: float = 1.5,
+    k1: float = 0.01,
+    k2: float = 0.03,
+    padding: str = "valid",
+) -> torch.Tensor:
     """Mean structural similarity per image, (B,) float64; 1 for identical images.
 
     padding "valid" (default): the window positions inside the image (Wang et al., scikit-image);
@@ -129,9 +141,17 @@ def ms_ssim_min_side(window: int = 11, scales: int = len(MS_SSIM_WEIGHTS)) -> in
     return window * 2 ** (scales - 1)
 
 
-def ms_ssim(x: torch.Tensor, y: torch.Tensor, data_range: float = 1.0,
-            weights: Sequence[float] = MS_SSIM_WEIGHTS, window: int = 11, sigma: float = 1.5,
-            k1: float = 0.01, k2: float = 0.03, padding: str = "valid") -> torch.Tensor:
+def ms_ssim(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    data_range: float = 1.0,
+    weights: Sequence[float] = MS_SSIM_WEIGHTS,
+    window: int = 11,
+    sigma: float = 1.5,
+    k1: float = 0.01,
+    k2: float = 0.03,
+    padding: str = "valid",
+) -> torch.Tensor:
     """Multi-scale SSIM per image, (B,) float64: prod_j cs_j^w_j over the first scales times ssim_last^w_last.
 
     Terms are clamped at 0 before the powers (torchmetrics' normalize="relu"). Images must be at least
@@ -145,9 +165,11 @@ def ms_ssim(x: torch.Tensor, y: torch.Tensor, data_range: float = 1.0,
         raise ValueError("MS-SSIM needs at least one scale weight")
     need = ms_ssim_min_side(window, len(weights))
     if min(x.shape[-2:]) < need:
-        raise ValueError(f"MS-SSIM with {len(weights)} scales and a {window}x{window} window needs images at least "
-                         f"{need}x{need} (the coarsest scale is 1/{2 ** (len(weights) - 1)} of the side); "
-                         f"got {tuple(x.shape[-2:])}. Use SSIM for smaller images.")
+        raise ValueError(
+            f"MS-SSIM with {len(weights)} scales and a {window}x{window} window needs images at least "
+            f"{need}x{need} (the coarsest scale is 1/{2 ** (len(weights) - 1)} of the side); "
+            f"got {tuple(x.shape[-2:])}. Use SSIM for smaller images."
+        )
     c1, c2 = (k1 * peak) ** 2, (k2 * peak) ** 2
     x, y = x.double(), y.double()
     terms = []

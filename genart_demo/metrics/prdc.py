@@ -1,4 +1,5 @@
 """Precision/recall (Kynkäänniemi et al. 2019) and density/coverage (Naeem et al. 2020) from k-NN balls of features."""
+
 from __future__ import annotations
 
 import torch
@@ -34,8 +35,9 @@ def knn_radii(x: Features, ks: tuple[int, ...]) -> dict[int, torch.Tensor]:
     return radii
 
 
-def _real_fake_counts(real: torch.Tensor, fake: torch.Tensor, real_radii: dict[int, torch.Tensor],
-                      fake_radius: torch.Tensor | None) -> dict:
+def _real_fake_counts(
+    real: torch.Tensor, fake: torch.Tensor, real_radii: dict[int, torch.Tensor], fake_radius: torch.Tensor | None
+) -> dict:
     """One chunked pass over real-fake distances: per-fake ball counts per k, per-real coverage and recall."""
     n_real = real.shape[0]
     inside = {k: torch.zeros(fake.shape[0], dtype=torch.float64) for k in real_radii}  # real balls holding each fake

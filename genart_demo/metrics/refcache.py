@@ -1,23 +1,20 @@
 """On-disk cache of reference-set features, Gaussian stats and √Σ, keyed by extractor id and image-content hash."""
+
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
-import os
 import re
-import shutil
-import uuid
 import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
 from ..atomic import atomic_folder, atomic_write
-
 from .frechet import Features, FrechetReference, GaussianStats, gaussian_stats
 
 FORMAT_VERSION = 1
@@ -47,6 +44,7 @@ def _safe_name(text: str) -> str:
 
 def _write_npz(path: Path, **arrays: np.ndarray) -> None:
     """An .npz written atomically: readers see the old file or the new."""
+
     def write(tmp: Path) -> None:
         with open(tmp, "wb") as fh:  # a file object, so numpy does not append ".npz" to the temporary name
             np.savez(fh, **arrays)
@@ -100,8 +98,9 @@ class ReferenceCache:
         try:
             return self._load(path, extractor_id, content_hash)
         except _UNREADABLE as err:
-            log.warning("reference cache entry %s is unreadable (%s: %s); treating it as a miss",
-                        path, type(err).__name__, err)
+            log.warning(
+                "reference cache entry %s is unreadable (%s: %s); treating it as a miss", path, type(err).__name__, err
+            )
             return None
 
     def _load(self, path: Path, extractor_id: str, content_hash: str) -> CachedReference:
@@ -118,8 +117,9 @@ class ReferenceCache:
             raise ValueError(f"arrays {features.shape}, {mu.shape}, {sigma.shape} do not match n={n}, d={d}")
         if logits is not None and logits.shape[0] != n:
             raise ValueError(f"logits have {logits.shape[0]} rows, features {n}")
-        return CachedReference(extractor_id, content_hash, features, GaussianStats(mu, sigma, n), logits,
-                               self._load_sqrt(path, d), path)
+        return CachedReference(
+            extractor_id, content_hash, features, GaussianStats(mu, sigma, n), logits, self._load_sqrt(path, d), path
+        )
 
     @staticmethod
     def _load_sqrt(path: Path, d: int) -> np.ndarray | None:
@@ -135,8 +135,14 @@ class ReferenceCache:
             log.warning("ignoring unreadable sqrt in reference cache entry %s (%s)", path, err)
             return None
 
-    def put(self, extractor_id: str, content_hash: str, features: Features, logits: Features | None = None,
-            sqrt: np.ndarray | None = None) -> CachedReference:
+    def put(
+        self,
+        extractor_id: str,
+        content_hash: str,
+        features: Features,
+        logits: Features | None = None,
+        sqrt: np.ndarray | None = None,
+    ) -> CachedReference:
         """Store (n, d) features (kept as float32), their float64 stats, optional (n, K) logits and optional √Σ."""
         feats = np.ascontiguousarray(np.asarray(_numpy(features), dtype=np.float32))
         stats = gaussian_stats(feats)  # also refuses non-2-D, n < 2 and non-finite features
@@ -149,19 +155,34 @@ class ReferenceCache:
         arrays = {"features": feats, "mu": stats.mu, "sigma": stats.sigma}
         if logit_array is not None:
             arrays["logits"] = logit_array
-        meta = {"format_version": FORMAT_VERSION, "extractor_id": extractor_id, "content_hash": content_hash, "n": n,
-                "d": d, "has_logits": logit_array is not None, "created": datetime.now(timezone.utc).isoformat()}
+        meta = {
+            "format_version": FORMAT_VERSION,
+            "extractor_id": extractor_id,
+            "content_hash": content_hash,
+            "n": n,
+            "d": d,
+            "has_logits": logit_array is not None,
+            "created": datetime.now(UTC).isoformat(),
+        }
         final = self.entry_dir(extractor_id, content_hash)
         with atomic_folder(final, replace=True) as tmp:  # an older or broken entry is swapped out whole
             _write_npz(tmp / "stats.npz", **arrays)
             if sqrt is not None:
                 _write_npz(tmp / "sqrt.npz", sqrt=np.asarray(sqrt, dtype=np.float64))
             atomic_write(tmp / "meta.json", json.dumps(meta, indent=1))
-        return CachedReference(extractor_id, content_hash, feats, stats, logit_array,
-                               None if sqrt is None else np.asarray(sqrt, dtype=np.float64), final)
+        return CachedReference(
+            extractor_id,
+            content_hash,
+            feats,
+            stats,
+            logit_array,
+            None if sqrt is None else np.asarray(sqrt, dtype=np.float64),
+            final,
+        )
 
-    def get_or_compute(self, extractor_id: str, content_hash: str,
-                       compute: Callable[[], tuple[Features, Features | None]]) -> CachedReference:
+    def get_or_compute(
+        self, extractor_id: str, content_hash: str, compute: Callable[[], tuple[Features, Features | None]]
+    ) -> CachedReference:
         """The cached entry, or put(compute()) on a miss; compute returns (features, logits or None)."""
         cached = self.get(extractor_id, content_hash)
         if cached is not None:

@@ -5,6 +5,7 @@ The tokenizer is a real byte-level CLIP BPE tokenizer (lowercasing, '</w>' word 
 forms, a handful of merged words and the two specials (last, as in the real vocabulary). The model has 2-layer
 32-wide text and vision towers, 32x32 images in 8x8 patches and 16-d embeddings; its numbers mean nothing.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -13,8 +14,31 @@ import torch
 
 CONTEXT_LENGTH = 77  # CLIP's text context, special tokens included
 BOS, EOS = "<|startoftext|>", "<|endoftext|>"
-WORDS = ("a", "an", "the", "of", "in", "on", "with", "and", "photo", "painting", "cat", "dog", "red", "blue",
-         "green", "car", "tree", "house", "sky", "sea", "astronaut", "riding", "horse")
+WORDS = (
+    "a",
+    "an",
+    "the",
+    "of",
+    "in",
+    "on",
+    "with",
+    "and",
+    "photo",
+    "painting",
+    "cat",
+    "dog",
+    "red",
+    "blue",
+    "green",
+    "car",
+    "tree",
+    "house",
+    "sky",
+    "sea",
+    "astronaut",
+    "riding",
+    "horse",
+)
 IMAGE_SIZE = 32  # tiny vision tower input side
 PATCH_SIZE = 8
 HIDDEN = 32
@@ -51,7 +75,7 @@ def tiny_vocab_and_merges() -> tuple[dict[str, int], list[tuple[str, str]]]:
 
 def tiny_clip_tokenizer():
     """A CLIPTokenizer over the tiny vocabulary, padding with <|endoftext|> like openai/clip-vit-*."""
-    from transformers import CLIPTokenizer
+    from transformers import CLIPTokenizer  # lazy: transformers takes seconds to import; only this model needs it
 
     vocab, merges = tiny_vocab_and_merges()
     return CLIPTokenizer(vocab=vocab, merges=merges, pad_token=EOS, model_max_length=CONTEXT_LENGTH)
@@ -59,6 +83,7 @@ def tiny_clip_tokenizer():
 
 def tiny_clip_image_processor():
     """CLIP's PIL image processor at the tiny size: bicubic shortest side 32, centre crop 32, CLIP mean/std."""
+    # lazy: transformers takes seconds to import; only this model needs it
     from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
 
     crop = {"height": IMAGE_SIZE, "width": IMAGE_SIZE}
@@ -67,13 +92,19 @@ def tiny_clip_image_processor():
 
 def tiny_clip_model(tokenizer, seed: int = 0):
     """A CLIPModel with tiny random towers, seeded without disturbing the global RNG; eval mode."""
+    # lazy: transformers takes seconds to import; only this model needs it
     from transformers import CLIPConfig, CLIPModel
 
     tower = {"hidden_size": HIDDEN, "intermediate_size": 2 * HIDDEN, "num_hidden_layers": 2, "num_attention_heads": 2}
     config = CLIPConfig(
-        text_config={**tower, "vocab_size": len(tokenizer), "max_position_embeddings": CONTEXT_LENGTH,
-                     "bos_token_id": tokenizer.bos_token_id, "eos_token_id": tokenizer.eos_token_id,
-                     "pad_token_id": tokenizer.pad_token_id},  # a real eos id: pooled at the first <|endoftext|>
+        text_config={
+            **tower,
+            "vocab_size": len(tokenizer),
+            "max_position_embeddings": CONTEXT_LENGTH,
+            "bos_token_id": tokenizer.bos_token_id,
+            "eos_token_id": tokenizer.eos_token_id,
+            "pad_token_id": tokenizer.pad_token_id,
+        },  # a real eos id: pooled at the first <|endoftext|>
         vision_config={**tower, "image_size": IMAGE_SIZE, "patch_size": PATCH_SIZE},
         projection_dim=PROJECTION_DIM,
     )
@@ -83,5 +114,10 @@ def tiny_clip_model(tokenizer, seed: int = 0):
     return model.eval()
 
 
-__all__ = ["CONTEXT_LENGTH", "tiny_clip_image_processor", "tiny_clip_model", "tiny_clip_tokenizer",
-           "tiny_vocab_and_merges"]
+__all__ = [
+    "CONTEXT_LENGTH",
+    "tiny_clip_image_processor",
+    "tiny_clip_model",
+    "tiny_clip_tokenizer",
+    "tiny_vocab_and_merges",
+]

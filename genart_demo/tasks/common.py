@@ -1,4 +1,5 @@
 """What every task shares: seeds, per-step progress, sampler switching, prompt-length checks, saving outputs."""
+
 from __future__ import annotations
 
 import contextlib
@@ -6,15 +7,15 @@ import dataclasses
 import inspect
 import secrets
 from collections.abc import Callable, Iterable, Sequence
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image
 
-from ..errors import InputError
 from ..cache import LoadedPipeline
+from ..errors import InputError
 from ..media import save_png
 from ..registry import ModelSpec
 from ..run_settings import RunSettings
@@ -50,7 +51,7 @@ class TaskRequest:
         return (self.model,)
 
 
-@lru_cache(maxsize=None)
+@cache
 def pipeline_params(pipeline_class: str) -> frozenset[str]:
     """Argument names of a diffusers pipeline's __call__ (imports the class; allocates nothing)."""
     import diffusers  # lazy: importing diffusers takes seconds; the app serves before any pipeline is needed
@@ -84,7 +85,9 @@ def check_guidance(guidance: Any) -> float:
     try:
         value = float(guidance)
     except (TypeError, ValueError):
-        raise InputError(f"Guidance scale must be a number from {MIN_GUIDANCE:g} to {MAX_GUIDANCE:g}; got {guidance!r}.") from None
+        raise InputError(
+            f"Guidance scale must be a number from {MIN_GUIDANCE:g} to {MAX_GUIDANCE:g}; got {guidance!r}."
+        ) from None
     if not MIN_GUIDANCE <= value <= MAX_GUIDANCE:
         raise InputError(f"Guidance scale must be from {MIN_GUIDANCE:g} to {MAX_GUIDANCE:g}; got {value:g}.")
     return value
@@ -128,8 +131,10 @@ def check_prompts(prompt: str, negative_prompt: str = "") -> None:
     """Refuse a prompt or negative prompt longer than MAX_PROMPT_CHARS, saying how long it is."""
     for label, text in (("prompt", prompt), ("negative prompt", negative_prompt)):
         if len(text or "") > MAX_PROMPT_CHARS:
-            raise InputError(f"The {label} is {len(text):,} characters long; at most {MAX_PROMPT_CHARS:,} are allowed "
-                             "(text encoders read far less: longer text would only be cut off).")
+            raise InputError(
+                f"The {label} is {len(text):,} characters long; at most {MAX_PROMPT_CHARS:,} are allowed "
+                "(text encoders read far less: longer text would only be cut off)."
+            )
 
 
 def check_batch(studio: Studio, batch: Any) -> int:
@@ -144,7 +149,9 @@ def check_scheduler(spec: ModelSpec, name: str | None) -> str:
     chosen = name or spec.defaults.scheduler
     sampler(chosen)  # unknown names get the full list
     if chosen not in spec.samplers():
-        raise InputError(f"Scheduler {chosen!r} does not work with {spec.id}. Compatible schedulers: {', '.join(spec.samplers())}.")
+        raise InputError(
+            f"Scheduler {chosen!r} does not work with {spec.id}. Compatible schedulers: {', '.join(spec.samplers())}."
+        )
     return chosen
 
 
@@ -186,7 +193,7 @@ class _CountingBar:
         self._iterable, self._report = iterable, report
 
     def __iter__(self):
-        for item in (self._iterable if self._iterable is not None else ()):
+        for item in self._iterable if self._iterable is not None else ():
             yield item
             self._report()
 

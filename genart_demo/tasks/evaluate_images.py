@@ -1,4 +1,5 @@
 """The evaluate task for single images: paired metrics, autoencoder round trips, CLIPScore against prompts."""
+
 from __future__ import annotations
 
 import io
@@ -7,44 +8,38 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PIL import Image
-
 from ..errors import InputError
 from ..imagefit import fit_to_multiple
 from ..imageio import load_image
 from ..media import read_png_settings
 from ..studio import Studio
 from .common import ProgressFn, spec_for_tasks, to_image, to_tensor, workspace_for
-from .evaluate import (
-    EvalResult,
-    check_metrics,
-    resolve_set,
-    row,
-    write_result,
-)
+from .evaluate_common import EvalResult, check_metrics, resolve_set, row, write_result
 
 PAIR_METRICS = ("psnr", "ssim", "ms-ssim", "mse", "lpips")
 CLIP_CONVENTIONS = ("per_sample", "mean")  # clamp each image's score at 0 (paper) or the mean (torchmetrics)
 MAX_AUTOENCODERS = 4  # round trips shown side by side
 
 
-
-
 def lpips_model(studio: Studio):
-    from ..metrics.lpips import load_lpips
+    from ..metrics.lpips import load_lpips  # lazy: imports torch (seconds); only this path needs it
 
-    return studio.cache.get_model("lpips", lambda: load_lpips(standin=studio.offline, allow_download=not studio.offline))
+    return studio.cache.get_model(
+        "lpips", lambda: load_lpips(standin=studio.offline, allow_download=not studio.offline)
+    )
 
 
 def clip_model(studio: Studio):
-    from ..metrics.clip import load_clip
+    from ..metrics.clip import load_clip  # lazy: imports torch (seconds); only this path needs it
 
-    return studio.cache.get_model("clip", lambda: load_clip(standin=studio.offline, local_files_only=studio.offline)
-                        .to(studio.cache.device))
+    return studio.cache.get_model(
+        "clip", lambda: load_clip(standin=studio.offline, local_files_only=studio.offline).to(studio.cache.device)
+    )
 
 
 def paired_rows(studio: Studio, x, y, metrics: tuple[str, ...], subject: str, notes: list[str]) -> list[dict]:
     """Rows for `x` (candidate) against `y` (reference), both (1, 3, H, W) float in [0, 1]."""
+    # lazy: imports torch (seconds); only this path needs it
     from ..metrics import ms_ssim, mse, psnr, ssim
     from ..metrics.lpips import lpips
 
@@ -52,12 +47,26 @@ def paired_rows(studio: Studio, x, y, metrics: tuple[str, ...], subject: str, no
     if "psnr" in metrics:
         rows.append(row("PSNR (dB)", psnr(x, y).item(), subject=subject, n=1, convention="data_range 1, per image"))
     if "ssim" in metrics:
-        rows.append(row("SSIM", ssim(x, y).item(), subject=subject, n=1,
-                        convention="Gaussian 11x11 σ=1.5, k1=0.01, k2=0.03, data_range 1"))
+        rows.append(
+            row(
+                "SSIM",
+                ssim(x, y).item(),
+                subject=subject,
+                n=1,
+                convention="Gaussian 11x11 σ=1.5, k1=0.01, k2=0.03, data_range 1",
+            )
+        )
     if "ms-ssim" in metrics:
         try:
-            rows.append(row("MS-SSIM", ms_ssim(x, y).item(), subject=subject, n=1,
-                            convention="5 scales, weights (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)"))
+            rows.append(
+                row(
+                    "MS-SSIM",
+                    ms_ssim(x, y).item(),
+                    subject=subject,
+                    n=1,
+                    convention="5 scales, weights (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)",
+                )
+            )
         except ValueError as exc:
             notes.append(f"MS-SSIM skipped for {subject}: {exc}")
     if "mse" in metrics:
@@ -65,8 +74,16 @@ def paired_rows(studio: Studio, x, y, metrics: tuple[str, ...], subject: str, no
     if "lpips" in metrics:
         model = lpips_model(studio)
         value = lpips(x * 2 - 1, y * 2 - 1, model).item()
-        rows.append(row("LPIPS", value, subject=subject, n=1, extractor=model.info.name,
-                        convention="inputs in [-1, 1], spatial mean"))
+        rows.append(
+            row(
+                "LPIPS",
+                value,
+                subject=subject,
+                n=1,
+                extractor=model.info.name,
+                convention="inputs in [-1, 1], spatial mean",
+            )
+        )
     return rows
 
 
@@ -86,12 +103,16 @@ def evaluate_pair(studio: Studio, req: PairRequest, *, output_dir: Path | None =
     metrics = check_metrics(req.metrics, PAIR_METRICS, "Paired metrics")
     if req.image is None or req.reference is None:
         raise InputError("Paired metrics need both an image and its reference.")
-    image, reference = (load_image(req.image, label="image", limit=studio.settings.max_pixels),
-                        load_image(req.reference, label="reference", limit=studio.settings.max_pixels))
+    image, reference = (
+        load_image(req.image, label="image", limit=studio.settings.max_pixels),
+        load_image(req.reference, label="reference", limit=studio.settings.max_pixels),
+    )
     if image.image.size != reference.image.size:
         (w, h), (rw, rh) = image.image.size, reference.image.size
-        raise InputError(f"The image is {w}×{h} but the reference is {rw}×{rh}; paired metrics compare pixels, "
-                         "so both must be the same size.")
+        raise InputError(
+            f"The image is {w}×{h} but the reference is {rw}×{rh}; paired metrics compare pixels, "
+            "so both must be the same size."
+        )
     notes = [f"image: {n}" for n in image.notes] + [f"reference: {n}" for n in reference.notes]
     rows = paired_rows(studio, to_tensor(image.image), to_tensor(reference.image), metrics, "image vs reference", notes)
     result = EvalResult(rows, notes, info={"size": list(image.image.size), "standin": studio.offline})
@@ -109,9 +130,11 @@ class AutoencodeRequest:
     metrics: tuple[str, ...] = ("psnr", "ssim", "lpips")
 
 
-def evaluate_autoencoders(studio: Studio, req: AutoencodeRequest, *, progress: ProgressFn | None = None,
-                          output_dir: Path | None = None) -> EvalResult:
+def evaluate_autoencoders(
+    studio: Studio, req: AutoencodeRequest, *, progress: ProgressFn | None = None, output_dir: Path | None = None
+) -> EvalResult:
     """Encode and decode one image through each chosen autoencoder; reconstructions plus their metrics."""
+    # lazy: imports torch (seconds); only this path needs it
     from ..autoencode import describe_autoencoder, roundtrip
 
     started = time.perf_counter()
@@ -142,8 +165,9 @@ def evaluate_autoencoders(studio: Studio, req: AutoencodeRequest, *, progress: P
         progress(len(specs), len(specs), "done")
     if studio.offline:
         notes.append("Offline: the autoencoders are tiny random-weight stand-ins; reconstructions are noise.")
-    result = EvalResult(rows, notes, images=[(loaded.image, "input")] + images,
-                        info={"models": list(models), "standin": studio.offline})
+    result = EvalResult(
+        rows, notes, images=[(loaded.image, "input")] + images, info={"models": list(models), "standin": studio.offline}
+    )
     result.seconds = time.perf_counter() - started
     return write_result(result, workspace_for(studio, output_dir), "autoencode")
 
@@ -171,10 +195,11 @@ def _prompts_from_pngs(images) -> list[str]:
     return prompts
 
 
-def evaluate_clip(studio: Studio, req: ClipRequest, *, progress: ProgressFn | None = None,
-                  output_dir: Path | None = None) -> EvalResult:
+def evaluate_clip(
+    studio: Studio, req: ClipRequest, *, progress: ProgressFn | None = None, output_dir: Path | None = None
+) -> EvalResult:
     """CLIPScore per image and mean, plus CLIP R-precision (the true prompt among the others)."""
-    from ..metrics.clip import r_precision
+    from ..metrics.clip import r_precision  # lazy: imports torch (seconds); only this path needs it
 
     started = time.perf_counter()
     if req.convention not in CLIP_CONVENTIONS:
@@ -186,8 +211,10 @@ def evaluate_clip(studio: Studio, req: ClipRequest, *, progress: ProgressFn | No
         prompts = [str(p) for p in (req.prompts or [])]
     prompts = prompts or _prompts_from_pngs(images)
     if len(prompts) != len(images):
-        raise InputError(f"{len(images)} image(s) but {len(prompts)} prompt(s): give one prompt per image, in the "
-                         f"images' file-name order ({', '.join(images.names[:3])}{'…' if len(images) > 3 else ''}).")
+        raise InputError(
+            f"{len(images)} image(s) but {len(prompts)} prompt(s): give one prompt per image, in the "
+            f"images' file-name order ({', '.join(images.names[:3])}{'…' if len(images) > 3 else ''})."
+        )
     scorer = clip_model(studio)
     notes = list(images.notes)
     pils = []
@@ -197,14 +224,39 @@ def evaluate_clip(studio: Studio, req: ClipRequest, *, progress: ProgressFn | No
             progress(i + 1, len(images), "reading images")
     scored = scorer.score(pils, prompts, convention=req.convention)
     name = scorer.info.name
-    rows = [row("CLIPScore", v, subject=f"{images.names[i]}: {prompts[i][:60]}", n=1, extractor=name,
-                convention=scored["convention"]) for i, v in enumerate(scored["per_image"])]
-    rows.append(row("CLIPScore (mean)", scored["mean"], subject=f"{len(images)} images", n=len(images), extractor=name,
-                    convention=scored["convention"]))
+    rows = [
+        row(
+            "CLIPScore",
+            v,
+            subject=f"{images.names[i]}: {prompts[i][:60]}",
+            n=1,
+            extractor=name,
+            convention=scored["convention"],
+        )
+        for i, v in enumerate(scored["per_image"])
+    ]
+    rows.append(
+        row(
+            "CLIPScore (mean)",
+            scored["mean"],
+            subject=f"{len(images)} images",
+            n=len(images),
+            extractor=name,
+            convention=scored["convention"],
+        )
+    )
     if len(images) >= 2:
         precision = r_precision(scored["image_features"], scored["text_features"])
-        rows.append(row("CLIP R-precision", precision["r_precision"], subject=f"{len(images)} images", n=len(images),
-                        extractor=name, convention=precision["convention"]))
+        rows.append(
+            row(
+                "CLIP R-precision",
+                precision["r_precision"],
+                subject=f"{len(images)} images",
+                n=len(images),
+                extractor=name,
+                convention=precision["convention"],
+            )
+        )
     for i in scored["truncated"]:
         notes.append(f"prompt {i + 1} is longer than CLIP's 77 tokens; it was cut, keeping the end-of-text token.")
     if scorer.info.standin:

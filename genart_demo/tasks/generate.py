@@ -1,4 +1,5 @@
 """The generate task: text-to-image, unconditional and class-conditional sampling, as a pure function."""
+
 from __future__ import annotations
 
 import difflib
@@ -10,8 +11,8 @@ from typing import Any
 
 from PIL import Image
 
-from ..errors import InputError
 from ..cache import LoadedPipeline
+from ..errors import InputError
 from ..registry import GENERATE_TASKS, ModelSpec
 from ..run_settings import GenerateSettings
 from ..settings import MAX_COMPARE_MODELS
@@ -20,7 +21,6 @@ from .common import (
     MODEL_HELP,
     ProgressFn,
     TaskRequest,
-    option,
     check_batch,
     check_guidance,
     check_prompts,
@@ -28,6 +28,7 @@ from .common import (
     check_size,
     check_steps,
     generators,
+    option,
     pipeline_params,
     prompt_warnings,
     resolve_seed,
@@ -92,17 +93,28 @@ def _check_request(studio: Studio, req: GenerateRequest) -> tuple[ModelSpec, Gen
     check_batch(studio, req.batch)
     width, height = d.width, d.height
     if "size" in controls:
-        width, height = check_size(spec, d.width if req.width is None else req.width, d.height if req.height is None else req.height)
+        width, height = check_size(
+            spec, d.width if req.width is None else req.width, d.height if req.height is None else req.height
+        )
     scheduler = check_scheduler(spec, req.scheduler)
     if req.refine and not spec.refiner:
-        raise InputError(f"{spec.id} has no refiner; models with one: {', '.join(s.id for s in studio.registry if s.refiner)}.")
+        raise InputError(
+            f"{spec.id} has no refiner; models with one: {', '.join(s.id for s in studio.registry if s.refiner)}."
+        )
     settings = GenerateSettings(
-        model=spec.id, repo=spec.repo, revision=spec.revision, pipeline=spec.pipeline, standin=studio.offline,
+        model=spec.id,
+        repo=spec.repo,
+        revision=spec.revision,
+        pipeline=spec.pipeline,
+        standin=studio.offline,
         prompt=req.prompt if "prompt" in controls else "",
         negative_prompt=req.negative_prompt if "negative_prompt" in controls else "",
         steps=check_steps(d.steps if req.steps is None else req.steps),
         guidance=check_guidance(d.guidance if req.guidance is None or "guidance" not in controls else req.guidance),
-        width=width, height=height, scheduler=scheduler, refine=bool(req.refine),
+        width=width,
+        height=height,
+        scheduler=scheduler,
+        refine=bool(req.refine),
     )
     return spec, settings
 
@@ -155,11 +167,7 @@ def _pipeline_kwargs(entry: LoadedPipeline, settings: GenerateSettings, batch: i
 
 
 def generate(
-    studio: Studio,
-    req: GenerateRequest,
-    *,
-    progress: ProgressFn | None = None,
-    output_dir: Path | None = None,
+    studio: Studio, req: GenerateRequest, *, progress: ProgressFn | None = None, output_dir: Path | None = None
 ) -> GenerateResult:
     """Run one generate request; every image is saved as a PNG carrying its settings."""
     started = time.perf_counter()
@@ -182,14 +190,21 @@ def generate(
             images = entry.pipe(**kwargs).images
     if refiner is not None:
         images = _refine(refiner, images, settings, batch, progress, done[0])
-    per_image = [replace(settings, seed=settings.seed + i, width=img.width, height=img.height)
-                 for i, img in enumerate(images)]
+    per_image = [
+        replace(settings, seed=settings.seed + i, width=img.width, height=img.height) for i, img in enumerate(images)
+    ]
     paths = save_images(images, per_image, workspace_for(studio, output_dir))
     return GenerateResult(images, paths, per_image, warnings, studio.offline, time.perf_counter() - started)
 
 
-def _refine(refiner: LoadedPipeline, latents: Any, settings: GenerateSettings, batch: int,
-            progress: ProgressFn | None, start: int):
+def _refine(
+    refiner: LoadedPipeline,
+    latents: Any,
+    settings: GenerateSettings,
+    batch: int,
+    progress: ProgressFn | None,
+    start: int,
+):
     """SDXL refiner pass over the base model's latents (the last 1 - REFINER_SPLIT of the schedule)."""
     with refiner.lock:
         if settings.scheduler in refiner.spec.samplers():
@@ -216,7 +231,9 @@ def checked_settings(studio: Studio, req: GenerateRequest) -> GenerateSettings:
 _PER_IMAGE = ("prompt", "negative_prompt", "seed", "extra")  # what may differ between the requests of one generate_many
 
 
-def generate_many(studio: Studio, requests: Sequence[GenerateRequest], *, progress: ProgressFn | None = None) -> GenerateResult:
+def generate_many(
+    studio: Studio, requests: Sequence[GenerateRequest], *, progress: ProgressFn | None = None
+) -> GenerateResult:
     """One model, several prompts and seeds, ONE pipeline call: image i has its own generator seeded with
     requests[i].seed. Every other setting must be the same. The images come back unsaved (paths is empty):
     the caller names its files, e.g. the leaderboard runner."""
@@ -226,17 +243,25 @@ def generate_many(studio: Studio, requests: Sequence[GenerateRequest], *, progre
     checked = [_check_request(studio, r) for r in requests]
     spec, shared = checked[0]
     for req, (_, settings) in zip(requests, checked):
-        differ = sorted(f.name for f in fields(settings)
-                        if f.name not in _PER_IMAGE and getattr(settings, f.name) != getattr(shared, f.name))
+        differ = sorted(
+            f.name
+            for f in fields(settings)
+            if f.name not in _PER_IMAGE and getattr(settings, f.name) != getattr(shared, f.name)
+        )
         if req.batch != 1 or req.refine or req.class_label != requests[0].class_label:
             differ += ["batch/refine/class_label"]
         if differ:
-            raise InputError(f"One batched call takes single images (batch=1, no refiner) of one model with the same "
-                             f"settings; {req.model!r} with prompt {req.prompt[:40]!r} differs in: {', '.join(differ)}.")
+            raise InputError(
+                f"One batched call takes single images (batch=1, no refiner) of one model with the same "
+                f"settings; {req.model!r} with prompt {req.prompt[:40]!r} differs in: {', '.join(differ)}."
+            )
     seeds = [resolve_seed(r.seed) for r in requests]
     entry = studio.cache.get(studio.registry.get(spec.id))
-    warnings = [w for p in dict.fromkeys(s.prompt for _, s in checked)
-                for w in prompt_warnings(entry.pipe, p, spec.defaults.max_sequence_length)]
+    warnings = [
+        w
+        for p in dict.fromkeys(s.prompt for _, s in checked)
+        for w in prompt_warnings(entry.pipe, p, spec.defaults.max_sequence_length)
+    ]
     if "class_label" in spec.controls():
         index, name = _class_id(entry.pipe, requests[0].class_label)
         shared = replace(shared, class_index=index, class_label=name)
@@ -253,23 +278,35 @@ def generate_many(studio: Studio, requests: Sequence[GenerateRequest], *, progre
                 kwargs["negative_prompt"] = negatives  # "" encodes as the pipeline's own empty negative
         with step_progress(entry.pipe, kwargs, progress, shared.steps, 0, f"{spec.id}: denoising"):
             images = entry.pipe(**kwargs).images
-    per_image = [replace(shared, prompt=s.prompt, negative_prompt=s.negative_prompt, seed=seed, width=img.width,
-                         height=img.height) for (_, s), seed, img in zip(checked, seeds, images)]
+    per_image = [
+        replace(
+            shared, prompt=s.prompt, negative_prompt=s.negative_prompt, seed=seed, width=img.width, height=img.height
+        )
+        for (_, s), seed, img in zip(checked, seeds, images)
+    ]
     return GenerateResult(list(images), [], per_image, warnings, studio.offline, time.perf_counter() - started)
 
 
 def request_from_settings(settings: GenerateSettings) -> GenerateRequest:
     """The request that remakes an image (one image: batch 1), from the settings read back out of its PNG."""
     return GenerateRequest(
-        model=settings.model, prompt=settings.prompt, negative_prompt=settings.negative_prompt, steps=settings.steps,
-        guidance=settings.guidance, width=settings.width, height=settings.height, seed=settings.seed,
-        scheduler=settings.scheduler or None, refine=settings.refine,
+        model=settings.model,
+        prompt=settings.prompt,
+        negative_prompt=settings.negative_prompt,
+        steps=settings.steps,
+        guidance=settings.guidance,
+        width=settings.width,
+        height=settings.height,
+        seed=settings.seed,
+        scheduler=settings.scheduler or None,
+        refine=settings.refine,
         class_label=settings.class_index if settings.class_index is not None else settings.class_label,
     )
 
 
-def compare(studio: Studio, req: CompareRequest, *, progress: ProgressFn | None = None,
-            output_dir: Path | None = None) -> list[GenerateResult]:
+def compare(
+    studio: Studio, req: CompareRequest, *, progress: ProgressFn | None = None, output_dir: Path | None = None
+) -> list[GenerateResult]:
     """The same prompt and seed through up to MAX_COMPARE_MODELS models. With `own_defaults`, each model
     uses its own steps, guidance, size and scheduler; otherwise the request's values apply to all."""
     model_ids = list(req.models)
@@ -285,11 +322,10 @@ def compare(studio: Studio, req: CompareRequest, *, progress: ProgressFn | None 
         requests.append(one)
     results = []
     for index, one in enumerate(requests):
+
         def report(done: int, total: int, desc: str, index=index) -> None:
             if progress is not None:
                 progress(index * total + done, len(requests) * total, desc)
 
         results.append(generate(studio, one, progress=report, output_dir=output_dir))
     return results
-
-

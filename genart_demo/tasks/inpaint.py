@@ -1,4 +1,5 @@
 """The inpaint task: repaint a masked area (or an outpainted border), composited so unmasked pixels stay exact."""
+
 from __future__ import annotations
 
 import time
@@ -26,13 +27,13 @@ from .common import (
     check_steps,
     check_unit_interval,
     generators,
+    option,
     pipeline_params,
     prompt_warnings,
     resolve_seed,
     save_images,
     spec_for_tasks,
     step_progress,
-    option,
     use_sampler,
     workspace_for,
 )
@@ -62,8 +63,9 @@ class InpaintRequest(TaskRequest):
     mask_blur: int = option(4, "feather (px) inside the mask edge, so seams blend")
     only_masked: bool = option(False, "work on a crop around the mask (detail on large images)")
     padding: int = option(32, "context (px) kept around the mask with --only-masked")
-    outpaint: tuple[int, int, int, int] = option((0, 0, 0, 0), "extend the canvas left, right, up, down by N px",
-                                                 metavar=("LEFT", "RIGHT", "UP", "DOWN"))
+    outpaint: tuple[int, int, int, int] = option(
+        (0, 0, 0, 0), "extend the canvas left, right, up, down by N px", metavar=("LEFT", "RIGHT", "UP", "DOWN")
+    )
 
 
 @dataclass
@@ -111,29 +113,44 @@ def _check(studio: Studio, req: InpaintRequest) -> tuple[ModelSpec, InpaintSetti
     check_prompts(req.prompt, req.negative_prompt)
     check_batch(studio, req.batch)
     if len(req.outpaint) != 4 or any(not isinstance(n, int) or not 0 <= n <= MAX_OUTPAINT for n in req.outpaint):
-        raise InputError(f"Outpaint sizes (left, right, up, down) must be whole numbers from 0 to {MAX_OUTPAINT}; got {tuple(req.outpaint)}.")
+        raise InputError(
+            f"Outpaint sizes (left, right, up, down) must be whole numbers from 0 to {MAX_OUTPAINT}; got {tuple(req.outpaint)}."
+        )
     if not isinstance(req.mask_blur, int) or not 0 <= req.mask_blur <= MAX_MASK_BLUR:
         raise InputError(f"Mask blur must be from 0 to {MAX_MASK_BLUR} pixels; got {req.mask_blur!r}.")
     if not isinstance(req.padding, int) or not 0 <= req.padding <= 1024:
         raise InputError(f"Padding must be from 0 to 1024 pixels; got {req.padding!r}.")
     if req.mask is None and not any(req.outpaint):
         raise InputError("No mask: paint over the area to change, upload a mask, or extend the canvas to outpaint.")
-    width, height = check_size(spec, d.width if req.width is None else req.width, d.height if req.height is None else req.height)
+    width, height = check_size(
+        spec, d.width if req.width is None else req.width, d.height if req.height is None else req.height
+    )
     scheduler = check_scheduler(spec, req.scheduler)
     settings = InpaintSettings(
-        model=spec.id, repo=spec.repo, revision=spec.revision, pipeline=spec.pipeline, standin=studio.offline,
-        prompt=req.prompt, negative_prompt=req.negative_prompt,
+        model=spec.id,
+        repo=spec.repo,
+        revision=spec.revision,
+        pipeline=spec.pipeline,
+        standin=studio.offline,
+        prompt=req.prompt,
+        negative_prompt=req.negative_prompt,
         steps=check_steps(d.steps if req.steps is None else req.steps),
         guidance=check_guidance(d.guidance if req.guidance is None else req.guidance),
         strength=check_unit_interval("Strength", d.strength if req.strength is None else req.strength),
-        work_width=width, work_height=height, scheduler=scheduler, mask_blur=req.mask_blur,
-        only_masked=bool(req.only_masked), padding=req.padding, outpaint=tuple(req.outpaint),
+        work_width=width,
+        work_height=height,
+        scheduler=scheduler,
+        mask_blur=req.mask_blur,
+        only_masked=bool(req.only_masked),
+        padding=req.padding,
+        outpaint=tuple(req.outpaint),
     )
     return spec, settings
 
 
-def inpaint(studio: Studio, req: InpaintRequest, *, progress: ProgressFn | None = None,
-            output_dir: Path | None = None) -> InpaintResult:
+def inpaint(
+    studio: Studio, req: InpaintRequest, *, progress: ProgressFn | None = None, output_dir: Path | None = None
+) -> InpaintResult:
     """Run one inpaint/outpaint request; outputs keep every unmasked pixel of the input exactly."""
     started = time.perf_counter()
     spec, settings = _check(studio, req)
@@ -147,18 +164,28 @@ def inpaint(studio: Studio, req: InpaintRequest, *, progress: ProgressFn | None 
         canvas, border = extend_canvas(canvas, *req.outpaint)
         mask = ImageOps.expand(mask, border=tuple(req.outpaint[i] for i in (0, 2, 1, 3)), fill=0)
         mask = Image.fromarray(np.maximum(np.asarray(mask), np.asarray(border)))
-        notes.append(f"canvas extended to {canvas.width}×{canvas.height} (left, right, up, down = {tuple(req.outpaint)})")
+        notes.append(
+            f"canvas extended to {canvas.width}×{canvas.height} (left, right, up, down = {tuple(req.outpaint)})"
+        )
     box = mask_box(mask, req.padding) if req.only_masked else (0, 0, canvas.width, canvas.height)
     region, region_mask = canvas.crop(box), mask.crop(box)
     work_size = (settings.work_width, settings.work_height)  # the model's working size; width/height = output
     if region.size != work_size:
-        notes.append(f"{'masked area' if req.only_masked else 'image'} {region.width}×{region.height} worked on at "
-                     f"{work_size[0]}×{work_size[1]} and scaled back")
+        notes.append(
+            f"{'masked area' if req.only_masked else 'image'} {region.width}×{region.height} worked on at "
+            f"{work_size[0]}×{work_size[1]} and scaled back"
+        )
     settings = replace(settings, seed=resolve_seed(req.seed), width=canvas.width, height=canvas.height)
     entry = studio.cache.get(studio.registry.get(spec.id))
     notes += prompt_warnings(entry.pipe, settings.prompt, spec.defaults.max_sequence_length)
-    generated = _run(entry, settings, region.resize(work_size, Image.LANCZOS),
-                     region_mask.resize(work_size, Image.BILINEAR), req.batch, progress)
+    generated = _run(
+        entry,
+        settings,
+        region.resize(work_size, Image.LANCZOS),
+        region_mask.resize(work_size, Image.BILINEAR),
+        req.batch,
+        progress,
+    )
     images = []
     for out in generated:
         pasted = canvas.copy()
@@ -169,14 +196,20 @@ def inpaint(studio: Studio, req: InpaintRequest, *, progress: ProgressFn | None 
     return InpaintResult(images, paths, per_image, canvas, mask, notes, studio.offline, time.perf_counter() - started)
 
 
-def _run(entry, settings: InpaintSettings, image: Image.Image, mask: Image.Image, batch: int,
-         progress: ProgressFn | None) -> list[Image.Image]:
+def _run(
+    entry, settings: InpaintSettings, image: Image.Image, mask: Image.Image, batch: int, progress: ProgressFn | None
+) -> list[Image.Image]:
     params = pipeline_params(type(entry.pipe).__name__)
     kwargs: dict[str, Any] = {
-        "prompt": [settings.prompt] * batch, "image": image, "mask_image": mask,
-        "num_inference_steps": settings.steps, "guidance_scale": settings.guidance,
-        "strength": settings.strength, "generator": generators(settings.seed, batch),
-        "height": image.height, "width": image.width,
+        "prompt": [settings.prompt] * batch,
+        "image": image,
+        "mask_image": mask,
+        "num_inference_steps": settings.steps,
+        "guidance_scale": settings.guidance,
+        "strength": settings.strength,
+        "generator": generators(settings.seed, batch),
+        "height": image.height,
+        "width": image.width,
     }
     if settings.negative_prompt:
         kwargs["negative_prompt"] = [settings.negative_prompt] * batch

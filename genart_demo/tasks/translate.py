@@ -1,4 +1,5 @@
 """The translate task: image-to-image with SD/SDXL img2img, InstructPix2Pix, ControlNet (canny) and GAN translators."""
+
 from __future__ import annotations
 
 import time
@@ -27,13 +28,13 @@ from .common import (
     check_steps,
     check_unit_interval,
     generators,
+    option,
     pipeline_params,
     prompt_warnings,
     resolve_seed,
     save_images,
     spec_for_tasks,
     step_progress,
-    option,
     use_sampler,
     workspace_for,
 )
@@ -75,7 +76,7 @@ class TranslateResult:
 
 def canny_edges(image: Image.Image, low: int = 100, high: int = 200) -> Image.Image:
     """The canny edge map ControlNet-canny was trained on: white edges on black, as RGB."""
-    import cv2
+    import cv2  # lazy: OpenCV is needed only for ControlNet canny edges
 
     if not (0 <= low <= 255 and 0 <= high <= 255 and low < high):
         raise InputError(f"Canny thresholds must satisfy 0 <= low < high <= 255; got low={low}, high={high}.")
@@ -95,28 +96,41 @@ def _check(studio: Studio, req: TranslateRequest) -> tuple[ModelSpec, TranslateS
     check_batch(studio, req.batch)
     width, height = d.width, d.height
     if "size" in controls:
-        width, height = check_size(spec, d.width if req.width is None else req.width, d.height if req.height is None else req.height)
+        width, height = check_size(
+            spec, d.width if req.width is None else req.width, d.height if req.height is None else req.height
+        )
     denoises = spec.denoises  # GAN translators take no steps or sampler
     settings = TranslateSettings(
-        model=spec.id, repo=spec.repo, revision=spec.revision, pipeline=spec.pipeline, standin=studio.offline,
+        model=spec.id,
+        repo=spec.repo,
+        revision=spec.revision,
+        pipeline=spec.pipeline,
+        standin=studio.offline,
         prompt=req.prompt if "prompt" in controls else "",
         negative_prompt=req.negative_prompt if "negative_prompt" in controls else "",
-        width=width, height=height, fit=req.fit,
+        width=width,
+        height=height,
+        fit=req.fit,
         steps=check_steps(d.steps if req.steps is None else req.steps) if denoises else None,
         scheduler=check_scheduler(spec, req.scheduler) if denoises else None,
-        guidance=check_guidance(d.guidance if req.guidance is None else req.guidance) if "guidance" in controls else None,
+        guidance=check_guidance(d.guidance if req.guidance is None else req.guidance)
+        if "guidance" in controls
+        else None,
         strength=check_unit_interval("Strength", d.strength if req.strength is None else req.strength)
-        if "strength" in controls else None,
+        if "strength" in controls
+        else None,
         image_guidance=check_guidance(d.image_guidance if req.image_guidance is None else req.image_guidance)
-        if "image_guidance" in controls else None,
+        if "image_guidance" in controls
+        else None,
         canny_low=int(req.canny_low) if spec.control == "canny" else None,
         canny_high=int(req.canny_high) if spec.control == "canny" else None,
     )
     return spec, settings
 
 
-def translate(studio: Studio, req: TranslateRequest, *, progress: ProgressFn | None = None,
-              output_dir: Path | None = None) -> TranslateResult:
+def translate(
+    studio: Studio, req: TranslateRequest, *, progress: ProgressFn | None = None, output_dir: Path | None = None
+) -> TranslateResult:
     """Run one translate request; outputs are saved as PNGs carrying their settings."""
     started = time.perf_counter()
     spec, settings = _check(studio, req)
@@ -138,11 +152,19 @@ def translate(studio: Studio, req: TranslateRequest, *, progress: ProgressFn | N
         images = _run_diffusion(entry, settings, fitted, control, req.batch, progress)
     per_image = [replace(settings, seed=settings.seed + i) for i in range(len(images))]
     paths = save_images(images, per_image, workspace_for(studio, output_dir))
-    return TranslateResult(images, paths, per_image, fitted, control, notes, studio.offline, time.perf_counter() - started)
+    return TranslateResult(
+        images, paths, per_image, fitted, control, notes, studio.offline, time.perf_counter() - started
+    )
 
 
-def _run_diffusion(entry, settings: TranslateSettings, image: Image.Image, control: Image.Image | None, batch: int,
-                   progress: ProgressFn | None) -> list[Image.Image]:
+def _run_diffusion(
+    entry,
+    settings: TranslateSettings,
+    image: Image.Image,
+    control: Image.Image | None,
+    batch: int,
+    progress: ProgressFn | None,
+) -> list[Image.Image]:
     params = pipeline_params(type(entry.pipe).__name__)
     kwargs: dict[str, Any] = {
         "image": control if control is not None else image,
@@ -153,8 +175,11 @@ def _run_diffusion(entry, settings: TranslateSettings, image: Image.Image, contr
         kwargs["prompt"] = [settings.prompt] * batch
         if settings.negative_prompt and "negative_prompt" in params:
             kwargs["negative_prompt"] = [settings.negative_prompt] * batch
-    for value, param in ((settings.guidance, "guidance_scale"), (settings.strength, "strength"),
-                         (settings.image_guidance, "image_guidance_scale")):
+    for value, param in (
+        (settings.guidance, "guidance_scale"),
+        (settings.strength, "strength"),
+        (settings.image_guidance, "image_guidance_scale"),
+    ):
         if value is not None and param in params:
             kwargs[param] = value
     if control is not None and "height" in params:

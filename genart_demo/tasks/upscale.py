@@ -1,4 +1,5 @@
 """The super-resolve task: diffusion upscalers and GAN (ESRGAN-family) upscalers, tiled so memory stays bounded."""
+
 from __future__ import annotations
 
 import time
@@ -23,13 +24,13 @@ from .common import (
     check_scheduler,
     check_steps,
     generators,
+    option,
     pipeline_params,
     resolve_seed,
     save_images,
     spec_for_tasks,
     to_image,
     to_tensor,
-    option,
     use_sampler,
     workspace_for,
 )
@@ -68,8 +69,6 @@ class UpscaleResult:
     seconds: float = 0.0
 
 
-
-
 def _check(studio: Studio, req: UpscaleRequest) -> tuple[ModelSpec, UpscaleSettings]:
     spec = spec_for_tasks(studio, req.model, ("super-resolve",), "Upscalers")
     controls, d = spec.controls(), spec.defaults
@@ -77,7 +76,9 @@ def _check(studio: Studio, req: UpscaleRequest) -> tuple[ModelSpec, UpscaleSetti
     if not isinstance(tile, int) or not TILE_RANGE[0] <= tile <= TILE_RANGE[1]:
         raise InputError(f"Tile size must be from {TILE_RANGE[0]} to {TILE_RANGE[1]} input pixels; got {tile!r}.")
     if not isinstance(req.overlap, int) or not 0 <= req.overlap <= (tile - 1) // 2:
-        raise InputError(f"Tile overlap must be from 0 to {(tile - 1) // 2} pixels for tile {tile}; got {req.overlap!r}.")
+        raise InputError(
+            f"Tile overlap must be from 0 to {(tile - 1) // 2} pixels for tile {tile}; got {req.overlap!r}."
+        )
     if "prompt" in controls:
         check_prompts(req.prompt, req.negative_prompt)
     level = None
@@ -86,11 +87,20 @@ def _check(studio: Studio, req: UpscaleRequest) -> tuple[ModelSpec, UpscaleSetti
         if not isinstance(level, int) or not 0 <= level <= MAX_NOISE_LEVEL:
             raise InputError(f"Noise level must be a whole number from 0 to {MAX_NOISE_LEVEL}; got {level!r}.")
     settings = UpscaleSettings(
-        model=spec.id, repo=spec.repo, revision=spec.revision, pipeline=spec.pipeline, standin=studio.offline,
-        scale=spec.scale, tile=tile, overlap=req.overlap, noise_level=level,
+        model=spec.id,
+        repo=spec.repo,
+        revision=spec.revision,
+        pipeline=spec.pipeline,
+        standin=studio.offline,
+        scale=spec.scale,
+        tile=tile,
+        overlap=req.overlap,
+        noise_level=level,
         prompt=req.prompt if "prompt" in controls else "",
         negative_prompt=req.negative_prompt if "prompt" in controls else "",
-        guidance=check_guidance(d.guidance if req.guidance is None else req.guidance) if "guidance" in controls else None,
+        guidance=check_guidance(d.guidance if req.guidance is None else req.guidance)
+        if "guidance" in controls
+        else None,
         steps=check_steps(d.steps if req.steps is None else req.steps) if spec.denoises else None,
         scheduler=check_scheduler(spec, req.scheduler) if spec.denoises else None,
     )
@@ -103,14 +113,17 @@ def _diffusion_tile_fn(entry, settings: UpscaleSettings):
     params = pipeline_params(type(entry.pipe).__name__)
 
     def run(x):
-        import torch.nn.functional as F
+        import torch.nn.functional as F  # lazy: torch takes seconds to import; only model work needs it
 
         h, w = x.shape[-2:]
         multiple = entry.spec.defaults.size_multiple  # input sides the pipeline takes without cropping
         pad_h, pad_w = (-h) % multiple, (-w) % multiple
         padded = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate") if pad_h or pad_w else x
-        kwargs: dict[str, Any] = {"image": to_image(padded), "num_inference_steps": settings.steps,
-                                  "generator": generators(settings.seed, 1)}
+        kwargs: dict[str, Any] = {
+            "image": to_image(padded),
+            "num_inference_steps": settings.steps,
+            "generator": generators(settings.seed, 1),
+        }
         if "prompt" in params:
             kwargs["prompt"] = [settings.prompt]
             if settings.negative_prompt:
@@ -125,8 +138,9 @@ def _diffusion_tile_fn(entry, settings: UpscaleSettings):
     return run
 
 
-def upscale(studio: Studio, req: UpscaleRequest, *, progress: ProgressFn | None = None,
-            output_dir: Path | None = None) -> UpscaleResult:
+def upscale(
+    studio: Studio, req: UpscaleRequest, *, progress: ProgressFn | None = None, output_dir: Path | None = None
+) -> UpscaleResult:
     """Upscale one image (tiled when larger than a tile); with a reference, score result and bicubic baseline."""
     from ..sr import upscale_tensor  # lazy: a torch module (seconds to import), needed only for an upscale
     from ..tiling import tiled_upscale  # lazy: the same
@@ -141,6 +155,7 @@ def upscale(studio: Studio, req: UpscaleRequest, *, progress: ProgressFn | None 
     if spec.denoises:
         fn = _diffusion_tile_fn(entry, settings)
     else:
+
         def fn(x):
             return upscale_tensor(entry.pipe, x)
 
@@ -148,29 +163,36 @@ def upscale(studio: Studio, req: UpscaleRequest, *, progress: ProgressFn | None 
     with entry.lock:
         if settings.scheduler:
             use_sampler(entry, settings.scheduler)
-        out = tiled_upscale(fn, to_tensor(image), scale, tile=settings.tile, overlap=settings.overlap,
-                            progress=tiles_done)
+        out = tiled_upscale(
+            fn, to_tensor(image), scale, tile=settings.tile, overlap=settings.overlap, progress=tiles_done
+        )
     result = to_image(out)
     if max(image.size) > settings.tile:
         notes.append(f"processed in tiles of {settings.tile} px with {settings.overlap} px overlap")
     bicubic = image.resize(result.size, Image.BICUBIC)
-    metrics = (_reference_metrics(req.reference, result, bicubic, notes, studio.settings.max_pixels)
-               if req.reference is not None else {})
+    metrics = (
+        _reference_metrics(req.reference, result, bicubic, notes, studio.settings.max_pixels)
+        if req.reference is not None
+        else {}
+    )
     settings = replace(settings, width=result.width, height=result.height, metrics=metrics or None)
     path = save_images([result], [settings], workspace_for(studio, output_dir))[0]
     return UpscaleResult(result, path, settings, bicubic, metrics, notes, studio.offline, time.perf_counter() - started)
 
 
-def _reference_metrics(reference: Any, result: Image.Image, bicubic: Image.Image, notes: list[str],
-                       limit: int) -> dict[str, float]:
+def _reference_metrics(
+    reference: Any, result: Image.Image, bicubic: Image.Image, notes: list[str], limit: int
+) -> dict[str, float]:
     """PSNR (dB) and SSIM of the result and of the bicubic baseline against a high-resolution reference."""
     from ..metrics.pixel import psnr, ssim  # lazy: a torch module (seconds to import), needed only with a reference
 
     ref = load_image(reference, label="reference image", limit=limit).image
     if not same_aspect(ref.size, result.size):
-        raise InputError(f"The reference is {ref.width}×{ref.height} but the upscaled image is {result.width}×"
-                         f"{result.height}: a reference must show the same picture, so it must have the same shape "
-                         "(the same size, or a scaled copy, which is resized).")
+        raise InputError(
+            f"The reference is {ref.width}×{ref.height} but the upscaled image is {result.width}×"
+            f"{result.height}: a reference must show the same picture, so it must have the same shape "
+            "(the same size, or a scaled copy, which is resized)."
+        )
     if ref.size != result.size:
         notes.append(f"reference {ref.width}×{ref.height} resized to the output's {result.width}×{result.height}")
         ref = ref.resize(result.size, Image.BICUBIC)

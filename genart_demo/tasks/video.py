@@ -1,4 +1,5 @@
 """The video task: text-to-video and image-to-video, written as H.264 mp4 + GIF + a strip of frames."""
+
 from __future__ import annotations
 
 import contextlib
@@ -29,12 +30,12 @@ from .common import (
     check_steps,
     check_unit_interval,
     generators,
+    option,
     pipeline_params,
     prompt_warnings,
     resolve_seed,
     spec_for_tasks,
     step_progress,
-    option,
     use_sampler,
     workspace_for,
 )
@@ -93,35 +94,48 @@ def _check(studio: Studio, req: VideoRequest) -> tuple[ModelSpec, VideoSettings]
     if image_model and req.image is None:
         raise InputError(f"{spec.id} animates an image: give an input image (it takes no prompt).")
     if not image_model and req.image is not None:
-        raise InputError(f"{spec.id} makes video from text and takes no input image; image-to-video models: "
-                         f"{', '.join(s.id for s in studio.registry.for_tasks(['image-to-video']))}.")
+        raise InputError(
+            f"{spec.id} makes video from text and takes no input image; image-to-video models: "
+            f"{', '.join(s.id for s in studio.registry.for_tasks(['image-to-video']))}."
+        )
     if "prompt" in controls and not req.prompt.strip():
         raise InputError(f"The prompt is empty: {spec.id} is a text-to-video model and needs a prompt.")
     check_prompts(req.prompt, req.negative_prompt)
     fps = d.fps if req.fps is None else req.fps
     if isinstance(fps, bool) or not isinstance(fps, int) or not MIN_FPS <= fps <= MAX_FPS:
         raise InputError(f"FPS must be a whole number from {MIN_FPS} to {MAX_FPS}; got {fps!r}.")
-    width, height = check_size(spec, d.width if req.width is None else req.width, d.height if req.height is None else req.height)
+    width, height = check_size(
+        spec, d.width if req.width is None else req.width, d.height if req.height is None else req.height
+    )
     frames = _check_frames(spec, d.frames if req.frames is None else req.frames)
     chunk = d.decode_chunk if req.decode_chunk is None else req.decode_chunk
     if d.decode_chunk and (isinstance(chunk, bool) or not isinstance(chunk, int) or not 1 <= chunk <= frames):
         raise InputError(f"Decode chunk must be a whole number of frames from 1 to {frames}; got {chunk!r}.")
     bucket = d.motion_bucket_id if req.motion_bucket_id is None else req.motion_bucket_id
-    if "motion_bucket_id" in controls and (isinstance(bucket, bool) or not isinstance(bucket, int)
-                                           or not 0 <= bucket <= MAX_MOTION_BUCKET):
+    if "motion_bucket_id" in controls and (
+        isinstance(bucket, bool) or not isinstance(bucket, int) or not 0 <= bucket <= MAX_MOTION_BUCKET
+    ):
         raise InputError(f"Motion bucket id must be a whole number from 0 to {MAX_MOTION_BUCKET}; got {bucket!r}.")
     settings = VideoSettings(
-        model=spec.id, repo=spec.repo, revision=spec.revision, pipeline=spec.pipeline, standin=studio.offline,
+        model=spec.id,
+        repo=spec.repo,
+        revision=spec.revision,
+        pipeline=spec.pipeline,
+        standin=studio.offline,
         prompt=req.prompt if "prompt" in controls else "",
         negative_prompt=req.negative_prompt if "negative_prompt" in controls else "",
-        frames=frames, fps=fps, width=width, height=height,
+        frames=frames,
+        fps=fps,
+        width=width,
+        height=height,
         steps=check_steps(d.steps if req.steps is None else req.steps),
         guidance=check_guidance(d.guidance if req.guidance is None else req.guidance),
         scheduler=check_scheduler(spec, req.scheduler),
         decode_chunk=chunk if d.decode_chunk else None,
         motion_bucket_id=bucket if "motion_bucket_id" in controls else None,
         noise_aug=check_unit_interval("Noise augmentation", d.noise_aug if req.noise_aug is None else req.noise_aug)
-        if "noise_aug" in controls else None,
+        if "noise_aug" in controls
+        else None,
     )
     return spec, settings
 
@@ -151,9 +165,12 @@ def _decode_progress(pipe: Any, progress: ProgressFn | None, chunks: int):
 def _pipeline_kwargs(pipe: Any, settings: VideoSettings, image: Image.Image | None) -> dict:
     params = pipeline_params(type(pipe).__name__)
     kwargs: dict[str, Any] = {
-        "num_frames": settings.frames, "num_inference_steps": settings.steps,
-        "height": settings.height, "width": settings.width,
-        "generator": generators(settings.seed, 1), "output_type": "np",
+        "num_frames": settings.frames,
+        "num_inference_steps": settings.steps,
+        "height": settings.height,
+        "width": settings.width,
+        "generator": generators(settings.seed, 1),
+        "output_type": "np",
     }
     if image is not None:
         kwargs["image"] = image
@@ -163,16 +180,21 @@ def _pipeline_kwargs(pipe: Any, settings: VideoSettings, image: Image.Image | No
             kwargs["negative_prompt"] = settings.negative_prompt
     # SVD guides between min_guidance_scale and max_guidance_scale over the frames; others take guidance_scale
     kwargs["guidance_scale" if "guidance_scale" in params else "max_guidance_scale"] = settings.guidance
-    optional = {"decode_chunk_size": settings.decode_chunk, "motion_bucket_id": settings.motion_bucket_id,
-                "noise_aug_strength": settings.noise_aug, "fps": settings.fps}
+    optional = {
+        "decode_chunk_size": settings.decode_chunk,
+        "motion_bucket_id": settings.motion_bucket_id,
+        "noise_aug_strength": settings.noise_aug,
+        "fps": settings.fps,
+    }
     for param, value in optional.items():
         if param in params and value is not None:
             kwargs[param] = value  # SVD's fps conditioning: the pipeline itself subtracts 1
     return {k: v for k, v in kwargs.items() if k in params}
 
 
-def generate_video(studio: Studio, req: VideoRequest, *, progress: ProgressFn | None = None,
-                   output_dir: Path | None = None) -> VideoResult:
+def generate_video(
+    studio: Studio, req: VideoRequest, *, progress: ProgressFn | None = None, output_dir: Path | None = None
+) -> VideoResult:
     """Make one video; writes <name>.mp4 (settings in its metadata), <name>.json beside it, and <name>.gif."""
     started = time.perf_counter()
     spec, settings = _check(studio, req)
@@ -189,12 +211,15 @@ def generate_video(studio: Studio, req: VideoRequest, *, progress: ProgressFn | 
     chunks = math.ceil(settings.frames / (settings.decode_chunk or settings.frames))
     with entry.lock:
         use_sampler(entry, settings.scheduler)
-        with step_progress(entry.pipe, kwargs, progress, settings.steps, 0, f"{spec.id}: denoising"), \
-                _decode_progress(entry.pipe, progress, chunks):
+        with (
+            step_progress(entry.pipe, kwargs, progress, settings.steps, 0, f"{spec.id}: denoising"),
+            _decode_progress(entry.pipe, progress, chunks),
+        ):
             frames = np.asarray(entry.pipe(**kwargs).frames[0])  # (F, H, W, 3) float in [0, 1]
     frames = (np.clip(frames, 0, 1) * 255).round().astype(np.uint8)
     mp4 = workspace_for(studio, output_dir).output_path(spec.id, settings.seed, ".mp4")
     mp4 = write_mp4(frames, mp4, settings.fps, settings.to_metadata())
     gif = write_gif(frames, mp4.with_suffix(".gif"), settings.fps)
-    return VideoResult(mp4, gif, frame_strip(frames), frames, settings, notes, studio.offline,
-                       time.perf_counter() - started)
+    return VideoResult(
+        mp4, gif, frame_strip(frames), frames, settings, notes, studio.offline, time.perf_counter() - started
+    )

@@ -2,6 +2,7 @@
 
 A key is a diffusers pipeline class name or "ClassName@variant"; standin_class_name(key) is the class.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable

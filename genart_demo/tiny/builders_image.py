@@ -5,6 +5,7 @@ Where a real checkpoint is the same repo as an existing stand-in (SD 1.5 loaded 
 loaded as img2img, an ordinary SD 1.5 checkpoint loaded for inpainting), the builder reuses that stand-in's
 builder, so for the same seed the weights are identical to it, as they are for the real repos.
 """
+
 from __future__ import annotations
 
 import torch
@@ -24,13 +25,7 @@ from diffusers import (
 )
 
 from . import builders_unet as bu
-from .components import (
-    TEXT_HIDDEN,
-    clip_text_encoder,
-    clip_text_encoder_with_projection,
-    kl_vae,
-    vq_vae,
-)
+from .components import TEXT_HIDDEN, clip_text_encoder, clip_text_encoder_with_projection, kl_vae, vq_vae
 from .table import STANDIN_SIZES, STANDIN_UPSCALE
 from .tokenizers import make_clip_tokenizer
 

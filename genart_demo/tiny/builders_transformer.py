@@ -1,4 +1,5 @@
 """Stand-in builders for the transformer pipelines: DiT, PixArt-Sigma, Stable Diffusion 3, Flux."""
+
 from __future__ import annotations
 
 from diffusers import (

@@ -1,4 +1,5 @@
 """Stand-in builders for the UNet pipelines: DDPM, DDIM, score SDE-VE, LDM, Stable Diffusion 1.x/XL."""
+
 from __future__ import annotations
 
 from diffusers import (
@@ -18,10 +19,7 @@ from diffusers import (
     UNet2DConditionModel,
     UNet2DModel,
 )
-from diffusers.pipelines.latent_diffusion.pipeline_latent_diffusion import (
-    LDMBertConfig,
-    LDMBertModel,
-)
+from diffusers.pipelines.latent_diffusion.pipeline_latent_diffusion import LDMBertConfig, LDMBertModel
 
 from .components import (
     TEXT_HIDDEN,
@@ -34,15 +32,15 @@ from .components import (
 from .table import STANDIN_SIZES
 from .tokenizers import BERT_MAX_LENGTH, make_bert_tokenizer, make_clip_tokenizer
 
-PIXEL_SIZE = STANDIN_SIZES["DDPMPipeline"]  # DDPM/DDIM/score-SDE stand-ins sample 32x32 pixels directly (like google/ddpm-cifar10-32)
+PIXEL_SIZE = STANDIN_SIZES[
+    "DDPMPipeline"
+]  # DDPM/DDIM/score-SDE stand-ins sample 32x32 pixels directly (like google/ddpm-cifar10-32)
 LATENT_SIZE = 8  # latent pipelines: 8x8 latents x VAE factor 8 = 64x64 images
 SDXL_TIME_DIM = 8  # addition_time_embed_dim (real SDXL: 256)
 SD_SCHEDULER = {"beta_start": 0.00085, "beta_end": 0.012, "beta_schedule": "scaled_linear"}  # SD 1.x/2.x/XL betas
 
 
-def _pixel_unet(
-    time_embedding_type: str = "positional", sample_size: int = PIXEL_SIZE, **extra: object
-) -> UNet2DModel:
+def _pixel_unet(time_embedding_type: str = "positional", sample_size: int = PIXEL_SIZE, **extra: object) -> UNet2DModel:
     """A two-level 3-channel UNet (the real CIFAR-10 one has four levels of 128-256 channels); `extra` overrides."""
     config: dict[str, object] = {
         "sample_size": sample_size,
@@ -61,7 +59,9 @@ def _pixel_unet(
 
 def _ddpm_scheduler() -> DDPMScheduler:
     """google/ddpm-cifar10-32's scheduler: linear betas over 1000 steps, clipped samples."""
-    return DDPMScheduler(num_train_timesteps=1000, beta_schedule="linear", variance_type="fixed_large", clip_sample=True)
+    return DDPMScheduler(
+        num_train_timesteps=1000, beta_schedule="linear", variance_type="fixed_large", clip_sample=True
+    )
 
 
 def build_ddpm() -> DDPMPipeline:

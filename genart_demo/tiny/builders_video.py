@@ -12,6 +12,7 @@ output_type="np" an array (batch, frames, height, width, 3)):
 - StableVideoDiffusionPipeline(image=<PIL>, decode_chunk_size=...): height/width default to 576x1024 in the
   pipeline's signature, so pass them.
 """
+
 from __future__ import annotations
 
 from diffusers import (
@@ -29,11 +30,7 @@ from diffusers import (
     UNet3DConditionModel,
     UNetSpatioTemporalConditionModel,
 )
-from transformers import (
-    CLIPImageProcessor,
-    CLIPVisionConfig,
-    CLIPVisionModelWithProjection,
-)
+from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModelWithProjection
 
 from . import builders_unet as bu
 from .components import TEXT_HIDDEN, clip_text_encoder, kl_vae, t5_encoder
@@ -75,11 +72,7 @@ def build_text_to_video_sd() -> TextToVideoSDPipeline:
     )
     scheduler = DDIMScheduler(**bu.SD_SCHEDULER, clip_sample=False, set_alpha_to_one=False)
     return TextToVideoSDPipeline(
-        vae=kl_vae(),
-        text_encoder=clip_text_encoder(tokenizer),
-        tokenizer=tokenizer,
-        unet=unet,
-        scheduler=scheduler,
+        vae=kl_vae(), text_encoder=clip_text_encoder(tokenizer), tokenizer=tokenizer, unet=unet, scheduler=scheduler
     )
 
 
@@ -196,8 +189,7 @@ def build_svd() -> StableVideoDiffusionPipeline:
         )
     ).eval()
     feature_extractor = CLIPImageProcessor(
-        size={"shortest_edge": SVD_CLIP_SIZE},
-        crop_size={"height": SVD_CLIP_SIZE, "width": SVD_CLIP_SIZE},
+        size={"shortest_edge": SVD_CLIP_SIZE}, crop_size={"height": SVD_CLIP_SIZE, "width": SVD_CLIP_SIZE}
     )
     unet = UNetSpatioTemporalConditionModel(
         sample_size=LATENT_SIZE,
@@ -229,9 +221,5 @@ def build_svd() -> StableVideoDiffusionPipeline:
         use_karras_sigmas=True,
     )
     return StableVideoDiffusionPipeline(
-        vae=vae,
-        image_encoder=vision,
-        unet=unet,
-        scheduler=scheduler,
-        feature_extractor=feature_extractor,
+        vae=vae, image_encoder=vision, unet=unet, scheduler=scheduler, feature_extractor=feature_extractor
     )

@@ -1,4 +1,5 @@
 """Tiny shared stand-in components: VAEs, text encoders, the ImageNet label table, and the bare-autoencoder stand-ins."""
+
 from __future__ import annotations
 
 import torch
@@ -149,7 +150,7 @@ def t5_encoder(tokenizer: T5TokenizerFast, d_model: int = 32) -> T5EncoderModel:
 
 def imagenet_id2label() -> dict[int, str]:
     """The 1000 ImageNet-1k class descriptions ('tench, Tinca tinca', ...) from timm's bundled tables."""
-    from timm.data import ImageNetInfo
+    from timm.data import ImageNetInfo  # lazy: timm is needed only by its extractors
 
     info = ImageNetInfo()
     return {i: info.index_to_description(i) for i in range(info.num_classes())}

@@ -1,4 +1,5 @@
 """Build each stand-in once and keep it as a safetensors pipeline (or bare model) folder in a cache directory."""
+
 from __future__ import annotations
 
 import json

@@ -53,10 +53,7 @@ STANDIN_FRAMES: dict[str, int] = {
 }
 
 # Upscaling pipelines: key -> output side / input side.
-STANDIN_UPSCALE: dict[str, int] = {
-    "StableDiffusionUpscalePipeline": 4,
-    "LDMSuperResolutionPipeline": 4,
-}
+STANDIN_UPSCALE: dict[str, int] = {"StableDiffusionUpscalePipeline": 4, "LDMSuperResolutionPipeline": 4}
 
 # Keys whose stand-in is a bare diffusers model (config.json + weights; no model_index.json, no __call__).
 STANDIN_MODELS: frozenset[str] = frozenset({"AutoencoderKL", "AutoencoderKL@sdxl", "VQModel"})

@@ -1,4 +1,5 @@
 """Tiny offline tokenizers (CLIP BPE, BERT WordPiece, T5 Unigram) built from in-code vocabularies."""
+
 from __future__ import annotations
 
 import string
@@ -15,13 +16,72 @@ CLIP_EOS = "<|endoftext|>"
 
 # A few whole words, so common prompts are not spelled out letter by letter.
 COMMON_WORDS: tuple[str, ...] = (
-    "a", "an", "the", "of", "in", "on", "at", "with", "and", "by", "to", "for", "from",
-    "photo", "painting", "portrait", "picture", "image", "drawing", "sketch", "render",
-    "cat", "dog", "bird", "fish", "horse", "astronaut", "robot", "city", "forest", "mountain",
-    "sea", "sky", "sun", "moon", "river", "house", "tree", "flower", "car", "street", "night",
-    "red", "blue", "green", "yellow", "black", "white", "golden", "dark", "bright",
-    "high", "quality", "detailed", "style", "art", "oil", "watercolor", "digital",
-    "realistic", "beautiful", "cinematic", "lighting", "riding", "sitting", "standing",
+    "a",
+    "an",
+    "the",
+    "of",
+    "in",
+    "on",
+    "at",
+    "with",
+    "and",
+    "by",
+    "to",
+    "for",
+    "from",
+    "photo",
+    "painting",
+    "portrait",
+    "picture",
+    "image",
+    "drawing",
+    "sketch",
+    "render",
+    "cat",
+    "dog",
+    "bird",
+    "fish",
+    "horse",
+    "astronaut",
+    "robot",
+    "city",
+    "forest",
+    "mountain",
+    "sea",
+    "sky",
+    "sun",
+    "moon",
+    "river",
+    "house",
+    "tree",
+    "flower",
+    "car",
+    "street",
+    "night",
+    "red",
+    "blue",
+    "green",
+    "yellow",
+    "black",
+    "white",
+    "golden",
+    "dark",
+    "bright",
+    "high",
+    "quality",
+    "detailed",
+    "style",
+    "art",
+    "oil",
+    "watercolor",
+    "digital",
+    "realistic",
+    "beautiful",
+    "cinematic",
+    "lighting",
+    "riding",
+    "sitting",
+    "standing",
 )
 
 
@@ -29,9 +89,7 @@ COMMON_WORDS: tuple[str, ...] = (
 def bytes_to_unicode() -> dict[int, str]:
     """GPT-2/CLIP's reversible byte -> printable unicode character table (256 entries)."""
     printable = (
-        list(range(ord("!"), ord("~") + 1))
-        + list(range(ord("¡"), ord("¬") + 1))
-        + list(range(ord("®"), ord("ÿ") + 1))
+        list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
     )
     codes = printable[:]
     extra = 0
@@ -73,12 +131,7 @@ def make_clip_tokenizer(pad_token: str = CLIP_EOS) -> CLIPTokenizer:
     SD 1.x pads with '<|endoftext|>'; SDXL's tokenizer_2 and SD3's tokenizer_2 pad with '!'.
     """
     vocab, merges = clip_vocab_and_merges()
-    return CLIPTokenizer(
-        vocab=vocab,
-        merges=merges,
-        pad_token=pad_token,
-        model_max_length=CLIP_MAX_LENGTH,
-    )
+    return CLIPTokenizer(vocab=vocab, merges=merges, pad_token=pad_token, model_max_length=CLIP_MAX_LENGTH)
 
 
 def bert_vocab() -> dict[str, int]:

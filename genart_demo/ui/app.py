@@ -1,4 +1,5 @@
 """The app: pages from the one page table composed into tabs (or one page alone), and the one way to serve it."""
+
 from __future__ import annotations
 
 import logging
@@ -8,7 +9,7 @@ from typing import Any
 import gradio as gr
 
 from ..pages import Page
-from ..spaces_build import get_space, space_heading, space_pages, space_studio
+from ..spaces_table import get_space, space_heading, space_pages, space_studio
 from ..studio import Studio
 from ..zerogpu import prepare_zerogpu
 from .common import offline_banner
@@ -27,12 +28,13 @@ def close_services(services: Mapping[str, Any]) -> None:
     for key, service in services.items():
         try:
             getattr(service, "close", lambda: None)()
-        except Exception:  # noqa: BLE001  (shutting down: one service's failure must not keep the others open)
+        except Exception:
             log.exception("closing the %s page's service failed", key)
 
 
-def build_app(studio: Studio, pages: Sequence[Page], services: Mapping[str, Any], *, title: str = TITLE,
-              heading: str = HEADING) -> gr.Blocks:
+def build_app(
+    studio: Studio, pages: Sequence[Page], services: Mapping[str, Any], *, title: str = TITLE, heading: str = HEADING
+) -> gr.Blocks:
     """The app: a heading, the studio's notice, and the pages as tabs (a single page is shown without tabs).
     Building it twice in one process works; it loads no model. `services` comes from open_services."""
     built = {page.key: page.build(studio, services.get(page.key)) for page in pages}  # built, then rendered

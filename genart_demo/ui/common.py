@@ -1,4 +1,5 @@
 """Pieces every tab shares: model choices and cards, forms that become requests, progress, and error messages."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -52,8 +53,10 @@ def settings_json(settings: Sequence[RunSettings] | RunSettings) -> str:
 
 def gallery_items(paths: Sequence, settings: Sequence[RunSettings]) -> list[tuple[str, str]]:
     """(path, caption) per output: the model and seed, and whether a stand-in made it."""
-    return [(str(p), f"{s.model} · seed {s.seed}" + (" · tiny stand-in" if s.standin else ""))
-            for p, s in zip(paths, settings)]
+    return [
+        (str(p), f"{s.model} · seed {s.seed}" + (" · tiny stand-in" if s.standin else ""))
+        for p, s in zip(paths, settings)
+    ]
 
 
 def whole(value, default=None):

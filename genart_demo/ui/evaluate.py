@@ -1,18 +1,39 @@
 """The Evaluate tab: image-set metrics, paired metrics, autoencoder round trips and CLIPScore, as tables and plots."""
+
 from __future__ import annotations
 
 import gradio as gr
+import pandas as pd
 
 from ..studio import Studio
+from ..tasks.evaluate import SetsRequest, evaluate_sets
+from ..tasks.evaluate_common import allowed_roots_text, leaderboard_runs
+from ..tasks.evaluate_images import (
+    AutoencodeRequest,
+    ClipRequest,
+    PairRequest,
+    evaluate_autoencoders,
+    evaluate_clip,
+    evaluate_pair,
+)
 from .common import gradio_progress, model_choices, notes_markdown, run_task, whole
 from .uploads import readable_uploads
 
-SET_METRIC_CHOICES = [("FID", "fid"), ("KID", "kid"), ("Inception Score", "is"),
-                      ("Precision / recall / density / coverage", "prdc"), ("Intra-FID (per class)", "intra-fid"),
-                      ("Classifier accuracy", "accuracy")]
+SET_METRIC_CHOICES = [
+    ("FID", "fid"),
+    ("KID", "kid"),
+    ("Inception Score", "is"),
+    ("Precision / recall / density / coverage", "prdc"),
+    ("Intra-FID (per class)", "intra-fid"),
+    ("Classifier accuracy", "accuracy"),
+]
 PAIR_METRIC_CHOICES = [("PSNR", "psnr"), ("SSIM", "ssim"), ("MS-SSIM", "ms-ssim"), ("MSE", "mse"), ("LPIPS", "lpips")]
-EXTRACTOR_CHOICES = [("FID Inception v3 (pool3, 2048-d)", "fid-inception"), ("timm Inception v3", "timm-inception"),
-                     ("DINOv2 ViT-L/14 (FD-DINOv2)", "dinov2"), ("CLIP image features", "clip")]
+EXTRACTOR_CHOICES = [
+    ("FID Inception v3 (pool3, 2048-d)", "fid-inception"),
+    ("timm Inception v3", "timm-inception"),
+    ("DINOv2 ViT-L/14 (FD-DINOv2)", "dinov2"),
+    ("CLIP image features", "clip"),
+]
 TABLE_HEADERS = ["metric", "value", "std", "subject", "n", "extractor", "convention"]
 
 
@@ -21,17 +42,21 @@ def _sig(value: float | None) -> float | None:
 
 
 def table(result) -> list[list]:
-    return [[r["metric"], _sig(r["value"]), _sig(r["std"]), r["subject"], r["n"], r["extractor"], r["convention"]]
-            for r in result.rows]
+    return [
+        [r["metric"], _sig(r["value"]), _sig(r["std"]), r["subject"], r["n"], r["extractor"], r["convention"]]
+        for r in result.rows
+    ]
 
 
 def plot_frame(result):
     """One bar per row; FID-like and score-like metrics share the axis, so the plot groups by subject colour."""
-    import pandas as pd
-
-    return pd.DataFrame({"label": [f"{r['metric']} · {r['subject'][:24]}" for r in result.rows],
-                         "value": [r["value"] for r in result.rows],
-                         "metric": [r["metric"] for r in result.rows]})
+    return pd.DataFrame(
+        {
+            "label": [f"{r['metric']} · {r['subject'][:24]}" for r in result.rows],
+            "value": [r["value"] for r in result.rows],
+            "metric": [r["metric"] for r in result.rows],
+        }
+    )
 
 
 def outputs(result) -> tuple:
@@ -47,21 +72,25 @@ def set_source(files, folder: str, run: str):
 
 
 def _result_widgets(prefix: str):
-    frame = gr.Dataframe(headers=TABLE_HEADERS, label="Results", interactive=False, elem_id=f"{prefix}-table",
-                         wrap=True)
-    plot = gr.BarPlot(x="label", y="value", color="metric", label="Results", elem_id=f"{prefix}-plot",
-                      x_label_angle=-30, height=280)
+    frame = gr.Dataframe(
+        headers=TABLE_HEADERS, label="Results", interactive=False, elem_id=f"{prefix}-table", wrap=True
+    )
+    plot = gr.BarPlot(
+        x="label", y="value", color="metric", label="Results", elem_id=f"{prefix}-plot", x_label_angle=-30, height=280
+    )
     csv = gr.File(label="CSV", elem_id=f"{prefix}-csv")
     notes = gr.Markdown(elem_id=f"{prefix}-notes")
     return [frame, plot, csv, notes]
 
 
 def _set_inputs(name: str, studio: Studio, runs: list[str]):
-    from ..tasks.evaluate import allowed_roots_text
-
     with gr.Group():
-        files = gr.File(label=f"{name}: a .zip or image files", file_count="multiple",
-                        file_types=[".zip", "image"], elem_id=f"eval-{name[-1].lower()}-files")
+        files = gr.File(
+            label=f"{name}: a .zip or image files",
+            file_count="multiple",
+            file_types=[".zip", "image"],
+            elem_id=f"eval-{name[-1].lower()}-files",
+        )
         folder = gr.Textbox(label=f"…or a folder under {allowed_roots_text(studio)}")
         run = gr.Dropdown(runs, value=None, label="…or a leaderboard run", allow_custom_value=False)
     return files, folder, run
@@ -69,13 +98,13 @@ def _set_inputs(name: str, studio: Studio, runs: list[str]):
 
 def build_evaluate_ui(studio: Studio) -> gr.Blocks:
     """A Blocks that runs alone or is `.render()`ed into the multi-tab app."""
-    from ..tasks.evaluate import leaderboard_runs
-
     runs = leaderboard_runs(studio)
     autoencoders = studio.registry.for_tasks(["autoencode"])
     with gr.Blocks() as page:
-        gr.Markdown("Numbers say which feature network and resize produced them. "
-                    + ("**Offline: metric networks are tiny random-weight stand-ins.**" if studio.offline else ""))
+        gr.Markdown(
+            "Numbers say which feature network and resize produced them. "
+            + ("**Offline: metric networks are tiny random-weight stand-ins.**" if studio.offline else "")
+        )
         with gr.Tabs():
             with gr.Tab("Two image sets"):
                 with gr.Row():
@@ -84,58 +113,88 @@ def build_evaluate_ui(studio: Studio) -> gr.Blocks:
                     with gr.Column():
                         b = _set_inputs("Set B", studio, runs)
                 with gr.Row():
-                    set_metrics = gr.CheckboxGroup(SET_METRIC_CHOICES, value=["fid", "kid", "is", "prdc"],
-                                                   label="Metrics", elem_id="eval-set-metrics")
+                    set_metrics = gr.CheckboxGroup(
+                        SET_METRIC_CHOICES,
+                        value=["fid", "kid", "is", "prdc"],
+                        label="Metrics",
+                        elem_id="eval-set-metrics",
+                    )
                     extractor = gr.Dropdown(EXTRACTOR_CHOICES, value="fid-inception", label="Feature network")
                     kid_size = gr.Number(1000, label="KID subset size", precision=0, minimum=2)
                 set_button = gr.Button("Evaluate sets", variant="primary", elem_id="eval-sets-button")
                 set_out = _result_widgets("eval-sets")
             with gr.Tab("Image vs reference"):
                 with gr.Row():
-                    pair_image = readable_uploads(gr.Image(label="Image", type="filepath", height=220,
-                                                           elem_id="eval-pair-image"))
-                    pair_ref = readable_uploads(gr.Image(label="Reference", type="filepath", height=220,
-                                                         elem_id="eval-pair-reference"))
-                pair_metrics = gr.CheckboxGroup(PAIR_METRIC_CHOICES, value=[v for _, v in PAIR_METRIC_CHOICES],
-                                                label="Metrics")
+                    pair_image = readable_uploads(
+                        gr.Image(label="Image", type="filepath", height=220, elem_id="eval-pair-image")
+                    )
+                    pair_ref = readable_uploads(
+                        gr.Image(label="Reference", type="filepath", height=220, elem_id="eval-pair-reference")
+                    )
+                pair_metrics = gr.CheckboxGroup(
+                    PAIR_METRIC_CHOICES, value=[v for _, v in PAIR_METRIC_CHOICES], label="Metrics"
+                )
                 pair_button = gr.Button("Compare", variant="primary", elem_id="eval-pair-button")
                 pair_out = _result_widgets("eval-pair")
             with gr.Tab("Autoencoder round trip"):
                 with gr.Row():
-                    ae_image = readable_uploads(gr.Image(label="Image", type="filepath", height=220,
-                                                         elem_id="eval-ae-image"))
-                    ae_models = gr.CheckboxGroup(model_choices(autoencoders), value=[s.id for s in autoencoders[:3]],
-                                                 label="Autoencoders", elem_id="eval-ae-models")
+                    ae_image = readable_uploads(
+                        gr.Image(label="Image", type="filepath", height=220, elem_id="eval-ae-image")
+                    )
+                    ae_models = gr.CheckboxGroup(
+                        model_choices(autoencoders),
+                        value=[s.id for s in autoencoders[:3]],
+                        label="Autoencoders",
+                        elem_id="eval-ae-models",
+                    )
                 ae_button = gr.Button("Round trip", variant="primary", elem_id="eval-ae-button")
-                ae_gallery = gr.Gallery(label="Input and reconstructions", columns=4, height=260,
-                                        elem_id="eval-ae-gallery")
+                ae_gallery = gr.Gallery(
+                    label="Input and reconstructions", columns=4, height=260, elem_id="eval-ae-gallery"
+                )
                 ae_out = _result_widgets("eval-ae")
             with gr.Tab("CLIPScore"):
                 with gr.Row():
-                    clip_files = gr.File(label="Images (or a .zip)", file_count="multiple",
-                                         file_types=[".zip", "image"], elem_id="eval-clip-files")
-                    clip_prompts = gr.Textbox(label="Prompts, one per line in file-name order "
-                                                    "(empty: read from genart PNGs)", lines=6)
-                clip_convention = gr.Radio([("clamp each image at 0 (paper)", "per_sample"),
-                                            ("clamp the mean at 0 (torchmetrics)", "mean")], value="per_sample",
-                                           label="Clamping")
+                    clip_files = gr.File(
+                        label="Images (or a .zip)",
+                        file_count="multiple",
+                        file_types=[".zip", "image"],
+                        elem_id="eval-clip-files",
+                    )
+                    clip_prompts = gr.Textbox(
+                        label="Prompts, one per line in file-name order (empty: read from genart PNGs)", lines=6
+                    )
+                clip_convention = gr.Radio(
+                    [("clamp each image at 0 (paper)", "per_sample"), ("clamp the mean at 0 (torchmetrics)", "mean")],
+                    value="per_sample",
+                    label="Clamping",
+                )
                 clip_button = gr.Button("Score", variant="primary", elem_id="eval-clip-button")
                 clip_out = _result_widgets("eval-clip")
 
-        def on_sets(a_files, a_folder, a_run, b_files, b_folder, b_run, metrics, extractor_name, kid_subset,
-                    progress=gr.Progress()):
-            from ..tasks.evaluate import SetsRequest, evaluate_sets
-
-            request = SetsRequest(reference=set_source(a_files, a_folder, a_run),
-                                  generated=set_source(b_files, b_folder, b_run), metrics=tuple(metrics or ()),
-                                  extractor=extractor_name, kid_subset_size=whole(kid_subset, 1000))
+        def on_sets(
+            a_files,
+            a_folder,
+            a_run,
+            b_files,
+            b_folder,
+            b_run,
+            metrics,
+            extractor_name,
+            kid_subset,
+            progress=gr.Progress(),
+        ):
+            request = SetsRequest(
+                reference=set_source(a_files, a_folder, a_run),
+                generated=set_source(b_files, b_folder, b_run),
+                metrics=tuple(metrics or ()),
+                extractor=extractor_name,
+                kid_subset_size=whole(kid_subset, 1000),
+            )
             return outputs(run_task(evaluate_sets, studio, request, progress=gradio_progress(progress)))
 
         set_button.click(on_sets, [*a, *b, set_metrics, extractor, kid_size], set_out, api_name="evaluate")
 
         def on_pair(image, reference, metrics):
-            from ..tasks.evaluate_images import PairRequest, evaluate_pair
-
             if not image or not reference:
                 raise gr.Error("Upload both an image and its reference.")
             return outputs(run_task(evaluate_pair, studio, PairRequest(image, reference, tuple(metrics or ()))))
@@ -143,24 +202,28 @@ def build_evaluate_ui(studio: Studio) -> gr.Blocks:
         pair_button.click(on_pair, [pair_image, pair_ref, pair_metrics], pair_out, api_name="evaluate_pair")
 
         def on_autoencode(image, models, progress=gr.Progress()):
-            from ..tasks.evaluate_images import AutoencodeRequest, evaluate_autoencoders
-
             if not image:
                 raise gr.Error("Upload an image to send through the autoencoders.")
-            result = run_task(evaluate_autoencoders, studio, AutoencodeRequest(image, tuple(models or ())),
-                              progress=gradio_progress(progress))
+            result = run_task(
+                evaluate_autoencoders,
+                studio,
+                AutoencodeRequest(image, tuple(models or ())),
+                progress=gradio_progress(progress),
+            )
             return (result.images, *outputs(result))
 
         ae_button.click(on_autoencode, [ae_image, ae_models], [ae_gallery, *ae_out], api_name="evaluate_autoencoder")
 
         def on_clip(files, prompts, convention, progress=gr.Progress()):
-            from ..tasks.evaluate_images import ClipRequest, evaluate_clip
-
             source = set_source(files, "", "")
             if not source:
                 raise gr.Error("Upload images (or a .zip) to score.")
-            result = run_task(evaluate_clip, studio, ClipRequest(source, prompts or "", convention),
-                              progress=gradio_progress(progress))
+            result = run_task(
+                evaluate_clip,
+                studio,
+                ClipRequest(source, prompts or "", convention),
+                progress=gradio_progress(progress),
+            )
             return outputs(result)
 
         clip_button.click(on_clip, [clip_files, clip_prompts, clip_convention], clip_out, api_name="evaluate_clip")

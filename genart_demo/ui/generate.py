@@ -1,4 +1,5 @@
 """The Generate tab: text-to-image, unconditional and class-conditional sampling, plus a compare mode."""
+
 from __future__ import annotations
 
 import gradio as gr
@@ -7,7 +8,15 @@ from ..registry import GENERATE_TASKS, ModelSpec
 from ..settings import MAX_COMPARE_MODELS, MAX_GUIDANCE, MAX_SEED, MAX_STEPS, MIN_GUIDANCE
 from ..studio import Studio
 from ..tasks.generate import CompareRequest, GenerateRequest, compare, generate
-from .common import gallery_items, gradio_progress, model_card, model_choices, request_from_form, run_task, settings_json
+from .common import (
+    gallery_items,
+    gradio_progress,
+    model_card,
+    model_choices,
+    request_from_form,
+    run_task,
+    settings_json,
+)
 
 EXAMPLES = [
     ["an astronaut riding a horse on the moon, photorealistic"],
@@ -53,12 +62,18 @@ def build_generate_ui(studio: Studio) -> gr.Blocks:
             with gr.Column(scale=2):
                 model = gr.Dropdown(model_choices(specs), value=first.id, label="Model")
                 card = gr.Markdown(model_card(first))
-                prompt = gr.Textbox(label="Prompt", lines=2, placeholder="Describe the image", elem_id="generate-prompt")
+                prompt = gr.Textbox(
+                    label="Prompt", lines=2, placeholder="Describe the image", elem_id="generate-prompt"
+                )
                 negative = gr.Textbox(label="Negative prompt", lines=1)
-                class_label = gr.Textbox(label="ImageNet class (name or index 0–999)", value="golden retriever", visible=False)
+                class_label = gr.Textbox(
+                    label="ImageNet class (name or index 0–999)", value="golden retriever", visible=False
+                )
                 with gr.Row():
                     steps = gr.Slider(1, MAX_STEPS, value=d.steps, step=1, label="Steps")
-                    guidance = gr.Slider(MIN_GUIDANCE, MAX_GUIDANCE, value=d.guidance, step=0.5, label="Guidance (CFG) scale")
+                    guidance = gr.Slider(
+                        MIN_GUIDANCE, MAX_GUIDANCE, value=d.guidance, step=0.5, label="Guidance (CFG) scale"
+                    )
                 with gr.Row():
                     width = gr.Slider(d.size_min, d.size_max, value=d.width, step=d.size_multiple, label="Width")
                     height = gr.Slider(d.size_min, d.size_max, value=d.height, step=d.size_multiple, label="Height")
@@ -66,7 +81,9 @@ def build_generate_ui(studio: Studio) -> gr.Blocks:
                     seed = gr.Number(-1, label="Seed (-1 = random)", precision=0, minimum=-1, maximum=MAX_SEED)
                     batch = gr.Slider(1, studio.settings.max_batch, value=1, step=1, label="Batch size")
                     # custom values pass through to the task, which names the compatible samplers if refused
-                    scheduler = gr.Dropdown(first.samplers(), value=d.scheduler, label="Scheduler", allow_custom_value=True)
+                    scheduler = gr.Dropdown(
+                        first.samplers(), value=d.scheduler, label="Scheduler", allow_custom_value=True
+                    )
                 refine = gr.Checkbox(False, label="Finish with the SDXL refiner", visible=bool(first.refiner))
                 run = gr.Button("Generate", variant="primary", elem_id="generate-button")
             with gr.Column(scale=3):
@@ -85,14 +102,26 @@ def build_generate_ui(studio: Studio) -> gr.Blocks:
             )
             own_defaults = gr.Checkbox(True, label="Each model uses its own steps, guidance, size and scheduler")
             run_compare = gr.Button("Compare", elem_id="compare-button")
-            compare_gallery = gr.Gallery(label="Side by side", columns=MAX_COMPARE_MODELS, height=360, format="png",
-                                         elem_id="compare-gallery")
+            compare_gallery = gr.Gallery(
+                label="Side by side", columns=MAX_COMPARE_MODELS, height=360, format="png", elem_id="compare-gallery"
+            )
             compare_params = gr.Code(label="Parameters", language="json", elem_id="compare-params")
 
         # The form, keyed by GenerateRequest field; its order is the /generate API's argument order.
-        form = {"model": model, "prompt": prompt, "negative_prompt": negative, "class_label": class_label,
-                "steps": steps, "guidance": guidance, "width": width, "height": height, "seed": seed, "batch": batch,
-                "scheduler": scheduler, "refine": refine}
+        form = {
+            "model": model,
+            "prompt": prompt,
+            "negative_prompt": negative,
+            "class_label": class_label,
+            "steps": steps,
+            "guidance": guidance,
+            "width": width,
+            "height": height,
+            "seed": seed,
+            "batch": batch,
+            "scheduler": scheduler,
+            "refine": refine,
+        }
 
         def on_model(model_id):
             spec = studio.spec(model_id)
@@ -101,25 +130,44 @@ def build_generate_ui(studio: Studio) -> gr.Blocks:
         model.change(on_model, model, [card, *form.values()], api_visibility="private")
 
         def on_generate(progress=gr.Progress(), **values):
-            result = run_task(generate, studio, request_from_form(GenerateRequest, values),
-                              progress=gradio_progress(progress))
-            return {gallery: _gallery([result]), params: settings_json(result.settings),
-                    warnings: _warnings([result])}
+            result = run_task(
+                generate, studio, request_from_form(GenerateRequest, values), progress=gradio_progress(progress)
+            )
+            return {gallery: _gallery([result]), params: settings_json(result.settings), warnings: _warnings([result])}
 
         run.click(on_generate, inputs_kwargs=form, outputs=[gallery, params, warnings], api_name="generate")
 
         # /compare takes the models, then the shared settings, then whether each model keeps its own defaults.
-        compare_form = {"models": compare_models, **{k: form[k] for k in (
-            "prompt", "negative_prompt", "class_label", "steps", "guidance", "width", "height", "seed", "scheduler")},
-            "own_defaults": own_defaults}
+        compare_form = {
+            "models": compare_models,
+            **{
+                k: form[k]
+                for k in (
+                    "prompt",
+                    "negative_prompt",
+                    "class_label",
+                    "steps",
+                    "guidance",
+                    "width",
+                    "height",
+                    "seed",
+                    "scheduler",
+                )
+            },
+            "own_defaults": own_defaults,
+        }
 
         def on_compare(progress=gr.Progress(), models=None, own_defaults=True, **values):
-            request = CompareRequest(request_from_form(GenerateRequest, values, model=""), tuple(models or ()),
-                                     bool(own_defaults))
+            request = CompareRequest(
+                request_from_form(GenerateRequest, values, model=""), tuple(models or ()), bool(own_defaults)
+            )
             results = run_task(compare, studio, request, progress=gradio_progress(progress))
-            return {compare_gallery: _gallery(results),
-                    compare_params: settings_json([s for r in results for s in r.settings])}
+            return {
+                compare_gallery: _gallery(results),
+                compare_params: settings_json([s for r in results for s in r.settings]),
+            }
 
-        run_compare.click(on_compare, inputs_kwargs=compare_form, outputs=[compare_gallery, compare_params],
-                          api_name="compare")
+        run_compare.click(
+            on_compare, inputs_kwargs=compare_form, outputs=[compare_gallery, compare_params], api_name="compare"
+        )
     return page

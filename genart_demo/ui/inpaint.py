@@ -1,4 +1,5 @@
 """The Inpaint tab: paint a mask (or upload one), repaint it; or extend the canvas and outpaint."""
+
 from __future__ import annotations
 
 import gradio as gr
@@ -53,12 +54,19 @@ def build_inpaint_ui(studio: Studio) -> gr.Blocks:
             with gr.Column(scale=2):
                 model = gr.Dropdown(model_choices(specs), value=first.id, label="Model")
                 card = gr.Markdown(model_card(first))
-                editor = readable_uploads(gr.ImageEditor(
-                    label="Image — paint over what to change", type="filepath", format="png", height=360,
-                    brush=gr.Brush(colors=["#ffffff"], color_mode="fixed", default_size=24), elem_id="inpaint-editor",
-                ))
-                mask_upload = readable_uploads(gr.Image(label="…or upload a mask (white = repaint)", type="filepath",
-                                                        height=160))
+                editor = readable_uploads(
+                    gr.ImageEditor(
+                        label="Image — paint over what to change",
+                        type="filepath",
+                        format="png",
+                        height=360,
+                        brush=gr.Brush(colors=["#ffffff"], color_mode="fixed", default_size=24),
+                        elem_id="inpaint-editor",
+                    )
+                )
+                mask_upload = readable_uploads(
+                    gr.Image(label="…or upload a mask (white = repaint)", type="filepath", height=160)
+                )
                 prompt = gr.Textbox(label="Prompt", lines=2, elem_id="inpaint-prompt")
                 negative = gr.Textbox(label="Negative prompt")
                 with gr.Row():
@@ -67,20 +75,27 @@ def build_inpaint_ui(studio: Studio) -> gr.Blocks:
                 with gr.Row():
                     only_masked = gr.Checkbox(False, label="Only masked area (crop around the mask)")
                     padding = gr.Slider(0, 256, value=32, step=8, label="Padding around the mask (px)")
-                with gr.Accordion("Outpaint: extend the canvas", open=False):
-                    with gr.Row():
-                        sides = [gr.Slider(0, MAX_OUTPAINT, value=0, step=8, label=f"{side} (px)")
-                                 for side in ("Left", "Right", "Up", "Down")]
+                with gr.Accordion("Outpaint: extend the canvas", open=False), gr.Row():
+                    sides = [
+                        gr.Slider(0, MAX_OUTPAINT, value=0, step=8, label=f"{side} (px)")
+                        for side in ("Left", "Right", "Up", "Down")
+                    ]
                 with gr.Row():
                     steps = gr.Slider(1, MAX_STEPS, value=d.steps, step=1, label="Steps")
                     guidance = gr.Slider(0, MAX_GUIDANCE, value=d.guidance, step=0.5, label="Guidance (CFG) scale")
                 with gr.Row():
-                    width = gr.Slider(d.size_min, d.size_max, value=d.width, step=d.size_multiple, label="Working width")
-                    height = gr.Slider(d.size_min, d.size_max, value=d.height, step=d.size_multiple, label="Working height")
+                    width = gr.Slider(
+                        d.size_min, d.size_max, value=d.width, step=d.size_multiple, label="Working width"
+                    )
+                    height = gr.Slider(
+                        d.size_min, d.size_max, value=d.height, step=d.size_multiple, label="Working height"
+                    )
                 with gr.Row():
                     seed = gr.Number(-1, label="Seed (-1 = random)", precision=0, minimum=-1, maximum=MAX_SEED)
                     batch = gr.Slider(1, studio.settings.max_batch, value=1, step=1, label="Batch size")
-                    scheduler = gr.Dropdown(first.samplers(), value=d.scheduler, label="Scheduler", allow_custom_value=True)
+                    scheduler = gr.Dropdown(
+                        first.samplers(), value=d.scheduler, label="Scheduler", allow_custom_value=True
+                    )
                 run = gr.Button("Inpaint", variant="primary", elem_id="inpaint-button")
             with gr.Column(scale=3):
                 used_mask = gr.Image(label="Mask used", interactive=False, height=220, elem_id="inpaint-mask")
@@ -91,10 +106,28 @@ def build_inpaint_ui(studio: Studio) -> gr.Blocks:
         # The form, keyed by InpaintRequest field (the editor and the four outpaint sides are read apart); its
         # order is the /inpaint API's argument order.
         left, right, up, down = sides
-        form = {"model": model, "editor": editor, "mask": mask_upload, "prompt": prompt, "negative_prompt": negative,
-                "strength": strength, "mask_blur": mask_blur, "only_masked": only_masked, "padding": padding,
-                "left": left, "right": right, "up": up, "down": down, "steps": steps, "guidance": guidance,
-                "width": width, "height": height, "seed": seed, "batch": batch, "scheduler": scheduler}
+        form = {
+            "model": model,
+            "editor": editor,
+            "mask": mask_upload,
+            "prompt": prompt,
+            "negative_prompt": negative,
+            "strength": strength,
+            "mask_blur": mask_blur,
+            "only_masked": only_masked,
+            "padding": padding,
+            "left": left,
+            "right": right,
+            "up": up,
+            "down": down,
+            "steps": steps,
+            "guidance": guidance,
+            "width": width,
+            "height": height,
+            "seed": seed,
+            "batch": batch,
+            "scheduler": scheduler,
+        }
 
         def on_model(model_id):
             spec = studio.spec(model_id)
@@ -107,11 +140,16 @@ def build_inpaint_ui(studio: Studio) -> gr.Blocks:
             if not image:
                 raise gr.Error("No input image: upload one into the editor (PNG, JPEG, WebP, BMP, GIF or TIFF).")
             outpaint = tuple(whole(v, 0) for v in (left, right, up, down))
-            request = request_from_form(InpaintRequest, {**values, "mask": values.get("mask") or drawn},
-                                        image=image, outpaint=outpaint)
+            request = request_from_form(
+                InpaintRequest, {**values, "mask": values.get("mask") or drawn}, image=image, outpaint=outpaint
+            )
             result = run_task(inpaint, studio, request, progress=gradio_progress(progress))
-            return {used_mask: result.mask, gallery: gallery_items(result.paths, result.settings),
-                    notes: notes_markdown(result.notes), params: settings_json(result.settings)}
+            return {
+                used_mask: result.mask,
+                gallery: gallery_items(result.paths, result.settings),
+                notes: notes_markdown(result.notes),
+                params: settings_json(result.settings),
+            }
 
         run.click(on_inpaint, inputs_kwargs=form, outputs=[used_mask, gallery, notes, params], api_name="inpaint")
     return page

@@ -1,4 +1,5 @@
 """The Translate tab: image-to-image (img2img, InstructPix2Pix, ControlNet canny, GAN translators), output beside input."""
+
 from __future__ import annotations
 
 import gradio as gr
@@ -26,8 +27,9 @@ def _updates(spec: ModelSpec, form: dict) -> dict:
     shown, d = spec.controls(), spec.defaults
     size = {"minimum": d.size_min, "maximum": d.size_max, "step": d.size_multiple, "visible": "size" in shown}
     return {
-        form["prompt"]: gr.update(visible="prompt" in shown,
-                                  label="Edit instruction" if "image_guidance" in shown else "Prompt"),
+        form["prompt"]: gr.update(
+            visible="prompt" in shown, label="Edit instruction" if "image_guidance" in shown else "Prompt"
+        ),
         form["negative_prompt"]: gr.update(visible="negative_prompt" in shown),
         form["strength"]: gr.update(value=d.strength, visible="strength" in shown),
         form["image_guidance"]: gr.update(value=d.image_guidance, visible="image_guidance" in shown),
@@ -49,14 +51,16 @@ def build_translate_ui(studio: Studio) -> gr.Blocks:
             with gr.Column(scale=2):
                 model = gr.Dropdown(model_choices(specs), value=first.id, label="Model")
                 card = gr.Markdown(model_card(first))
-                source = readable_uploads(gr.Image(label="Input image", type="filepath", elem_id="translate-input",
-                                                   height=260))
+                source = readable_uploads(
+                    gr.Image(label="Input image", type="filepath", elem_id="translate-input", height=260)
+                )
                 prompt = gr.Textbox(label="Prompt", lines=2, elem_id="translate-prompt")
                 negative = gr.Textbox(label="Negative prompt")
                 with gr.Row():
                     strength = gr.Slider(0, 1, value=d.strength, step=0.05, label="Strength (0 keeps the input)")
-                    image_guidance = gr.Slider(0, 10, value=d.image_guidance, step=0.1, label="Image guidance",
-                                               visible=False)
+                    image_guidance = gr.Slider(
+                        0, 10, value=d.image_guidance, step=0.1, label="Image guidance", visible=False
+                    )
                 with gr.Row():
                     steps = gr.Slider(1, MAX_STEPS, value=d.steps, step=1, label="Steps")
                     guidance = gr.Slider(0, MAX_GUIDANCE, value=d.guidance, step=0.5, label="Guidance (CFG) scale")
@@ -67,7 +71,9 @@ def build_translate_ui(studio: Studio) -> gr.Blocks:
                 with gr.Row():
                     seed = gr.Number(-1, label="Seed (-1 = random)", precision=0, minimum=-1, maximum=MAX_SEED)
                     batch = gr.Slider(1, studio.settings.max_batch, value=1, step=1, label="Batch size")
-                    scheduler = gr.Dropdown(first.samplers(), value=d.scheduler, label="Scheduler", allow_custom_value=True)
+                    scheduler = gr.Dropdown(
+                        first.samplers(), value=d.scheduler, label="Scheduler", allow_custom_value=True
+                    )
                 with gr.Row(visible=first.control == "canny") as canny_row:
                     canny_low = gr.Slider(0, 255, value=100, step=1, label="Canny low threshold")
                     canny_high = gr.Slider(0, 255, value=200, step=1, label="Canny high threshold")
@@ -81,27 +87,50 @@ def build_translate_ui(studio: Studio) -> gr.Blocks:
                 params = gr.Code(label="Parameters (also in each PNG)", language="json")
 
         # The form, keyed by TranslateRequest field; its order is the /translate API's argument order.
-        form = {"model": model, "image": source, "prompt": prompt, "negative_prompt": negative, "strength": strength,
-                "image_guidance": image_guidance, "steps": steps, "guidance": guidance, "width": width,
-                "height": height, "fit": fit, "seed": seed, "batch": batch, "scheduler": scheduler,
-                "canny_low": canny_low, "canny_high": canny_high}
+        form = {
+            "model": model,
+            "image": source,
+            "prompt": prompt,
+            "negative_prompt": negative,
+            "strength": strength,
+            "image_guidance": image_guidance,
+            "steps": steps,
+            "guidance": guidance,
+            "width": width,
+            "height": height,
+            "fit": fit,
+            "seed": seed,
+            "batch": batch,
+            "scheduler": scheduler,
+            "canny_low": canny_low,
+            "canny_high": canny_high,
+        }
 
         def on_model(model_id):
             spec = studio.spec(model_id)
-            return {card: model_card(spec), canny_row: gr.update(visible=spec.control == "canny"),
-                    **_updates(spec, form)}
+            return {
+                card: model_card(spec),
+                canny_row: gr.update(visible=spec.control == "canny"),
+                **_updates(spec, form),
+            }
 
         model.change(on_model, model, [card, canny_row, *form.values()], api_visibility="private")
 
         def on_translate(progress=gr.Progress(), **values):
             if not values.get("image"):
                 raise gr.Error("No input image: upload one (PNG, JPEG, WebP, BMP, GIF or TIFF).")
-            result = run_task(translate, studio, request_from_form(TranslateRequest, values),
-                              progress=gradio_progress(progress))
-            return {fitted: result.input_image, control: result.control_image,
-                    gallery: gallery_items(result.paths, result.settings), notes: notes_markdown(result.notes),
-                    params: settings_json(result.settings)}
+            result = run_task(
+                translate, studio, request_from_form(TranslateRequest, values), progress=gradio_progress(progress)
+            )
+            return {
+                fitted: result.input_image,
+                control: result.control_image,
+                gallery: gallery_items(result.paths, result.settings),
+                notes: notes_markdown(result.notes),
+                params: settings_json(result.settings),
+            }
 
-        run.click(on_translate, inputs_kwargs=form, outputs=[fitted, control, gallery, notes, params],
-                  api_name="translate")
+        run.click(
+            on_translate, inputs_kwargs=form, outputs=[fitted, control, gallery, notes, params], api_name="translate"
+        )
     return page

@@ -1,4 +1,5 @@
 """Image uploads that answer a file which is not a readable image with a message naming it, not a crash."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """The Super-resolve tab: diffusion and GAN upscalers, tiled, with a before/after slider and optional PSNR/SSIM."""
+
 from __future__ import annotations
 
 import gradio as gr
@@ -56,8 +57,9 @@ def build_upscale_ui(studio: Studio) -> gr.Blocks:
             with gr.Column(scale=2):
                 model = gr.Dropdown(model_choices(specs), value=first.id, label="Model")
                 card = gr.Markdown(_card(first))
-                source = readable_uploads(gr.Image(label="Low-resolution input", type="filepath",
-                                                   elem_id="upscale-input", height=240))
+                source = readable_uploads(
+                    gr.Image(label="Low-resolution input", type="filepath", elem_id="upscale-input", height=240)
+                )
                 prompt = gr.Textbox(label="Prompt (what the image shows)", elem_id="upscale-prompt")
                 negative = gr.Textbox(label="Negative prompt")
                 with gr.Row():
@@ -68,20 +70,32 @@ def build_upscale_ui(studio: Studio) -> gr.Blocks:
                     tile = gr.Slider(*TILE_RANGE, value=d.tile, step=16, label="Tile size (input px)")
                     overlap = gr.Slider(0, 128, value=16, step=2, label="Tile overlap (px)")
                     seed = gr.Number(-1, label="Seed (-1 = random)", precision=0, minimum=-1, maximum=MAX_SEED)
-                reference = readable_uploads(gr.Image(label="High-resolution reference (optional, for PSNR/SSIM)",
-                                                      type="filepath", height=160))
+                reference = readable_uploads(
+                    gr.Image(label="High-resolution reference (optional, for PSNR/SSIM)", type="filepath", height=160)
+                )
                 run = gr.Button("Upscale", variant="primary", elem_id="upscale-button")
             with gr.Column(scale=3):
-                slider = gr.ImageSlider(label="Bicubic ← → upscaled", type="filepath", format="png",
-                                        elem_id="upscale-slider")
+                slider = gr.ImageSlider(
+                    label="Bicubic ← → upscaled", type="filepath", format="png", elem_id="upscale-slider"
+                )
                 scores = gr.Markdown(metrics_markdown({}))
                 notes = gr.Markdown(elem_id="upscale-notes")
                 params = gr.Code(label="Parameters (also in the PNG)", language="json")
 
         # The form, keyed by UpscaleRequest field; its order is the /upscale API's argument order.
-        form = {"model": model, "image": source, "prompt": prompt, "negative_prompt": negative,
-                "noise_level": noise_level, "steps": steps, "guidance": guidance, "tile": tile, "overlap": overlap,
-                "seed": seed, "reference": reference}
+        form = {
+            "model": model,
+            "image": source,
+            "prompt": prompt,
+            "negative_prompt": negative,
+            "noise_level": noise_level,
+            "steps": steps,
+            "guidance": guidance,
+            "tile": tile,
+            "overlap": overlap,
+            "seed": seed,
+            "reference": reference,
+        }
 
         def on_model(model_id):
             spec = studio.spec(model_id)
@@ -92,12 +106,17 @@ def build_upscale_ui(studio: Studio) -> gr.Blocks:
         def on_upscale(progress=gr.Progress(), **values):
             if not values.get("image"):
                 raise gr.Error("No input image: upload one (PNG, JPEG, WebP, BMP, GIF or TIFF).")
-            result = run_task(upscale, studio, request_from_form(UpscaleRequest, values),
-                              progress=gradio_progress(progress))
+            result = run_task(
+                upscale, studio, request_from_form(UpscaleRequest, values), progress=gradio_progress(progress)
+            )
             before = result.path.with_name(result.path.stem + "-bicubic.png")
             result.bicubic.save(before)
-            return {slider: (str(before), str(result.path)), scores: metrics_markdown(result.metrics),
-                    notes: notes_markdown(result.notes), params: settings_json(result.settings)}
+            return {
+                slider: (str(before), str(result.path)),
+                scores: metrics_markdown(result.metrics),
+                notes: notes_markdown(result.notes),
+                params: settings_json(result.settings),
+            }
 
         run.click(on_upscale, inputs_kwargs=form, outputs=[slider, scores, notes, params], api_name="upscale")
     return page

@@ -1,4 +1,5 @@
 """The Video tab: text-to-video and image-to-video, played as mp4 with a strip of frames and a GIF download."""
+
 from __future__ import annotations
 
 import gradio as gr
@@ -54,8 +55,15 @@ def build_video_ui(studio: Studio) -> gr.Blocks:
                 card = gr.Markdown(model_card(first))
                 prompt = gr.Textbox(label="Prompt", lines=2, elem_id="video-prompt")
                 negative = gr.Textbox(label="Negative prompt")
-                image = readable_uploads(gr.Image(label="Input image (image-to-video)", type="filepath", height=200,
-                                                  visible=False, elem_id="video-image"))
+                image = readable_uploads(
+                    gr.Image(
+                        label="Input image (image-to-video)",
+                        type="filepath",
+                        height=200,
+                        visible=False,
+                        elem_id="video-image",
+                    )
+                )
                 with gr.Row():
                     frames = gr.Slider(1, d.max_frames, value=d.frames, step=d.frame_step, label="Frames")
                     fps = gr.Slider(MIN_FPS, MAX_FPS, value=d.fps, step=1, label="FPS")
@@ -67,11 +75,21 @@ def build_video_ui(studio: Studio) -> gr.Blocks:
                     height = gr.Slider(d.size_min, d.size_max, value=d.height, step=d.size_multiple, label="Height")
                 with gr.Row():
                     seed = gr.Number(-1, label="Seed (-1 = random)", precision=0, minimum=-1, maximum=MAX_SEED)
-                    scheduler = gr.Dropdown(first.samplers(), value=d.scheduler, label="Scheduler", allow_custom_value=True)
+                    scheduler = gr.Dropdown(
+                        first.samplers(), value=d.scheduler, label="Scheduler", allow_custom_value=True
+                    )
                 with gr.Row():
-                    decode_chunk = gr.Slider(1, 64, value=d.decode_chunk or 1, step=1, visible=bool(d.decode_chunk),
-                                             label="Frames decoded at a time (less memory)")
-                    motion = gr.Slider(0, 255, value=d.motion_bucket_id, step=1, label="Motion bucket id", visible=False)
+                    decode_chunk = gr.Slider(
+                        1,
+                        64,
+                        value=d.decode_chunk or 1,
+                        step=1,
+                        visible=bool(d.decode_chunk),
+                        label="Frames decoded at a time (less memory)",
+                    )
+                    motion = gr.Slider(
+                        0, 255, value=d.motion_bucket_id, step=1, label="Motion bucket id", visible=False
+                    )
                     noise_aug = gr.Slider(0, 1, value=d.noise_aug, step=0.01, label="Noise augmentation", visible=False)
                 run = gr.Button("Make video", variant="primary", elem_id="video-button")
             with gr.Column(scale=3):
@@ -79,13 +97,28 @@ def build_video_ui(studio: Studio) -> gr.Blocks:
                 strip = gr.Image(label="Frames", interactive=False)
                 gif = gr.File(label="GIF download")
                 notes = gr.Markdown()
-                params = gr.Code(label="Parameters (also in the mp4's metadata and the .json beside it)", language="json")
+                params = gr.Code(
+                    label="Parameters (also in the mp4's metadata and the .json beside it)", language="json"
+                )
 
         # The form, keyed by VideoRequest field; its order is the /video API's argument order.
-        form = {"model": model, "prompt": prompt, "negative_prompt": negative, "image": image, "frames": frames,
-                "fps": fps, "steps": steps, "guidance": guidance, "width": width, "height": height, "seed": seed,
-                "scheduler": scheduler, "decode_chunk": decode_chunk, "motion_bucket_id": motion,
-                "noise_aug": noise_aug}
+        form = {
+            "model": model,
+            "prompt": prompt,
+            "negative_prompt": negative,
+            "image": image,
+            "frames": frames,
+            "fps": fps,
+            "steps": steps,
+            "guidance": guidance,
+            "width": width,
+            "height": height,
+            "seed": seed,
+            "scheduler": scheduler,
+            "decode_chunk": decode_chunk,
+            "motion_bucket_id": motion,
+            "noise_aug": noise_aug,
+        }
 
         def on_model(model_id):
             spec = studio.spec(model_id)
@@ -95,13 +128,22 @@ def build_video_ui(studio: Studio) -> gr.Blocks:
 
         def on_video(progress=gr.Progress(), **values):
             d = guarded(studio.spec, values.get("model")).defaults
-            hidden = {"decode_chunk": not d.decode_chunk, "motion_bucket_id": not d.motion_bucket_id,
-                      "noise_aug": not d.noise_aug}  # controls this model does not take: its own value applies
+            hidden = {
+                "decode_chunk": not d.decode_chunk,
+                "motion_bucket_id": not d.motion_bucket_id,
+                "noise_aug": not d.noise_aug,
+            }  # controls this model does not take: its own value applies
             values = {k: None if hidden.get(k) else v for k, v in values.items()}
-            result = run_task(generate_video, studio, request_from_form(VideoRequest, values),
-                              progress=gradio_progress(progress))
-            return {video: str(result.mp4), strip: result.strip, gif: str(result.gif),
-                    notes: notes_markdown(result.notes), params: settings_json(result.settings)}
+            result = run_task(
+                generate_video, studio, request_from_form(VideoRequest, values), progress=gradio_progress(progress)
+            )
+            return {
+                video: str(result.mp4),
+                strip: result.strip,
+                gif: str(result.gif),
+                notes: notes_markdown(result.notes),
+                params: settings_json(result.settings),
+            }
 
         run.click(on_video, inputs_kwargs=form, outputs=[video, strip, gif, notes, params], api_name="video")
     return page

@@ -1,4 +1,5 @@
 """An append-only JSON-lines copy of every arena vote, optionally committed to a Hub dataset every few minutes."""
+
 from __future__ import annotations
 
 import json
@@ -19,7 +20,7 @@ BACKUP_PATH_IN_REPO = "arena"  # folder of the Hub dataset that receives the JSO
 
 def _commit_scheduler(**kwargs):
     """huggingface_hub's CommitScheduler, imported only when a backup repo is configured."""
-    from huggingface_hub import CommitScheduler
+    from huggingface_hub import CommitScheduler  # lazy: only reaching the Hub needs it
 
     return CommitScheduler(**kwargs)
 
@@ -38,8 +39,13 @@ class JsonlBackup:
         self.scheduler = None
         if repo_id:
             factory = scheduler_factory or _commit_scheduler
-            self.scheduler = factory(repo_id=repo_id, repo_type="dataset", folder_path=self.folder,
-                                     path_in_repo=BACKUP_PATH_IN_REPO, every=BACKUP_EVERY_MIN)
+            self.scheduler = factory(
+                repo_id=repo_id,
+                repo_type="dataset",
+                folder_path=self.folder,
+                path_in_repo=BACKUP_PATH_IN_REPO,
+                every=BACKUP_EVERY_MIN,
+            )
 
     @property
     def path(self) -> Path:

@@ -1,4 +1,5 @@
 """The arena: blind and named battles between two models, signed single-use vote tokens, and the ratings they make."""
+
 from __future__ import annotations
 
 import hashlib
@@ -97,8 +98,15 @@ def rater_id(salt: bytes, *, username: str | None = None, client: str = "", sess
 class Arena:
     """Process-wide arena state: the vote store, the token key and the studio that makes the outputs."""
 
-    def __init__(self, studio: Studio, store: ArenaStore, secret: bytes, *, seed: int | None = None,
-                 clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        studio: Studio,
+        store: ArenaStore,
+        secret: bytes,
+        *,
+        seed: int | None = None,
+        clock: Callable[[], float] = time.time,
+    ):
         self.studio = studio
         self.store = store
         self.secret = secret
@@ -147,8 +155,9 @@ class Arena:
         with self._rng_lock:
             return fn(*args, self.rng)
 
-    def output_paths(self, task: str, model: str, prompt: str, seed: int,
-                     progress: ProgressFn | None = None) -> tuple[str, ...]:
+    def output_paths(
+        self, task: str, model: str, prompt: str, seed: int, progress: ProgressFn | None = None
+    ) -> tuple[str, ...]:
         """The model's output for (prompt, seed), made once and kept under arena/images (paths relative to the
         output folder). File names are hashes, so a served file never names its model. On ZeroGPU hardware the
         generation runs under `spaces.GPU` for the time estimated for the model, as the studio's tasks do."""
@@ -168,18 +177,43 @@ class Arena:
         return (str(rel),)
 
     def absolute(self, rels: Sequence[str]) -> tuple[Path, ...]:
-        return tuple(self.studio.settings.output_dir / rel for rel in rels)
+        return tuple(self.studio.settings.workspace.outputs / rel for rel in rels)
 
     # ------------------------------------------------------------------ battles
 
-    def _make_battle(self, task: str, mode: str, model_a: str, model_b: str, prompt: str, seed: int, rater: str,
-                     *, session_code: str | None = None, item: int | None = None,
-                     progress: ProgressFn | None = None, outputs: tuple[tuple[str, ...], ...] | None = None) -> BattleView:
+    def _make_battle(
+        self,
+        task: str,
+        mode: str,
+        model_a: str,
+        model_b: str,
+        prompt: str,
+        seed: int,
+        rater: str,
+        *,
+        session_code: str | None = None,
+        item: int | None = None,
+        progress: ProgressFn | None = None,
+        outputs: tuple[tuple[str, ...], ...] | None = None,
+    ) -> BattleView:
         now = self.clock()
-        battle = Battle(id=uuid.uuid4().hex, task=task, mode=mode, model_a=model_a, model_b=model_b, prompt=prompt,
-                        seed=seed, outputs_a=(), outputs_b=(), rater=rater, created_at=now,
-                        expires_at=now + self.studio.settings.arena_token_ttl_s, session_code=session_code, item=item,
-                        settings={"standin": self.studio.offline})
+        battle = Battle(
+            id=uuid.uuid4().hex,
+            task=task,
+            mode=mode,
+            model_a=model_a,
+            model_b=model_b,
+            prompt=prompt,
+            seed=seed,
+            outputs_a=(),
+            outputs_b=(),
+            rater=rater,
+            created_at=now,
+            expires_at=now + self.studio.settings.arena_token_ttl_s,
+            session_code=session_code,
+            item=item,
+            settings={"standin": self.studio.offline},
+        )
         if outputs is None:
             made = []
             for side, model in (("A", model_a), ("B", model_b)):
@@ -191,14 +225,23 @@ class Arena:
                     log.exception("arena: %s failed on %r", model, prompt)
                     reason = f"model {side} failed: {type(exc).__name__}: {exc}"[:500]
                     self.store.add_battle(Battle(**{**asdict(battle), "status": "void", "void_reason": reason}))
-                    raise BattleFailed(f"Model {side} failed to make its image, so this battle is void and will not "
-                                       "be counted. Start a new one.") from exc
+                    raise BattleFailed(
+                        f"Model {side} failed to make its image, so this battle is void and will not "
+                        "be counted. Start a new one."
+                    ) from exc
             outputs = tuple(made)
         battle = Battle(**{**asdict(battle), "outputs_a": tuple(outputs[0]), "outputs_b": tuple(outputs[1])})
         self.store.add_battle(battle)
         token = issue_token(self.secret, battle.id, rater, battle.expires_at)
-        return BattleView(token, prompt, self.absolute(battle.outputs_a), self.absolute(battle.outputs_b), mode,
-                          (model_a, model_b) if mode == "named" else None, item)
+        return BattleView(
+            token,
+            prompt,
+            self.absolute(battle.outputs_a),
+            self.absolute(battle.outputs_b),
+            mode,
+            (model_a, model_b) if mode == "named" else None,
+            item,
+        )
 
     def start_battle(self, task: str, prompt: str, rater: str, *, progress: ProgressFn | None = None) -> BattleView:
         """A blind battle: a pair drawn towards pairs with few votes, random sides, both made for `prompt`."""
@@ -210,8 +253,9 @@ class Arena:
         seed = self.draw(lambda rng: rng.randrange(2**31))
         return self._make_battle(task, "anonymous", model_a, model_b, prompt, seed, rater, progress=progress)
 
-    def named_battle(self, task: str, model_a: str, model_b: str, prompt: str, rater: str, *,
-                     progress: ProgressFn | None = None) -> BattleView:
+    def named_battle(
+        self, task: str, model_a: str, model_b: str, prompt: str, rater: str, *, progress: ProgressFn | None = None
+    ) -> BattleView:
         """Side by side with the models the user picked; its votes stay out of the ratings unless asked for."""
         prompt = check_prompt(prompt)
         model_a, model_b = self.check_model(task, model_a), self.check_model(task, model_b)
@@ -221,11 +265,9 @@ class Arena:
         return self._make_battle(task, "named", model_a, model_b, prompt, seed, rater, progress=progress)
 
     def cached_outputs(self) -> dict[str, dict[tuple[str, int], str]]:
-        """model -> (prompt, seed) -> image path (relative to the output folder) from the leaderboard runs under
-        <output_dir>/leaderboard: the pre-generated pool instant battles come from. Re-read when a manifest changes."""
-        from ..manifest import MANIFEST_FILE, read_manifest
-
-        root = self.studio.settings.output_dir / "leaderboard"
+        """model -> (prompt, seed) -> image path (relative to the output folder) from the workspace's leaderboard
+        runs: the pre-generated pool instant battles come from. Re-read when a manifest changes."""
+        root = self.studio.settings.workspace.runs
         runs = sorted(p for p in root.glob(f"*/{MANIFEST_FILE}")) if root.is_dir() else []
         stamp = tuple((str(p), p.stat().st_mtime_ns) for p in runs)
         if self._runs_cache and self._runs_cache[0] == stamp:
@@ -234,7 +276,7 @@ class Arena:
         for manifest in runs:
             run = manifest.parent
             for row in read_manifest(run):
-                rel = (run / row["path"]).relative_to(self.studio.settings.output_dir)
+                rel = (run / row["path"]).relative_to(self.studio.settings.workspace.outputs)
                 found.setdefault(row["model"], {})[(row["prompt"], int(row["seed"]))] = str(rel)
         self._runs_cache = (stamp, found)
         return found
@@ -246,9 +288,11 @@ class Arena:
         shared = {(a, b): sorted(pool[a].keys() & pool[b].keys()) for a in models for b in models if a < b}
         shared = {pair: keys for pair, keys in shared.items() if keys}
         if not shared:
-            raise InputError("No pre-generated battles yet: make some with `genart leaderboard run --models A,B "
-                             f"--prompts drawbench --out {self.studio.settings.workspace.runs}/NAME`, "
-                             "or type a prompt.")
+            raise InputError(
+                "No pre-generated battles yet: make some with `genart leaderboard run --models A,B "
+                f"--prompts drawbench --out {self.studio.settings.workspace.runs}/NAME`, "
+                "or type a prompt."
+            )
         weights = pair_weights(sorted({m for pair in shared for m in pair}), self.store.pair_counts(task))
         pairs = list(shared)
         with self._rng_lock:
@@ -266,8 +310,15 @@ class Arena:
 
     # ------------------------------------------------------------------ ratings
 
-    def ratings(self, task: str = "text-to-image", *, include_named: bool = False, rounds: int = 100,
-                min_votes: int | None = None, seed: int = 0):
+    def ratings(
+        self,
+        task: str = "text-to-image",
+        *,
+        include_named: bool = False,
+        rounds: int = 100,
+        min_votes: int | None = None,
+        seed: int = 0,
+    ):
         """The ratings table (Bradley-Terry with bootstrap intervals, Elo, counts) over the blind votes."""
         modes = RATED_MODES + (("named",) if include_named else ())
         votes = votes_frame(self.store.votes(task=task, modes=modes))

@@ -1,4 +1,5 @@
 """`genart arena ratings|export|session create|status|export`: the arena from the command line (genart.cli plugin)."""
+
 from __future__ import annotations
 
 import argparse
@@ -25,8 +26,13 @@ def _arena(args: argparse.Namespace):
     settings = Settings.from_env()
     if getattr(args, "db", None):
         settings = dataclasses.replace(settings, db_url=args.db)
-    studio = Studio(settings, Registry.load(), PipelineCache(settings, standin=True), offline=True,
-                    offline_reason="the arena CLI makes no images")
+    studio = Studio(
+        settings,
+        Registry.load(),
+        PipelineCache(settings, standin=True),
+        offline=True,
+        offline_reason="the arena CLI makes no images",
+    )
     return Arena.open(studio)
 
 
@@ -61,11 +67,15 @@ def _lines(path: str) -> list[str]:
 def cmd_session_create(args: argparse.Namespace) -> int:
     arena = _arena(args)
     prompts = _lines(args.prompts)[: args.limit] if args.limit else _lines(args.prompts)
-    session = create_session(arena, args.name, [m for m in args.models.split(",") if m.strip()], prompts,
-                             args.pairs, task=args.task)
+    session = create_session(
+        arena, args.name, [m for m in args.models.split(",") if m.strip()], prompts, args.pairs, task=args.task
+    )
     print(session.code)
-    print(f"{session.name}: {len(session.models)} models, {len(session.prompts)} prompts, "
-          f"{session.pairs_per_rater} pairs per rater", file=sys.stderr)
+    print(
+        f"{session.name}: {len(session.models)} models, {len(session.prompts)} prompts, "
+        f"{session.pairs_per_rater} pairs per rater",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -75,11 +85,20 @@ def cmd_session_status(args: argparse.Namespace) -> int:
     raters = status_table(arena, session.code)
     matrix, kappa = agreement_tables(arena, session.code)
     if args.json:
-        print(json.dumps({"code": session.code, "name": session.name, "models": list(session.models),
-                          "pairs_per_rater": session.pairs_per_rater,
-                          "raters": json.loads(raters.to_json(orient="records", date_format="iso")),
-                          "agreement": json.loads(matrix.to_json(orient="index")),
-                          "fleiss_kappa": None if math.isnan(kappa) else kappa}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "code": session.code,
+                    "name": session.name,
+                    "models": list(session.models),
+                    "pairs_per_rater": session.pairs_per_rater,
+                    "raters": json.loads(raters.to_json(orient="records", date_format="iso")),
+                    "agreement": json.loads(matrix.to_json(orient="index")),
+                    "fleiss_kappa": None if math.isnan(kappa) else kappa,
+                },
+                indent=2,
+            )
+        )
         return 0
     print(f"{session.code} · {session.name} · {', '.join(session.models)} · {session.pairs_per_rater} pairs per rater")
     print(raters.to_string(index=False) if len(raters) else "no raters yet")

@@ -1,4 +1,5 @@
 """Arena pairs: which two models a battle shows, balanced rating-session items, session codes, rater agreement."""
+
 from __future__ import annotations
 
 import hashlib
@@ -20,6 +21,7 @@ AGREEMENT_COLUMNS = ("rater", "item", "model_a", "model_b", "outcome")  # what a
 
 
 # ---------------------------------------------------------------------------------------------- battle pairs
+
 
 def _distinct_models(models: Iterable[str]) -> list[str]:
     distinct = list(dict.fromkeys(str(m) for m in models))
@@ -53,6 +55,7 @@ def sample_pair(models: Iterable[str], counts: Mapping[tuple[str, str], int], rn
 
 
 # ---------------------------------------------------------------------------------------------- session items
+
 
 def session_items(models: Sequence[str], prompts: Sequence[str], n_items: int, seed: int) -> list[tuple[str, str, int]]:
     """The items of a rating session: n_items of (left model, right model, prompt index), the same for every rater.
@@ -121,6 +124,7 @@ def rater_order(items: Sequence[tuple[str, str, int]], rater: str, seed: int) ->
 
 # ---------------------------------------------------------------------------------------------- session codes
 
+
 def session_code(rng: random.Random) -> str:
     """A new session code: 8 characters from CODE_ALPHABET, e.g. "K7Q2MX4P"."""
     return "".join(rng.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
@@ -130,12 +134,15 @@ def normalise_code(text: str | None) -> str:
     """A session code as typed (spaces around it, any case) -> the stored form; InputError if it cannot be one."""
     code = str(text or "").strip().upper()
     if len(code) != CODE_LENGTH or any(c not in CODE_ALPHABET for c in code):
-        raise InputError(f"A session code is {CODE_LENGTH} letters and digits such as K7Q2MX4P (no 0, O, 1, I or L); "
-                         f"got {str(text or '').strip()!r}.")
+        raise InputError(
+            f"A session code is {CODE_LENGTH} letters and digits such as K7Q2MX4P (no 0, O, 1, I or L); "
+            f"got {str(text or '').strip()!r}."
+        )
     return code
 
 
 # ---------------------------------------------------------------------------------------------- agreement
+
 
 def _vote_rows(votes) -> list[dict]:
     if isinstance(votes, pd.DataFrame):
@@ -203,7 +210,9 @@ def agreement(votes) -> tuple[pd.DataFrame, float]:
             raise InputError("Every vote needs a rater and an item to measure agreement; a vote lacks one.")
         choice = vote_choice(row["model_a"], row["model_b"], row["outcome"])
         choices.setdefault(row["rater"], {})[row["item"]] = choice
-        kind = choice if choice in NO_WINNER else ("first" if choice == min(row["model_a"], row["model_b"]) else "second")
+        kind = (
+            choice if choice in NO_WINNER else ("first" if choice == min(row["model_a"], row["model_b"]) else "second")
+        )
         kinds.setdefault(row["rater"], {})[row["item"]] = kind
     raters = list(choices)
     table = pd.DataFrame(math.nan, index=pd.Index(raters, name="rater"), columns=pd.Index(raters, name="rater"))

@@ -1,4 +1,5 @@
 """Arena ratings from pairwise votes: online Elo, Bradley-Terry with bootstrap intervals, win rates and their plots."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -48,12 +49,16 @@ def votes_frame(votes) -> pd.DataFrame:
     df["outcome"] = df["outcome"].str.strip().str.lower()
     unknown = sorted(set(df["outcome"]) - set(OUTCOME_SCORES))
     if unknown:
-        raise InputError(f"unknown vote outcome {unknown[0]!r}; allowed: {', '.join(OUTCOME_SCORES)} "
-                         "(A better, B better, tie, both bad)")
+        raise InputError(
+            f"unknown vote outcome {unknown[0]!r}; allowed: {', '.join(OUTCOME_SCORES)} "
+            "(A better, B better, tie, both bad)"
+        )
     same = df["model_a"] == df["model_b"]
     if same.any():
-        raise InputError(f"a vote puts model {df.loc[same, 'model_a'].iloc[0]!r} against itself; a vote compares two "
-                         "different models")
+        raise InputError(
+            f"a vote puts model {df.loc[same, 'model_a'].iloc[0]!r} against itself; a vote compares two "
+            "different models"
+        )
     return df
 
 
@@ -158,8 +163,9 @@ def bt_ratings(votes, scale=ELO_SCALE, base=ELO_BASE, init=ELO_INIT) -> dict[str
     return dict(zip(models, _to_points(theta, scale, base, init).tolist()))
 
 
-def bootstrap_bt(votes, rounds=BOOTSTRAP_ROUNDS, seed=0, *, scale=ELO_SCALE, base=ELO_BASE,
-                 init=ELO_INIT) -> pd.DataFrame:
+def bootstrap_bt(
+    votes, rounds=BOOTSTRAP_ROUNDS, seed=0, *, scale=ELO_SCALE, base=ELO_BASE, init=ELO_INIT
+) -> pd.DataFrame:
     """Bradley-Terry ratings refitted on `rounds` resamples of the votes with replacement (drawn as multinomial counts
     of the distinct votes, which is the same thing); (rounds x models), deterministic in seed. A model that drew no
     game in a round is NaN there; the others are centred on init."""
@@ -185,8 +191,12 @@ def bootstrap_bt(votes, rounds=BOOTSTRAP_ROUNDS, seed=0, *, scale=ELO_SCALE, bas
 def _model_counts(df: pd.DataFrame) -> pd.DataFrame:
     """Per model (index): votes, wins, losses, ties (both-bad counts as a tie)."""
     score = df["outcome"].map(OUTCOME_SCORES).to_numpy(float)
-    sides = pd.DataFrame({"model": np.concatenate([df["model_a"].to_numpy(object), df["model_b"].to_numpy(object)]),
-                          "s": np.concatenate([score, 1.0 - score])})
+    sides = pd.DataFrame(
+        {
+            "model": np.concatenate([df["model_a"].to_numpy(object), df["model_b"].to_numpy(object)]),
+            "s": np.concatenate([score, 1.0 - score]),
+        }
+    )
     sides["votes"], sides["wins"], sides["losses"] = 1, sides["s"] == 1.0, sides["s"] == 0.0
     sides["ties"] = sides["s"] == 0.5
     return sides.groupby("model", sort=False)[["votes", "wins", "losses", "ties"]].sum().astype(int)
@@ -211,8 +221,10 @@ def _rated_models(df: pd.DataFrame, min_votes: int) -> tuple[set[str], dict[str,
         if n < min_votes:
             notes[model] = f"fewer than {min_votes} votes ({n}); not rated yet"
         elif model not in rated:
-            notes[model] = (f"only {int(against.get(model, 0))} of its {n} votes are against rated models (needs "
-                            f"{min_votes}); not rated yet")
+            notes[model] = (
+                f"only {int(against.get(model, 0))} of its {n} votes are against rated models (needs "
+                f"{min_votes}); not rated yet"
+            )
     return rated, notes
 
 
@@ -263,8 +275,9 @@ def win_rate_matrix(votes) -> pd.DataFrame:
         overall = wins.sum(axis=1) / games.sum(axis=1)
     order = sorted(range(len(models)), key=lambda i: (-overall[i], models[i]))
     names = [models[i] for i in order]
-    return pd.DataFrame(rate[np.ix_(order, order)], index=pd.Index(names, name="model"),
-                        columns=pd.Index(names, name="against"))
+    return pd.DataFrame(
+        rate[np.ix_(order, order)], index=pd.Index(names, name="model"), columns=pd.Index(names, name="against")
+    )
 
 
 # ---------------------------------------------------------------- figures and files
@@ -272,6 +285,7 @@ def win_rate_matrix(votes) -> pd.DataFrame:
 
 def _new_figure(width: float, height: float):
     """A matplotlib Figure on its own Agg canvas (no pyplot, no global figure state)."""
+    # lazy: only the arena's plots need it
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -299,8 +313,15 @@ def heatmap_figure(matrix: pd.DataFrame):
     image = ax.imshow(np.ma.masked_invalid(values), cmap="RdBu", vmin=0.0, vmax=1.0)
     for (i, j), value in np.ndenumerate(values):
         if np.isfinite(value):
-            ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=8,
-                    color="white" if abs(value - 0.5) > 0.3 else "black")
+            ax.text(
+                j,
+                i,
+                f"{value:.2f}",
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if abs(value - 0.5) > 0.3 else "black",
+            )
     ax.set_xticks(range(n), [str(c) for c in matrix.columns], rotation=45, ha="right")
     ax.set_yticks(range(n), [str(r) for r in matrix.index])
     ax.set_xlabel("against")
@@ -341,7 +362,25 @@ def write_ratings_csv(table: pd.DataFrame, path: Path) -> Path:
 
 
 __all__ = [
-    "BOOTSTRAP_ROUNDS", "CONFIDENCE", "CSV_COLUMNS", "ELO_BASE", "ELO_INIT", "ELO_K", "ELO_SCALE", "MIN_VOTES",
-    "OUTCOME_SCORES", "RIDGE", "TABLE_COLUMNS", "VOTE_COLUMNS", "bootstrap_bt", "bt_ratings", "elo_ratings",
-    "heatmap_figure", "interval_figure", "ratings_table", "votes_frame", "win_rate_matrix", "write_ratings_csv",
+    "BOOTSTRAP_ROUNDS",
+    "CONFIDENCE",
+    "CSV_COLUMNS",
+    "ELO_BASE",
+    "ELO_INIT",
+    "ELO_K",
+    "ELO_SCALE",
+    "MIN_VOTES",
+    "OUTCOME_SCORES",
+    "RIDGE",
+    "TABLE_COLUMNS",
+    "VOTE_COLUMNS",
+    "bootstrap_bt",
+    "bt_ratings",
+    "elo_ratings",
+    "heatmap_figure",
+    "interval_figure",
+    "ratings_table",
+    "votes_frame",
+    "win_rate_matrix",
+    "write_ratings_csv",
 ]

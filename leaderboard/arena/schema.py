@@ -1,4 +1,5 @@
 """The arena's SQL tables (SQLAlchemy Core) and the engine that opens them: SQLite tuned for safe writes, or any URL."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -17,7 +18,8 @@ METADATA = sa.MetaData()
 ROW_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite auto-numbers only INTEGER primary keys
 
 SESSIONS = sa.Table(
-    "sessions", METADATA,
+    "sessions",
+    METADATA,
     sa.Column("code", sa.String(16), primary_key=True),
     sa.Column("name", sa.Text, nullable=False),
     sa.Column("task", sa.Text, nullable=False),
@@ -28,7 +30,8 @@ SESSIONS = sa.Table(
     sa.Column("created_at", sa.Double, nullable=False),
 )
 BATTLES = sa.Table(
-    "battles", METADATA,
+    "battles",
+    METADATA,
     sa.Column("id", sa.String(32), primary_key=True),
     sa.Column("task", sa.Text, nullable=False),
     sa.Column("mode", sa.String(16), nullable=False),
@@ -50,7 +53,8 @@ BATTLES = sa.Table(
     sa.Index("battles_by_session", "session_code", "rater"),
 )
 VOTES = sa.Table(
-    "votes", METADATA,
+    "votes",
+    METADATA,
     sa.Column("id", ROW_ID, primary_key=True, autoincrement=True),
     sa.Column("battle_id", sa.String(32), sa.ForeignKey("battles.id"), nullable=False, unique=True),  # one per battle
     sa.Column("created_at", sa.Double, nullable=False),
@@ -66,7 +70,8 @@ VOTES = sa.Table(
     sa.Index("votes_by_task", "task", "mode"),
 )
 RATERS = sa.Table(
-    "raters", METADATA,
+    "raters",
+    METADATA,
     sa.Column("id", ROW_ID, primary_key=True, autoincrement=True),
     sa.Column("session_code", sa.String(16), sa.ForeignKey("sessions.code"), nullable=False),
     sa.Column("rater", sa.Text, nullable=False),
@@ -75,7 +80,6 @@ RATERS = sa.Table(
     sa.UniqueConstraint("session_code", "rater", name="raters_join_once"),
 )
 COUNTED = BATTLES.c.status != "void"  # votes on void battles stay stored but are never counted
-
 
 
 def _sqlite_connected(dbapi_connection, _record) -> None:
@@ -124,8 +128,10 @@ def engine_for(url: str) -> sa.Engine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = sa.create_engine(parsed, **kwargs)
     except ArgumentError as err:
-        raise InputError(f"Arena database URL {url!r} cannot be opened ({err}); use an SQLAlchemy URL such as "
-                         "sqlite:///outputs/arena/arena.db or postgresql+psycopg://user@host/dbname.") from err
+        raise InputError(
+            f"Arena database URL {url!r} cannot be opened ({err}); use an SQLAlchemy URL such as "
+            "sqlite:///outputs/arena/arena.db or postgresql+psycopg://user@host/dbname."
+        ) from err
     sa.event.listen(engine, "connect", _sqlite_connected)
     sa.event.listen(engine, "begin", _sqlite_begin)
     return engine

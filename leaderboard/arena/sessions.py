@@ -1,11 +1,13 @@
 """Rating sessions: an organiser's prompt list and models, a balanced set of blind pairs per rater, progress, export."""
+
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+import pandas as pd
 
 from genart_demo.atomic import atomic_write
 from genart_demo.errors import InputError
@@ -28,8 +30,16 @@ class Progress:
         return f"{self.done} / {self.total}"
 
 
-def create_session(arena: Arena, name: str, models: Sequence[str], prompts: Sequence[str], pairs_per_rater: int,
-                   *, task: str = "text-to-image", seed: int | None = None) -> RatingSession:
+def create_session(
+    arena: Arena,
+    name: str,
+    models: Sequence[str],
+    prompts: Sequence[str],
+    pairs_per_rater: int,
+    *,
+    task: str = "text-to-image",
+    seed: int | None = None,
+) -> RatingSession:
     """A new session with its own code; every rater of it sees the same items (in their own order and sides)."""
     name = str(name or "").strip() or "rating session"
     if len(name) > MAX_NAME_CHARS:
@@ -48,13 +58,22 @@ def create_session(arena: Arena, name: str, models: Sequence[str], prompts: Sequ
     except (TypeError, ValueError):
         whole = False
     if not whole or not 1 <= pairs <= MAX_PAIRS_PER_RATER:
-        raise InputError(f"Pairs per rater must be a whole number from 1 to {MAX_PAIRS_PER_RATER}; "
-                         f"got {pairs_per_rater!r}.")
+        raise InputError(
+            f"Pairs per rater must be a whole number from 1 to {MAX_PAIRS_PER_RATER}; got {pairs_per_rater!r}."
+        )
     seed = arena.draw(lambda rng: rng.randrange(2**31)) if seed is None else int(seed)
     for _ in range(20):  # a fresh code; a collision (about 1 in 10^12) draws again
         code = arena.draw(session_code)
-        session = RatingSession(code=code, name=name, task=task, models=tuple(models), prompts=tuple(prompts),
-                                pairs_per_rater=pairs, seed=seed, created_at=arena.clock())
+        session = RatingSession(
+            code=code,
+            name=name,
+            task=task,
+            models=tuple(models),
+            prompts=tuple(prompts),
+            pairs_per_rater=pairs,
+            seed=seed,
+            created_at=arena.clock(),
+        )
         try:
             arena.store.create_session(session)
             return session
@@ -102,8 +121,9 @@ def progress(arena: Arena, session: RatingSession, rater: str) -> Progress:
     return Progress(len(_voted_items(arena, session, rater)), session.pairs_per_rater)
 
 
-def next_battle(arena: Arena, session: RatingSession, rater: str, *,
-                progress_fn: ProgressFn | None = None) -> BattleView | None:
+def next_battle(
+    arena: Arena, session: RatingSession, rater: str, *, progress_fn: ProgressFn | None = None
+) -> BattleView | None:
     """The rater's next unvoted item as a blind battle (None when they are done). Each item's outputs are made once
     per session (seed = session seed + item), so every rater judges the same images."""
     if rater not in {r["rater"] for r in arena.store.session_raters(session.code)}:
@@ -114,37 +134,59 @@ def next_battle(arena: Arena, session: RatingSession, rater: str, *,
         if index in done:
             continue
         prompt = session.prompts[items[index][2]]
-        return arena._make_battle(session.task, "session", left, right, prompt, session.seed + index, rater,
-                                  session_code=session.code, item=index, progress=progress_fn)
+        return arena._make_battle(
+            session.task,
+            "session",
+            left,
+            right,
+            prompt,
+            session.seed + index,
+            rater,
+            session_code=session.code,
+            item=index,
+            progress=progress_fn,
+        )
     return None
 
 
 def status_table(arena: Arena, code: str):
     """One row per rater: name, votes, total, joined."""
-    import pandas as pd
-
     session = get_session(arena, code)
     rows = []
     for r in arena.store.session_raters(session.code):
-        rows.append({"rater": r["display_name"], "done": len(_voted_items(arena, session, r["rater"])),
-                     "total": session.pairs_per_rater, "joined_at": pd.Timestamp(r["joined_at"], unit="s")})
+        rows.append(
+            {
+                "rater": r["display_name"],
+                "done": len(_voted_items(arena, session, r["rater"])),
+                "total": session.pairs_per_rater,
+                "joined_at": pd.Timestamp(r["joined_at"], unit="s"),
+            }
+        )
     return pd.DataFrame(rows, columns=["rater", "done", "total", "joined_at"])
 
 
 def votes_table(arena: Arena, code: str):
     """Every vote of the session with the rater's name and the chosen model (or tie / both bad)."""
-    import pandas as pd
-
     session = get_session(arena, code)
     names = {r["rater"]: r["display_name"] for r in arena.store.session_raters(session.code)}
     rows = []
     for v in arena.store.votes(session_code=session.code, modes=("session",)):
         chosen = {"a": v.model_a, "b": v.model_b}.get(v.outcome, v.outcome)
-        rows.append({"rater": names.get(v.rater, v.rater), "item": v.item, "prompt": v.prompt, "model_a": v.model_a,
-                     "model_b": v.model_b, "outcome": v.outcome, "chosen": chosen,
-                     "voted_at": pd.Timestamp(v.created_at, unit="s")})
-    return pd.DataFrame(rows, columns=["rater", "item", "prompt", "model_a", "model_b", "outcome", "chosen",
-                                       "voted_at"])
+        rows.append(
+            {
+                "rater": names.get(v.rater, v.rater),
+                "item": v.item,
+                "prompt": v.prompt,
+                "model_a": v.model_a,
+                "model_b": v.model_b,
+                "outcome": v.outcome,
+                "chosen": chosen,
+                "voted_at": pd.Timestamp(v.created_at, unit="s"),
+            }
+        )
+    return pd.DataFrame(
+        rows, columns=["rater", "item", "prompt", "model_a", "model_b", "outcome", "chosen", "voted_at"]
+    )
 
 
 def agreement_tables(arena: Arena, code: str):
@@ -160,6 +202,10 @@ def export_session(arena: Arena, code: str, out_dir: Path) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     votes = votes_table(arena, session.code)
     table, kappa = agreement(votes)
-    return [atomic_write(out_dir / f"session-{session.code}-{name}", text)
-            for name, text in (("votes.csv", votes.to_csv(index=False)),
-                               ("agreement.csv", table.to_csv() + f"fleiss_kappa,{kappa}\n"))]
+    return [
+        atomic_write(out_dir / f"session-{session.code}-{name}", text)
+        for name, text in (
+            ("votes.csv", votes.to_csv(index=False)),
+            ("agreement.csv", table.to_csv() + f"fleiss_kappa,{kappa}\n"),
+        )
+    ]

@@ -1,4 +1,5 @@
 """The arena's vote store: battles, votes, rating sessions and their raters in SQL tables (SQLite or PostgreSQL)."""
+
 from __future__ import annotations
 
 import logging
@@ -6,7 +7,6 @@ import threading
 import time
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -24,10 +24,10 @@ MODES = ("anonymous", "named", "session")
 STATUSES = ("ready", "voted", "void")
 REFUSALS = {  # VoteRefused.reason -> what the rater is told
     "forged": "This vote's ticket is not valid (it was altered, cut short or issued by another server); "
-              "start a new battle to vote.",
+    "start a new battle to vote.",
     "expired": "This battle's voting time ran out; start a new battle to vote.",
     "foreign": "This battle was started by someone else: only the person who started a battle can vote on it. "
-               "Start your own battle to vote.",
+    "Start your own battle to vote.",
     "replayed": "This battle already has its vote: each battle counts once. Start a new battle to vote again.",
     "void": "This battle does not count ({detail}); start a new battle to vote.",
     "unknown": "This battle is not in the arena's records; start a new battle to vote.",
@@ -64,7 +64,7 @@ class Battle:
     model_b: str  # shown right
     prompt: str
     seed: int
-    outputs_a: tuple[str, ...]  # file paths (relative to <output_dir>/arena or absolute, stored as given)
+    outputs_a: tuple[str, ...]  # file paths (relative to the output folder, or absolute; stored as given)
     outputs_b: tuple[str, ...]
     rater: str  # the only rater whose vote counts
     created_at: float  # unix seconds
@@ -117,13 +117,18 @@ def backup_from_settings(settings, scheduler_factory=None) -> JsonlBackup | None
     """The JSONL backup in the workspace's arena folder, committed to settings.arena_backup_repo; None when unset."""
     if not settings.arena_backup_repo:
         return None
-    return JsonlBackup(settings.workspace.arena_backup, settings.arena_backup_repo,
-                       scheduler_factory=scheduler_factory)
+    return JsonlBackup(settings.workspace.arena_backup, settings.arena_backup_repo, scheduler_factory=scheduler_factory)
 
 
 def _battle_from_row(row) -> Battle:
-    return Battle(**{**row, "outputs_a": tuple(row["outputs_a"]), "outputs_b": tuple(row["outputs_b"]),
-                     "settings": dict(row["settings"])})
+    return Battle(
+        **{
+            **row,
+            "outputs_a": tuple(row["outputs_a"]),
+            "outputs_b": tuple(row["outputs_b"]),
+            "settings": dict(row["settings"]),
+        }
+    )
 
 
 def _session_from_row(row) -> RatingSession:
@@ -168,7 +173,7 @@ class ArenaStore:
 
     @classmethod
     def from_settings(cls, settings, *, backup: JsonlBackup | None = None) -> ArenaStore:
-        """The store at settings.db_url, or SQLite at <output_dir>/arena/arena.db."""
+        """The store at settings.db_url, or SQLite in the workspace's arena folder (Workspace.arena_db)."""
         return cls(default_db_url(settings), backup=backup)
 
     @property
@@ -198,15 +203,20 @@ class ArenaStore:
         if battle.status not in STATUSES:
             raise InputError(f"Battle status {battle.status!r}; allowed: {', '.join(STATUSES)}.")
         row = {name: getattr(battle, name) for name in Battle.__dataclass_fields__}
-        row.update(outputs_a=[str(p) for p in battle.outputs_a], outputs_b=[str(p) for p in battle.outputs_b],
-                   settings=dict(battle.settings),
-                   session_code=battle.session_code.upper() if battle.session_code else None)
+        row.update(
+            outputs_a=[str(p) for p in battle.outputs_a],
+            outputs_b=[str(p) for p in battle.outputs_b],
+            settings=dict(battle.settings),
+            session_code=battle.session_code.upper() if battle.session_code else None,
+        )
         try:
             with self._transaction(write=True) as conn:
                 conn.execute(BATTLES.insert().values(**row))
         except IntegrityError as err:
-            raise InputError(f"Battle {battle.id!r} cannot be stored: its id is taken or its session "
-                             f"{battle.session_code!r} does not exist.") from err
+            raise InputError(
+                f"Battle {battle.id!r} cannot be stored: its id is taken or its session "
+                f"{battle.session_code!r} does not exist."
+            ) from err
 
     def get_battle(self, battle_id: str) -> Battle | None:
         with self._transaction() as conn:
@@ -216,8 +226,9 @@ class ArenaStore:
     def void_battle(self, battle_id: str, reason: str) -> None:
         """Mark the battle void: no vote on it is accepted, and a vote it already has is no longer counted."""
         with self._transaction(write=True) as conn:
-            done = conn.execute(BATTLES.update().where(BATTLES.c.id == str(battle_id))
-                                .values(status="void", void_reason=str(reason))).rowcount
+            done = conn.execute(
+                BATTLES.update().where(BATTLES.c.id == str(battle_id)).values(status="void", void_reason=str(reason))
+            ).rowcount
         if not done:
             raise InputError(f"No battle {battle_id!r} to void.")
 
@@ -241,14 +252,21 @@ class ArenaStore:
         now = time.time() if now is None else float(now)
         try:
             with self._transaction(write=True) as conn:
-                battle = conn.execute(sa.select(BATTLES).where(BATTLES.c.id == str(battle_id))
-                                      .with_for_update()).mappings().first()  # PostgreSQL: voters queue on the row
+                battle = (
+                    conn.execute(sa.select(BATTLES).where(BATTLES.c.id == str(battle_id)).with_for_update())
+                    .mappings()
+                    .first()
+                )  # PostgreSQL: voters queue on the row
                 refusal = _refusal(battle, rater, now)
                 if refusal is not None:
                     raise refusal
-                row = dict(battle_id=battle["id"], created_at=now, rater=rater, outcome=outcome,
-                           **{k: battle[k] for k in ("task", "mode", "model_a", "model_b", "prompt", "session_code",
-                                                     "item")})
+                row = dict(
+                    battle_id=battle["id"],
+                    created_at=now,
+                    rater=rater,
+                    outcome=outcome,
+                    **{k: battle[k] for k in ("task", "mode", "model_a", "model_b", "prompt", "session_code", "item")},
+                )
                 vote_id = conn.execute(VOTES.insert().values(**row)).inserted_primary_key[0]
                 conn.execute(BATTLES.update().where(BATTLES.c.id == battle["id"]).values(status="voted"))
         except IntegrityError as err:  # votes.battle_id is UNIQUE: another process's vote got there first
@@ -272,8 +290,13 @@ class ArenaStore:
             query = query.where(VOTES.c.session_code == session_code.strip().upper())
         return query
 
-    def votes(self, *, task: str | None = None, modes: tuple[str, ...] | None = ("anonymous",),
-              session_code: str | None = None) -> list[Vote]:
+    def votes(
+        self,
+        *,
+        task: str | None = None,
+        modes: tuple[str, ...] | None = ("anonymous",),
+        session_code: str | None = None,
+    ) -> list[Vote]:
         """Counted votes in the order they were committed; modes=None keeps every mode."""
         query = self._votes_query(task, modes, session_code).order_by(VOTES.c.id)
         with self._transaction() as conn:
@@ -314,8 +337,9 @@ class ArenaStore:
     def get_session(self, code: str) -> RatingSession | None:
         """The session with this code (any letter case); None if there is none."""
         with self._transaction() as conn:
-            row = conn.execute(sa.select(SESSIONS).where(SESSIONS.c.code == str(code).strip().upper())
-                               ).mappings().first()
+            row = (
+                conn.execute(sa.select(SESSIONS).where(SESSIONS.c.code == str(code).strip().upper())).mappings().first()
+            )
         return None if row is None else _session_from_row(row)
 
     def join_session(self, code: str, rater: str, display_name: str) -> bool:
@@ -328,16 +352,21 @@ class ArenaStore:
                 known = sa.select(RATERS.c.id).where(RATERS.c.session_code == code, RATERS.c.rater == rater)
                 if conn.execute(known).first() is not None:
                     return False
-                conn.execute(RATERS.insert().values(session_code=code, rater=rater, display_name=str(display_name),
-                                                    joined_at=time.time()))
+                conn.execute(
+                    RATERS.insert().values(
+                        session_code=code, rater=rater, display_name=str(display_name), joined_at=time.time()
+                    )
+                )
                 return True
         except IntegrityError:  # the same rater joined from another process at the same moment
             return False
 
     def session_raters(self, code: str) -> list[dict]:
         """[{"rater", "display_name", "joined_at"}] of the session, in the order they joined."""
-        query = (sa.select(RATERS.c.rater, RATERS.c.display_name, RATERS.c.joined_at)
-                 .where(RATERS.c.session_code == str(code).strip().upper())
-                 .order_by(RATERS.c.joined_at, RATERS.c.id))
+        query = (
+            sa.select(RATERS.c.rater, RATERS.c.display_name, RATERS.c.joined_at)
+            .where(RATERS.c.session_code == str(code).strip().upper())
+            .order_by(RATERS.c.joined_at, RATERS.c.id)
+        )
         with self._transaction() as conn:
             return [dict(row) for row in conn.execute(query).mappings()]

@@ -1,4 +1,5 @@
 """Signed, expiring battle tokens: a vote counts only with the token its battle was issued with, from its rater."""
+
 from __future__ import annotations
 
 import base64
@@ -20,6 +21,7 @@ SECRET_BYTES = 32  # length of a generated key
 SECRET_WAIT_S = 1.0  # how long to wait for another process that has just created the key file to fill it
 TOKEN_MAX_CHARS = 1024  # longer strings are refused before any decoding
 _TOKEN = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+
 
 def load_secret(settings) -> bytes:
     """settings.arena_secret if set, else the key file of the workspace (Workspace.arena_key), made once (32 random bytes,
@@ -47,8 +49,10 @@ def _read_secret(path: Path) -> bytes:
         if len(key) >= SECRET_BYTES:
             return key
         if time.monotonic() > deadline:
-            raise InputError(f"The arena key {path} holds {len(key)} bytes, not {SECRET_BYTES}: delete it to make "
-                             "a new one (battles already shown can then no longer be voted on).")
+            raise InputError(
+                f"The arena key {path} holds {len(key)} bytes, not {SECRET_BYTES}: delete it to make "
+                "a new one (battles already shown can then no longer be voted on)."
+            )
         time.sleep(0.01)
 
 
@@ -77,8 +81,11 @@ def _rater_tag(secret: bytes, rater: str) -> str:
 def issue_token(secret: bytes, battle_id: str, rater: str, expires_at: float) -> str:
     """A URL-safe token for one vote on the battle by `rater` until `expires_at` (unix seconds):
     base64url(JSON payload) + "." + base64url(HMAC-SHA256(secret, payload)), without padding."""
-    payload = json.dumps({"b": str(battle_id), "e": float(expires_at), "r": _rater_tag(secret, rater)},
-                         separators=(",", ":"), sort_keys=True).encode("utf-8")
+    payload = json.dumps(
+        {"b": str(battle_id), "e": float(expires_at), "r": _rater_tag(secret, rater)},
+        separators=(",", ":"),
+        sort_keys=True,
+    ).encode("utf-8")
     return _b64(payload) + "." + _b64(_signature(secret, payload))
 
 
@@ -93,8 +100,13 @@ def _signed_payload(secret: bytes, token: str) -> dict:
         payload = json.loads(body)
     except ValueError:
         payload = None
-    if not (isinstance(payload, dict) and isinstance(payload.get("b"), str) and payload["b"]
-            and isinstance(payload.get("r"), str) and type(payload.get("e")) in (int, float)):
+    if not (
+        isinstance(payload, dict)
+        and isinstance(payload.get("b"), str)
+        and payload["b"]
+        and isinstance(payload.get("r"), str)
+        and type(payload.get("e")) in (int, float)
+    ):
         raise vote_refused("forged")
     return payload
 

@@ -1,14 +1,16 @@
 """The Arena tab: blind battles, named side-by-side, rating sessions (rater and organiser) and the ratings."""
+
 from __future__ import annotations
 
 import logging
 import math
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import gradio as gr
+import numpy as np
+from PIL import Image
 
 from genart_demo.studio import Studio
 from genart_demo.ui.common import gradio_progress, guarded
@@ -24,9 +26,6 @@ VOTE_BUTTONS = ("a", "b", "tie", "bothbad")
 
 def _pixels(paths: tuple[Path, ...]):
     """The first output as an array: served without the PNG's settings chunk (which names the model)."""
-    import numpy as np
-    from PIL import Image
-
     with Image.open(paths[0]) as img:
         return np.asarray(img.convert("RGB"))
 
@@ -48,14 +47,23 @@ def _rater(arena: Arena, request: gr.Request | None) -> str:
     if request is None:
         return rater_id(arena.rater_salt, client="api")
     client = getattr(getattr(request, "client", None), "host", "") or ""
-    return rater_id(arena.rater_salt, username=_hf_username(request), client=client,
-                    session=getattr(request, "session_hash", "") or "")
+    return rater_id(
+        arena.rater_salt,
+        username=_hf_username(request),
+        client=client,
+        session=getattr(request, "session_hash", "") or "",
+    )
 
 
 def _shown(view: BattleView, note: str):
     """Outputs for (image A, image B, token, message, 4 vote buttons enabled)."""
-    return (_pixels(view.outputs_a), _pixels(view.outputs_b), view.token, note,
-            *[gr.update(interactive=True) for _ in VOTE_BUTTONS])
+    return (
+        _pixels(view.outputs_a),
+        _pixels(view.outputs_b),
+        view.token,
+        note,
+        *[gr.update(interactive=True) for _ in VOTE_BUTTONS],
+    )
 
 
 def _voted(text: str):
@@ -65,8 +73,15 @@ def _voted(text: str):
 
 def _vote_row(prefix: str):
     with gr.Row():
-        return [gr.Button(OUTCOME_LABELS[o], elem_id=f"{prefix}-vote-{o}", interactive=False,
-                          variant="primary" if o in ("a", "b") else "secondary") for o in VOTE_BUTTONS]
+        return [
+            gr.Button(
+                OUTCOME_LABELS[o],
+                elem_id=f"{prefix}-vote-{o}",
+                interactive=False,
+                variant="primary" if o in ("a", "b") else "secondary",
+            )
+            for o in VOTE_BUTTONS
+        ]
 
 
 def _battle_tab(arena: Arena, named: bool) -> None:
@@ -75,10 +90,16 @@ def _battle_tab(arena: Arena, named: bool) -> None:
     with gr.Row():
         if named:
             pick_a = gr.Dropdown(models, value=models[0] if models else None, label="Model A", elem_id=f"{prefix}-a")
-            pick_b = gr.Dropdown(models, value=models[1] if len(models) > 1 else None, label="Model B",
-                                 elem_id=f"{prefix}-b")
-        prompt = gr.Textbox(label="Prompt", placeholder="a red fox reading a newspaper, oil painting", scale=3,
-                            elem_id=f"{prefix}-prompt", max_lines=3)
+            pick_b = gr.Dropdown(
+                models, value=models[1] if len(models) > 1 else None, label="Model B", elem_id=f"{prefix}-b"
+            )
+        prompt = gr.Textbox(
+            label="Prompt",
+            placeholder="a red fox reading a newspaper, oil painting",
+            scale=3,
+            elem_id=f"{prefix}-prompt",
+            max_lines=3,
+        )
     with gr.Row():
         go = gr.Button("Generate both" if named else "New battle", variant="primary", elem_id=f"{prefix}-go")
         instant = None if named else gr.Button("Instant battle (pre-generated)", elem_id=f"{prefix}-instant")
@@ -86,8 +107,12 @@ def _battle_tab(arena: Arena, named: bool) -> None:
         image_a = gr.Image(label="A", type="numpy", interactive=False, elem_id=f"{prefix}-image-a", format="png")
         image_b = gr.Image(label="B", type="numpy", interactive=False, elem_id=f"{prefix}-image-b", format="png")
     buttons = _vote_row(prefix)
-    message = gr.Markdown("Type a prompt and press the button; vote, and the names are revealed."
-                          if not named else "Pick two models and a prompt.", elem_id=f"{prefix}-message")
+    message = gr.Markdown(
+        "Type a prompt and press the button; vote, and the names are revealed."
+        if not named
+        else "Pick two models and a prompt.",
+        elem_id=f"{prefix}-message",
+    )
     token = gr.Textbox(visible=False, elem_id=f"{prefix}-token")
 
     def on_blind(text, request: gr.Request, progress=gr.Progress()):
@@ -95,8 +120,9 @@ def _battle_tab(arena: Arena, named: bool) -> None:
         return _shown(view, "Which is better? The names are revealed after your vote.")
 
     def on_named(text, model_a, model_b, request: gr.Request, progress=gr.Progress()):
-        view = guarded(arena.named_battle, TASK, model_a, model_b, text, _rater(arena, request),
-                        progress=gradio_progress(progress))
+        view = guarded(
+            arena.named_battle, TASK, model_a, model_b, text, _rater(arena, request), progress=gradio_progress(progress)
+        )
         return _shown(view, f"A is `{model_a}`, B is `{model_b}`. Named votes are kept apart from the blind ratings.")
 
     def on_instant(request: gr.Request):
@@ -110,24 +136,35 @@ def _battle_tab(arena: Arena, named: bool) -> None:
     shown = [image_a, image_b, token, message, *buttons]
     inputs = [prompt, pick_a, pick_b] if named else [prompt]
     on_battle = on_named if named else on_blind
-    go.click(on_battle, inputs, shown, api_name="arena_named" if named else "arena_battle",
-             concurrency_limit=1, concurrency_id="arena-generate")
-    prompt.submit(on_battle, inputs, shown, api_visibility="private", concurrency_limit=1,
-                  concurrency_id="arena-generate")
+    go.click(
+        on_battle,
+        inputs,
+        shown,
+        api_name="arena_named" if named else "arena_battle",
+        concurrency_limit=1,
+        concurrency_id="arena-generate",
+    )
+    prompt.submit(
+        on_battle, inputs, shown, api_visibility="private", concurrency_limit=1, concurrency_id="arena-generate"
+    )
     if instant is not None:
         instant.click(on_instant, None, [prompt, *shown], api_name="arena_instant")
     for button, value in zip(buttons, VOTE_BUTTONS):
-        button.click(on_vote, [token, gr.State(value)], [token, message, *buttons], api_visibility="private",
-                     concurrency_limit=4)
+        button.click(
+            on_vote, [token, gr.State(value)], [token, message, *buttons], api_visibility="private", concurrency_limit=4
+        )
     if not named:  # one API endpoint for every vote (blind and named): the token says which battle
         outcome, vote_api = gr.Textbox(visible=False), gr.Button(visible=False)
-        vote_api.click(on_vote, [token, outcome], [token, message, *buttons], api_name="arena_vote",
-                       concurrency_limit=4)
+        vote_api.click(
+            on_vote, [token, outcome], [token, message, *buttons], api_name="arena_vote", concurrency_limit=4
+        )
 
 
 def _session_tab(arena: Arena) -> None:
-    gr.Markdown("Join with the code the organiser gave you and your name. Stop any time; join again with the same "
-                "name to resume.")
+    gr.Markdown(
+        "Join with the code the organiser gave you and your name. Stop any time; join again with the same "
+        "name to resume."
+    )
     with gr.Row():
         code = gr.Textbox(label="Session code", max_lines=1, elem_id="arena-session-code")
         name = gr.Textbox(label="Your name", max_lines=1, elem_id="arena-session-name")
@@ -146,10 +183,22 @@ def _session_tab(arena: Arena) -> None:
         view = guarded(sessions.next_battle, arena, session, rater, progress_fn=gradio_progress(progress))
         done = sessions.progress(arena, session, rater)
         if view is None:
-            return (f"**{done.text()}** · all done, thank you!", None, None, "", "", *[
-                gr.update(interactive=False) for _ in VOTE_BUTTONS])
-        return (f"**{done.text()}** {note}", _pixels(view.outputs_a), _pixels(view.outputs_b),
-                f"Prompt: *{view.prompt}*", view.token, *[gr.update(interactive=True) for _ in VOTE_BUTTONS])
+            return (
+                f"**{done.text()}** · all done, thank you!",
+                None,
+                None,
+                "",
+                "",
+                *[gr.update(interactive=False) for _ in VOTE_BUTTONS],
+            )
+        return (
+            f"**{done.text()}** {note}",
+            _pixels(view.outputs_a),
+            _pixels(view.outputs_b),
+            f"Prompt: *{view.prompt}*",
+            view.token,
+            *[gr.update(interactive=True) for _ in VOTE_BUTTONS],
+        )
 
     def on_join(code_text, name_text, progress=gr.Progress()):
         session, rater, _ = guarded(sessions.join_session, arena, code_text, name_text)
@@ -159,17 +208,36 @@ def _session_tab(arena: Arena) -> None:
         session = guarded(sessions.get_session, arena, code_text)
         rater = guarded(sessions.session_rater, arena, session.code, name_text)
         reveal = guarded(arena.vote, token_value, outcome_value, rater)
-        return next_item(session, rater, f"· last one: A was `{reveal.vote.model_a}`, B was `{reveal.vote.model_b}`",
-                         progress)
+        return next_item(
+            session, rater, f"· last one: A was `{reveal.vote.model_a}`, B was `{reveal.vote.model_b}`", progress
+        )
 
     outputs = [progress_md, image_a, image_b, prompt_md, token, *buttons]
-    join.click(on_join, [code, name], outputs, api_name="arena_session_join", concurrency_limit=1,
-               concurrency_id="arena-generate")
+    join.click(
+        on_join,
+        [code, name],
+        outputs,
+        api_name="arena_session_join",
+        concurrency_limit=1,
+        concurrency_id="arena-generate",
+    )
     for button, value in zip(buttons, VOTE_BUTTONS):
-        button.click(on_vote, [token, gr.State(value), code, name], outputs, api_visibility="private",
-                     concurrency_limit=1, concurrency_id="arena-generate")
-    vote_api.click(on_vote, [token, outcome, code, name], outputs, api_name="arena_session_vote",
-                   concurrency_limit=1, concurrency_id="arena-generate")
+        button.click(
+            on_vote,
+            [token, gr.State(value), code, name],
+            outputs,
+            api_visibility="private",
+            concurrency_limit=1,
+            concurrency_id="arena-generate",
+        )
+    vote_api.click(
+        on_vote,
+        [token, outcome, code, name],
+        outputs,
+        api_name="arena_session_vote",
+        concurrency_limit=1,
+        concurrency_id="arena-generate",
+    )
 
 
 def _organise_tab(arena: Arena) -> None:
@@ -177,8 +245,14 @@ def _organise_tab(arena: Arena) -> None:
     with gr.Row():
         title = gr.Textbox(label="Session name", value="rating session", elem_id="arena-org-name")
         chosen = gr.Dropdown(models, value=models[:2], multiselect=True, label="Models", elem_id="arena-org-models")
-        pairs = gr.Number(value=20, precision=0, minimum=1, maximum=sessions.MAX_PAIRS_PER_RATER,
-                          label="Pairs per rater", elem_id="arena-org-pairs")
+        pairs = gr.Number(
+            value=20,
+            precision=0,
+            minimum=1,
+            maximum=sessions.MAX_PAIRS_PER_RATER,
+            label="Pairs per rater",
+            elem_id="arena-org-pairs",
+        )
     prompts = gr.Textbox(label="Prompts (one per line)", lines=5, elem_id="arena-org-prompts")
     create = gr.Button("Create session", variant="primary", elem_id="arena-org-create")
     created = gr.Markdown(elem_id="arena-org-created")
@@ -187,16 +261,25 @@ def _organise_tab(arena: Arena) -> None:
         status = gr.Button("Status and agreement", elem_id="arena-org-status")
         export = gr.Button("Export votes", elem_id="arena-org-export")
     raters = gr.Dataframe(label="Raters", interactive=False, elem_id="arena-org-raters")
-    agreement = gr.Dataframe(label="Agreement between raters (share of items chosen alike)", interactive=False,
-                             elem_id="arena-org-agreement")
+    agreement = gr.Dataframe(
+        label="Agreement between raters (share of items chosen alike)", interactive=False, elem_id="arena-org-agreement"
+    )
     kappa = gr.Markdown(elem_id="arena-org-kappa")
     files = gr.File(label="Exported files", file_count="multiple", elem_id="arena-org-files")
 
     def on_create(title_text, model_ids, prompt_text, pairs_value):
-        session = guarded(sessions.create_session, arena, title_text, model_ids or [],
-                           str(prompt_text or "").splitlines(), pairs_value)
-        text = (f"Session **{session.name}** created. Code: **`{session.code}`** · {len(session.models)} models · "
-                f"{len(session.prompts)} prompts · {session.pairs_per_rater} pairs per rater")
+        session = guarded(
+            sessions.create_session,
+            arena,
+            title_text,
+            model_ids or [],
+            str(prompt_text or "").splitlines(),
+            pairs_value,
+        )
+        text = (
+            f"Session **{session.name}** created. Code: **`{session.code}`** · {len(session.models)} models · "
+            f"{len(session.prompts)} prompts · {session.pairs_per_rater} pairs per rater"
+        )
         return text, session.code
 
     def on_status(code_text):
@@ -221,8 +304,11 @@ def _ratings_tab(arena: Arena) -> None:
         task = gr.Dropdown(list(BATTLE_TASKS), value=TASK, label="Task", elem_id="arena-ratings-task")
         include_named = gr.Checkbox(False, label="Include named (side-by-side) votes", elem_id="arena-ratings-named")
         refresh = gr.Button("Refresh ratings", variant="primary", elem_id="arena-ratings-refresh")
-    table = gr.Dataframe(label="Ratings (Bradley-Terry, 95% bootstrap interval; Elo alongside)", interactive=False,
-                         elem_id="arena-ratings-table")
+    table = gr.Dataframe(
+        label="Ratings (Bradley-Terry, 95% bootstrap interval; Elo alongside)",
+        interactive=False,
+        elem_id="arena-ratings-table",
+    )
     with gr.Row():
         heatmap = gr.Plot(label="Win rate (row over column)", elem_id="arena-ratings-heatmap")
         intervals = gr.Plot(label="Ratings with 95% intervals", elem_id="arena-ratings-intervals")
@@ -241,9 +327,11 @@ def build_arena_ui(studio: Studio, arena: Arena) -> gr.Blocks:
     """A Blocks that runs alone or is `.render()`ed into the multi-tab app; `arena` is the process's one Arena
     (opened by the composition root, `genart_demo.ui.app.serve`)."""
     with gr.Blocks() as page:
-        gr.Markdown("Blind pairwise votes between models, turned into Bradley-Terry and Elo ratings. Votes go to "
-                    f"`{arena.store.url}`." + (" **Offline: the images come from stand-in networks.**"
-                                               if studio.offline else ""))
+        gr.Markdown(
+            "Blind pairwise votes between models, turned into Bradley-Terry and Elo ratings. Votes go to "
+            f"`{arena.store.url}`."
+            + (" **Offline: the images come from stand-in networks.**" if studio.offline else "")
+        )
         with gr.Tabs():
             with gr.Tab("Battle (blind)", id="arena-tab-battle"):
                 _battle_tab(arena, named=False)

@@ -1,4 +1,5 @@
 """Arena store databases for the tests: a fresh SQLite file or PostgreSQL schema per test, on a throwaway cluster."""
+
 import glob
 import os
 import pwd
@@ -27,8 +28,10 @@ def _pg_bin_dir() -> Path | None:
     """The newest PostgreSQL server binaries: PATH first, then Debian's /usr/lib/postgresql/<version>/bin."""
     if shutil.which("initdb") and shutil.which("pg_ctl"):
         return Path(shutil.which("initdb")).parent
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
-                   key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0)
+    found = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+        key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0,
+    )
     return Path(found[-1]).parent if found else None
 
 
@@ -66,8 +69,20 @@ def pg_url(servers):
         return subprocess.run([*as_pg, *args], check=False, cwd=tmp, capture_output=True, text=True, timeout=timeout)
 
     try:
-        made = run(str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8",
-                   "--no-locale", "--no-sync", timeout=120)
+        made = run(
+            str(bin_dir / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--no-locale",
+            "--no-sync",
+            timeout=120,
+        )
         if made.returncode:
             pytest.fail(f"initdb failed:\n{made.stdout}\n{made.stderr}")
         options = f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={tmp} -c fsync=on"

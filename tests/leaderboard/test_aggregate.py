@@ -1,4 +1,5 @@
 """Tests for leaderboard.aggregate: the percentile bootstrap of the tables' intervals."""
+
 import numpy as np
 import pytest
 
@@ -46,5 +47,3 @@ def test_bootstrap_refuses_bad_settings():
     with pytest.raises(ValueError, match="confidence"):
         bootstrap_ci([1.0, 2.0], 10, confidence=1.5)
     assert np.isnan(bootstrap_ci([1.0, 2.0], 0)).all()
-
-

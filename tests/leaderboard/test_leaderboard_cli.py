@@ -1,4 +1,5 @@
 """`genart leaderboard` end to end: a full DrawBench run of 3 stand-in models, scored, shown and exported."""
+
 import csv
 import json
 from pathlib import Path
@@ -8,15 +9,40 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 MODELS = ("sd15", "sd-turbo", "pixart-sigma")
-DRAWBENCH = {"Colors": 25, "Conflicting": 10, "Counting": 19, "DALL-E": 20, "Descriptions": 20,
-             "Gary Marcus et al.": 10, "Misspellings": 10, "Positional": 20, "Rare Words": 7, "Reddit": 38, "Text": 21}
+DRAWBENCH = {
+    "Colors": 25,
+    "Conflicting": 10,
+    "Counting": 19,
+    "DALL-E": 20,
+    "Descriptions": 20,
+    "Gary Marcus et al.": 10,
+    "Misspellings": 10,
+    "Positional": 20,
+    "Rare Words": 7,
+    "Reddit": 38,
+    "Text": 21,
+}
 
 
 @pytest.fixture(scope="module")
 def drawbench_run(genart_cli, tmp_path_factory):
     run = tmp_path_factory.mktemp("lb") / "drawbench"
-    proc = genart_cli("leaderboard", "run", "--models", ",".join(MODELS), "--prompts", "drawbench", "--seeds", "0", "--steps", "2",
-                  "--batch-size", "8", "--out", str(run))
+    proc = genart_cli(
+        "leaderboard",
+        "run",
+        "--models",
+        ",".join(MODELS),
+        "--prompts",
+        "drawbench",
+        "--seeds",
+        "0",
+        "--steps",
+        "2",
+        "--batch-size",
+        "8",
+        "--out",
+        str(run),
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "generated 600, already done 0" in proc.stdout
     proc = genart_cli("leaderboard", "score", str(run))
@@ -46,8 +72,22 @@ def test_category_table_counts_match_drawbench(drawbench_run):
 
 def test_rerun_generates_nothing_and_export_round_trips(drawbench_run, genart_cli, tmp_path):
     run, _ = drawbench_run
-    proc = genart_cli("leaderboard", "run", "--models", ",".join(MODELS), "--prompts", "drawbench", "--seeds", "0", "--steps", "2",
-                  "--batch-size", "8", "--out", str(run))
+    proc = genart_cli(
+        "leaderboard",
+        "run",
+        "--models",
+        ",".join(MODELS),
+        "--prompts",
+        "drawbench",
+        "--seeds",
+        "0",
+        "--steps",
+        "2",
+        "--batch-size",
+        "8",
+        "--out",
+        str(run),
+    )
     assert proc.returncode == 0 and "generated 0, already done 600" in proc.stdout
     for fmt in ("csv", "parquet"):
         proc = genart_cli("leaderboard", "export", str(run), "--format", fmt, "--dest", str(tmp_path / fmt))

@@ -1,4 +1,5 @@
 """The run directory's files: atomic writes, torn shard lines, verified de-duplication, merge, and a SIGKILL midway."""
+
 import hashlib
 import json
 import os
@@ -13,8 +14,9 @@ import torch
 
 from genart_demo.atomic import atomic_write
 from leaderboard import manifest as mf
+from leaderboard.plan import plan_run
 from leaderboard.prompts import load_prompt_set
-from leaderboard.runner import plan_run, run
+from leaderboard.runner import run
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -71,7 +73,10 @@ def test_check_rows_keeps_the_last_valid_row_and_names_broken_ones(tmp_path):
     later_dupe = {**new, "seconds": 1.0}
     valid, broken = mf.check_rows(tmp_path, [old, new, gone, bad, later_dupe])
     assert set(valid) == {("m", "p-0", 0)} and valid[("m", "p-0", 0)] == later_dupe
-    assert broken == {("m", "p-1", 0): f"{gone['path']}: file missing", ("m", "p-2", 5): f"{bad['path']}: sha256 differs"}
+    assert broken == {
+        ("m", "p-1", 0): f"{gone['path']}: file missing",
+        ("m", "p-2", 5): f"{bad['path']}: sha256 differs",
+    }
 
 
 def test_read_manifest_and_merge_dedupe_sort_and_include_newer_shard_rows(tmp_path):
@@ -101,16 +106,42 @@ def test_sigkill_midway_then_resume_gives_exactly_one_verified_row_per_image(stu
     """The kill test: a subprocess run is SIGKILLed once some rows exist; the resumed run ends with exactly
     models x prompts x seeds rows, no duplicates, every sha256 matching its file."""
     prompts = tmp_path / "kill.txt"
-    prompts.write_text("".join(f"prompt number {i}: a small {c} house\n" for i, c in
-                               enumerate(["red", "blue", "green", "grey", "white", "black"] * 5)))
+    prompts.write_text(
+        "".join(
+            f"prompt number {i}: a small {c} house\n"
+            for i, c in enumerate(["red", "blue", "green", "grey", "white", "black"] * 5)
+        )
+    )
     models, seeds, batch = ["sd15", "sd-turbo"], [0, 1], 3
     for model in models:  # build the stand-ins here, so the child only loads them
         studio.cache.get(studio.registry.get(model))
     run_dir = tmp_path / "run"
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "GENART_CACHE_DIR": str(settings.cache_dir),
-           "HF_HUB_OFFLINE": "1", "GENART_OFFLINE": "1"}
-    cmd = [sys.executable, "-m", "leaderboard.runner", "--prompts", str(prompts), "--models", ",".join(models),
-           "--seeds", "0,1", "--steps", "2", "--batch-size", str(batch), "--threads", "1", "--out", str(run_dir)]
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "GENART_CACHE_DIR": str(settings.cache_dir),
+        "HF_HUB_OFFLINE": "1",
+        "GENART_OFFLINE": "1",
+    }
+    cmd = [
+        sys.executable,
+        "-m",
+        "leaderboard.runner",
+        "--prompts",
+        str(prompts),
+        "--models",
+        ",".join(models),
+        "--seeds",
+        "0,1",
+        "--steps",
+        "2",
+        "--batch-size",
+        str(batch),
+        "--threads",
+        "1",
+        "--out",
+        str(run_dir),
+    ]
     child = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     shard, deadline = mf.shard_path(run_dir, 0), time.monotonic() + 180
     total = len(models) * 30 * len(seeds)

@@ -1,4 +1,5 @@
 """Tests for leaderboard.prompts: bundled DrawBench/Parti files, user prompt files, subsets and samples."""
+
 import hashlib
 import re
 from pathlib import Path
@@ -12,21 +13,49 @@ from leaderboard.prompts import PromptItem, load_prompt_set, stratified_allocati
 SHARED_README = Path(__file__).resolve().parents[3] / "shared" / "prompts" / "README.md"
 
 DRAWBENCH_CATEGORIES = {  # /work/shared/prompts/README.md
-    "Colors": 25, "Conflicting": 10, "Counting": 19, "DALL-E": 20, "Descriptions": 20, "Gary Marcus et al.": 10,
-    "Misspellings": 10, "Positional": 20, "Rare Words": 7, "Reddit": 38, "Text": 21,
+    "Colors": 25,
+    "Conflicting": 10,
+    "Counting": 19,
+    "DALL-E": 20,
+    "Descriptions": 20,
+    "Gary Marcus et al.": 10,
+    "Misspellings": 10,
+    "Positional": 20,
+    "Rare Words": 7,
+    "Reddit": 38,
+    "Text": 21,
 }
 PARTI_CATEGORIES = {
-    "Abstract": 51, "Animals": 314, "Artifacts": 287, "Arts": 66, "Food & Beverage": 74, "Illustrations": 124,
-    "Indoor Scenes": 40, "Outdoor Scenes": 131, "People": 177, "Produce & Plants": 50, "Vehicles": 104,
+    "Abstract": 51,
+    "Animals": 314,
+    "Artifacts": 287,
+    "Arts": 66,
+    "Food & Beverage": 74,
+    "Illustrations": 124,
+    "Indoor Scenes": 40,
+    "Outdoor Scenes": 131,
+    "People": 177,
+    "Produce & Plants": 50,
+    "Vehicles": 104,
     "World Knowledge": 214,
 }
 PARTI_CHALLENGES = {
-    "Basic": 272, "Complex": 113, "Fine-grained Detail": 312, "Imagination": 150, "Linguistic Structures": 61,
-    "Perspective": 70, "Properties & Positioning": 35, "Quantity": 90, "Simple Detail": 232, "Style & Format": 206,
+    "Basic": 272,
+    "Complex": 113,
+    "Fine-grained Detail": 312,
+    "Imagination": 150,
+    "Linguistic Structures": 61,
+    "Perspective": 70,
+    "Properties & Positioning": 35,
+    "Quantity": 90,
+    "Simple Detail": 232,
+    "Style & Format": 206,
     "Writing & Symbols": 91,
 }
-QUOTED = ('"G I G G L E" painted in thick colorful lettering as graffiti on a faded red brick wall with a splotch '
-          'of exploding white paint.')
+QUOTED = (
+    '"G I G G L E" painted in thick colorful lettering as graffiti on a faded red brick wall with a splotch '
+    "of exploding white paint."
+)
 
 
 @pytest.fixture(scope="module")
@@ -70,15 +99,17 @@ def test_parti_counts_ids_and_notes(parti):
     assert parti.challenges() == PARTI_CHALLENGES
     assert [item.id for item in parti] == [f"parti-{i:04d}" for i in range(1632)]
     assert sum(bool(item.note) for item in parti) == 190
-    assert parti.items[0] == PromptItem("parti-0000", "bond", "Abstract", "Basic",
-                                        "Biology-inspired concepts with multiple meanings")
+    assert parti.items[0] == PromptItem(
+        "parti-0000", "bond", "Abstract", "Basic", "Biology-inspired concepts with multiple meanings"
+    )
 
 
 def test_parti_text_verbatim_against_raw_split(parti):
     """Quoting off: every field equals a plain tab split of its line, quotes and outer spaces included."""
     lines = (prompts.DATA_DIR / "PartiPrompts.tsv").read_text(encoding="utf-8").split("\n")[1:-1]
     assert [tuple(line.split("\t")) for line in lines] == [
-        (item.text, item.category, item.challenge, item.note) for item in parti]
+        (item.text, item.category, item.challenge, item.note) for item in parti
+    ]
     quoted = [item for item in parti if item.text.startswith('"')]
     assert [(item.id, item.text) for item in quoted] == [("parti-1560", QUOTED)]
     padded = [item.text for item in parti if item.text != item.text.strip()]
@@ -111,9 +142,11 @@ def test_subset_by_category_and_challenge(parti, drawbench):
     assert colors.items == drawbench.items[:25]
     both = parti.subset(categories=["animals", "Indoor Scenes"], challenges=["BASIC", "quantity"])
     lines = (prompts.DATA_DIR / "PartiPrompts.tsv").read_text(encoding="utf-8").split("\n")[1:-1]
-    expected = [f"parti-{i:04d}" for i, line in enumerate(lines)
-                if line.split("\t")[1] in ("Animals", "Indoor Scenes")
-                and line.split("\t")[2] in ("Basic", "Quantity")]
+    expected = [
+        f"parti-{i:04d}"
+        for i, line in enumerate(lines)
+        if line.split("\t")[1] in ("Animals", "Indoor Scenes") and line.split("\t")[2] in ("Basic", "Quantity")
+    ]
     assert [item.id for item in both] == expected and len(expected) > 0
     assert (both.name, both.sha256, both.source) == (parti.name, parti.sha256, parti.source)
     assert parti.subset(challenges="Writing & Symbols").challenges() == {"Writing & Symbols": 91}
@@ -166,11 +199,20 @@ def test_stratified_known_allocations(drawbench, parti):
     # for 163: Colors 2.45, Counting 1.87, DALL-E/Descriptions/Positional 1.96, Reddit 3.73, Text 2.06 -> floors
     # sum to 11 and the 5 largest remainders (.96 x3, .87, .73) get one more each.
     assert stratified_allocation(drawbench.categories(), 20) == {
-        "Colors": 2, "Conflicting": 1, "Counting": 2, "DALL-E": 2, "Descriptions": 2, "Gary Marcus et al.": 1,
-        "Misspellings": 1, "Positional": 2, "Rare Words": 1, "Reddit": 4, "Text": 2}
+        "Colors": 2,
+        "Conflicting": 1,
+        "Counting": 2,
+        "DALL-E": 2,
+        "Descriptions": 2,
+        "Gary Marcus et al.": 1,
+        "Misspellings": 1,
+        "Positional": 2,
+        "Rare Words": 1,
+        "Reddit": 4,
+        "Text": 2,
+    }
     assert set(stratified_allocation(parti.categories(), 12).values()) == {1}
-    assert stratified_allocation(drawbench.categories(), 1) == {**dict.fromkeys(DRAWBENCH_CATEGORIES, 0),
-                                                                 "Reddit": 1}
+    assert stratified_allocation(drawbench.categories(), 1) == {**dict.fromkeys(DRAWBENCH_CATEGORIES, 0), "Reddit": 1}
 
 
 def test_stratified_deterministic_ordered_and_keeps_ids(parti, drawbench):
@@ -193,35 +235,46 @@ def test_user_txt(tmp_path):
     path.write_bytes(b"# my prompts\n\na cat \r\n  # indented comment\n  a dog\n\n\nan owl at night")
     got = load_prompt_set(str(path))
     assert got.name == "my-prompts"
-    assert got.items == (PromptItem("my-prompts-000", "a cat ", "user", ""),
-                         PromptItem("my-prompts-001", "  a dog", "user", ""),
-                         PromptItem("my-prompts-002", "an owl at night", "user", ""))
+    assert got.items == (
+        PromptItem("my-prompts-000", "a cat ", "user", ""),
+        PromptItem("my-prompts-001", "  a dog", "user", ""),
+        PromptItem("my-prompts-002", "an owl at night", "user", ""),
+    )
     assert got.sha256 == hashlib.sha256(path.read_bytes()).hexdigest() and got.source == str(path)
 
 
 def test_user_csv_and_tsv(tmp_path):
     path = tmp_path / "mine.csv"
-    path.write_text('\ufeffID,Caption,CATEGORY,Note\n1,"a red car, parked",cars,n1\n2,a bus,,\n3,,skipped,\n',
-                    encoding="utf-8")
+    path.write_text(
+        '\ufeffID,Caption,CATEGORY,Note\n1,"a red car, parked",cars,n1\n2,a bus,,\n3,,skipped,\n', encoding="utf-8"
+    )
     got = load_prompt_set(path)
-    assert got.items == (PromptItem("mine-000", "a red car, parked", "cars", "", "n1"),
-                         PromptItem("mine-001", "a bus", "user", "", ""))
+    assert got.items == (
+        PromptItem("mine-000", "a red car, parked", "cars", "", "n1"),
+        PromptItem("mine-001", "a bus", "user", "", ""),
+    )
     tsv = tmp_path / "mine2.tsv"
     tsv.write_text('text\tchallenge\n"quoted" start\tBasic\n', encoding="utf-8")
     assert load_prompt_set(tsv).items == (PromptItem("mine2-000", '"quoted" start', "user", "Basic"),)
     assert load_prompt_set(tsv).challenges() == {"Basic": 1}
 
 
-@pytest.mark.parametrize("filename, content, message", [
-    ("empty.txt", "", r"empty.txt has no prompts \(it is empty, or has only blank lines and # comments\)"),
-    ("comments.txt", "# a\n\n   \n#b\n", "comments.txt has no prompts"),
-    ("empty.csv", "\n\n", "empty.csv is empty: it needs a header row with a prompt column"),
-    ("header.csv", "prompt,category\n", "header.csv has a header but no prompts"),
-    ("cols.csv", "Title,Category\na cat,x\n",
-     r"cols.csv has no prompt column: found columns 'Title', 'Category'; accepted \(any case\): prompt, prompts"),
-    ("wide.csv", "prompt\na, b,c\n", "wide.csv: row 2 has 3 fields but the header has 1"),
-    ("data.json", "[]", r"Unsupported prompt file type '.json'.*use a .txt/.csv/.tsv file"),
-])
+@pytest.mark.parametrize(
+    "filename, content, message",
+    [
+        ("empty.txt", "", r"empty.txt has no prompts \(it is empty, or has only blank lines and # comments\)"),
+        ("comments.txt", "# a\n\n   \n#b\n", "comments.txt has no prompts"),
+        ("empty.csv", "\n\n", "empty.csv is empty: it needs a header row with a prompt column"),
+        ("header.csv", "prompt,category\n", "header.csv has a header but no prompts"),
+        (
+            "cols.csv",
+            "Title,Category\na cat,x\n",
+            r"cols.csv has no prompt column: found columns 'Title', 'Category'; accepted \(any case\): prompt, prompts",
+        ),
+        ("wide.csv", "prompt\na, b,c\n", "wide.csv: row 2 has 3 fields but the header has 1"),
+        ("data.json", "[]", r"Unsupported prompt file type '.json'.*use a .txt/.csv/.tsv file"),
+    ],
+)
 def test_bad_prompt_files(tmp_path, filename, content, message):
     path = tmp_path / filename
     path.write_text(content, encoding="utf-8")
@@ -230,8 +283,11 @@ def test_bad_prompt_files(tmp_path, filename, content, message):
 
 
 def test_bad_names_and_paths(tmp_path):
-    with pytest.raises(InputError, match=r"Unknown prompt set 'drawbenh': use one of drawbench, parti, or the "
-                                         r"path of a .txt/.csv/.tsv file"):
+    with pytest.raises(
+        InputError,
+        match=r"Unknown prompt set 'drawbenh': use one of drawbench, parti, or the "
+        r"path of a .txt/.csv/.tsv file",
+    ):
         load_prompt_set("drawbenh")
     with pytest.raises(InputError, match="Prompt file not found: .*missing.csv"):
         load_prompt_set(tmp_path / "missing.csv")

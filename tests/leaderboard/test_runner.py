@@ -1,5 +1,6 @@
 """The leaderboard runner on tiny stand-ins: planning checks, rows and files, resume and repair, other configs,
 fixed batches shared across processes, and a 2-process `accelerate launch` against a 1-process run."""
+
 import hashlib
 import json
 import os
@@ -16,8 +17,10 @@ from PIL import Image
 from genart_demo.errors import InputError
 from genart_demo.media import read_png_settings
 from leaderboard import manifest as mf
+from leaderboard.manifest import merge
+from leaderboard.plan import plan_run
 from leaderboard.prompts import PromptItem, PromptSet
-from leaderboard.runner import main, merge, plan_run, run, run_from_args
+from leaderboard.runner import main, run, run_from_args
 
 ROOT = Path(__file__).resolve().parents[2]
 MODELS = ["sd15", "sd-turbo"]
@@ -32,8 +35,10 @@ def one_thread():
 
 
 def _prompt_set(n: int, name: str = "hand") -> PromptSet:
-    items = tuple(PromptItem(f"{name}-{i:03d}", f"a {c} cube on a table, view {i}", c, "")
-                  for i, c in enumerate(["red", "blue", "green", "red", "blue", "green", "red", "blue"][:n]))
+    items = tuple(
+        PromptItem(f"{name}-{i:03d}", f"a {c} cube on a table, view {i}", c, "")
+        for i, c in enumerate(["red", "blue", "green", "red", "blue", "green", "red", "blue"][:n])
+    )
     return PromptSet(name, "(built in the test)", hashlib.sha256(name.encode()).hexdigest(), items)
 
 
@@ -59,8 +64,13 @@ def test_plan_checks_models_and_seeds(studio):
         plan_run(studio, ps, ["sd15", "nope"], [0])
     with pytest.raises(InputError, match=r"ddpm-cifar10 is not a text-to-image model.*Text-to-image models: .*sd15"):
         plan_run(studio, ps, ["ddpm-cifar10"], [0])
-    for seeds, message in (([], "No seeds"), ([0, 0], "repeated: 0"), ([-1], "Seed -1"), ([True], "Seed True"),
-                           (["1"], "Seed '1'")):
+    for seeds, message in (
+        ([], "No seeds"),
+        ([0, 0], "repeated: 0"),
+        ([-1], "Seed -1"),
+        ([True], "Seed True"),
+        (["1"], "Seed '1'"),
+    ):
         with pytest.raises(InputError, match=message):
             plan_run(studio, ps, ["sd15"], seeds)
     with pytest.raises(InputError, match="repeated: sd15"):
@@ -75,17 +85,31 @@ def test_plan_settings_and_config_hash(studio):
     ps = _prompt_set(3)
     plain = plan_run(studio, ps, ["sd15", "sd-turbo"], [0, 1])
     d = studio.registry.get("sd15").defaults
-    assert plain.settings["sd15"] == {"steps": d.steps, "guidance": d.guidance, "width": 64, "height": 64,
-                                      "scheduler": d.scheduler}  # registry defaults at the stand-in's size
+    assert plain.settings["sd15"] == {
+        "steps": d.steps,
+        "guidance": d.guidance,
+        "width": 64,
+        "height": 64,
+        "scheduler": d.scheduler,
+    }  # registry defaults at the stand-in's size
     assert plain.settings["sd-turbo"]["steps"] == 1 and plain.batch_size == 4
-    assert plain.models[0] == {"id": "sd15", "repo": "stable-diffusion-v1-5/stable-diffusion-v1-5",
-                               "revision": "main", "pipeline": "StableDiffusionPipeline", "standin": True}
+    assert plain.models[0] == {
+        "id": "sd15",
+        "repo": "stable-diffusion-v1-5/stable-diffusion-v1-5",
+        "revision": "main",
+        "pipeline": "StableDiffusionPipeline",
+        "standin": True,
+    }
     again = plan_run(studio, ps, ["sd15", "sd-turbo"], [0, 1])
     expected = hashlib.sha256(mf.canonical_json(plain.hashed()).encode()).hexdigest()
     assert plain.config_hash == again.config_hash == expected == plain.run_json()["config_hash"]
-    others = [plan_run(studio, ps, ["sd15", "sd-turbo"], [0, 2]), plan_run(studio, ps, ["sd-turbo", "sd15"], [0, 1]),
-              plan_run(studio, ps, ["sd15", "sd-turbo"], [0, 1], steps=2), plan_run(studio, ps.limit(2), ["sd15", "sd-turbo"], [0, 1]),
-              plan_run(studio, ps, ["sd15", "sd-turbo"], [0, 1], 2)]
+    others = [
+        plan_run(studio, ps, ["sd15", "sd-turbo"], [0, 2]),
+        plan_run(studio, ps, ["sd-turbo", "sd15"], [0, 1]),
+        plan_run(studio, ps, ["sd15", "sd-turbo"], [0, 1], steps=2),
+        plan_run(studio, ps.limit(2), ["sd15", "sd-turbo"], [0, 1]),
+        plan_run(studio, ps, ["sd15", "sd-turbo"], [0, 1], 2),
+    ]
     assert len({plain.config_hash, *(o.config_hash for o in others)}) == 6
 
 
@@ -115,12 +139,18 @@ def test_small_run_rows_files_and_metadata(small):
         assert hashlib.sha256(path.read_bytes()).hexdigest() == row["sha256"]
         meta = read_png_settings(path)
         assert (meta.prompt, meta.seed, meta.extra["prompt_id"], meta.model) == (
-            row["prompt"], row["seed"], row["prompt_id"], row["model"])
+            row["prompt"],
+            row["seed"],
+            row["prompt_id"],
+            row["model"],
+        )
         assert meta.steps == row["settings"]["steps"] == 2 and (row["width"], row["height"]) == (64, 64)
         assert row["seconds"] > 0 and row["standin"] is True and row["category"] in {"red", "blue", "green"}
     saved = json.loads((run_dir / mf.RUN_FILE).read_text())
     assert saved["config_hash"] == config.config_hash and saved["prompt_ids"] == [f"hand-{i:03d}" for i in range(6)]
-    assert [json.loads(line)["id"] for line in (run_dir / mf.PROMPTS_FILE).read_text().splitlines()] == saved["prompt_ids"]
+    assert [json.loads(line)["id"] for line in (run_dir / mf.PROMPTS_FILE).read_text().splitlines()] == saved[
+        "prompt_ids"
+    ]
 
 
 def test_rerun_generates_nothing_and_repairs_missing_or_corrupt_images(studio, small):
@@ -144,11 +174,15 @@ def test_other_config_is_refused_then_moved_aside_with_force(studio, tmp_path):
     other = tmp_path / "other"
     run(studio, other, plan_run(studio, _prompt_set(2), ["sd-turbo"], [0], 4, steps=2))
     before = sorted(p.relative_to(other) for p in other.rglob("*"))
-    for changed, words in ((plan_run(studio, _prompt_set(2), ["sd-turbo"], [0, 1], 4, steps=2), "seeds [0] vs [0, 1]"),
-                           (plan_run(studio, _prompt_set(2), ["sd-turbo"], [0], 4, steps=3), "sd-turbo steps 2 -> 3"),
-                           (plan_run(studio, _prompt_set(3), ["sd-turbo"], [0], 4, steps=2), "prompt set 'hand' (2 prompts"),
-                           (plan_run(studio, _prompt_set(2), ["sd15"], [0], 4, steps=2), "models [sd-turbo")):
-        with pytest.raises(InputError, match=r"another configuration.*" + words.replace("[", r"\[").replace("(", r"\(")) as err:
+    for changed, words in (
+        (plan_run(studio, _prompt_set(2), ["sd-turbo"], [0, 1], 4, steps=2), "seeds [0] vs [0, 1]"),
+        (plan_run(studio, _prompt_set(2), ["sd-turbo"], [0], 4, steps=3), "sd-turbo steps 2 -> 3"),
+        (plan_run(studio, _prompt_set(3), ["sd-turbo"], [0], 4, steps=2), "prompt set 'hand' (2 prompts"),
+        (plan_run(studio, _prompt_set(2), ["sd15"], [0], 4, steps=2), "models [sd-turbo"),
+    ):
+        with pytest.raises(
+            InputError, match=r"another configuration.*" + words.replace("[", r"\[").replace("(", r"\(")
+        ) as err:
             run(studio, other, changed)
         assert "--force" in str(err.value)
     assert sorted(p.relative_to(other) for p in other.rglob("*")) == before  # refused: nothing touched
@@ -179,9 +213,20 @@ def test_two_ranks_in_turn_make_the_same_files_as_one(studio, small, tmp_path):
 
 def test_run_from_args_and_module_cli(studio, tmp_path, capsys):
     prompts = tmp_path / "mine.csv"
-    prompts.write_text("prompt,category\na red house,Colors\na tall tree,Nature\na blue car,Colors\nsmall dog,Animals\n")
-    stats = run_from_args(tmp_path / "r", str(prompts), "sd-turbo", [3], limit=1, batch_size=2, categories="Colors",
-                          steps=2, studio=studio)
+    prompts.write_text(
+        "prompt,category\na red house,Colors\na tall tree,Nature\na blue car,Colors\nsmall dog,Animals\n"
+    )
+    stats = run_from_args(
+        tmp_path / "r",
+        str(prompts),
+        "sd-turbo",
+        [3],
+        limit=1,
+        batch_size=2,
+        categories="Colors",
+        steps=2,
+        studio=studio,
+    )
     assert stats.generated == 1 and [r["prompt"] for r in _rows(tmp_path / "r")] == ["a red house"]
     assert main(["--prompts", str(prompts), "--models", "sd15,nope", "--out", str(tmp_path / "x")]) == 2
     assert "Unknown model 'nope'" in capsys.readouterr().err
@@ -197,20 +242,61 @@ def test_accelerate_two_processes_match_one_process(studio, settings, tmp_path):
     """`accelerate launch --multi_gpu --num_processes 2` (torchrun; gloo on CPU): the same images, bit for bit.
     (`accelerate launch --cpu --num_processes 2` starts ONE process without MPI: see process_rank.)"""
     prompts = tmp_path / "acc.txt"
-    prompts.write_text("".join(f"a {c} bicycle leaning on a wall, photo {i}\n" for i, c in enumerate(["red", "blue", "green", "yellow", "pink"])))
-    args = ["--prompts", str(prompts), "--models", ",".join(MODELS), "--seeds", "0,1", "--steps", "2", "--batch-size", "3"]
+    prompts.write_text(
+        "".join(
+            f"a {c} bicycle leaning on a wall, photo {i}\n"
+            for i, c in enumerate(["red", "blue", "green", "yellow", "pink"])
+        )
+    )
+    args = [
+        "--prompts",
+        str(prompts),
+        "--models",
+        ",".join(MODELS),
+        "--seeds",
+        "0,1",
+        "--steps",
+        "2",
+        "--batch-size",
+        "3",
+    ]
     from leaderboard.prompts import load_prompt_set
 
     one_dir, two_dir = tmp_path / "one", tmp_path / "two"
     run(studio, one_dir, plan_run(studio, load_prompt_set(prompts), MODELS, [0, 1], 3, steps=2))
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "GENART_CACHE_DIR": str(settings.cache_dir), "HF_HUB_OFFLINE": "1",
-           "GENART_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
-    launcher = [str(Path(sys.executable).with_name("accelerate")), "launch", "--multi_gpu", "--num_processes", "2",
-                "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
-                "--main_process_port", str(_free_port()), "-m", "leaderboard.runner", *args, "--out", str(two_dir)]
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "GENART_CACHE_DIR": str(settings.cache_dir),
+        "HF_HUB_OFFLINE": "1",
+        "GENART_OFFLINE": "1",
+        "OMP_NUM_THREADS": "1",
+    }
+    launcher = [
+        str(Path(sys.executable).with_name("accelerate")),
+        "launch",
+        "--multi_gpu",
+        "--num_processes",
+        "2",
+        "--num_machines",
+        "1",
+        "--mixed_precision",
+        "no",
+        "--dynamo_backend",
+        "no",
+        "--main_process_port",
+        str(_free_port()),
+        "-m",
+        "leaderboard.runner",
+        *args,
+        "--out",
+        str(two_dir),
+    ]
     done = subprocess.run(launcher, check=False, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert "[rank 0/2] generated 12" in done.stdout and "[rank 1/2] generated 8" in done.stdout  # 8 batches, 4 each: 3+3+3+3 and 3+1+3+1
+    assert (
+        "[rank 0/2] generated 12" in done.stdout and "[rank 1/2] generated 8" in done.stdout
+    )  # 8 batches, 4 each: 3+3+3+3 and 3+1+3+1
     assert len(mf._read_jsonl(mf.shard_path(two_dir, 0))) == 12 and len(mf._read_jsonl(mf.shard_path(two_dir, 1))) == 8
     one, two = {mf.row_key(r): r for r in _rows(one_dir)}, {mf.row_key(r): r for r in _rows(two_dir)}
     assert set(one) == set(two) and len(one) == 20

@@ -1,5 +1,6 @@
 """Tests for leaderboard.scoring on hand-made run folders: per-prompt and per-group tables, FID/KID, bad files, and
 the per-image cache."""
+
 import hashlib
 import json
 from pathlib import Path
@@ -11,15 +12,17 @@ import torch
 from PIL import Image
 
 from genart_demo.errors import InputError
-from leaderboard.scoring import (
-    KID_OPTIONS,
-    default_clip_id,
-    score_run,
-    set_hash,
-)
+from leaderboard.features import default_clip_id, set_hash
+from leaderboard.scoring import KID_OPTIONS, score_run
 
-PROMPTS = [("p-00", "Colors", "Basic"), ("p-01", "Colors", "Basic"), ("p-02", "Colors", "Complex"),
-           ("p-03", "Text", "Basic"), ("p-04", "Text", ""), ("p-05", "Counting", "Complex")]
+PROMPTS = [
+    ("p-00", "Colors", "Basic"),
+    ("p-01", "Colors", "Basic"),
+    ("p-02", "Colors", "Complex"),
+    ("p-03", "Text", "Basic"),
+    ("p-04", "Text", ""),
+    ("p-05", "Counting", "Complex"),
+]
 
 
 class CountingClip:
@@ -32,8 +35,7 @@ class CountingClip:
     def score(self, images, prompts, convention="per_sample"):
         assert convention == "per_sample" and len(images) == len(prompts)
         self.images += len(images)
-        return {"per_image": torch.tensor([np.asarray(im, dtype=np.float64).mean() for im in images]),
-                "truncated": []}
+        return {"per_image": torch.tensor([np.asarray(im, dtype=np.float64).mean() for im in images]), "truncated": []}
 
 
 def write_png(path: Path, pixels: np.ndarray) -> str:
@@ -48,19 +50,37 @@ def make_run(root: Path, models=("m-a", "m-b"), seeds=(0, 1), pixels=None) -> Pa
     rng = np.random.default_rng(0)
     pixels = pixels or (lambda m, p, s: rng.integers(0, 256, (32, 32, 3), dtype=np.uint8))
     root.mkdir(parents=True, exist_ok=True)
-    (root / "prompts.jsonl").write_text("".join(json.dumps({"id": p, "text": f"prompt {p}", "category": c,
-                                                            "challenge": ch, "note": ""}) + "\n"
-                                                for p, c, ch in PROMPTS))
+    (root / "prompts.jsonl").write_text(
+        "".join(
+            json.dumps({"id": p, "text": f"prompt {p}", "category": c, "challenge": ch, "note": ""}) + "\n"
+            for p, c, ch in PROMPTS
+        )
+    )
     rows = []
     for m in models:
         for p, c, ch in PROMPTS:
             for s in seeds:
                 rel = f"images/{m}/{p}-s{s}.png"
                 sha = write_png(root / rel, pixels(m, p, s))
-                rows.append({"model": m, "revision": "main", "pipeline": "x", "standin": True, "prompt_id": p,
-                             "prompt": f"prompt {p}", "category": c, "challenge": ch, "seed": s, "settings": {},
-                             "path": rel, "sha256": sha, "seconds": 0.5 if m == "m-a" else 1.5, "width": 32,
-                             "height": 32})
+                rows.append(
+                    {
+                        "model": m,
+                        "revision": "main",
+                        "pipeline": "x",
+                        "standin": True,
+                        "prompt_id": p,
+                        "prompt": f"prompt {p}",
+                        "category": c,
+                        "challenge": ch,
+                        "seed": s,
+                        "settings": {},
+                        "path": rel,
+                        "sha256": sha,
+                        "seconds": 0.5 if m == "m-a" else 1.5,
+                        "width": 32,
+                        "height": 32,
+                    }
+                )
     (root / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     return root
 
@@ -87,7 +107,7 @@ def test_mean_max_over_seeds_and_group_counts(tmp_path):
     assert overall.loc["m-a", "seconds_per_image"] == 0.5 and overall.loc["m-b", "seconds_per_image"] == 1.5
     assert list(overall["n_prompts"]) == [6, 6] and list(overall["n_images"]) == [12, 12]
     expected_cat = pd.Series([p[1] for p in PROMPTS]).value_counts()
-    for model, group in result.tables["by_category"].groupby("model"):
+    for _model, group in result.tables["by_category"].groupby("model"):
         got = group.set_index("category")
         assert got["n_prompts"].to_dict() == expected_cat.to_dict()
         assert (got["n_images"] == 2 * got["n_prompts"]).all()
@@ -101,8 +121,14 @@ def test_files_written_and_info(tmp_path):
     run = make_run(tmp_path / "run")
     result = score_run(run, clip=CountingClip(), bootstrap=100, seed=4)
     names = {p.name for p in (run / "scores").iterdir() if p.is_file()}
-    assert names == {"per_image.csv", "per_prompt.csv", "overall.csv", "by_category.csv", "by_challenge.csv",
-                     "scores.json"}
+    assert names == {
+        "per_image.csv",
+        "per_prompt.csv",
+        "overall.csv",
+        "by_category.csv",
+        "by_challenge.csv",
+        "scores.json",
+    }
     info = json.loads((run / "scores" / "scores.json").read_text())
     assert info["clip"]["id"] == "counting-clip" and info["clip_convention"] == "per_sample"
     assert info["bootstrap"]["resamples"] == 100 and info["bootstrap"]["seed"] == 4
@@ -121,8 +147,10 @@ def test_missing_and_corrupt_files_are_reported_and_skipped(tmp_path):
     assert sum("p-01" in n and "file missing" in n for n in result.notes) == 1
     assert sum("p-02" in n and "sha256" in n for n in result.notes) == 1
     per_image = result.tables["per_image"]
-    assert len(per_image) == 22 and not ((per_image.model == "m-a") & (per_image.prompt_id == "p-01")
-                                         & (per_image.seed == 0)).any()
+    assert (
+        len(per_image) == 22
+        and not ((per_image.model == "m-a") & (per_image.prompt_id == "p-01") & (per_image.seed == 0)).any()
+    )
     assert result.tables["per_prompt"].set_index(["model", "prompt_id"]).loc[("m-a", "p-01"), "n_seeds"] == 1
 
 
@@ -170,8 +198,20 @@ def test_group_counts_on_the_real_prompt_sets(tmp_path, name):
     run = tmp_path / name
     pixels = constant(1)[:8, :8]
     sha = write_png(run / "images" / "one.png", pixels)
-    rows = [{"model": "m", "prompt_id": it.id, "prompt": it.text, "category": it.category, "challenge": it.challenge,
-             "seed": 0, "path": "images/one.png", "sha256": sha, "seconds": 1.0} for it in prompt_set.items]
+    rows = [
+        {
+            "model": "m",
+            "prompt_id": it.id,
+            "prompt": it.text,
+            "category": it.category,
+            "challenge": it.challenge,
+            "seed": 0,
+            "path": "images/one.png",
+            "sha256": sha,
+            "seconds": 1.0,
+        }
+        for it in prompt_set.items
+    ]
     (run / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     clip = CountingClip()
     result = score_run(run, clip=clip, bootstrap=10, batch_size=256)
@@ -205,8 +245,9 @@ def test_fid_kid_equal_the_metric_functions_on_the_same_features(tmp_path):
     for p in ref_paths:
         write_png(p, (rng.integers(0, 128, (32, 32, 3))).astype(np.uint8))
     extractor = load_extractor("fid-inception", standin=True)
-    result = score_run(run, reference=tmp_path / "ref", between_models=True, clip=CountingClip(),
-                       extractor=extractor, bootstrap=50)
+    result = score_run(
+        run, reference=tmp_path / "ref", between_models=True, clip=CountingClip(), extractor=extractor, bootstrap=50
+    )
     ref = _features(extractor, ref_paths)
     per_image = result.tables["per_image"]
     model_feats = {m: _features(extractor, [run / p for p in g["path"]]) for m, g in per_image.groupby("model")}
@@ -222,8 +263,9 @@ def test_fid_kid_equal_the_metric_functions_on_the_same_features(tmp_path):
     matrix = result.tables["fid_matrix"].set_index("model")
     assert list(matrix.index) == list(matrix.columns) == ["m-a", "m-b", "m-c"]
     assert np.allclose(np.diag(matrix.to_numpy()), 0) and np.allclose(matrix.to_numpy(), matrix.to_numpy().T)
-    assert matrix.loc["m-a", "m-c"] == pytest.approx(frechet_distance_features(model_feats["m-a"],
-                                                                               model_feats["m-c"]), rel=1e-9)
+    assert matrix.loc["m-a", "m-c"] == pytest.approx(
+        frechet_distance_features(model_feats["m-a"], model_feats["m-c"]), rel=1e-9
+    )
     info = result.info
     assert info["reference"]["content_hash"] == content_hash(p.read_bytes() for p in ref_paths)
     assert info["extractor"]["id"] == extractor.info.id

@@ -1,4 +1,5 @@
 """Tests for leaderboard.tables: loading, filtering, CSV/Parquet export round trips, ratings, text and gallery."""
+
 import hashlib
 import json
 from pathlib import Path
@@ -22,8 +23,13 @@ from leaderboard.tables import (
     summary_table,
 )
 
-PROMPTS = [("q-0", "Colors", "Basic"), ("q-1", "Colors", "Complex"), ("q-2", "Text", "Basic"),
-           ("q-3", "Text", "Basic"), ("q-4", "None", "")]  # a category literally called "None" stays a string
+PROMPTS = [
+    ("q-0", "Colors", "Basic"),
+    ("q-1", "Colors", "Complex"),
+    ("q-2", "Text", "Basic"),
+    ("q-3", "Text", "Basic"),
+    ("q-4", "None", ""),
+]  # a category literally called "None" stays a string
 MODELS = ("zeta", "alpha", "mid")  # run.json lists them in this order
 
 
@@ -42,9 +48,12 @@ def run(tmp_path_factory) -> Path:
     """Three models x 5 prompts x 2 seeds of constant images: model k scores 10·(k+1) + prompt index + seed."""
     root = tmp_path_factory.mktemp("lb") / "run"
     root.mkdir()
-    (root / "run.json").write_text(json.dumps({"format": 1, "prompt_set": "mini", "models": [{"id": m} for m in MODELS]}))
-    (root / "prompts.jsonl").write_text("".join(json.dumps({"id": p, "text": f"a {p}", "category": c, "challenge": ch})
-                                                + "\n" for p, c, ch in PROMPTS))
+    (root / "run.json").write_text(
+        json.dumps({"format": 1, "prompt_set": "mini", "models": [{"id": m} for m in MODELS]})
+    )
+    (root / "prompts.jsonl").write_text(
+        "".join(json.dumps({"id": p, "text": f"a {p}", "category": c, "challenge": ch}) + "\n" for p, c, ch in PROMPTS)
+    )
     rows = []
     for k, m in enumerate(MODELS):
         for i, (p, c, ch) in enumerate(PROMPTS):
@@ -52,9 +61,22 @@ def run(tmp_path_factory) -> Path:
                 rel = f"images/{m}/{p}-s{s}.png"
                 (root / rel).parent.mkdir(parents=True, exist_ok=True)
                 Image.fromarray(np.full((16, 16, 3), 10 * (k + 1) + i + s, dtype=np.uint8)).save(root / rel)
-                rows.append({"model": m, "prompt_id": p, "prompt": f"a {p}", "category": c, "challenge": ch, "seed": s,
-                             "path": rel, "sha256": hashlib.sha256((root / rel).read_bytes()).hexdigest(),
-                             "seconds": 0.25 * (k + 1), "width": 16, "height": 16, "standin": True})
+                rows.append(
+                    {
+                        "model": m,
+                        "prompt_id": p,
+                        "prompt": f"a {p}",
+                        "category": c,
+                        "challenge": ch,
+                        "seed": s,
+                        "path": rel,
+                        "sha256": hashlib.sha256((root / rel).read_bytes()).hexdigest(),
+                        "seconds": 0.25 * (k + 1),
+                        "width": 16,
+                        "height": 16,
+                        "standin": True,
+                    }
+                )
     (root / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     score_run(root, clip=ValueClip(), bootstrap=200)
     return root
@@ -81,8 +103,15 @@ def test_filter_table_by_category_challenge_and_metric(run):
     assert len(filter_table(tables["per_prompt"], categories=[])) == len(tables["per_prompt"])  # empty = all
     best = filter_table(tables["overall"], metric="clip_score")
     assert list(best["model"]) == ["mid", "alpha", "zeta"]
-    assert list(best.columns) == ["model", "n_prompts", "n_images", "standin", "clip_score", "clip_ci_low",
-                                  "clip_ci_high"]
+    assert list(best.columns) == [
+        "model",
+        "n_prompts",
+        "n_images",
+        "standin",
+        "clip_score",
+        "clip_ci_low",
+        "clip_ci_high",
+    ]
     fastest = filter_table(tables["overall"], metric="seconds_per_image")  # lower is better
     assert list(fastest["model"]) == ["zeta", "alpha", "mid"]
     with pytest.raises(InputError, match="no category column"):
@@ -123,9 +152,15 @@ def test_unknown_export_format_is_refused(run):
 
 def test_join_ratings_left_joins_on_model(run):
     overall = load_tables(run)["overall"]
-    ratings = pd.DataFrame({"model": ["alpha", "zeta", "unlisted"], "rating": [1010.0, 990.0, 1200.0],
-                            "ci_low": [1000.0, 970.0, 1100.0], "ci_high": [1020.0, 1010.0, 1300.0],
-                            "votes": [40, 40, 3]})
+    ratings = pd.DataFrame(
+        {
+            "model": ["alpha", "zeta", "unlisted"],
+            "rating": [1010.0, 990.0, 1200.0],
+            "ci_low": [1000.0, 970.0, 1100.0],
+            "ci_high": [1020.0, 1010.0, 1300.0],
+            "votes": [40, 40, 3],
+        }
+    )
     joined = join_ratings(overall, ratings)
     assert list(joined["model"]) == list(overall["model"]) and len(joined) == len(overall)
     by_model = joined.set_index("model")
@@ -153,11 +188,15 @@ def test_show_text_lists_every_model_best_first(run):
 def test_gallery_rows_one_prompt_across_models(run):
     rows = gallery_rows(run, "q-2")
     assert [Path(p).relative_to(run).as_posix() for p, _ in rows] == [
-        f"images/{m}/q-2-s{s}.png" for s in (0, 1) for m in MODELS]
+        f"images/{m}/q-2-s{s}.png" for s in (0, 1) for m in MODELS
+    ]
     assert rows[0][1] == "zeta · seed 0 · CLIP 12.00"
     one_seed = gallery_rows(run, "q-2", seed=1)
-    assert [c for _, c in one_seed] == ["zeta · seed 1 · CLIP 13.00", "alpha · seed 1 · CLIP 23.00",
-                                        "mid · seed 1 · CLIP 33.00"]
+    assert [c for _, c in one_seed] == [
+        "zeta · seed 1 · CLIP 13.00",
+        "alpha · seed 1 · CLIP 23.00",
+        "mid · seed 1 · CLIP 33.00",
+    ]
     with pytest.raises(InputError, match="no images"):
         gallery_rows(run, "q-99")
     with pytest.raises(InputError, match="seed 7"):
@@ -173,8 +212,13 @@ def test_verified_rows_keep_the_last_good_row_and_report_the_rest(tmp_path):
     row = {"model": "a", "prompt_id": "p", "seed": 0, "path": "a.png", "sha256": good_sha}
     (tmp_path / "manifest.jsonl").write_text(json.dumps({**row, "sha256": "0" * 64}) + "\n")
     (tmp_path / "manifest" / "shard-0.jsonl").write_text(
-        json.dumps(row) + "\n" + json.dumps({**row, "seed": 1, "path": "gone.png"}) + "\n"
-        + json.dumps({**row, "seed": 2, "path": "../outside.png"}) + "\n")
+        json.dumps(row)
+        + "\n"
+        + json.dumps({**row, "seed": 1, "path": "gone.png"})
+        + "\n"
+        + json.dumps({**row, "seed": 2, "path": "../outside.png"})
+        + "\n"
+    )
     (tmp_path / "manifest" / "shard-1.jsonl").write_text(json.dumps({**row, "sha256": "1" * 64}) + "\n")
     rows = run_rows(tmp_path)
     assert len(rows) == 5

@@ -1,4 +1,5 @@
 """Intra-FID and top-k accuracy on hand-made cases with known answers."""
+
 import numpy as np
 import pytest
 import torch
@@ -12,7 +13,9 @@ def test_intra_fid_is_per_class_fid_over_shared_classes():
     d = 6
     real = np.concatenate([rng.standard_normal((30, d)), rng.standard_normal((25, d)) + 5, rng.standard_normal((9, d))])
     real_labels = np.array([0] * 30 + [1] * 25 + [7] * 9)
-    fake = np.concatenate([rng.standard_normal((20, d)) + 1.0, rng.standard_normal((22, d)) + 5, rng.standard_normal((4, d))])
+    fake = np.concatenate(
+        [rng.standard_normal((20, d)) + 1.0, rng.standard_normal((22, d)) + 5, rng.standard_normal((4, d))]
+    )
     fake_labels = torch.tensor([0] * 20 + [1] * 22 + [3] * 4)  # class 3 has no real images, class 7 no fakes
     out = intra_fid(real, real_labels, fake, fake_labels)
     assert sorted(out) == [0, 1]
@@ -44,12 +47,14 @@ def test_intra_fid_refusals():
 
 
 def test_top_k_accuracy_by_hand():
-    logits = torch.tensor([
-        [9.0, 1.0, 2.0, 3.0, 4.0, 5.0],  # ranking 0,5,4,3,2,1
-        [1.0, 9.0, 2.0, 3.0, 4.0, 5.0],  # 1,5,4,3,2,0
-        [1.0, 2.0, 9.0, 8.0, 7.0, 6.0],  # 2,3,4,5,1,0
-        [6.0, 5.0, 4.0, 3.0, 2.0, 1.0],  # 0,1,2,3,4,5
-    ])
+    logits = torch.tensor(
+        [
+            [9.0, 1.0, 2.0, 3.0, 4.0, 5.0],  # ranking 0,5,4,3,2,1
+            [1.0, 9.0, 2.0, 3.0, 4.0, 5.0],  # 1,5,4,3,2,0
+            [1.0, 2.0, 9.0, 8.0, 7.0, 6.0],  # 2,3,4,5,1,0
+            [6.0, 5.0, 4.0, 3.0, 2.0, 1.0],  # 0,1,2,3,4,5
+        ]
+    )
     labels = np.array([0, 5, 1, 5])  # rank 1, rank 2, rank 5, rank 6
     assert classification_accuracy(logits, labels) == {"top1": 0.25, "top5": 0.75}
     assert classification_accuracy(logits, labels, topk=(2, 6)) == {"top2": 0.5, "top6": 1.0}

@@ -1,4 +1,5 @@
 """CLIPScore and R-precision: hand-made features with known answers, a tiny CLIP, and torchmetrics' CLIPScore."""
+
 import math
 
 import pytest
@@ -6,13 +7,7 @@ import torch
 from PIL import Image
 
 from genart_demo.metrics.base import Extractor
-from genart_demo.metrics.clip import (
-    ClipImageExtractor,
-    clip_score,
-    load_clip,
-    r_precision,
-    tiny_clip,
-)
+from genart_demo.metrics.clip import ClipImageExtractor, clip_score, load_clip, r_precision, tiny_clip
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,5 @@
 """Tests for the feature extractors: stand-in shapes and determinism, weights-file safety, resizing, adapters."""
+
 import math
 import os
 from pathlib import Path
@@ -11,6 +12,7 @@ import torch.nn.functional as F
 
 from genart_demo.metrics import extractors as ex
 from genart_demo.metrics import extractors_tiny as tiny
+from genart_demo.metrics import weights
 from genart_demo.metrics.base import Extractor
 
 STANDINS = {  # name -> (class, feature dim, logits width or None)
@@ -152,7 +154,7 @@ def test_fid_inception_refuses_a_pickle_that_is_not_weights_only(tmp_path):
     assert not _Tripwire.fired
     torch.save([torch.zeros(1)], tmp_path / "list.pth")
     with pytest.raises(ValueError, match="not a state dict"):
-        ex.verified_weights_file(tmp_path / "list.pth")
+        weights.verified_weights_file(tmp_path / "list.pth")
     with pytest.raises(FileNotFoundError, match="does not exist"):
         ex.FidInception(weights_path=tmp_path / "missing.pth")
 
@@ -169,22 +171,23 @@ def test_fid_inception_loads_a_real_shaped_state_dict(random_fid_weights):
     torch.testing.assert_close(out["logits"], out["features"] @ fc_weight.T, rtol=1e-4, atol=1e-4)
 
 
-def test_fid_weights_come_from_the_setting_then_cache_and_offline_error_says_how(random_fid_weights, tmp_path,
-                                                                               monkeypatch):
+def test_fid_weights_come_from_the_setting_then_cache_and_offline_error_says_how(
+    random_fid_weights, tmp_path, monkeypatch
+):
     from torch_fidelity.feature_extractor_inceptionv3 import URL_INCEPTION_V3
 
-    assert ex.FID_WEIGHTS_URL == URL_INCEPTION_V3
+    assert weights.FID_WEIGHTS_URL == URL_INCEPTION_V3
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # an empty torch hub cache
-    monkeypatch.setenv(ex.FID_WEIGHTS_ENV, str(random_fid_weights))  # read by Settings only, never here
-    assert ex.fid_inception_weights_file(random_fid_weights) == random_fid_weights  # Settings.fid_weights
-    with pytest.raises(ex.WeightsUnavailableError) as err:
+    monkeypatch.setenv(weights.FID_WEIGHTS_ENV, str(random_fid_weights))  # read by Settings only, never here
+    assert weights.fid_inception_weights_file(random_fid_weights) == random_fid_weights  # Settings.fid_weights
+    with pytest.raises(weights.WeightsUnavailableError) as err:
         ex.load_extractor("fid-inception")
-    for hint in ("GENART_FID_WEIGHTS", "allow_download=True", "weights_path", ex.FID_WEIGHTS_URL):
+    for hint in ("GENART_FID_WEIGHTS", "allow_download=True", "weights_path", weights.FID_WEIGHTS_URL):
         assert hint in str(err.value)
-    cached = tmp_path / "hub" / "checkpoints" / ex.FID_WEIGHTS_URL.rsplit("/", 1)[-1]
+    cached = tmp_path / "hub" / "checkpoints" / weights.FID_WEIGHTS_URL.rsplit("/", 1)[-1]
     cached.parent.mkdir(parents=True)
     os.symlink(random_fid_weights, cached)
-    assert ex.fid_inception_weights_file() == cached  # torch-fidelity's own download location counts as local
+    assert weights.fid_inception_weights_file() == cached  # torch-fidelity's own download location counts as local
 
 
 # ---------------------------------------------------------------- timm weights
@@ -205,7 +208,7 @@ def test_timm_real_path_loads_a_local_checkpoint_and_refuses_offline(tmp_path, m
     assert loaded(_images(2))["logits"].shape == (2, 1000)
 
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "empty-hub"))
-    with pytest.raises(ex.WeightsUnavailableError, match="allow_download=True"):
+    with pytest.raises(weights.WeightsUnavailableError, match="allow_download=True"):
         ex.Classifier(model_name="test_resnet.r160_in1k")
     with pytest.raises(ValueError, match="not a plain weights file"):
         ex.Classifier(model_name="test_resnet.r160_in1k", weights_path=evil_file(tmp_path))
@@ -225,7 +228,9 @@ def _hub_style_pos_embed(pos_embed: torch.Tensor, h: int, w: int, patch: int) ->
     w0, h0 = w // patch + 0.1, h // patch + 0.1
     patch_pos = F.interpolate(
         pos_embed[:, 1:].reshape(1, int(math.sqrt(n)), int(math.sqrt(n)), dim).permute(0, 3, 1, 2),
-        scale_factor=(float(w0 / math.sqrt(n)), float(h0 / math.sqrt(n))), mode="bicubic")
+        scale_factor=(float(w0 / math.sqrt(n)), float(h0 / math.sqrt(n))),
+        mode="bicubic",
+    )
     return torch.cat((pos_embed[:, :1], patch_pos.permute(0, 2, 3, 1).view(1, -1, dim)), dim=1)
 
 

@@ -1,4 +1,5 @@
 """Fréchet distance against closed forms, against itself by every route, and against torch-fidelity and torchmetrics."""
+
 import numpy as np
 import pytest
 import torch
@@ -69,7 +70,8 @@ def test_singular_covariances_stay_finite_and_torch_input_matches_numpy():
     for value in (frechet_distance(gaussian_stats(x), gaussian_stats(y)), frechet_distance_features(x, y)):
         assert np.isfinite(value)
     assert frechet_distance_features(torch.from_numpy(x).float(), y) == pytest.approx(
-        frechet_distance_features(x.astype(np.float32), y), rel=1e-12)
+        frechet_distance_features(x.astype(np.float32), y), rel=1e-12
+    )
 
 
 def test_accumulator_in_batches_equals_one_shot():

@@ -1,15 +1,12 @@
 """Inception Score against closed forms, torch-fidelity (same permutation) and torchmetrics (its permutation replayed)."""
+
 import math
 
 import numpy as np
 import pytest
 import torch
 
-from genart_demo.metrics.inception_score import (
-    InceptionScoreAccumulator,
-    inception_score,
-    split_scores,
-)
+from genart_demo.metrics.inception_score import InceptionScoreAccumulator, inception_score, split_scores
 
 
 def test_closed_forms_uniform_and_confident_one_hot():

@@ -1,15 +1,10 @@
 """KID against torch-fidelity (same subset draws), torchmetrics' MMD core and metric, and a closed-form MMD check."""
+
 import pytest
 import torch
 
 from genart_demo.metrics import kid as kid_module
-from genart_demo.metrics.kid import (
-    KIDAccumulator,
-    kid,
-    kid_subset_values,
-    mmd2_unbiased,
-    polynomial_kernel,
-)
+from genart_demo.metrics.kid import KIDAccumulator, kid, kid_subset_values, mmd2_unbiased, polynomial_kernel
 
 
 def _sets(seed=0, n1=120, n2=90, d=16):
@@ -58,8 +53,11 @@ def test_subset_size_is_clipped_to_the_smaller_set():
     assert kid(x, y, subsets=4, subset_size=1000) == kid(x, y, subsets=4, subset_size=30)
     mean, std = kid(x[:30], y, subsets=3, subset_size=1000)  # every subset is the whole of both sets
     assert std == pytest.approx(0.0, abs=1e-15)
-    full = mmd2_unbiased(polynomial_kernel(x[:30].numpy(), x[:30].numpy()), polynomial_kernel(x[:30].numpy(), y.numpy()),
-                         polynomial_kernel(y.numpy(), y.numpy()))
+    full = mmd2_unbiased(
+        polynomial_kernel(x[:30].numpy(), x[:30].numpy()),
+        polynomial_kernel(x[:30].numpy(), y.numpy()),
+        polynomial_kernel(y.numpy(), y.numpy()),
+    )
     assert mean == pytest.approx(full, rel=1e-12)
 
 

@@ -1,16 +1,11 @@
 """LPIPS against torchmetrics' implementation with the same random backbone and the same packaged linear heads."""
+
 import pytest
 import torch
 from torchmetrics.functional.image.lpips import _NoTrainLpips
 
 from genart_demo.metrics.base import ExtractorInfo
-from genart_demo.metrics.lpips import (
-    LPIPS,
-    cached_backbone_path,
-    load_lpips,
-    lpips,
-    packaged_heads_path,
-)
+from genart_demo.metrics.lpips import LPIPS, cached_backbone_path, load_lpips, lpips, packaged_heads_path
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +26,9 @@ def _torchmetrics_twin(model: LPIPS) -> torch.nn.Module:
     ours = model.features.state_dict()  # keys "<feature index>.<param>"
     # torchmetrics splits the same torchvision layers into slices: "slice1.0.weight" (alex/vgg),
     # "slices.0.0.weight" (squeeze); the part after the slice is the torchvision feature index
-    mapped = {k: ours[k.split(".", 2)[2] if k.startswith("slices.") else k.split(".", 1)[1]]
-              for k in ref.net.state_dict()}
+    mapped = {
+        k: ours[k.split(".", 2)[2] if k.startswith("slices.") else k.split(".", 1)[1]] for k in ref.net.state_dict()
+    }
     ref.net.load_state_dict(mapped)
     return ref
 

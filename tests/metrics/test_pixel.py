@@ -1,4 +1,5 @@
 """MSE, PSNR, SSIM and MS-SSIM against closed forms, a direct numpy SSIM and torchmetrics."""
+
 import math
 
 import numpy as np
@@ -40,7 +41,7 @@ def test_ssim_matches_a_direct_windowed_computation():
     c1, c2, vals = 0.01**2, 0.03**2, []
     for i in range(16 - 10):
         for j in range(16 - 10):
-            pa, pb = a[i:i + 11, j:j + 11], b[i:i + 11, j:j + 11]
+            pa, pb = a[i : i + 11, j : j + 11], b[i : i + 11, j : j + 11]
             ma, mb = (k * pa).sum(), (k * pb).sum()
             va, vb = (k * pa * pa).sum() - ma**2, (k * pb * pb).sum() - mb**2
             cov = (k * pa * pb).sum() - ma * mb
@@ -57,6 +58,7 @@ def test_shape_errors():
 
 
 # --- MSE / PSNR reductions, MS-SSIM, and agreement with torchmetrics ----------------------------------------
+
 
 def _pair(shape, noise=0.1, seed=0):
     g = torch.Generator().manual_seed(seed)

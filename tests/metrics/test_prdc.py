@@ -1,4 +1,5 @@
 """Precision/recall/density/coverage against a brute-force full-distance-matrix implementation written here."""
+
 import numpy as np
 import pytest
 import torch
@@ -27,7 +28,9 @@ def _gaussians(seed, n_real, n_fake, d, shift=0.3):
     return rng.standard_normal((n_real, d)), rng.standard_normal((n_fake, d)) * 1.2 + shift
 
 
-@pytest.mark.parametrize(("n_real", "n_fake", "d", "k_pr", "k_dc"), [(60, 45, 8, 3, 5), (80, 80, 3, 2, 2), (30, 70, 16, 4, 3)])
+@pytest.mark.parametrize(
+    ("n_real", "n_fake", "d", "k_pr", "k_dc"), [(60, 45, 8, 3, 5), (80, 80, 3, 2, 2), (30, 70, 16, 4, 3)]
+)
 def test_equals_brute_force_on_small_sets(monkeypatch, n_real, n_fake, d, k_pr, k_dc):
     monkeypatch.setattr(prdc_module, "CHUNK_ENTRIES", 1000)  # force many chunks, including a ragged last one
     real, fake = _gaussians(n_real, n_real, n_fake, d)
@@ -35,10 +38,15 @@ def test_equals_brute_force_on_small_sets(monkeypatch, n_real, n_fake, d, k_pr, 
     for name in expected:
         assert ours[name] == pytest.approx(expected[name], abs=1e-12), name
     assert precision_recall(real, fake, k_pr) == pytest.approx(
-        tuple(_brute_force(real, fake, k_pr, k_pr)[m] for m in ("precision", "recall")), abs=1e-12)
+        tuple(_brute_force(real, fake, k_pr, k_pr)[m] for m in ("precision", "recall")), abs=1e-12
+    )
     assert density_coverage(torch.from_numpy(real).float(), fake, k_dc) == pytest.approx(
-        tuple(_brute_force(real.astype(np.float32).astype(np.float64), fake, k_pr, k_dc)[m]
-              for m in ("density", "coverage")), abs=1e-12)
+        tuple(
+            _brute_force(real.astype(np.float32).astype(np.float64), fake, k_pr, k_dc)[m]
+            for m in ("density", "coverage")
+        ),
+        abs=1e-12,
+    )
 
 
 def test_radii_exclude_the_point_itself_and_keep_duplicates():

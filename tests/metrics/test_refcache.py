@@ -1,15 +1,14 @@
 """Reference cache: round trip, reuse across processes without a feature pass or a second eigh, corruption, atomicity."""
+
 import json
 import logging
 import os
 
 import numpy as np
 import pytest
-
-from genart_demo import atomic
 import torch
 
-from genart_demo.metrics import refcache as refcache_module
+from genart_demo import atomic
 from genart_demo.metrics.frechet import frechet_distance_features, gaussian_stats
 from genart_demo.metrics.refcache import ReferenceCache, content_hash
 

@@ -1,4 +1,5 @@
 """Images the image-task tests feed in, made here (no files shipped)."""
+
 import numpy as np
 import pytest
 from PIL import Image

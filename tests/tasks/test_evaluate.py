@@ -1,4 +1,5 @@
 """The evaluate task on image sets: numbers equal the metrics on the extractor's own features, cache reuse, bad input."""
+
 import csv
 import json
 import zipfile

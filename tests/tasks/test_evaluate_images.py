@@ -1,4 +1,5 @@
 """Paired metrics, autoencoder round trips and CLIPScore through the evaluate task, against direct computation."""
+
 import math
 
 import numpy as np
@@ -7,9 +8,9 @@ import torch
 from PIL import Image
 
 from genart_demo.errors import InputError
-from genart_demo.run_settings import GenerateSettings
 from genart_demo.media import save_png
 from genart_demo.metrics import psnr, ssim
+from genart_demo.run_settings import GenerateSettings
 from genart_demo.tasks.evaluate_images import (
     AutoencodeRequest,
     ClipRequest,
@@ -23,7 +24,7 @@ from genart_demo.tasks.evaluate_images import (
 
 def picture(seed, size=(64, 48)):
     rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:size[1], 0:size[0]]
+    y, x = np.mgrid[0 : size[1], 0 : size[0]]
     arr = np.stack([x * 3.0, y * 4.0, (x + y) * 2.0], -1) + rng.normal(0, 8, (size[1], size[0], 3))
     return Image.fromarray(arr.clip(0, 255).astype(np.uint8))
 
@@ -73,8 +74,12 @@ def test_autoencoder_round_trips_score_each_reconstruction(studio, tmp_path):
     first = studio.spec(models[0])
     from genart_demo.imagefit import fit_to_multiple
 
-    fitted, _ = fit_to_multiple(Image.open(tmp_path / "in.png").convert("RGB"), first.defaults.size_multiple,
-                                min_side=first.defaults.size_min, max_side=first.defaults.size_max)
+    fitted, _ = fit_to_multiple(
+        Image.open(tmp_path / "in.png").convert("RGB"),
+        first.defaults.size_multiple,
+        min_side=first.defaults.size_min,
+        max_side=first.defaults.size_max,
+    )
     to_t = lambda im: torch.from_numpy(np.asarray(im, np.float32) / 255).permute(2, 0, 1)[None]
     expected = psnr(to_t(result.images[1][0]), to_t(fitted)).item()
     assert by_model[models[0]]["PSNR (dB)"] == pytest.approx(expected, abs=0.05)  # 8-bit rounding of the output

@@ -1,4 +1,5 @@
 """FID, KID and IS of images through genart's evaluate path equal torchmetrics' on the same tiny extractor."""
+
 import numpy as np
 import pytest
 import torch
@@ -35,8 +36,10 @@ def test_fid_kid_is_equal_torchmetrics_on_the_same_standin(studio, image_sets):
 
     real_dir, fake_dir, (real, fake) = image_sets
     n = real.shape[0]
-    ours = evaluate_sets(studio, SetsRequest(str(real_dir), str(fake_dir), metrics=("fid", "kid", "is"),
-                                             kid_subset_size=n, kid_subsets=1))
+    ours = evaluate_sets(
+        studio,
+        SetsRequest(str(real_dir), str(fake_dir), metrics=("fid", "kid", "is"), kid_subset_size=n, kid_subsets=1),
+    )
     values = {(r["metric"], r["subject"]): r["value"] for r in ours.rows}
     extractor = load_extractor("fid-inception", standin=True)  # the same seeded stand-in the studio uses
     assert extractor.info.id == ours.info["extractor"]["id"]

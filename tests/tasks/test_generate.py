@@ -1,4 +1,5 @@
 """The generate task on tiny stand-ins: every model, reproducibility, metadata, bad input, progress, compare."""
+
 from dataclasses import replace
 
 import numpy as np
@@ -77,8 +78,12 @@ def test_class_label_by_name_or_index(studio, tmp_path):
 
 def test_sdxl_refiner_hand_off(studio, tmp_path):
     seen = []
-    result = generate(studio, _req("sdxl-base", steps=5, refine=True), output_dir=tmp_path,
-                      progress=lambda d, t, desc: seen.append((d, t, desc)))
+    result = generate(
+        studio,
+        _req("sdxl-base", steps=5, refine=True),
+        output_dir=tmp_path,
+        progress=lambda d, t, desc: seen.append((d, t, desc)),
+    )
     assert result.images[0].size == (64, 64) and result.settings[0].refine is True
     assert [d for d, _, _ in seen] == [1, 2, 3, 4, 5]  # base and refiner share one 5-step schedule
     assert seen[-1][1] == 5 and "refining" in seen[-1][2] and "denoising" in seen[0][2]

@@ -1,15 +1,11 @@
 """generate_many: several prompts and seeds through one model in one pipeline call, on tiny stand-ins."""
+
 import numpy as np
 import pytest
 import torch
 
 from genart_demo.errors import InputError
-from genart_demo.tasks.generate import (
-    GenerateRequest,
-    checked_settings,
-    generate,
-    generate_many,
-)
+from genart_demo.tasks.generate import GenerateRequest, checked_settings, generate, generate_many
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -1,11 +1,12 @@
 """The inpaint task on stand-ins: exact compositing outside the mask, only-masked crops, outpainting, bad input."""
+
 import numpy as np
 import pytest
 from PIL import Image
 
 from genart_demo.errors import InputError
-from genart_demo.registry import Registry
 from genart_demo.imageio import load_mask, same_aspect
+from genart_demo.registry import Registry
 from genart_demo.tasks.inpaint import InpaintRequest, composite, extend_canvas, inpaint
 
 IDS = [s.id for s in Registry.load().for_tasks(["inpaint"])]
@@ -24,8 +25,9 @@ def _outside(mask_path):
 @pytest.mark.parametrize("model_id", IDS)
 @pytest.mark.parametrize("only_masked", [False, True])
 def test_pixels_outside_the_mask_are_exactly_the_input(studio, photo, square_mask, model_id, only_masked, tmp_path):
-    result = inpaint(studio, _req(model_id, photo, square_mask, only_masked=only_masked, mask_blur=6),
-                     output_dir=tmp_path)
+    result = inpaint(
+        studio, _req(model_id, photo, square_mask, only_masked=only_masked, mask_blur=6), output_dir=tmp_path
+    )
     original = np.asarray(Image.open(photo).convert("RGB")).astype(int)
     outside = _outside(square_mask)
     for img, path in zip(result.images, result.paths):
@@ -59,7 +61,9 @@ def test_a_mask_of_another_shape_is_refused(studio, photo, tmp_path):
     """A 40×50 mask on a 100×80 image would cover other pixels once stretched: refused, nothing written."""
     tall = tmp_path / "tall-mask.png"
     Image.new("L", (40, 50), 255).save(tall)
-    with pytest.raises(InputError, match="The mask is 40×50 but the image is 100×80: a mask must have the image's shape"):
+    with pytest.raises(
+        InputError, match="The mask is 40×50 but the image is 100×80: a mask must have the image's shape"
+    ):
         inpaint(studio, _req("sd15-inpaint", photo, tall), output_dir=tmp_path / "out")
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").rglob("*.png"))
 
@@ -89,15 +93,18 @@ def test_composite_helpers():
     assert canvas.size == (12, 11) and np.asarray(border)[0].min() == 255 and np.asarray(border)[1:, 2:].max() == 0
 
 
-@pytest.mark.parametrize("change,message", [
-    (dict(mask="EMPTY"), "mask is empty"),
-    (dict(mask=None), "No mask"),
-    (dict(strength=2.0), "Strength must be from 0 to 1"),
-    (dict(outpaint=(0, 0, 0, 5000)), "from 0 to 1024"),
-    (dict(outpaint=(0, -8, 0, 0)), "from 0 to 1024"),
-    (dict(mask_blur=100), "Mask blur must be from 0 to 64"),
-    (dict(prompt=" "), "prompt is empty"),
-])
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        (dict(mask="EMPTY"), "mask is empty"),
+        (dict(mask=None), "No mask"),
+        (dict(strength=2.0), "Strength must be from 0 to 1"),
+        (dict(outpaint=(0, 0, 0, 5000)), "from 0 to 1024"),
+        (dict(outpaint=(0, -8, 0, 0)), "from 0 to 1024"),
+        (dict(mask_blur=100), "Mask blur must be from 0 to 64"),
+        (dict(prompt=" "), "prompt is empty"),
+    ],
+)
 def test_bad_input(studio, photo, square_mask, change, message, tmp_path):
     if change.get("mask") == "EMPTY":
         empty = tmp_path / "empty.png"

@@ -1,4 +1,5 @@
 """The translate task on stand-ins: every image-to-image model, fitting, ControlNet edges, bad input."""
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -49,13 +50,16 @@ def test_fit_modes(studio, photo, tmp_path):
         translate(studio, _req("sd15-img2img", photo, fit="stretch"), output_dir=tmp_path)
 
 
-@pytest.mark.parametrize("change,message", [
-    (dict(strength=1.5), "Strength must be from 0 to 1"),
-    (dict(strength=-0.1), "Strength must be from 0 to 1"),
-    (dict(prompt=""), "prompt is empty"),
-    (dict(width=100), "multiple of 8"),
-    (dict(scheduler="Flow Euler"), "Compatible schedulers"),
-])
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        (dict(strength=1.5), "Strength must be from 0 to 1"),
+        (dict(strength=-0.1), "Strength must be from 0 to 1"),
+        (dict(prompt=""), "prompt is empty"),
+        (dict(width=100), "multiple of 8"),
+        (dict(scheduler="Flow Euler"), "Compatible schedulers"),
+    ],
+)
 def test_bad_input(studio, photo, change, message, tmp_path):
     with pytest.raises(InputError, match=message):
         translate(studio, _req("sd15-img2img", photo, **change), output_dir=tmp_path)

@@ -1,5 +1,7 @@
 """The super-resolve task on stand-ins: every upscaler, tiling, reference metrics, bad input."""
+
 import dataclasses
+
 import pytest
 from PIL import Image
 
@@ -15,11 +17,17 @@ IDS = [s.id for s in Registry.load().for_tasks(["super-resolve"])]
 def test_every_upscaler_runs_offline_tiled_and_untiled(studio, photo, model_id, tmp_path):
     spec = studio.spec(model_id)
     scale = spec.scale
-    whole = upscale(studio, UpscaleRequest(model=model_id, image=photo, prompt="a photo", steps=2, seed=1, tile=128),
-                    output_dir=tmp_path)
+    whole = upscale(
+        studio,
+        UpscaleRequest(model=model_id, image=photo, prompt="a photo", steps=2, seed=1, tile=128),
+        output_dir=tmp_path,
+    )
     assert whole.image.size == (100 * scale, 80 * scale) and whole.bicubic.size == whole.image.size
-    tiled = upscale(studio, UpscaleRequest(model=model_id, image=photo, prompt="a photo", steps=2, seed=1, tile=48,
-                                           overlap=8), output_dir=tmp_path)
+    tiled = upscale(
+        studio,
+        UpscaleRequest(model=model_id, image=photo, prompt="a photo", steps=2, seed=1, tile=48, overlap=8),
+        output_dir=tmp_path,
+    )
     assert tiled.image.size == whole.image.size
     assert any("tiles of 48 px" in n for n in tiled.notes)
     settings = read_png_settings(tiled.path)
@@ -31,19 +39,25 @@ def test_reference_scores_result_and_bicubic(studio, photo, tmp_path):
     reference = Image.open(photo).resize((400, 320), Image.BICUBIC)
     ref_path = tmp_path / "ref.png"
     reference.save(ref_path)
-    result = upscale(studio, UpscaleRequest(model=model_id, image=photo, prompt="a photo", steps=2, seed=1,
-                                            reference=ref_path), output_dir=tmp_path)
+    result = upscale(
+        studio,
+        UpscaleRequest(model=model_id, image=photo, prompt="a photo", steps=2, seed=1, reference=ref_path),
+        output_dir=tmp_path,
+    )
     m = result.metrics
     assert set(m) == {"psnr", "ssim", "bicubic_psnr", "bicubic_ssim"}
     assert m["bicubic_psnr"] > 40 and m["bicubic_ssim"] > 0.99  # the reference *is* the bicubic upscale
     assert m["psnr"] < m["bicubic_psnr"]  # a random-weight stand-in is worse than bicubic
 
 
-@pytest.mark.parametrize("change,message", [
-    (dict(tile=8), "Tile size must be from 32"),
-    (dict(tile=64, overlap=40), "Tile overlap must be from 0 to 31"),
-    (dict(noise_level=400), "Noise level must be a whole number from 0 to 350"),
-])
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        (dict(tile=8), "Tile size must be from 32"),
+        (dict(tile=64, overlap=40), "Tile overlap must be from 0 to 31"),
+        (dict(noise_level=400), "Noise level must be a whole number from 0 to 350"),
+    ],
+)
 def test_bad_input(studio, photo, change, message, tmp_path):
     request = UpscaleRequest(model="sd-x4-upscaler", image=photo, prompt="x", steps=2, **change)
     with pytest.raises(InputError, match=message):

@@ -1,4 +1,5 @@
 """The video task on stand-ins: every video model writes an H.264 mp4 with the frames, fps and settings asked for."""
+
 import json
 
 import numpy as np
@@ -23,8 +24,12 @@ def still(tmp_path_factory):
 
 def _req(spec, still, **kw):
     image_model = "image-to-video" in spec.tasks
-    base = {"prompt": "" if image_model else "a boat on a lake", "image": still if image_model else None,
-            "steps": 2, "seed": 11}
+    base = {
+        "prompt": "" if image_model else "a boat on a lake",
+        "image": still if image_model else None,
+        "steps": 2,
+        "seed": 11,
+    }
     base.update(kw)
     return VideoRequest(model=spec.id, **base)
 
@@ -34,12 +39,16 @@ def test_every_video_model_writes_a_playable_mp4(studio, spec, still, tmp_path):
     frames = studio.spec(spec.id).defaults.frames
     fps = 6
     seen = []
-    result = generate_video(studio, _req(spec, still, fps=fps), output_dir=tmp_path,
-                            progress=lambda d, t, desc: seen.append(desc))
+    result = generate_video(
+        studio, _req(spec, still, fps=fps), output_dir=tmp_path, progress=lambda d, t, desc: seen.append(desc)
+    )
     info = probe_mp4(result.mp4)
     assert (info.frames, info.fps, info.codec, info.pix_fmt) == (frames, fps, "h264", "yuv420p")
-    assert info.metadata == json.loads(result.mp4.with_suffix(".json").read_text()) == json.loads(
-        json.dumps(result.settings.to_metadata()))
+    assert (
+        info.metadata
+        == json.loads(result.mp4.with_suffix(".json").read_text())
+        == json.loads(json.dumps(result.settings.to_metadata()))
+    )
     assert info.metadata["model"] == spec.id and info.metadata["frames"] == frames
     assert result.frames.shape[0] == frames and result.gif.exists()
     assert Image.open(result.gif).n_frames == frames
@@ -49,13 +58,16 @@ def test_every_video_model_writes_a_playable_mp4(studio, spec, still, tmp_path):
     assert np.array_equal(read_frames(again.mp4), read_frames(result.mp4))
 
 
-@pytest.mark.parametrize("change,message", [
-    (dict(frames=0), "Frames must be a whole number from 1"),
-    (dict(frames=10_000), "Frames must be a whole number from 1"),
-    (dict(fps=0), "FPS must be a whole number from 1 to 60"),
-    (dict(fps=61), "FPS must be a whole number from 1 to 60"),
-    (dict(prompt=""), "prompt is empty"),
-])
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        (dict(frames=0), "Frames must be a whole number from 1"),
+        (dict(frames=10_000), "Frames must be a whole number from 1"),
+        (dict(fps=0), "FPS must be a whole number from 1 to 60"),
+        (dict(fps=61), "FPS must be a whole number from 1 to 60"),
+        (dict(prompt=""), "prompt is empty"),
+    ],
+)
 def test_bad_input_text_model(studio, still, change, message, tmp_path):
     spec = next(s for s in SPECS if "text-to-video" in s.tasks)
     with pytest.raises(InputError, match=message):

@@ -1,4 +1,5 @@
 """Fixtures for the stand-in tests: one torch thread, and one stand-in cache per test module."""
+
 from pathlib import Path
 
 import pytest

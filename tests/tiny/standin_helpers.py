@@ -1,11 +1,13 @@
 """Helpers the stand-in tests share: load a stand-in as a Hub checkpoint is loaded, and a test image."""
+
 from pathlib import Path
 
 import diffusers
 import numpy as np
 from PIL import Image
 
-from genart_demo.tiny import STANDIN_MODELS, ensure_standin, standin_class_name
+from genart_demo.tiny import STANDIN_MODELS, standin_class_name
+from genart_demo.tiny.store import ensure_standin
 
 
 def load(key: str, cache_dir: Path) -> diffusers.DiffusionPipeline | diffusers.ModelMixin:

@@ -1,4 +1,5 @@
 """Tests for the tiny offline stand-in pipelines and bare autoencoders (genart_demo.tiny)."""
+
 from __future__ import annotations
 
 import json
@@ -14,25 +15,26 @@ from PIL import Image
 from standin_helpers import gradient_image, load
 
 from genart_demo.tiny import (
-    STANDIN_BUILDERS,
     STANDIN_FRAMES,
     STANDIN_MODELS,
     STANDIN_SIZES,
     STANDIN_UPSCALE,
     STANDIN_VERSION,
-    build_standin,
-    ensure_standin,
     standin_class_name,
-    standin_path,
 )
-from genart_demo.tiny.store import is_complete
+from genart_demo.tiny.builders import STANDIN_BUILDERS, build_standin
+from genart_demo.tiny.store import ensure_standin, is_complete, standin_path
 from genart_demo.tiny.tokenizers import make_clip_tokenizer, make_t5_tokenizer
 
 # diffusers' Euler scheduler calls np.array() on a torch tensor, which numpy 2 flags; not ours to fix.
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword")
 
 UNCONDITIONAL = {"DDPMPipeline", "DDIMPipeline", "ScoreSdeVePipeline", "LDMPipeline"}
-INPAINT = {"StableDiffusionInpaintPipeline", "StableDiffusionInpaintPipeline@legacy", "StableDiffusionXLInpaintPipeline"}
+INPAINT = {
+    "StableDiffusionInpaintPipeline",
+    "StableDiffusionInpaintPipeline@legacy",
+    "StableDiffusionXLInpaintPipeline",
+}
 PROMPT = "a photo of a cat riding a horse"
 VIDEO = set(STANDIN_FRAMES)  # video stand-ins return .frames: tested in test_tiny_video.py
 

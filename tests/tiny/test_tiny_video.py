@@ -1,4 +1,5 @@
 """Tests for the tiny offline video stand-ins (genart_demo/tiny/builders_video.py)."""
+
 from __future__ import annotations
 
 import json
@@ -12,14 +13,9 @@ import torch
 from PIL import Image
 from standin_helpers import gradient_image, load
 
-from genart_demo.tiny import (
-    STANDIN_BUILDERS,
-    STANDIN_FRAMES,
-    STANDIN_SIZES,
-    build_standin,
-    ensure_standin,
-    standin_class_name,
-)
+from genart_demo.tiny import STANDIN_FRAMES, STANDIN_SIZES, standin_class_name
+from genart_demo.tiny.builders import STANDIN_BUILDERS, build_standin
+from genart_demo.tiny.store import ensure_standin
 
 # diffusers' Euler scheduler calls np.array() on a torch tensor, which numpy 2 flags; not ours to fix.
 pytestmark = [

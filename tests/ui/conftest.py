@@ -1,4 +1,5 @@
 """A real app server for the UI tests: `python app.py` on a free 127.0.0.1 port, offline, stopped at the end."""
+
 import os
 import shutil
 import sys
@@ -18,9 +19,16 @@ ARENA_MODELS = "sd15,sd-turbo"  # the arena's battles draw from these two fast s
 def start_app(servers, out: Path, cache_dir: Path, log_path: Path, **env_extra: str):
     """Launch `python app.py` offline on a free port; (process, url). Fails with the log if it does not come up."""
     port = servers.free_port()
-    env = {**os.environ, "GENART_OFFLINE": "1", "HF_HUB_OFFLINE": "1", "GENART_CACHE_DIR": str(cache_dir),
-           "GENART_OUTPUT_DIR": str(out), "GRADIO_ANALYTICS_ENABLED": "False", "GENART_ARENA_MODELS": ARENA_MODELS,
-           **env_extra}
+    env = {
+        **os.environ,
+        "GENART_OFFLINE": "1",
+        "HF_HUB_OFFLINE": "1",
+        "GENART_CACHE_DIR": str(cache_dir),
+        "GENART_OUTPUT_DIR": str(out),
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        "GENART_ARENA_MODELS": ARENA_MODELS,
+        **env_extra,
+    }
     return servers.start([sys.executable, "app.py", "--port", str(port)], port, log_path, env=env)
 
 
@@ -71,8 +79,16 @@ def image_zips(tmp_path_factory):
 
 CHROMIUM = os.environ.get("GENART_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = ROOT / "artifacts"  # screenshots, kept out of git
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
-        "--no-first-run", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="session")
@@ -93,5 +109,3 @@ def page():
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         yield page
         browser.close()
-
-

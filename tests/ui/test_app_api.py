@@ -1,5 +1,6 @@
 """The launched app through gradio_client: /generate returns PNGs carrying their parameters; bad input is
 refused with a message and the server keeps serving."""
+
 import json
 
 import numpy as np
@@ -19,9 +20,20 @@ def client(app_server):
 
 
 def _args(**kw):
-    values = dict(model_id="sd15", prompt="a lighthouse at dawn", negative_prompt="", class_label="",
-                  steps=3, guidance=7.5, width=64, height=64, seed=11, batch=2, scheduler="DPM++ 2M Karras",
-                  refine=False)
+    values = dict(
+        model_id="sd15",
+        prompt="a lighthouse at dawn",
+        negative_prompt="",
+        class_label="",
+        steps=3,
+        guidance=7.5,
+        width=64,
+        height=64,
+        seed=11,
+        batch=2,
+        scheduler="DPM++ 2M Karras",
+        refine=False,
+    )
     values.update(kw)
     return list(values.values())
 
@@ -72,8 +84,9 @@ def test_long_prompt_warning_is_shown(client):
 
 
 def test_compare_endpoint(client):
-    gallery, params_json = client.predict(["sd15", "sdxl-turbo"], "a red fox", "", "", 2, 5.0, 64, 64, 3, "Euler",
-                                          True, api_name="/compare")
+    gallery, params_json = client.predict(
+        ["sd15", "sdxl-turbo"], "a red fox", "", "", 2, 5.0, 64, 64, 3, "Euler", True, api_name="/compare"
+    )
     params = json.loads(params_json)
     assert [p["model"] for p in params] == ["sd15", "sdxl-turbo"] and {p["seed"] for p in params} == {3}
     assert len(gallery) == 2
@@ -82,8 +95,9 @@ def test_compare_endpoint(client):
 @pytest.mark.parametrize("model_id", [s.id for s in Registry.load().for_tasks(GENERATE_TASKS)])
 def test_app_serves_every_generate_model_offline(client, model_id):
     spec = Registry.load().get(model_id)
-    gallery, params_json, _ = client.predict(*_args(model_id=model_id, steps=1, batch=1, scheduler=spec.defaults.scheduler),
-                                             api_name="/generate")
+    gallery, params_json, _ = client.predict(
+        *_args(model_id=model_id, steps=1, batch=1, scheduler=spec.defaults.scheduler), api_name="/generate"
+    )
     params = json.loads(params_json)
     assert params["model"] == model_id and params["standin"] is True and params["repo"] == spec.repo
     assert Image.open(gallery[0]["image"]).size == (params["width"], params["height"])

@@ -1,5 +1,6 @@
 """Building the app from the one page table: twice in one process, with no model loaded and no torch imported; the
 arena's service opened once, by the composition root, not by each build."""
+
 import subprocess
 import sys
 from pathlib import Path
@@ -57,6 +58,12 @@ def test_building_the_app_imports_no_torch(tmp_path):
         "studio = Studio.create(); pages = all_pages(); build_app(studio, pages, open_services(studio, pages));"
         "print('torch' in sys.modules, 'diffusers' in sys.modules)"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300,
-                         env={"PATH": "/usr/bin:/bin", "GENART_OUTPUT_DIR": str(tmp_path)})
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"PATH": "/usr/bin:/bin", "GENART_OUTPUT_DIR": str(tmp_path)},
+    )
     assert out.stdout.split() == ["False", "False"], out.stderr[-2000:]

@@ -1,4 +1,5 @@
 """The arena on the launched app through gradio_client: blind battles, tokens, named battles, sessions, ratings."""
+
 import pytest
 from gradio_client import Client
 from PIL import Image
@@ -66,8 +67,9 @@ def test_named_battle_and_ratings(client):
 
 
 def test_session_through_the_api(client, app_server, tmp_path):
-    created, code = client.predict("api session", list(MODELS), "a red kite\na blue door", 2,
-                                   api_name="/arena_session_create")
+    created, code = client.predict(
+        "api session", list(MODELS), "a red kite\na blue door", 2, api_name="/arena_session_create"
+    )
     assert code in created and len(code) == 8
     progress, image_a, _, _, token, *_ = client.predict(code, "Ada", api_name="/arena_session_join")
     assert progress.startswith("**0 / 2**") and image_a and token

@@ -1,4 +1,5 @@
 """The Arena tab in Debian chromium: a blind battle played to the reveal, and a two-rater session to the export."""
+
 import csv
 import io
 import urllib.request
@@ -16,8 +17,11 @@ def _open_arena(page, url, inner_tab):
 
 
 def _wait_text(page, selector, text, timeout=120_000):
-    page.wait_for_function("([s, t]) => { const e = document.querySelector(s); return e && e.innerText.includes(t); }",
-                           arg=[selector, text], timeout=timeout)
+    page.wait_for_function(
+        "([s, t]) => { const e = document.querySelector(s); return e && e.innerText.includes(t); }",
+        arg=[selector, text],
+        timeout=timeout,
+    )
 
 
 def test_blind_battle_to_the_reveal(page, app_server, artifacts):

@@ -1,4 +1,5 @@
 """Durability: the app is killed with SIGKILL while votes come in; after a restart every acknowledged vote is there."""
+
 import dataclasses
 import os
 import signal
@@ -23,8 +24,14 @@ def test_acknowledged_votes_survive_sigkill(studio, launch_app, tmp_path):
     prompts = tmp_path / "prompts.txt"
     prompts.write_text("a glass of water\na wooden chair\na yellow taxi\n")
     # a pre-generated pool, so each battle is only database work and votes arrive fast
-    run_from_args(out / "leaderboard" / "pool", prompts=str(prompts), models=list(MODELS), seeds=[0, 1],
-                  batch_size=3, studio=studio)
+    run_from_args(
+        out / "leaderboard" / "pool",
+        prompts=str(prompts),
+        models=list(MODELS),
+        seeds=[0, 1],
+        batch_size=3,
+        studio=studio,
+    )
     log_path = tmp_path / "app.log"
     proc, url = launch_app(out, log_path)
 
@@ -38,7 +45,7 @@ def test_acknowledged_votes_survive_sigkill(studio, launch_app, tmp_path):
             try:
                 _, _, _, token, *_ = client.predict(api_name="/arena_instant")
                 _, reveal, *_ = client.predict(token, "a", api_name="/arena_vote")
-            except Exception:  # the server is gone
+            except Exception:  # noqa: BLE001  (the server is gone)
                 return
             if "is saved" in reveal:
                 with lock:

@@ -1,6 +1,6 @@
 """A person's path through the Generate tab in Debian chromium: type a prompt, click Generate, see the image."""
-import pytest
 
+import pytest
 
 pytestmark = pytest.mark.browser
 

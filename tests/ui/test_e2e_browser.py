@@ -1,4 +1,5 @@
 """End to end in Debian chromium: every studio tab used once on one page, screenshotted, with no browser or server error."""
+
 import json
 import re
 from concurrent.futures import ThreadPoolExecutor
@@ -76,8 +77,22 @@ def scored_run(app_server, genart_cli):
 
     def make() -> Path:
         out = app_server[1] / "leaderboard" / RUN_NAME
-        for args in (["run", "--models", ",".join(LEADERBOARD_MODELS), "--prompts", "drawbench", "--sample", "3",
-                      "--steps", "2", "--out", str(out)], ["score", str(out)]):
+        for args in (
+            [
+                "run",
+                "--models",
+                ",".join(LEADERBOARD_MODELS),
+                "--prompts",
+                "drawbench",
+                "--sample",
+                "3",
+                "--steps",
+                "2",
+                "--out",
+                str(out),
+            ],
+            ["score", str(out)],
+        ):
             proc = genart_cli("leaderboard", *args)
             assert proc.returncode == 0, proc.stderr[-3000:]
         return out
@@ -117,15 +132,20 @@ def _upload(page, component: str, path: Path, shown: str) -> None:
 
 def _wait_images(page, selector: str, count: int = 1, timeout: int = 120_000) -> int:
     """Wait until `selector` holds `count` loaded images; how many it holds."""
-    js = ("([s, n]) => [...document.querySelectorAll(s + ' img')].filter(i => i.complete && i.naturalWidth > 0)"
-          ".length >= n")
+    js = (
+        "([s, n]) => [...document.querySelectorAll(s + ' img')].filter(i => i.complete && i.naturalWidth > 0)"
+        ".length >= n"
+    )
     page.wait_for_function(js, arg=[selector, count], timeout=timeout)
     return page.evaluate(f"document.querySelectorAll('{selector} img').length")
 
 
 def _wait_text(page, selector: str, text: str, timeout: int = 120_000) -> str:
-    page.wait_for_function("([s, t]) => { const e = document.querySelector(s); return e && e.innerText.includes(t); }",
-                           arg=[selector, text], timeout=timeout)
+    page.wait_for_function(
+        "([s, t]) => { const e = document.querySelector(s); return e && e.innerText.includes(t); }",
+        arg=[selector, text],
+        timeout=timeout,
+    )
     return page.inner_text(selector)
 
 
@@ -162,10 +182,13 @@ def test_the_watch_reads_server_problems_after_its_offset(tmp_path):
     log.write_text("Traceback (most recent call last):\n  old, before the suite\n")
     watch = Watch(log, log.stat().st_size)
     with open(log, "a") as handle:
-        handle.write("2026-01-01 10:00:00 genart.ui INFO warm\n2026-01-01 10:00:01 genart.ui ERROR task x failed\n"
-                     "Traceback (most recent call last):\n  File \"x.py\", line 1\nValueError: boom\n")
-    assert watch.new() == {"server log": ["2026-01-01 10:00:01 genart.ui ERROR task x failed",
-                                          "Traceback (most recent call last):"]}
+        handle.write(
+            "2026-01-01 10:00:00 genart.ui INFO warm\n2026-01-01 10:00:01 genart.ui ERROR task x failed\n"
+            'Traceback (most recent call last):\n  File "x.py", line 1\nValueError: boom\n'
+        )
+    assert watch.new() == {
+        "server log": ["2026-01-01 10:00:01 genart.ui ERROR task x failed", "Traceback (most recent call last):"]
+    }
     assert watch.new() == {}
 
 
@@ -220,8 +243,9 @@ def _load_into_editor(page, editor: str, path: Path, tries: int = 3) -> int:
     for attempt in range(1, tries + 1):
         page.set_input_files(f"{editor} input[type=file]", str(path))
         try:
-            page.wait_for_function("(s) => !document.querySelector(s).innerText.includes('Upload an image')",
-                                   arg=editor, timeout=10_000)
+            page.wait_for_function(
+                "(s) => !document.querySelector(s).innerText.includes('Upload an image')", arg=editor, timeout=10_000
+            )
             return attempt
         except PlaywrightTimeout:
             if attempt == tries:
@@ -287,9 +311,12 @@ def test_video(studio_page, artifacts):
     page.click("#video-button")
     page.wait_for_function(
         "() => { const v = document.querySelector('#video-output video');"
-        " return v && v.src && v.readyState >= 2 && v.duration > 0; }", timeout=180_000)
-    src, duration = page.evaluate("[document.querySelector('#video-output video').src,"
-                                  " document.querySelector('#video-output video').duration]")
+        " return v && v.src && v.readyState >= 2 && v.duration > 0; }",
+        timeout=180_000,
+    )
+    src, duration = page.evaluate(
+        "[document.querySelector('#video-output video').src, document.querySelector('#video-output video').duration]"
+    )
     assert src.split("?")[0].endswith(".mp4")
     assert duration == pytest.approx(8 / 8, abs=0.2)  # 8 frames at the model's 8 fps
     _finish(page, watch, artifacts, "video")
@@ -345,8 +372,9 @@ def test_arena_battle_to_the_reveal_and_ratings(studio_page, artifacts):
     page.click("#arena-ratings-refresh")
     ratings = _wait_text(page, "#arena-ratings-table", "sd-turbo", timeout=60_000)
     assert "sd15" in ratings
-    page.wait_for_selector("#arena-ratings-heatmap canvas, #arena-ratings-heatmap svg, #arena-ratings-heatmap img",
-                           timeout=30_000)
+    page.wait_for_selector(
+        "#arena-ratings-heatmap canvas, #arena-ratings-heatmap svg, #arena-ratings-heatmap img", timeout=30_000
+    )
     _finish(page, watch, artifacts, "arena-ratings")
 
 

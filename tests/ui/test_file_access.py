@@ -1,4 +1,5 @@
 """Files by URL on the launched app: genart's outputs are served; traversal, other files and symlinks out are not."""
+
 import http.client
 import json
 import shutil
@@ -39,8 +40,13 @@ def planted(app_server, cache_dir, tmp_path_factory):
     cached.write_text(marker)
     trap = out / "file-access-test"
     trap.mkdir()
-    links = {"to-file": outside / "secret.txt", "to-dir": outside, "to-passwd": Path("/etc/passwd"),
-             "to-arena-key": out / "arena" / "secret.key", "to-cache": cached}
+    links = {
+        "to-file": outside / "secret.txt",
+        "to-dir": outside,
+        "to-passwd": Path("/etc/passwd"),
+        "to-arena-key": out / "arena" / "secret.key",
+        "to-cache": cached,
+    }
     for name, target in links.items():
         (trap / name).symlink_to(target, target_is_directory=target.is_dir())
     yield {"marker": marker.encode(), "outside": outside, "cached": cached, "trap": trap, "out": out}
@@ -93,8 +99,14 @@ def test_the_private_files_exist(planted):
 @pytest.mark.parametrize("template", [pytest.param(path, id=name) for name, path in REFUSED_PATHS])
 def test_files_outside_the_outputs_are_refused(app_server, planted, template):
     url = app_server[0]
-    path = template.format(out=planted["out"], outside=planted["outside"], cached=planted["cached"],
-                           trap=planted["trap"], root=ROOT, port=urllib.parse.urlsplit(url).port)
+    path = template.format(
+        out=planted["out"],
+        outside=planted["outside"],
+        cached=planted["cached"],
+        trap=planted["trap"],
+        root=ROOT,
+        port=urllib.parse.urlsplit(url).port,
+    )
     status, body, _ = fetch(url, path)
     assert status in REFUSED, (status, body[:200])
     assert planted["marker"] not in body and b"root:" not in body and b"[core]" not in body
@@ -106,7 +118,8 @@ def test_genart_outputs_are_served(app_server, planted):
     url, out, _ = app_server
     before = set(out.glob("*/*.png"))
     gallery, _, _ = Client(url, verbose=False).predict(
-        "sd15", "a lighthouse", "", "", 2, 7.5, 64, 64, 3, 1, "PNDM", False, api_name="/generate")
+        "sd15", "a lighthouse", "", "", 2, 7.5, 64, 64, 3, 1, "PNDM", False, api_name="/generate"
+    )
     (png,) = set(out.glob("*/*.png")) - before
     status, body, headers = fetch(url, f"/gradio_api/file={png}")
     assert status == 200 and body == png.read_bytes() and headers["content-type"] == "image/png"
@@ -123,8 +136,11 @@ def test_uploads_stay_in_the_upload_folder_and_come_back_as_downloads(app_server
     shown as a page of the app."""
     url = app_server[0]
     climb = f"{UP}{str(planted['outside']).lstrip('/')}/uploaded.html"
-    response = httpx.post(urllib.parse.urljoin(url, "gradio_api/upload"), timeout=30,
-                          files={"files": (climb, b"<script>alert(1)</script>", "text/html")})
+    response = httpx.post(
+        urllib.parse.urljoin(url, "gradio_api/upload"),
+        timeout=30,
+        files={"files": (climb, b"<script>alert(1)</script>", "text/html")},
+    )
     assert response.status_code == 200, response.text
     (stored,) = json.loads(response.text)
     assert Path(stored).name == "uploaded.html" and not (planted["outside"] / "uploaded.html").exists()

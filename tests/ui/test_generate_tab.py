@@ -1,10 +1,23 @@
 """The Generate tab's per-model controls: only what a model uses is shown, with its defaults and ranges."""
+
 from genart_demo.ui.common import model_card
 from genart_demo.ui.generate import _control_updates
 
 # the form's fields (GenerateRequest names), each standing for its component
-FORM = {name: name for name in ("prompt", "negative_prompt", "class_label", "steps", "guidance", "width", "height",
-                                "scheduler", "refine")}
+FORM = {
+    name: name
+    for name in (
+        "prompt",
+        "negative_prompt",
+        "class_label",
+        "steps",
+        "guidance",
+        "width",
+        "height",
+        "scheduler",
+        "refine",
+    )
+}
 
 
 def _updates(studio, model_id):

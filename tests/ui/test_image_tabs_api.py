@@ -1,4 +1,5 @@
 """/translate, /inpaint and /upscale on the launched app through gradio_client: PNGs with their parameters."""
+
 import json
 
 import numpy as np
@@ -30,8 +31,24 @@ def inputs(tmp_path_factory):
 
 def test_translate(client, inputs):
     fitted, control, gallery, notes, params = client.predict(
-        "controlnet-canny", handle_file(str(inputs[0])), "a watercolor", "", 0.75, 1.5, 3, 7.5, 64, 64, "resize", 7, 1,
-        "UniPC", 100, 200, api_name="/translate")
+        "controlnet-canny",
+        handle_file(str(inputs[0])),
+        "a watercolor",
+        "",
+        0.75,
+        1.5,
+        3,
+        7.5,
+        64,
+        64,
+        "resize",
+        7,
+        1,
+        "UniPC",
+        100,
+        200,
+        api_name="/translate",
+    )
     settings = json.loads(params)
     assert settings["model"] == "controlnet-canny" and settings["seed"] == 7
     assert Image.open(fitted).size == (64, 64) and set(np.unique(np.asarray(Image.open(control)))) <= {0, 255}
@@ -42,8 +59,28 @@ def test_translate(client, inputs):
 def test_inpaint_keeps_unmasked_pixels(client, inputs):
     editor = {"background": handle_file(str(inputs[0])), "layers": [], "composite": None}
     mask, gallery, notes, params = client.predict(
-        "sd15-inpaint", editor, handle_file(str(inputs[1])), "a cat", "", 1.0, 4, False, 32, 0, 0, 0, 0, 3, 7.5,
-        64, 64, 9, 1, "PNDM", api_name="/inpaint")
+        "sd15-inpaint",
+        editor,
+        handle_file(str(inputs[1])),
+        "a cat",
+        "",
+        1.0,
+        4,
+        False,
+        32,
+        0,
+        0,
+        0,
+        0,
+        3,
+        7.5,
+        64,
+        64,
+        9,
+        1,
+        "PNDM",
+        api_name="/inpaint",
+    )
     settings = json.loads(params)
     out = np.asarray(Image.open(gallery[0]["image"]).convert("RGB")).astype(int)
     original = np.asarray(Image.open(inputs[0]).convert("RGB")).astype(int)
@@ -55,16 +92,48 @@ def test_inpaint_keeps_unmasked_pixels(client, inputs):
 def test_inpaint_without_mask_is_refused(client, inputs):
     editor = {"background": handle_file(str(inputs[0])), "layers": [], "composite": None}
     with pytest.raises(Exception, match="No mask"):
-        client.predict("sd15-inpaint", editor, None, "a cat", "", 1.0, 4, False, 32, 0, 0, 0, 0, 3, 7.5, 64, 64, 9, 1,
-                       "PNDM", api_name="/inpaint")
+        client.predict(
+            "sd15-inpaint",
+            editor,
+            None,
+            "a cat",
+            "",
+            1.0,
+            4,
+            False,
+            32,
+            0,
+            0,
+            0,
+            0,
+            3,
+            7.5,
+            64,
+            64,
+            9,
+            1,
+            "PNDM",
+            api_name="/inpaint",
+        )
 
 
 def test_upscale_with_reference(client, inputs):
     reference = inputs[0].with_name("ref.png")
     Image.open(inputs[0]).resize((384, 320), Image.BICUBIC).save(reference)
     slider, scores, notes, params = client.predict(
-        "sd-x4-upscaler", handle_file(str(inputs[0])), "a photo", "", 20, 2, 9.0, 64, 8, 1, handle_file(str(reference)),
-        api_name="/upscale")
+        "sd-x4-upscaler",
+        handle_file(str(inputs[0])),
+        "a photo",
+        "",
+        20,
+        2,
+        9.0,
+        64,
+        8,
+        1,
+        handle_file(str(reference)),
+        api_name="/upscale",
+    )
     settings = json.loads(params)
     before, after = slider
     assert Image.open(after).size == (384, 320) and Image.open(before).size == (384, 320)
@@ -75,9 +144,11 @@ def test_upscale_with_reference(client, inputs):
 def test_not_an_image_is_refused_and_the_server_keeps_serving(client, inputs, tmp_path):
     bogus = tmp_path / "notes.png"
     bogus.write_bytes(b"this is not a png")
-    with pytest.raises(Exception):
-        client.predict("sd-x4-upscaler", handle_file(str(bogus)), "", "", 20, 2, 9.0, 64, 8, 1, None,
-                       api_name="/upscale")
-    slider, _, _, _ = client.predict("sd-x4-upscaler", handle_file(str(inputs[0])), "", "", 20, 1, 9.0, 128, 8, 1,
-                                     None, api_name="/upscale")
+    with pytest.raises(Exception):  # noqa: B017  (gradio_client's error class differs between versions)
+        client.predict(
+            "sd-x4-upscaler", handle_file(str(bogus)), "", "", 20, 2, 9.0, 64, 8, 1, None, api_name="/upscale"
+        )
+    slider, _, _, _ = client.predict(
+        "sd-x4-upscaler", handle_file(str(inputs[0])), "", "", 20, 1, 9.0, 128, 8, 1, None, api_name="/upscale"
+    )
     assert Image.open(slider[1]).size == (384, 320)

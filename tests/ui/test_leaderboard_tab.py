@@ -1,4 +1,5 @@
 """The Leaderboard tab on the launched app: a scored run appears, filters and sorting work, the gallery opens."""
+
 from pathlib import Path
 
 import pytest
@@ -12,8 +13,22 @@ pytestmark = pytest.mark.server
 def scored_run(app_server, genart_cli):
     """An 11-prompt stratified DrawBench sample (one per category) through two stand-ins, in the app's runs folder."""
     out = app_server[1] / "leaderboard" / "sample11"
-    for args in (["run", "--models", "sd15,sd-turbo", "--prompts", "drawbench", "--sample", "11", "--steps", "2",
-                  "--out", str(out)], ["score", str(out)]):
+    for args in (
+        [
+            "run",
+            "--models",
+            "sd15,sd-turbo",
+            "--prompts",
+            "drawbench",
+            "--sample",
+            "11",
+            "--steps",
+            "2",
+            "--out",
+            str(out),
+        ],
+        ["score", str(out)],
+    ):
         proc = genart_cli("leaderboard", *args)
         assert proc.returncode == 0, proc.stderr[-3000:]
     return out
@@ -46,11 +61,17 @@ def test_leaderboard_tab_filter_sort_gallery(page, app_server, scored_run, artif
     # sort by model: descending puts "sd15" first ("1" > "-"), ascending "sd-turbo"
     page.fill("#lb-drawbench-sort input", "model")
     page.keyboard.press("Enter")
-    page.wait_for_function(f"() => {{ const t = document.querySelector('{table}').innerText; "
-                           "return t.indexOf('sd15') < t.indexOf('sd-turbo'); }", timeout=30_000)
+    page.wait_for_function(
+        f"() => {{ const t = document.querySelector('{table}').innerText; "
+        "return t.indexOf('sd15') < t.indexOf('sd-turbo'); }",
+        timeout=30_000,
+    )
     page.click("#lb-drawbench-descending input")
-    page.wait_for_function(f"() => {{ const t = document.querySelector('{table}').innerText; "
-                           "return t.indexOf('sd-turbo') < t.indexOf('sd15'); }", timeout=30_000)
+    page.wait_for_function(
+        f"() => {{ const t = document.querySelector('{table}').innerText; "
+        "return t.indexOf('sd-turbo') < t.indexOf('sd15'); }",
+        timeout=30_000,
+    )
 
     # filter to one category: the overall table is recomputed over that category's single prompt
     page.click("#lb-drawbench-categories input")
@@ -66,7 +87,8 @@ def test_leaderboard_tab_filter_sort_gallery(page, app_server, scored_run, artif
     page.click("#lb-drawbench-show")
     page.wait_for_function(
         "() => [...document.querySelectorAll('#lb-drawbench-gallery img')].filter(i => i.naturalWidth > 0).length >= 2",
-        timeout=60_000)
+        timeout=60_000,
+    )
     path = artifacts / "leaderboard-tab.png"
     page.screenshot(path=str(path), full_page=True)
     assert path.stat().st_size > 10_000

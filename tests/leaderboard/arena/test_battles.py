@@ -1,4 +1,5 @@
 """The arena service on tiny stand-ins: blind and named battles, tokens, void battles, instant battles, ratings."""
+
 import dataclasses
 from pathlib import Path
 
@@ -23,8 +24,9 @@ class Clock:
 @pytest.fixture
 def arena(studio, tmp_path):
     """An arena over the session's stand-ins, on its own SQLite file and output folder."""
-    settings = dataclasses.replace(studio.settings, output_dir=tmp_path / "out", arena_models=MODELS,
-                                   arena_token_ttl_s=60.0, db_url="")
+    settings = dataclasses.replace(
+        studio.settings, output_dir=tmp_path / "out", arena_models=MODELS, arena_token_ttl_s=60.0, db_url=""
+    )
     local = Studio(settings, studio.registry, studio.cache, True, "tests")
     made = Arena.open(local)
     made.clock = Clock()
@@ -67,8 +69,12 @@ def test_blind_battle_hides_names_until_the_vote(arena):
 def test_bad_votes_are_refused_and_write_nothing(arena):
     view = arena.start_battle("text-to-image", "a lighthouse", "anon:r1")
     forged = view.token[:-3] + ("AAA" if not view.token.endswith("AAA") else "BBB")
-    cases = [(forged, "anon:r1", "forged"), ("not-a-token", "anon:r1", "forged"), ("", "anon:r1", "forged"),
-             (view.token, "anon:someone-else", "foreign")]
+    cases = [
+        (forged, "anon:r1", "forged"),
+        ("not-a-token", "anon:r1", "forged"),
+        ("", "anon:r1", "forged"),
+        (view.token, "anon:someone-else", "foreign"),
+    ]
     for token, rater, reason in cases:
         with pytest.raises(VoteRefused) as err:
             arena.vote(token, "b", rater)
@@ -123,7 +129,7 @@ def test_on_zerogpu_each_model_generates_under_spaces_gpu(arena, monkeypatch):
 
     asked = []
     fake = types.ModuleType("spaces")
-    fake.GPU = lambda duration: (lambda fn: (lambda: asked.append(duration) or fn()))
+    fake.GPU = lambda duration: lambda fn: lambda: asked.append(duration) or fn()
     monkeypatch.setitem(sys.modules, "spaces", fake)
     monkeypatch.setattr(arena.studio, "settings", dataclasses.replace(arena.studio.settings, zerogpu=True))
     view = arena.start_battle("text-to-image", "a lantern", "anon:r1")

@@ -1,4 +1,5 @@
 """`genart arena ratings|export|session` on a SQLite store filled in-process."""
+
 import json
 import time
 import uuid
@@ -15,9 +16,20 @@ def _fill(url: str, results: list[tuple[str, str, str]], mode: str = "anonymous"
     try:
         now = time.time()
         for model_a, model_b, outcome in results:
-            battle = Battle(id=uuid.uuid4().hex, task="text-to-image", mode=mode, model_a=model_a, model_b=model_b,
-                            prompt="a cat", seed=0, outputs_a=("a.png",), outputs_b=("b.png",), rater="anon:t",
-                            created_at=now, expires_at=now + 600)
+            battle = Battle(
+                id=uuid.uuid4().hex,
+                task="text-to-image",
+                mode=mode,
+                model_a=model_a,
+                model_b=model_b,
+                prompt="a cat",
+                seed=0,
+                outputs_a=("a.png",),
+                outputs_b=("b.png",),
+                rater="anon:t",
+                created_at=now,
+                expires_at=now + 600,
+            )
             store.add_battle(battle)
             store.record_vote(battle.id, "anon:t", outcome, now=now)
     finally:
@@ -31,8 +43,13 @@ def db(tmp_path):
 
 def test_ratings_and_export(genart_cli, db, tmp_path):
     # sd15 beats sd-turbo 8 times of 10, ties once; sd-turbo beats ldm-text2im 7 of 10
-    _fill(db, [("sd15", "sd-turbo", "a")] * 8 + [("sd-turbo", "sd15", "a"), ("sd15", "sd-turbo", "tie")]
-          + [("sd-turbo", "ldm-text2im", "a")] * 7 + [("ldm-text2im", "sd-turbo", "a")] * 3)
+    _fill(
+        db,
+        [("sd15", "sd-turbo", "a")] * 8
+        + [("sd-turbo", "sd15", "a"), ("sd15", "sd-turbo", "tie")]
+        + [("sd-turbo", "ldm-text2im", "a")] * 7
+        + [("ldm-text2im", "sd-turbo", "a")] * 3,
+    )
     _fill(db, [("ldm-text2im", "sd15", "a")] * 5, mode="named")  # kept out unless --include-named
     done = genart_cli("arena", "ratings", "--db", db, "--json", "--min-votes", "1")
     assert done.returncode == 0, done.stderr
@@ -40,8 +57,9 @@ def test_ratings_and_export(genart_cli, db, tmp_path):
     assert [m for m, _ in sorted(rows.items(), key=lambda kv: -kv[1]["rating"])] == ["sd15", "sd-turbo", "ldm-text2im"]
     assert (rows["sd15"]["votes"], rows["sd-turbo"]["votes"], rows["ldm-text2im"]["votes"]) == (10, 20, 10)
     assert rows["sd15"]["ci_low"] <= rows["sd15"]["rating"] <= rows["sd15"]["ci_high"]
-    named = json.loads(genart_cli("arena", "ratings", "--db", db, "--json", "--min-votes", "1",
-                                  "--include-named").stdout)
+    named = json.loads(
+        genart_cli("arena", "ratings", "--db", db, "--json", "--min-votes", "1", "--include-named").stdout
+    )
     assert {r["model"]: r["votes"] for r in named}["ldm-text2im"] == 15
 
     out = tmp_path / "all.csv"
@@ -56,8 +74,21 @@ def test_ratings_and_export(genart_cli, db, tmp_path):
 def test_session_create_and_status(genart_cli, db, tmp_path):
     prompts = tmp_path / "prompts.txt"
     prompts.write_text("a red kite\na blue door\n")
-    done = genart_cli("arena", "session", "create", "--db", db, "--name", "pilot", "--models", "sd15,sd-turbo",
-                      "--prompts", str(prompts), "--pairs", "4")
+    done = genart_cli(
+        "arena",
+        "session",
+        "create",
+        "--db",
+        db,
+        "--name",
+        "pilot",
+        "--models",
+        "sd15,sd-turbo",
+        "--prompts",
+        str(prompts),
+        "--pairs",
+        "4",
+    )
     assert done.returncode == 0, done.stderr
     code = done.stdout.strip()
     assert len(code) == 8 and "2 models, 2 prompts, 4 pairs per rater" in done.stderr

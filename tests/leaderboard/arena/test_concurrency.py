@@ -1,4 +1,5 @@
 """The arena store under load, on SQLite and PostgreSQL: no vote lost or doubled across threads, stores, processes."""
+
 import json
 import subprocess
 import sys
@@ -14,9 +15,20 @@ THREADS, VOTES_EACH = 16, 50
 
 
 def battle(rater: str) -> Battle:
-    return Battle(id=uuid.uuid4().hex, task="text-to-image", mode="anonymous", model_a="sd15", model_b="sd-turbo",
-                  prompt="a kite", seed=1, outputs_a=("a.png",), outputs_b=("b.png",), rater=rater,
-                  created_at=NOW, expires_at=NOW + 600)
+    return Battle(
+        id=uuid.uuid4().hex,
+        task="text-to-image",
+        mode="anonymous",
+        model_a="sd15",
+        model_b="sd-turbo",
+        prompt="a kite",
+        seed=1,
+        outputs_a=("a.png",),
+        outputs_b=("b.png",),
+        rater=rater,
+        created_at=NOW,
+        expires_at=NOW + 600,
+    )
 
 
 def run_together(n: int, work) -> list:
@@ -140,8 +152,17 @@ def test_two_processes_voting_on_the_same_battles_count_each_once(store, store_u
     for b in contested:
         store.add_battle(b)
     args = [store_url, json.dumps([b.id for b in contested]), str(NOW)]
-    children = [subprocess.Popen([sys.executable, "-c", CHILD, *args], cwd=ROOT, text=True, stdin=subprocess.PIPE,
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", CHILD, *args],
+            cwd=ROOT,
+            text=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(2)
+    ]
     try:
         for child in children:
             assert child.stdout.readline().strip() == "ready", child.stderr.read()
@@ -161,4 +182,3 @@ def test_two_processes_voting_on_the_same_battles_count_each_once(store, store_u
     for r in reports:
         assert r["won"] + len(r["refused"]) == 60 and set(r["refused"]) <= {"replayed"}
     assert_one_vote_each(store, contested)
-

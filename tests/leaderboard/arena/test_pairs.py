@@ -1,4 +1,5 @@
 """Arena pairs: weighted pair draws, balanced session items, rater orders, session codes and rater agreement."""
+
 import math
 import random
 from collections import Counter
@@ -28,19 +29,27 @@ MODELS = ["sd15", "sd-turbo", "ldm-text2im", "flux-schnell"]
 
 # ---------------------------------------------------------------------------------------------- battle pairs
 
+
 def test_pair_weights_are_one_over_one_plus_votes():
     counts = {("sd-turbo", "sd15"): 3, ("ldm-text2im", "sd15"): 1, ("elsewhere", "sd15"): 50}
     weights = pair_weights(["sd15", "sd-turbo", "ldm-text2im"], counts)
     # raw 1/(1+n): (ldm, sd-turbo) 1, (ldm, sd15) 1/2, (sd-turbo, sd15) 1/4; sum 7/4
-    assert weights == pytest.approx({("ldm-text2im", "sd-turbo"): 4 / 7, ("ldm-text2im", "sd15"): 2 / 7,
-                                     ("sd-turbo", "sd15"): 1 / 7})
+    assert weights == pytest.approx(
+        {("ldm-text2im", "sd-turbo"): 4 / 7, ("ldm-text2im", "sd15"): 2 / 7, ("sd-turbo", "sd15"): 1 / 7}
+    )
     # a count keyed the other way round is the same pair; duplicate models are one model
     assert pair_weights(["b", "a", "a"], {("b", "a"): 9}) == {("a", "b"): 1.0}
 
 
 def test_sampled_pairs_follow_the_weights():
-    counts = {("flux-schnell", "ldm-text2im"): 0, ("flux-schnell", "sd-turbo"): 1, ("flux-schnell", "sd15"): 2,
-              ("ldm-text2im", "sd-turbo"): 4, ("ldm-text2im", "sd15"): 9, ("sd-turbo", "sd15"): 19}
+    counts = {
+        ("flux-schnell", "ldm-text2im"): 0,
+        ("flux-schnell", "sd-turbo"): 1,
+        ("flux-schnell", "sd15"): 2,
+        ("ldm-text2im", "sd-turbo"): 4,
+        ("ldm-text2im", "sd15"): 9,
+        ("sd-turbo", "sd15"): 19,
+    }
     weights = pair_weights(MODELS, counts)
     rng = random.Random(1234)
     draws = 30_000
@@ -80,6 +89,7 @@ def test_bad_pair_inputs_are_refused():
 
 
 # ---------------------------------------------------------------------------------------------- session items
+
 
 @pytest.mark.parametrize("n_models,n_prompts,n_items", [(2, 1, 1), (3, 3, 6), (4, 5, 7), (4, 3, 20), (5, 40, 13)])
 def test_session_items_are_balanced(n_models, n_prompts, n_items):
@@ -144,6 +154,7 @@ def test_rater_order_is_a_flipped_permutation():
 
 # ---------------------------------------------------------------------------------------------- session codes
 
+
 def test_session_codes():
     rng = random.Random(0)
     codes = [session_code(rng) for _ in range(2000)]
@@ -159,12 +170,23 @@ def test_session_codes():
 
 # ---------------------------------------------------------------------------------------------- agreement
 
+
 def test_fleiss_kappa_matches_the_textbook_example():
     # Fleiss' kappa worked example (Wikipedia, "Fleiss' kappa"): 10 subjects, 14 raters each, 5 categories.
     # Column totals 20, 28, 39, 21, 32 of 140 -> p_j = .143, .200, .279, .150, .229, P_e = 0.2128;
     # P_i = 1.000, .253, .308, .440, .330, .462, .242, .176, .286, .286 -> P_bar = 0.3780; kappa = 0.2099.
-    table = [[0, 0, 0, 0, 14], [0, 2, 6, 4, 2], [0, 0, 3, 5, 6], [0, 3, 9, 2, 0], [2, 2, 8, 1, 1],
-             [7, 7, 0, 0, 0], [3, 2, 6, 3, 0], [2, 5, 3, 2, 2], [6, 5, 2, 1, 0], [0, 2, 2, 3, 7]]
+    table = [
+        [0, 0, 0, 0, 14],
+        [0, 2, 6, 4, 2],
+        [0, 0, 3, 5, 6],
+        [0, 3, 9, 2, 0],
+        [2, 2, 8, 1, 1],
+        [7, 7, 0, 0, 0],
+        [3, 2, 6, 3, 0],
+        [2, 5, 3, 2, 2],
+        [6, 5, 2, 1, 0],
+        [0, 2, 2, 3, 7],
+    ]
     assert fleiss_kappa(table) == pytest.approx(0.2099, abs=5e-5)
     assert fleiss_kappa([[3, 0], [0, 3]]) == pytest.approx(1.0)  # full agreement, both categories used
     assert fleiss_kappa([[1, 1], [1, 1]]) == pytest.approx(-1.0)  # P_bar 0, P_e 1/2
@@ -176,15 +198,15 @@ def test_fleiss_kappa_matches_the_textbook_example():
 def _votes():
     # item 0 shows (x, y), item 1 (x, z), item 2 (y, z); raters saw their own sides
     return [
-        {"rater": "r1", "item": 0, "model_a": "x", "model_b": "y", "outcome": "a"},      # x
-        {"rater": "r2", "item": 0, "model_a": "y", "model_b": "x", "outcome": "b"},      # x (sides flipped)
-        {"rater": "r3", "item": 0, "model_a": "x", "model_b": "y", "outcome": "b"},      # y
-        {"rater": "r1", "item": 1, "model_a": "x", "model_b": "z", "outcome": "a"},      # x
-        {"rater": "r2", "item": 1, "model_a": "z", "model_b": "x", "outcome": "a"},      # z
-        {"rater": "r1", "item": 2, "model_a": "y", "model_b": "z", "outcome": "tie"},    # tie
-        {"rater": "r2", "item": 2, "model_a": "z", "model_b": "y", "outcome": "tie"},    # tie
+        {"rater": "r1", "item": 0, "model_a": "x", "model_b": "y", "outcome": "a"},  # x
+        {"rater": "r2", "item": 0, "model_a": "y", "model_b": "x", "outcome": "b"},  # x (sides flipped)
+        {"rater": "r3", "item": 0, "model_a": "x", "model_b": "y", "outcome": "b"},  # y
+        {"rater": "r1", "item": 1, "model_a": "x", "model_b": "z", "outcome": "a"},  # x
+        {"rater": "r2", "item": 1, "model_a": "z", "model_b": "x", "outcome": "a"},  # z
+        {"rater": "r1", "item": 2, "model_a": "y", "model_b": "z", "outcome": "tie"},  # tie
+        {"rater": "r2", "item": 2, "model_a": "z", "model_b": "y", "outcome": "tie"},  # tie
         {"rater": "r3", "item": 2, "model_a": "z", "model_b": "y", "outcome": "bothbad"},  # bothbad, replaced below
-        {"rater": "r3", "item": 2, "model_a": "z", "model_b": "y", "outcome": "tie"},    # tie (the later vote counts)
+        {"rater": "r3", "item": 2, "model_a": "z", "model_b": "y", "outcome": "tie"},  # tie (the later vote counts)
     ]
 
 

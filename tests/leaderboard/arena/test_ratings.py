@@ -1,5 +1,6 @@
 """Tests for leaderboard.arena.ratings: hand-computed Elo and Bradley-Terry, recovery and interval coverage on simulated
 votes, the minimum-votes floor, bad input, win rates, figures and the ratings.csv the leaderboard joins."""
+
 import io
 import math
 import subprocess
@@ -106,8 +107,16 @@ def test_bt_chain_and_consistent_triangle():
     assert chain["C"] == pytest.approx(chain["B"], abs=HAND)
     # A triangle whose counts fit BT exactly (odds A:B 2, B:C 2, A:C 4 = 2 * 2): the MLE reproduces every
     # observed proportion, so A - B = B - C = 400 log10 2 = 120.4120 and A - C = 240.8240; mean 1000 -> B = 1000.
-    tri = bt_ratings(votes(("A", "B", "a", 2), ("A", "B", "b", 1), ("B", "C", "a", 2), ("B", "C", "b", 1),
-                           ("C", "A", "b", 4), ("C", "A", "a", 1)))
+    tri = bt_ratings(
+        votes(
+            ("A", "B", "a", 2),
+            ("A", "B", "b", 1),
+            ("B", "C", "a", 2),
+            ("B", "C", "b", 1),
+            ("C", "A", "b", 4),
+            ("C", "A", "a", 1),
+        )
+    )
     assert tri["A"] == pytest.approx(1000 + LOG2, abs=HAND)
     assert tri["B"] == pytest.approx(1000, abs=HAND)
     assert tri["C"] == pytest.approx(1000 - LOG2, abs=HAND)
@@ -185,15 +194,21 @@ def test_bootstrap_intervals_cover_the_true_ratings_about_95_percent():
 
 def test_table_intervals_are_the_bootstrap_percentiles_and_rank_counts_clear_winners():
     # A beats B and C 40:10 each; B and C split 25:25. A's interval is clear of both; B and C overlap.
-    v = votes(("A", "B", "a", 40), ("B", "A", "a", 10), ("C", "A", "b", 40), ("A", "C", "b", 10),
-              ("B", "C", "a", 25), ("B", "C", "b", 25))
+    v = votes(
+        ("A", "B", "a", 40),
+        ("B", "A", "a", 10),
+        ("C", "A", "b", 40),
+        ("A", "C", "b", 10),
+        ("B", "C", "a", 25),
+        ("B", "C", "b", 25),
+    )
     table = ratings_table(v, rounds=60, seed=5).set_index("model")
     boot = bootstrap_bt(v, rounds=60, seed=5)
     assert table["ci_low"].to_dict() == pytest.approx(boot.quantile(0.025).to_dict())
     assert table["ci_high"].to_dict() == pytest.approx(boot.quantile(0.975).to_dict())
     assert table.loc["A", "rating"] == pytest.approx(bt_ratings(v)["A"])
     assert table["rank"].to_dict() == {"A": 1.0, "B": 2.0, "C": 2.0}
-    for model, row in table.iterrows():  # rank = 1 + number of models whose ci_low is above this ci_high
+    for _model, row in table.iterrows():  # rank = 1 + number of models whose ci_low is above this ci_high
         assert row["rank"] == 1 + (table["ci_low"] > row["ci_high"]).sum()
     assert table.loc["A", ["votes", "wins", "losses", "ties"]].tolist() == [100, 80, 20, 0]
     assert table.loc["B", ["votes", "wins", "losses", "ties"]].tolist() == [100, 35, 65, 0]
@@ -204,10 +219,14 @@ def test_table_intervals_are_the_bootstrap_percentiles_and_rank_counts_clear_win
 
 def test_models_below_the_floor_are_listed_unrated_with_a_note():
     assert MIN_VOTES == 5
-    main = votes(("A", "B", "a", 6), ("B", "A", "a", 3), ("B", "C", "a", 5), ("C", "B", "a", 4),
-                 ("A", "C", "tie", 2))
-    extra = votes(("D", "A", "a", 1), ("B", "D", "bothbad", 1), ("E", "D", "a", 2),  # D: 4 votes
-                  ("E", "A", "b", 2), ("E", "B", "a", 1))  # E: 5 votes, but only 3 against rated models
+    main = votes(("A", "B", "a", 6), ("B", "A", "a", 3), ("B", "C", "a", 5), ("C", "B", "a", 4), ("A", "C", "tie", 2))
+    extra = votes(
+        ("D", "A", "a", 1),
+        ("B", "D", "bothbad", 1),
+        ("E", "D", "a", 2),  # D: 4 votes
+        ("E", "A", "b", 2),
+        ("E", "B", "a", 1),
+    )  # E: 5 votes, but only 3 against rated models
     table = ratings_table(pd.concat([main, extra], ignore_index=True), rounds=30, seed=1)
     assert list(table.columns) == list(TABLE_COLUMNS)
     assert table["model"].tolist()[-2:] == ["D", "E"]  # rated first, best first; unrated last, by name
@@ -258,11 +277,17 @@ def test_votes_frame_reads_vote_records_mappings_and_objects():
         outcome: str
         rater: str
 
-    mixed = [Vote("A", "B", "a", "anon:1"), {"model_a": "B", "model_b": "C", "outcome": "TIE"},
-             SimpleNamespace(model_a="C", model_b="A", outcome="bothbad")]
+    mixed = [
+        Vote("A", "B", "a", "anon:1"),
+        {"model_a": "B", "model_b": "C", "outcome": "TIE"},
+        SimpleNamespace(model_a="C", model_b="A", outcome="bothbad"),
+    ]
     df = votes_frame(mixed)
-    assert df[["model_a", "model_b", "outcome"]].values.tolist() == [["A", "B", "a"], ["B", "C", "tie"],
-                                                                     ["C", "A", "bothbad"]]
+    assert df[["model_a", "model_b", "outcome"]].values.tolist() == [
+        ["A", "B", "a"],
+        ["B", "C", "tie"],
+        ["C", "A", "bothbad"],
+    ]
     assert df.loc[0, "rater"] == "anon:1"
     assert elo_ratings(mixed) == elo_ratings(df)
 
@@ -314,10 +339,12 @@ def test_figures_draw_the_matrix_and_the_intervals():
 
 
 def test_figures_leave_pyplot_alone():
-    code = ("import sys, leaderboard.arena.ratings as r; import pandas as pd\n"
-            "v = pd.DataFrame({'model_a': ['A'] * 6, 'model_b': ['B'] * 6, 'outcome': ['a', 'b', 'a'] * 2})\n"
-            "r.heatmap_figure(r.win_rate_matrix(v)); r.interval_figure(r.ratings_table(v, rounds=5))\n"
-            "print('matplotlib.pyplot' in sys.modules)")
+    code = (
+        "import sys, leaderboard.arena.ratings as r; import pandas as pd\n"
+        "v = pd.DataFrame({'model_a': ['A'] * 6, 'model_b': ['B'] * 6, 'outcome': ['a', 'b', 'a'] * 2})\n"
+        "r.heatmap_figure(r.win_rate_matrix(v)); r.interval_figure(r.ratings_table(v, rounds=5))\n"
+        "print('matplotlib.pyplot' in sys.modules)"
+    )
     done = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"

@@ -1,4 +1,5 @@
 """Rating sessions: balanced items per rater, progress, stop and resume, export and agreement."""
+
 import dataclasses
 
 import pandas as pd

@@ -1,4 +1,5 @@
 """The arena store on SQLite and PostgreSQL: battles, votes and their refusals, sessions, durability, the backup."""
+
 import dataclasses
 import json
 import sqlite3
@@ -11,14 +12,7 @@ import sqlalchemy as sa
 from genart_demo.errors import InputError
 from genart_demo.settings import Settings
 from leaderboard.arena.backup import BACKUP_EVERY_MIN, JsonlBackup
-from leaderboard.arena.store import (
-    ArenaStore,
-    Battle,
-    RatingSession,
-    VoteRefused,
-    backup_from_settings,
-    default_db_url,
-)
+from leaderboard.arena.store import ArenaStore, Battle, RatingSession, VoteRefused, backup_from_settings, default_db_url
 
 NOW = 1_700_000_000.0
 TASK = "text-to-image"
@@ -26,9 +20,20 @@ TASK = "text-to-image"
 
 def battle(rater="anon:r1", model_a="sd15", model_b="sd-turbo", mode="anonymous", created_at=NOW, **extra) -> Battle:
     """A battle open for 60 s from `created_at`; keyword arguments override any field."""
-    fields = {"id": uuid.uuid4().hex, "task": TASK, "mode": mode, "model_a": model_a, "model_b": model_b,
-              "prompt": "a red fox", "seed": 7, "outputs_a": ("images/a.png",), "outputs_b": ("images/b.png",),
-              "rater": rater, "created_at": created_at, "expires_at": created_at + 60}
+    fields = {
+        "id": uuid.uuid4().hex,
+        "task": TASK,
+        "mode": mode,
+        "model_a": model_a,
+        "model_b": model_b,
+        "prompt": "a red fox",
+        "seed": 7,
+        "outputs_a": ("images/a.png",),
+        "outputs_b": ("images/b.png",),
+        "rater": rater,
+        "created_at": created_at,
+        "expires_at": created_at + 60,
+    }
     return Battle(**{**fields, **extra})
 
 
@@ -39,8 +44,16 @@ def added(store: ArenaStore, **kwargs) -> Battle:
 
 
 def session(code="K7Q2MX4P", **extra) -> RatingSession:
-    fields = {"code": code, "name": "Friday panel", "task": TASK, "models": ("sd15", "sd-turbo", "sdxl"),
-              "prompts": ("a fox", "a kite"), "pairs_per_rater": 6, "seed": 3, "created_at": NOW}
+    fields = {
+        "code": code,
+        "name": "Friday panel",
+        "task": TASK,
+        "models": ("sd15", "sd-turbo", "sdxl"),
+        "prompts": ("a fox", "a kite"),
+        "pairs_per_rater": 6,
+        "seed": 3,
+        "created_at": NOW,
+    }
     return RatingSession(**{**fields, **extra})
 
 
@@ -61,8 +74,13 @@ def test_a_vote_is_recorded_once_and_committed(store, store_url):
     stored = added(store)
     vote = store.record_vote(stored.id, "anon:r1", "b", now=NOW + 5)
     assert (vote.battle_id, vote.rater, vote.outcome, vote.created_at) == (stored.id, "anon:r1", "b", NOW + 5)
-    assert (vote.task, vote.mode, vote.model_a, vote.model_b, vote.prompt) == (TASK, "anonymous", "sd15", "sd-turbo",
-                                                                               "a red fox")
+    assert (vote.task, vote.mode, vote.model_a, vote.model_b, vote.prompt) == (
+        TASK,
+        "anonymous",
+        "sd15",
+        "sd-turbo",
+        "a red fox",
+    )
     assert store.get_battle(stored.id).status == "voted"
     assert store.votes() == [vote] and store.vote_count() == 1
     other = ArenaStore(store_url)  # another process's view, while this store stays open: the vote is committed
@@ -75,9 +93,14 @@ def test_a_vote_is_recorded_once_and_committed(store, store_url):
 def test_refused_votes_write_nothing(store):
     mine, late, void = added(store), added(store), added(store)
     store.void_battle(void.id, "sd-turbo ran out of memory")
-    cases = [("f" * 32, "anon:r1", "a", NOW, "unknown"), (mine.id, "anon:r2", "a", NOW, "foreign"),
-             (void.id, "anon:r1", "a", NOW, "void"), (late.id, "anon:r1", "a", NOW + 60.5, "expired"),
-             (mine.id, "anon:r1", "left", NOW, "outcome"), (mine.id, "anon:r1", None, NOW, "outcome")]
+    cases = [
+        ("f" * 32, "anon:r1", "a", NOW, "unknown"),
+        (mine.id, "anon:r2", "a", NOW, "foreign"),
+        (void.id, "anon:r1", "a", NOW, "void"),
+        (late.id, "anon:r1", "a", NOW + 60.5, "expired"),
+        (mine.id, "anon:r1", "left", NOW, "outcome"),
+        (mine.id, "anon:r1", None, NOW, "outcome"),
+    ]
     for battle_id, rater, outcome, now, reason in cases:
         with pytest.raises(VoteRefused) as err:
             store.record_vote(battle_id, rater, outcome, now=now)
@@ -108,9 +131,12 @@ def test_void_battles_are_never_counted(store):
 
 def test_votes_filter_by_task_mode_and_session(store):
     store.create_session(session())
-    made = [added(store, mode="anonymous"), added(store, mode="named", model_a="sdxl", model_b="sd15"),
-            added(store, mode="session", session_code="k7q2mx4p", item=3),
-            added(store, task="image-to-image", mode="anonymous", model_a="sdxl")]
+    made = [
+        added(store, mode="anonymous"),
+        added(store, mode="named", model_a="sdxl", model_b="sd15"),
+        added(store, mode="session", session_code="k7q2mx4p", item=3),
+        added(store, task="image-to-image", mode="anonymous", model_a="sdxl"),
+    ]
     votes = [store.record_vote(b.id, "anon:r1", o, now=NOW) for b, o in zip(made, ("a", "b", "bothbad", "tie"))]
     assert [v.id for v in votes] == sorted(v.id for v in votes) and len({v.id for v in votes}) == 4
     assert store.votes(task=TASK) == [votes[0]]  # anonymous only by default
@@ -181,8 +207,10 @@ def test_sqlite_is_durable_and_queues_writers(tmp_path):
     made = ArenaStore(f"sqlite:///{tmp_path / 'nested' / 'arena.db'}")
     try:
         with made._engine.connect() as conn:
-            pragmas = [conn.exec_driver_sql(f"PRAGMA {name}").scalar()
-                       for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")]
+            pragmas = [
+                conn.exec_driver_sql(f"PRAGMA {name}").scalar()
+                for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")
+            ]
         assert pragmas == ["wal", 2, 1, 30000]  # synchronous 2 = FULL
         stored = added(made)
         vote = made.record_vote(stored.id, "anon:r1", "a", now=NOW)
@@ -237,14 +265,24 @@ class FakeScheduler:
 
 def test_the_backup_gets_one_line_per_counted_vote(store_url, tmp_path):
     made = []
-    backup = JsonlBackup(tmp_path / "backup", "genart/arena-votes", scheduler_factory=lambda **kw: made.append(
-        FakeScheduler(**kw)) or made[-1])
-    assert made[0].kwargs == {"repo_id": "genart/arena-votes", "repo_type": "dataset", "every": BACKUP_EVERY_MIN,
-                              "folder_path": tmp_path / "backup", "path_in_repo": "arena"}
+    backup = JsonlBackup(
+        tmp_path / "backup",
+        "genart/arena-votes",
+        scheduler_factory=lambda **kw: made.append(FakeScheduler(**kw)) or made[-1],
+    )
+    assert made[0].kwargs == {
+        "repo_id": "genart/arena-votes",
+        "repo_type": "dataset",
+        "every": BACKUP_EVERY_MIN,
+        "folder_path": tmp_path / "backup",
+        "path_in_repo": "arena",
+    }
     store = ArenaStore(store_url, backup=backup)
     first, second = added(store), added(store)
-    votes = [store.record_vote(first.id, "anon:r1", "a", now=NOW), store.record_vote(second.id, "anon:r1", "tie",
-                                                                                     now=NOW)]
+    votes = [
+        store.record_vote(first.id, "anon:r1", "a", now=NOW),
+        store.record_vote(second.id, "anon:r1", "tie", now=NOW),
+    ]
     with pytest.raises(VoteRefused):
         store.record_vote(first.id, "anon:r1", "b", now=NOW)
     lines = backup.path.read_text().splitlines()
@@ -265,8 +303,9 @@ def test_a_failing_backup_never_loses_the_vote(store, tmp_path, monkeypatch):
 def test_backup_from_settings_is_off_unless_a_repo_is_set(tmp_path):
     settings = Settings(output_dir=tmp_path)
     assert backup_from_settings(settings) is None
-    backup = backup_from_settings(dataclasses.replace(settings, arena_backup_repo="me/votes"),
-                                  scheduler_factory=FakeScheduler)
+    backup = backup_from_settings(
+        dataclasses.replace(settings, arena_backup_repo="me/votes"), scheduler_factory=FakeScheduler
+    )
     assert backup.folder == tmp_path / "arena" / "backup" and backup.folder.is_dir()
     assert backup.scheduler.kwargs["repo_id"] == "me/votes" and backup.scheduler.kwargs["repo_type"] == "dataset"
     assert JsonlBackup(tmp_path / "plain").scheduler is None

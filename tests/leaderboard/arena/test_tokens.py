@@ -1,4 +1,5 @@
 """Battle tokens: round trip, and forged, expired and foreign tokens refused; the secret key file made once."""
+
 import base64
 import json
 import os
@@ -57,9 +58,27 @@ def test_forged_and_malformed_tokens_are_refused():
     longer = b64(json.dumps({**payload, "e": NOW + 1e9}).encode())  # a later expiry, keeping the old signature
     other = b64(json.dumps({**payload, "b": "f" * 32}).encode())  # another battle
     flipped = mac[:-2] + ("AA" if not mac.endswith("AA") else "BB")
-    cases = [longer + "." + mac, other + "." + mac, body + "." + flipped, body + "." + mac[:-1],
-             body + "x." + mac, body + "." + mac + "A", body, "." + mac, body + ".", "a.b.c", "", "not-a-token",
-             token + "=", token.replace(".", ".."), token + " ", "x" * 2000 + "." + mac, None, 42, b"bytes"]
+    cases = [
+        longer + "." + mac,
+        other + "." + mac,
+        body + "." + flipped,
+        body + "." + mac[:-1],
+        body + "x." + mac,
+        body + "." + mac + "A",
+        body,
+        "." + mac,
+        body + ".",
+        "a.b.c",
+        "",
+        "not-a-token",
+        token + "=",
+        token.replace(".", ".."),
+        token + " ",
+        "x" * 2000 + "." + mac,
+        None,
+        42,
+        b"bytes",
+    ]
     for bad in cases:
         assert refusal(bad) == "forged", bad
     assert refusal(token, secret=b"another key" * 3) == "forged"
@@ -73,13 +92,18 @@ def test_well_signed_payloads_of_the_wrong_shape_are_refused():
         return b64(raw) + "." + b64(_signature(SECRET, raw))
 
     tag = json.loads(base64.urlsafe_b64decode(issue_token(SECRET, BATTLE, "anon:r1", NOW).split(".")[0] + "=="))["r"]
-    assert read_token(SECRET, signed(json.dumps({"b": BATTLE, "e": NOW + 5, "r": tag}).encode()), "anon:r1",
-                      NOW) == BATTLE
-    for raw in (b"not json", b"[1, 2]", json.dumps({"b": BATTLE, "r": tag}).encode(),
-                json.dumps({"b": "", "e": NOW + 5, "r": tag}).encode(),
-                json.dumps({"b": BATTLE, "e": "soon", "r": tag}).encode(),
-                json.dumps({"b": BATTLE, "e": True, "r": tag}).encode(),
-                json.dumps({"b": 7, "e": NOW + 5, "r": tag}).encode()):
+    assert (
+        read_token(SECRET, signed(json.dumps({"b": BATTLE, "e": NOW + 5, "r": tag}).encode()), "anon:r1", NOW) == BATTLE
+    )
+    for raw in (
+        b"not json",
+        b"[1, 2]",
+        json.dumps({"b": BATTLE, "r": tag}).encode(),
+        json.dumps({"b": "", "e": NOW + 5, "r": tag}).encode(),
+        json.dumps({"b": BATTLE, "e": "soon", "r": tag}).encode(),
+        json.dumps({"b": BATTLE, "e": True, "r": tag}).encode(),
+        json.dumps({"b": 7, "e": NOW + 5, "r": tag}).encode(),
+    ):
         assert refusal(signed(raw)) == "forged", raw
 
 

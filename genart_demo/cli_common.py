@@ -1,11 +1,18 @@
-"""Command-line options made from the task request dataclasses: each field, its default and its help, declared once."""
+"""What the `genart` commands share: options made from the task request dataclasses (each field, its default and
+its help declared once), the studio a command runs on, and a progress line."""
+
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import sys
 import types
 import typing
+from pathlib import Path
 from typing import Any
+
+from .settings import Settings
+from .studio import Studio
 
 # Fields whose value is a file: given on the command line as a path.
 _PATH_METAVAR = "FILE"
@@ -21,8 +28,9 @@ def _options(hint: Any) -> tuple[Any, ...]:
     return (hint,)
 
 
-def add_request_options(parser: argparse.ArgumentParser, cls: type, *, skip: tuple[str, ...] = (),
-                        required: tuple[str, ...] = ()) -> None:
+def add_request_options(
+    parser: argparse.ArgumentParser, cls: type, *, skip: tuple[str, ...] = (), required: tuple[str, ...] = ()
+) -> None:
     """One option per field of the request dataclass `cls` (except `skip`): `--negative-prompt` for
     negative_prompt, typed by the field's annotation, with its default and the help its metadata gives. Fields
     without a default, and those in `required`, must be given."""
@@ -62,3 +70,18 @@ def request_from_args(cls: type, args: argparse.Namespace, **fixed: Any):
         if isinstance(f.default, tuple) and isinstance(values.get(f.name), list):
             values[f.name] = tuple(values[f.name])
     return cls(**{**values, **fixed})
+
+
+def studio_for(args: argparse.Namespace, **settings: Any) -> Studio:
+    """The studio of the environment's settings (with `settings` overrides), its outputs in --out when given; it
+    says on stderr where outputs come from."""
+    if getattr(args, "out", None):
+        settings["output_dir"] = Path(args.out)
+    studio = Studio.create(dataclasses.replace(Settings.from_env(), **settings))
+    print(studio.notice, file=sys.stderr)
+    return studio
+
+
+def progress_line(done: int, total: int, desc: str) -> None:
+    """A task progress callback drawing one line on stderr."""
+    print(f"\r{desc} {done}/{total}", end="\n" if done >= total else "", file=sys.stderr, flush=True)
