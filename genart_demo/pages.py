@@ -1,7 +1,7 @@
 """The studio's pages (its tabs): one table, which packages built on genart extend through an entry point.
 
 `python app.py`, `genart serve` and every Space serve pages from this table. Each page names, as "module:attr"
-(the form entry points use), the function that builds its `gr.Blocks` from the studio and, where the page needs a
+(the form entry points use), the function that adds its components to the app being built and, where the page needs a
 process-wide object (the arena's vote store), the function that opens that object once for the whole process. The
 table imports no page module (and so no Gradio): the Space builder reads keys and titles without loading them.
 """
@@ -23,12 +23,12 @@ class Page:
 
     key: str  # stable short name, e.g. "generate" (a Space names the page it shows by this key)
     title: str  # the tab's title, e.g. "Generate"
-    builder: str  # "module:function": function(studio[, service]) -> gr.Blocks, runnable alone or .render()ed
+    builder: str  # "module:function": function(studio[, service]) adding the page's components to the app being built
     order: int  # tabs appear in increasing order
     service: str = ""  # "module:function": function(studio) -> the process-wide object passed to the builder
 
     def build(self, studio: Any, service: Any = None) -> Any:
-        """The page's gr.Blocks (imports its module, and so Gradio, now)."""
+        """Add the page's components to the gr.Blocks being built (imports its module, and so Gradio, now)."""
         build = EntryPoint(self.key, self.builder, ENTRY_POINT_GROUP).load()
         return build(studio, service) if self.service else build(studio)
 

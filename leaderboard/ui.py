@@ -203,10 +203,10 @@ def _section(studio: Studio, key: str, runs: list[str]) -> None:
     show.click(on_show, [run, prompt, seed], gallery, api_name=f"leaderboard_gallery_{key or 'other'}")
 
 
-def build_leaderboard_ui(studio: Studio) -> gr.Blocks:
-    """A Blocks that runs alone or is `.render()`ed into the multi-tab app."""
+def build_leaderboard_ui(studio: Studio) -> gr.Column:
+    """The tab's components, added to the app being built (one of its tabs, or a Space's only page)."""
     by_set, runs = runs_by_set(studio), studio.settings.workspace.runs
-    with gr.Blocks() as page:
+    with gr.Column() as page:
         gr.Markdown(
             "DrawBench and PartiPrompts through every model, scored by CLIPScore (and FID/KID against a reference "
             f"set). Runs are read from `{runs}`: make one with `genart leaderboard run --models A,B "

@@ -36,18 +36,19 @@ def build_app(
     studio: Studio, pages: Sequence[Page], services: Mapping[str, Any], *, title: str = TITLE, heading: str = HEADING
 ) -> gr.Blocks:
     """The app: a heading, the studio's notice, and the pages as tabs (a single page is shown without tabs).
-    Building it twice in one process works; it loads no model. `services` comes from open_services."""
-    built = {page.key: page.build(studio, services.get(page.key)) for page in pages}  # built, then rendered
+    Building it twice in one process works; it loads no model. `services` comes from open_services.
+
+    Each page adds its components into this one Blocks (a Blocks of its own per page would cost a web app each)."""
     with gr.Blocks(title=title) as app:
         gr.Markdown(heading)
         gr.Markdown(offline_banner(studio), elem_id="genart-notice")
         if len(pages) == 1:
-            built[pages[0].key].render()
+            pages[0].build(studio, services.get(pages[0].key))
         else:
             with gr.Tabs():
                 for page in pages:
                     with gr.Tab(page.title, id=page.key):
-                        built[page.key].render()
+                        page.build(studio, services.get(page.key))
     return app
 
 

@@ -96,11 +96,11 @@ def _set_inputs(name: str, studio: Studio, runs: list[str]):
     return files, folder, run
 
 
-def build_evaluate_ui(studio: Studio) -> gr.Blocks:
-    """A Blocks that runs alone or is `.render()`ed into the multi-tab app."""
+def build_evaluate_ui(studio: Studio) -> gr.Column:
+    """The tab's components, added to the app being built (one of its tabs, or a Space's only page)."""
     runs = leaderboard_runs(studio)
     autoencoders = studio.registry.for_tasks(["autoencode"])
-    with gr.Blocks() as page:
+    with gr.Column() as page:
         gr.Markdown(
             "Numbers say which feature network and resize produced them. "
             + ("**Offline: metric networks are tiny random-weight stand-ins.**" if studio.offline else "")

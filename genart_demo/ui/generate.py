@@ -51,13 +51,13 @@ def _warnings(results) -> str:
     return "\n".join(f"⚠️ {w}" for r in results for w in r.warnings)
 
 
-def build_generate_ui(studio: Studio) -> gr.Blocks:
-    """A Blocks that runs alone or is `.render()`ed into the multi-tab app."""
+def build_generate_ui(studio: Studio) -> gr.Column:
+    """The tab's components, added to the app being built (one of its tabs, or a Space's only page)."""
     specs = studio.registry.for_tasks(GENERATE_TASKS)
     text_models = [s.id for s in specs if "text-to-image" in s.tasks]
     first = studio.spec((text_models or [specs[0].id])[0])
     d = first.defaults
-    with gr.Blocks() as page:
+    with gr.Column() as page:
         with gr.Row():
             with gr.Column(scale=2):
                 model = gr.Dropdown(model_choices(specs), value=first.id, label="Model")

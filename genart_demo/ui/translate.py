@@ -41,12 +41,12 @@ def _updates(spec: ModelSpec, form: dict) -> dict:
     }
 
 
-def build_translate_ui(studio: Studio) -> gr.Blocks:
-    """A Blocks that runs alone or is `.render()`ed into the multi-tab app."""
+def build_translate_ui(studio: Studio) -> gr.Column:
+    """The tab's components, added to the app being built (one of its tabs, or a Space's only page)."""
     specs = studio.registry.for_tasks(["image-to-image"])
     first = studio.spec(specs[0].id)
     d = first.defaults
-    with gr.Blocks() as page:
+    with gr.Column() as page:
         with gr.Row():
             with gr.Column(scale=2):
                 model = gr.Dropdown(model_choices(specs), value=first.id, label="Model")

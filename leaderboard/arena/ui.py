@@ -323,10 +323,10 @@ def _ratings_tab(arena: Arena) -> None:
     refresh.click(on_refresh, [task, include_named], [table, heatmap, intervals], api_name="arena_ratings")
 
 
-def build_arena_ui(studio: Studio, arena: Arena) -> gr.Blocks:
-    """A Blocks that runs alone or is `.render()`ed into the multi-tab app; `arena` is the process's one Arena
+def build_arena_ui(studio: Studio, arena: Arena) -> gr.Column:
+    """The tab's components, added to the app being built; `arena` is the process's one Arena
     (opened by the composition root, `genart_demo.ui.app.serve`)."""
-    with gr.Blocks() as page:
+    with gr.Column() as page:
         gr.Markdown(
             "Blind pairwise votes between models, turned into Bradley-Terry and Elo ratings. Votes go to "
             f"`{arena.store.url}`."
