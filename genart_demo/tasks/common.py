@@ -127,6 +127,21 @@ def spec_for_tasks(studio: Studio, model_id: str, tasks: tuple[str, ...], label:
     return spec
 
 
+def model_settings(studio: Studio, spec: ModelSpec, req: Any) -> dict[str, Any]:
+    """The RunSettings fields every task fills the same way: the model as it was loaded, and the text it was given
+    (blank where the model takes no prompt or negative prompt)."""
+    controls = spec.controls()
+    return {
+        "model": spec.id,
+        "repo": spec.repo,
+        "revision": spec.revision,
+        "pipeline": spec.pipeline,
+        "standin": studio.offline,
+        "prompt": req.prompt if "prompt" in controls else "",
+        "negative_prompt": req.negative_prompt if "negative_prompt" in controls else "",
+    }
+
+
 def check_prompts(prompt: str, negative_prompt: str = "") -> None:
     """Refuse a prompt or negative prompt longer than MAX_PROMPT_CHARS, saying how long it is."""
     for label, text in (("prompt", prompt), ("negative prompt", negative_prompt)):

@@ -28,6 +28,7 @@ from .common import (
     check_size,
     check_steps,
     generators,
+    model_settings,
     option,
     pipeline_params,
     prompt_warnings,
@@ -102,13 +103,7 @@ def _check_request(studio: Studio, req: GenerateRequest) -> tuple[ModelSpec, Gen
             f"{spec.id} has no refiner; models with one: {', '.join(s.id for s in studio.registry if s.refiner)}."
         )
     settings = GenerateSettings(
-        model=spec.id,
-        repo=spec.repo,
-        revision=spec.revision,
-        pipeline=spec.pipeline,
-        standin=studio.offline,
-        prompt=req.prompt if "prompt" in controls else "",
-        negative_prompt=req.negative_prompt if "negative_prompt" in controls else "",
+        **model_settings(studio, spec, req),
         steps=check_steps(d.steps if req.steps is None else req.steps),
         guidance=check_guidance(d.guidance if req.guidance is None or "guidance" not in controls else req.guidance),
         width=width,

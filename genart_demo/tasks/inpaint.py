@@ -27,6 +27,7 @@ from .common import (
     check_steps,
     check_unit_interval,
     generators,
+    model_settings,
     option,
     pipeline_params,
     prompt_warnings,
@@ -127,13 +128,7 @@ def _check(studio: Studio, req: InpaintRequest) -> tuple[ModelSpec, InpaintSetti
     )
     scheduler = check_scheduler(spec, req.scheduler)
     settings = InpaintSettings(
-        model=spec.id,
-        repo=spec.repo,
-        revision=spec.revision,
-        pipeline=spec.pipeline,
-        standin=studio.offline,
-        prompt=req.prompt,
-        negative_prompt=req.negative_prompt,
+        **model_settings(studio, spec, req),
         steps=check_steps(d.steps if req.steps is None else req.steps),
         guidance=check_guidance(d.guidance if req.guidance is None else req.guidance),
         strength=check_unit_interval("Strength", d.strength if req.strength is None else req.strength),

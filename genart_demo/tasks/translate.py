@@ -28,6 +28,7 @@ from .common import (
     check_steps,
     check_unit_interval,
     generators,
+    model_settings,
     option,
     pipeline_params,
     prompt_warnings,
@@ -101,13 +102,7 @@ def _check(studio: Studio, req: TranslateRequest) -> tuple[ModelSpec, TranslateS
         )
     denoises = spec.denoises  # GAN translators take no steps or sampler
     settings = TranslateSettings(
-        model=spec.id,
-        repo=spec.repo,
-        revision=spec.revision,
-        pipeline=spec.pipeline,
-        standin=studio.offline,
-        prompt=req.prompt if "prompt" in controls else "",
-        negative_prompt=req.negative_prompt if "negative_prompt" in controls else "",
+        **model_settings(studio, spec, req),
         width=width,
         height=height,
         fit=req.fit,

@@ -24,6 +24,7 @@ from .common import (
     check_scheduler,
     check_steps,
     generators,
+    model_settings,
     option,
     pipeline_params,
     resolve_seed,
@@ -87,17 +88,11 @@ def _check(studio: Studio, req: UpscaleRequest) -> tuple[ModelSpec, UpscaleSetti
         if not isinstance(level, int) or not 0 <= level <= MAX_NOISE_LEVEL:
             raise InputError(f"Noise level must be a whole number from 0 to {MAX_NOISE_LEVEL}; got {level!r}.")
     settings = UpscaleSettings(
-        model=spec.id,
-        repo=spec.repo,
-        revision=spec.revision,
-        pipeline=spec.pipeline,
-        standin=studio.offline,
+        **model_settings(studio, spec, req),
         scale=spec.scale,
         tile=tile,
         overlap=req.overlap,
         noise_level=level,
-        prompt=req.prompt if "prompt" in controls else "",
-        negative_prompt=req.negative_prompt if "prompt" in controls else "",
         guidance=check_guidance(d.guidance if req.guidance is None else req.guidance)
         if "guidance" in controls
         else None,

@@ -30,6 +30,7 @@ from .common import (
     check_steps,
     check_unit_interval,
     generators,
+    model_settings,
     option,
     pipeline_params,
     prompt_warnings,
@@ -117,13 +118,7 @@ def _check(studio: Studio, req: VideoRequest) -> tuple[ModelSpec, VideoSettings]
     ):
         raise InputError(f"Motion bucket id must be a whole number from 0 to {MAX_MOTION_BUCKET}; got {bucket!r}.")
     settings = VideoSettings(
-        model=spec.id,
-        repo=spec.repo,
-        revision=spec.revision,
-        pipeline=spec.pipeline,
-        standin=studio.offline,
-        prompt=req.prompt if "prompt" in controls else "",
-        negative_prompt=req.negative_prompt if "negative_prompt" in controls else "",
+        **model_settings(studio, spec, req),
         frames=frames,
         fps=fps,
         width=width,

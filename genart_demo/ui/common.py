@@ -38,6 +38,26 @@ def model_card(spec: ModelSpec) -> str:
     )
 
 
+def follow_model(
+    studio: Studio,
+    model: gr.Dropdown,
+    card: gr.Markdown,
+    form: Mapping[str, Any],
+    updates: Callable[[ModelSpec, Mapping[str, Any]], dict],
+    *,
+    card_text=model_card,
+    also: Sequence[Any] = (),
+) -> None:
+    """When another model is picked: its card, and `updates(spec, form)` ({component: update}) for the form's
+    components and those in `also`."""
+
+    def on_model(model_id):
+        spec = studio.spec(model_id)
+        return {card: card_text(spec), **updates(spec, form)}
+
+    model.change(on_model, model, [card, *form.values(), *also], api_visibility="private")
+
+
 def notes_markdown(notes: list[str]) -> str:
     """Things the user should know about a run (conversions, resizing, truncation), one per line."""
     return "\n".join(f"ℹ️ {n}" for n in notes)

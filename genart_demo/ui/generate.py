@@ -9,6 +9,7 @@ from ..settings import MAX_COMPARE_MODELS, MAX_GUIDANCE, MAX_SEED, MAX_STEPS, MI
 from ..studio import Studio
 from ..tasks.generate import CompareRequest, GenerateRequest, compare, generate
 from .common import (
+    follow_model,
     gallery_items,
     gradio_progress,
     model_card,
@@ -123,11 +124,7 @@ def build_generate_ui(studio: Studio) -> gr.Column:
             "refine": refine,
         }
 
-        def on_model(model_id):
-            spec = studio.spec(model_id)
-            return {card: model_card(spec), **_control_updates(spec, form)}
-
-        model.change(on_model, model, [card, *form.values()], api_visibility="private")
+        follow_model(studio, model, card, form, _control_updates)
 
         def on_generate(progress=gr.Progress(), **values):
             result = run_task(

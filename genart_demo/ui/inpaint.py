@@ -9,6 +9,7 @@ from ..settings import MAX_GUIDANCE, MAX_SEED, MAX_STEPS
 from ..studio import Studio
 from ..tasks.inpaint import MAX_MASK_BLUR, MAX_OUTPAINT, InpaintRequest, inpaint
 from .common import (
+    follow_model,
     gallery_items,
     gradio_progress,
     model_card,
@@ -129,11 +130,7 @@ def build_inpaint_ui(studio: Studio) -> gr.Column:
             "scheduler": scheduler,
         }
 
-        def on_model(model_id):
-            spec = studio.spec(model_id)
-            return {card: model_card(spec), **_updates(spec, form)}
-
-        model.change(on_model, model, [card, *form.values()], api_visibility="private")
+        follow_model(studio, model, card, form, _updates)
 
         def on_inpaint(progress=gr.Progress(), editor=None, left=0, right=0, up=0, down=0, **values):
             image, drawn = editor_parts(editor)

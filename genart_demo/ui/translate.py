@@ -10,6 +10,7 @@ from ..settings import MAX_GUIDANCE, MAX_SEED, MAX_STEPS
 from ..studio import Studio
 from ..tasks.translate import TranslateRequest, translate
 from .common import (
+    follow_model,
     gallery_items,
     gradio_progress,
     model_card,
@@ -106,15 +107,10 @@ def build_translate_ui(studio: Studio) -> gr.Column:
             "canny_high": canny_high,
         }
 
-        def on_model(model_id):
-            spec = studio.spec(model_id)
-            return {
-                card: model_card(spec),
-                canny_row: gr.update(visible=spec.control == "canny"),
-                **_updates(spec, form),
-            }
+        def updates(spec, form):
+            return {canny_row: gr.update(visible=spec.control == "canny"), **_updates(spec, form)}
 
-        model.change(on_model, model, [card, canny_row, *form.values()], api_visibility="private")
+        follow_model(studio, model, card, form, updates, also=[canny_row])
 
         def on_translate(progress=gr.Progress(), **values):
             if not values.get("image"):

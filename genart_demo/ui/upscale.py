@@ -9,6 +9,7 @@ from ..settings import MAX_GUIDANCE, MAX_SEED, MAX_STEPS
 from ..studio import Studio
 from ..tasks.upscale import MAX_NOISE_LEVEL, TILE_RANGE, UpscaleRequest, upscale
 from .common import (
+    follow_model,
     gradio_progress,
     model_card,
     model_choices,
@@ -97,11 +98,7 @@ def build_upscale_ui(studio: Studio) -> gr.Column:
             "reference": reference,
         }
 
-        def on_model(model_id):
-            spec = studio.spec(model_id)
-            return {card: _card(spec), **_updates(spec, form)}
-
-        model.change(on_model, model, [card, *form.values()], api_visibility="private")
+        follow_model(studio, model, card, form, _updates, card_text=_card)
 
         def on_upscale(progress=gr.Progress(), **values):
             if not values.get("image"):

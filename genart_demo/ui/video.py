@@ -10,6 +10,7 @@ from ..studio import Studio
 from ..tasks.video import VideoRequest, generate_video
 from ..video import MAX_FPS, MIN_FPS
 from .common import (
+    follow_model,
     gradio_progress,
     guarded,
     model_card,
@@ -120,11 +121,7 @@ def build_video_ui(studio: Studio) -> gr.Column:
             "noise_aug": noise_aug,
         }
 
-        def on_model(model_id):
-            spec = studio.spec(model_id)
-            return {card: model_card(spec), **_updates(spec, form)}
-
-        model.change(on_model, model, [card, *form.values()], api_visibility="private")
+        follow_model(studio, model, card, form, _updates)
 
         def on_video(progress=gr.Progress(), **values):
             d = guarded(studio.spec, values.get("model")).defaults
