@@ -1,12 +1,19 @@
 """The `genart` command line: the model list, generate writing PNGs, errors with exit code 2."""
 
+import argparse
+import dataclasses
 import json
 import re
+import shlex
 from pathlib import Path
 
-from genart_demo.cli import models_markdown
+import pytest
+
+from genart_demo.cli import TASK_COMMANDS, build_parser, models_markdown
+from genart_demo.cli_common import request_from_args
 from genart_demo.media import read_png_settings
 from genart_demo.registry import Registry
+from genart_demo.tasks.inpaint import InpaintRequest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -146,3 +153,40 @@ def test_video_command_writes_mp4_json_and_gif(genart_cli, tmp_path):
     assert sidecar.suffix == ".json" and gif.suffix == ".gif"
     proc = genart_cli("video", "--model", "svd-xt", "--prompt", "a boat", "--out", str(tmp_path))
     assert proc.returncode == 2 and "give an input image" in proc.stderr
+
+
+def _commands(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()):
+    """(command path, parser) for every command and subcommand of the CLI."""
+    yield path, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _commands(sub, (*path, name))
+
+
+def test_every_command_answers_help(capsys):
+    commands = list(_commands(build_parser()))
+    assert len(commands) > 30 and ("eval", "fid") in {p for p, _ in commands}
+    for path, _ in commands:  # `genart eval fid --help` used to crash in argparse (a tuple metavar)
+        with pytest.raises(SystemExit) as done:
+            build_parser().parse_args([*path, "--help"])
+        assert done.value.code == 0, path
+        assert capsys.readouterr().out.startswith("usage: genart"), path
+
+
+def test_task_options_come_from_the_request_fields():
+    parser = build_parser()
+    for command, (cls, *_) in TASK_COMMANDS.items():
+        args = parser.parse_args(
+            [command, "--model", "m", *(["--image", "x.png"] if command in {"translate", "inpaint", "upscale"} else [])]
+        )
+        request = request_from_args(cls, args)
+        defaults = {f.name: f.default for f in dataclasses.fields(cls) if f.default is not dataclasses.MISSING}
+        assert {k: getattr(request, k) for k in defaults} == defaults, command  # each default declared once
+        assert request.model == "m"
+    args = parser.parse_args(
+        shlex.split("inpaint --model m --image i --outpaint 1 2 3 4 --only-masked --negative-prompt blur")
+    )
+    request = request_from_args(InpaintRequest, args)
+    assert (request.outpaint, request.only_masked, request.negative_prompt) == ((1, 2, 3, 4), True, "blur")
+    assert args.out is None  # --out defaults to the settings' output folder (GENART_OUTPUT_DIR)
