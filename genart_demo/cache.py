@@ -56,8 +56,10 @@ def _default_budget_bytes(device: str) -> int:
 class PipelineCache:
     """Loaded models, least recently used evicted first when the budget is full.
 
-    A miss loads under a lock of that model's own, so a hit on another model (or another model's load) never
-    waits behind it; a second request for a model being loaded waits for that load instead of loading it twice.
+    A hit takes only a short bookkeeping lock, so it never waits behind a load. Loads take turns on one load lock:
+    diffusers' and transformers' from_pretrained is not thread-safe (accelerate's init_empty_weights patches
+    torch.nn.Module process-wide while a model is built; two at once leave weights on the meta device). A request
+    for a model that is being loaded waits for that load and then hits, instead of loading it twice.
     """
 
     def __init__(self, settings: Settings, *, standin: bool, loader: Callable[..., Any] = load_pipeline):
@@ -67,8 +69,8 @@ class PipelineCache:
         self._budget_bytes = int(settings.memory_budget_gb * 2**30)  # 0 = automatic, resolved on first use
         self._loader = loader
         self._entries: OrderedDict[str, LoadedPipeline | LoadedModel] = OrderedDict()
-        self._lock = threading.Lock()  # guards _entries, _loading and the counters; never held during a load
-        self._loading: dict[str, threading.Lock] = {}  # one lock per key being (or once) loaded
+        self._lock = threading.Lock()  # guards _entries and the counters; never held during a load
+        self._load_lock = threading.Lock()  # one load at a time (see the class docstring)
         self.loads = 0  # models built (a hit does not count)
         self.hits = 0
         self.evictions: list[str] = []  # keys evicted, oldest first
@@ -129,8 +131,7 @@ class PipelineCache:
             entry = self._hit(key)
             if entry is not None:
                 return entry
-            key_lock = self._loading.setdefault(key, threading.Lock())
-        with key_lock:
+        with self._load_lock:
             with self._lock:
                 entry = self._hit(key)  # loaded by another request while this one waited
                 if entry is not None:

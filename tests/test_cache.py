@@ -1,5 +1,5 @@
-"""The model cache: hits, LRU eviction under the budget, `keep`, a lock per model, and metric networks under the
-same budget."""
+"""The model cache: hits, LRU eviction under the budget, `keep`, hits that never wait behind a load, loads that take
+turns, and metric networks under the same budget."""
 
 import threading
 import time
@@ -138,3 +138,25 @@ def test_metric_networks_share_the_budget(settings):
     assert cache.loaded_ids() == ["metric:lpips"] and cache.used_bytes() == one_model
     cache.get(REGISTRY.get("sd15"))  # a pipeline needs the room: the metric network goes
     assert cache.loaded_ids() == ["sd15"] and cache.evictions == ["metric:lpips"]
+
+
+def test_loads_of_different_models_take_turns(settings):
+    """from_pretrained is not thread-safe (accelerate patches torch.nn.Module while it builds a model): two loads at
+    once left the arena's stand-ins on the meta device under load. Loads never overlap."""
+    active, overlaps = [], []
+
+    def loader(spec, **_):
+        active.append(spec.id)
+        if len(active) > 1:
+            overlaps.append(tuple(active))
+        time.sleep(0.1)
+        active.remove(spec.id)
+        return FakePipe(16)
+
+    cache = PipelineCache(settings, standin=True, loader=loader)
+    threads = [threading.Thread(target=cache.get, args=(REGISTRY.get(m),)) for m in ("sd15", "sd21", "sdxl-base")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert overlaps == [] and sorted(cache.loaded_ids()) == ["sd15", "sd21", "sdxl-base"]
