@@ -6,11 +6,11 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
-import types
 import typing
 from pathlib import Path
 from typing import Any
 
+from .fields import allowed_types
 from .settings import Settings
 from .studio import Studio
 
@@ -20,12 +20,6 @@ _PATH_METAVAR = "FILE"
 
 def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
-
-
-def _options(hint: Any) -> tuple[Any, ...]:
-    if typing.get_origin(hint) in (typing.Union, types.UnionType):
-        return tuple(a for a in typing.get_args(hint) if a is not type(None))
-    return (hint,)
 
 
 def add_request_options(
@@ -40,7 +34,7 @@ def add_request_options(
             continue
         extra = dict(field.metadata)
         kwargs: dict[str, Any] = {"help": extra.pop("help", ""), "dest": field.name}
-        options = _options(hints[field.name])
+        options = allowed_types(hints[field.name])
         has_default = field.default is not dataclasses.MISSING
         if bool in options:
             kwargs.update(action="store_true", default=False)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from typing import Any, ClassVar
 
 from . import __version__
 from .errors import InputError
+from .fields import allowed_types
 
 PARAMETERS_KEY = "parameters"  # the text chunk AUTOMATIC1111's webui and its readers use
 JSON_KEY = "genart"  # our chunk: every setting as JSON
@@ -156,8 +156,8 @@ def parse_parameters(text: str) -> dict[str, Any]:
 
 def _coerce(name: str, value: Any, hint: Any) -> Any:
     """`value` as the field's type (int, float, bool, str, tuple of int, dict); InputError naming the field."""
-    options = [a for a in typing.get_args(hint) if a is not type(None)] if _is_union(hint) else [hint]
-    kind = typing.get_origin(options[0]) or options[0]
+    option = allowed_types(hint)[0]
+    kind = typing.get_origin(option) or option
     try:
         if kind is bool:
             if isinstance(value, str):
@@ -178,10 +178,6 @@ def _coerce(name: str, value: Any, hint: Any) -> Any:
     except (TypeError, ValueError):
         raise InputError(f"Setting {name!r} should be {getattr(kind, '__name__', kind)}; got {value!r}.") from None
     return value
-
-
-def _is_union(hint: Any) -> bool:
-    return typing.get_origin(hint) in (typing.Union, types.UnionType)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -90,13 +90,8 @@ class Workspace:
 
     @property
     def private(self) -> tuple[Path, ...]:
-        """Folders under outputs that are never served by URL, listed, or read as image sets."""
+        """Folders under outputs that are never served by URL (Settings.file_routes blocks them)."""
         return (self.arena,)
-
-    def is_private(self, path: str | Path) -> bool:
-        """Whether `path` lies in (or is) one of the private folders."""
-        resolved = Path(path).resolve()
-        return any(resolved == p.resolve() or p.resolve() in resolved.parents for p in self.private)
 
     # ---------------------------------------------------------------- cache
 

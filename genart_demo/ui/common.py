@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import types
 import typing
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
@@ -14,6 +13,7 @@ from typing import Any
 import gradio as gr
 
 from ..errors import InputError, TaskFailed
+from ..fields import allowed_types
 from ..loading import LoadError
 from ..registry import ModelSpec
 from ..run_settings import RunSettings
@@ -88,7 +88,7 @@ def whole(value, default=None):
 
 
 def _takes_int(hint: Any) -> bool:
-    options = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, types.UnionType) else (hint,)
+    options = allowed_types(hint)
     return int in options and float not in options
 
 
