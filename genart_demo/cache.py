@@ -62,9 +62,16 @@ class PipelineCache:
     for a model that is being loaded waits for that load and then hits, instead of loading it twice.
     """
 
-    def __init__(self, settings: Settings, *, standin: bool, loader: Callable[..., Any] = load_pipeline):
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        standin: bool | Callable[[ModelSpec], bool],
+        loader: Callable[..., Any] = load_pipeline,
+    ):
+        """`standin`: whether models load as tiny stand-ins, for all of them or per model (Studio.runs_standin)."""
         self.settings = settings
-        self.standin = standin
+        self._standin = standin if callable(standin) else (lambda _spec, every=bool(standin): every)
         self._device = ""  # resolved on first use, so building the app imports no torch
         self._budget_bytes = int(settings.memory_budget_gb * 2**30)  # 0 = automatic, resolved on first use
         self._loader = loader
@@ -90,6 +97,9 @@ class PipelineCache:
     def __contains__(self, key: str) -> bool:
         return key in self._entries
 
+    def runs_standin(self, spec: ModelSpec) -> bool:
+        return self._standin(spec)
+
     def loaded_ids(self) -> list[str]:
         """Keys in the cache (registry ids; metric networks as "metric:<name>"), least recently used first."""
         return list(self._entries)
@@ -101,14 +111,15 @@ class PipelineCache:
         """The loaded pipeline for `spec`, loading (and evicting to make room) only on a miss.
 
         Ids in `keep` are never evicted by this call (a base model while its refiner loads)."""
-        estimate = 0 if self.standin else int(spec.memory_gb * 2**30)
+        standin = self.runs_standin(spec)
+        estimate = 0 if standin else int(spec.memory_gb * 2**30)
 
         def load() -> LoadedPipeline:
-            pipe = self._loader(spec, standin=self.standin, device=self.device, settings=self.settings)
+            pipe = self._loader(spec, standin=standin, device=self.device, settings=self.settings)
             return LoadedPipeline(
                 pipe=pipe,
-                spec=effective_spec(spec, self.standin),
-                standin=self.standin,
+                spec=effective_spec(spec, standin),
+                standin=standin,
                 device=self.device,
                 nbytes=pipeline_nbytes(pipe),
                 scheduler_config=dict(getattr(getattr(pipe, "scheduler", None), "config", None) or {}),

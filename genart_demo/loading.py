@@ -42,15 +42,60 @@ def best_device(forced: str = "") -> str:
     return "cpu"
 
 
-def dtype_for(device: str, spec: ModelSpec):
-    """fp16/bf16 (per the registry entry) on GPU, fp32 on CPU and for entries that overflow in half precision."""
+def dtype_for(device: str, spec: ModelSpec, mode: str = ""):
+    """The dtype `spec` runs in: its GPU dtype (fp16/bf16, per the registry entry) on a GPU, fp32 on CPU and for
+    entries that overflow in half precision. `mode` is Settings.dtype: "gpu" gives the GPU dtype on any device (to
+    check half-precision paths on a CPU), "float32" always fp32."""
     import torch  # lazy: torch takes seconds to import; only model work needs it
 
-    if device == "cpu" or spec.gpu_dtype == "float32":
+    if mode == "float32" or spec.gpu_dtype == "float32" or (device == "cpu" and mode != "gpu"):
         return torch.float32
     if device == "mps":
         return torch.float16
     return {"float16": torch.float16, "bfloat16": torch.bfloat16}.get(spec.gpu_dtype, torch.float16)
+
+
+def wants_variant(device: str, settings: Settings) -> bool:
+    """Whether to ask for an entry's reduced-precision weight files (`variant`, e.g. "fp16"): on a GPU, or wherever
+    Settings.dtype says to run the GPU dtype."""
+    return device != "cpu" or settings.dtype == "gpu"
+
+
+def hub_kwargs(settings: Settings, revision: str) -> dict[str, Any]:
+    """The from_pretrained arguments that say where a real checkpoint comes from: its revision, the token, the local
+    Hub cache (HF_HUB_CACHE), and offline, the local cache only."""
+    kwargs: dict[str, Any] = {"revision": revision, "token": settings.hf_token or None}
+    if settings.hub_cache:
+        kwargs["cache_dir"] = settings.hub_cache
+    if settings.offline:
+        kwargs["local_files_only"] = True
+    return kwargs
+
+
+def _probe_files(spec: ModelSpec) -> list[tuple[str, str, str]]:
+    """(repo, revision, file) for each file whose presence in the local Hub cache shows that `spec` can load from it:
+    a pipeline's model_index.json, a bare model's config.json, an upscaler's weights file, and each component's
+    config.json."""
+    first = {
+        "pipeline": "model_index.json",
+        "model": f"{spec.subfolder}/config.json" if spec.subfolder else "config.json",
+        "gan": "config.json",
+        "upscaler": spec.file,
+    }[spec.kind]
+    probes = [(spec.repo, spec.revision, first)]
+    probes += [(p["repo"], p.get("revision", "main"), "config.json") for p in spec.components.values()]
+    return probes
+
+
+def is_cached(spec: ModelSpec, settings: Settings) -> bool:
+    """Whether `spec`'s checkpoint is in the local Hub cache (so it can run offline for real, not as a stand-in)."""
+    from huggingface_hub import try_to_load_from_cache  # lazy: only asked offline, when deciding per model
+
+    cache_dir = settings.hub_cache or None
+    return all(
+        isinstance(try_to_load_from_cache(repo, name, cache_dir=cache_dir, revision=revision), str)
+        for repo, revision, name in _probe_files(spec)
+    )
 
 
 def hub_reachable(endpoint: str = "https://huggingface.co", timeout_s: float = 2.0) -> bool:
@@ -69,6 +114,14 @@ def hub_reachable(endpoint: str = "https://huggingface.co", timeout_s: float = 2
         return False
     finally:
         pool.shutdown(wait=False)
+
+
+def runs_standin(spec: ModelSpec, settings: Settings, offline: bool) -> bool:
+    """Whether `spec` runs as its tiny stand-in: only offline, and then only when its checkpoint is not in the local
+    Hub cache (or GENART_STANDINS=always says every model should)."""
+    if not offline:
+        return False
+    return settings.standins == "always" or not is_cached(spec, settings)
 
 
 def effective_spec(spec: ModelSpec, standin: bool) -> ModelSpec:
@@ -136,7 +189,7 @@ def _load_spandrel(spec: ModelSpec, *, standin: bool, device: str, settings: Set
     if standin:
         descriptor = load_sr_file(ensure_sr_standin(settings.cache_dir, spec.scale or 4))
     else:
-        descriptor = load_sr_model(spec.repo, spec.file, revision=spec.revision, token=settings.hf_token or None)
+        descriptor = load_sr_model(spec.repo, spec.file, **hub_kwargs(settings, spec.revision))
     descriptor.to(device)
     return descriptor
 
@@ -148,7 +201,7 @@ def _load_autoencoder(spec: ModelSpec, *, standin: bool, device: str, settings: 
     """
     import diffusers  # lazy: diffusers takes seconds to import; only loading a model needs it
 
-    kwargs: dict[str, Any] = {"torch_dtype": dtype_for(device, spec), "use_safetensors": True}
+    kwargs: dict[str, Any] = {"dtype": dtype_for(device, spec, settings.dtype), "use_safetensors": True}
     if standin:
         from .tiny.store import ensure_standin  # lazy: builds stand-ins with torch/diffusers, seconds to import
 
@@ -156,10 +209,10 @@ def _load_autoencoder(spec: ModelSpec, *, standin: bool, device: str, settings: 
         cls_name = standin_class_name(spec.standin_class)
     else:
         source, cls_name = spec.repo, spec.pipeline
-        kwargs.update(revision=spec.revision, token=settings.hf_token or None, use_safetensors=spec.safetensors)
+        kwargs.update(hub_kwargs(settings, spec.revision), use_safetensors=spec.safetensors)
         if spec.subfolder:
             kwargs["subfolder"] = spec.subfolder
-        if device != "cpu" and spec.variant:
+        if wants_variant(device, settings) and spec.variant:
             kwargs["variant"] = spec.variant
     model = _from_pretrained(getattr(diffusers, cls_name), source, kwargs, spec)
     return model.to(device).eval()
@@ -172,13 +225,25 @@ def _from_pretrained(cls: Any, source: str, kwargs: dict[str, Any], spec: ModelS
         try:
             return cls.from_pretrained(source, **kwargs)
         except (OSError, ValueError) as exc:
-            if "variant" not in kwargs or "variant" not in str(exc):
+            if not lacks_variant(exc, kwargs.get("variant")):
                 raise
             log.info("%s has no %s weights; loading the full-precision files", spec.repo, kwargs.pop("variant"))
             return cls.from_pretrained(source, **kwargs)
     except OSError as exc:
         hint = " It is gated: accept its terms on the Hub and set HF_TOKEN." if spec.gated else ""
+        if kwargs.get("local_files_only"):
+            hint += " genart is offline (GENART_OFFLINE / HF_HUB_OFFLINE): only the local Hub cache was read."
         raise LoadError(f"Could not load {spec.id} from {source}: {exc}.{hint}") from exc
+
+
+def lacks_variant(exc: BaseException, variant: str | None) -> bool:
+    """Whether `exc` is from_pretrained saying the repo has no `variant` weight files: a pipeline says "variant", a
+    bare model names the missing file (e.g. "does not appear to have a file named
+    diffusion_pytorch_model.fp16.safetensors", or "no file named ... found in directory" for a local folder)."""
+    if not variant:
+        return False
+    text = str(exc)
+    return "variant" in text or f".{variant}." in text
 
 
 def refused_pickle(exc: BaseException) -> str | None:
@@ -230,8 +295,8 @@ def _load_diffusers_pipeline(spec: ModelSpec, *, standin: bool, device: str, set
     """A diffusers pipeline from the repo (its components, e.g. a ControlNet, loaded first), or its stand-in."""
     import diffusers  # lazy: seconds to import; the app serves before any model is needed
 
-    dtype = dtype_for(device, spec)
-    kwargs: dict[str, Any] = {"torch_dtype": dtype, "use_safetensors": True}
+    dtype = dtype_for(device, spec, settings.dtype)
+    kwargs: dict[str, Any] = {"dtype": dtype, "use_safetensors": True}
     if standin:
         from .tiny.store import ensure_standin  # lazy: builds stand-ins with torch/diffusers, seconds to import
 
@@ -241,17 +306,13 @@ def _load_diffusers_pipeline(spec: ModelSpec, *, standin: bool, device: str, set
         if not spec.safetensors:  # allowed above by GENART_ALLOW_PICKLE=1
             kwargs["use_safetensors"] = False
         source, cls_name = spec.repo, spec.pipeline
-        kwargs.update(revision=spec.revision, token=settings.hf_token or None)
-        if device != "cpu" and spec.variant:
+        kwargs.update(hub_kwargs(settings, spec.revision))
+        if wants_variant(device, settings) and spec.variant:
             kwargs["variant"] = spec.variant
         for name, part in spec.components.items():  # e.g. a ControlNet, loaded first and handed in
             part_cls = getattr(diffusers, part["class"])
             kwargs[name] = part_cls.from_pretrained(
-                part["repo"],
-                revision=part.get("revision", "main"),
-                torch_dtype=dtype,
-                use_safetensors=True,
-                token=settings.hf_token or None,
+                part["repo"], dtype=dtype, use_safetensors=True, **hub_kwargs(settings, part.get("revision", "main"))
             )
     pipe = _from_pretrained(getattr(diffusers, cls_name), source, kwargs, spec)
     if settings.cpu_offload and device == "cuda":

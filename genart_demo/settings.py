@@ -19,6 +19,11 @@ MAX_SEED = 2**32 - 1  # torch.Generator.manual_seed accepts 0..2**64-1; A1111 se
 MAX_COMPARE_MODELS = 4  # compare mode runs at most this many models side by side
 DEFAULT_MAX_PIXELS = 4096 * 4096  # largest input image (width x height) unless GENART_MAX_PIXELS says otherwise
 DEVICES = ("cuda", "mps", "cpu")  # what GENART_DEVICE may force
+# GENART_SAFETY_CHECKER: "checkpoint" keeps the safety checker a checkpoint ships (diffusers blacks out an image it
+# flags; genart marks it and keeps it out of leaderboard scores and arena battles); "off" loads pipelines without it.
+SAFETY_CHECKER_POLICIES = ("checkpoint", "off")
+DTYPES = ("", "gpu", "float32")  # what GENART_DTYPE may say: "" = auto (the entry's GPU dtype on a GPU, fp32 on CPU)
+STANDIN_POLICIES = ("missing", "always")  # GENART_STANDINS: offline, stand-ins for models not in the local cache / all
 
 
 class SettingsError(ValueError):
@@ -50,6 +55,15 @@ def _number(env: Mapping[str, str], name: str, default, cast, *, minimum=None, m
     return value
 
 
+def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> str:
+    """env[name] lower-cased when it is one of `allowed` (unset = the first); SettingsError naming the choices."""
+    value = (env.get(name) or "").strip().lower() or allowed[0]
+    if value not in allowed:
+        shown = ", ".join(repr(a) if a else "unset" for a in allowed)
+        raise SettingsError(f"{name}={value!r} is not allowed. Allowed: {shown}.")
+    return value
+
+
 def _default_cache_dir(env: Mapping[str, str]) -> Path:
     base = env.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "genart"
@@ -59,7 +73,10 @@ def _default_cache_dir(env: Mapping[str, str]) -> Path:
 class Settings:
     """Everything genart reads from the environment, read once by `from_env` and passed around explicitly."""
 
-    offline: bool = False  # GENART_OFFLINE=1 (or HF_HUB_OFFLINE=1): use tiny stand-ins, never touch the Hub
+    offline: bool = False  # GENART_OFFLINE=1 (or HF_HUB_OFFLINE=1): never touch the Hub; load from the local Hub cache
+    standins: str = "missing"  # GENART_STANDINS: offline, a tiny stand-in for each model missing locally, or "always"
+    hub_cache: str = ""  # HF_HUB_CACHE (else HF_HOME/hub): the local Hub cache models load from; "" = huggingface_hub's
+    dtype: str = ""  # GENART_DTYPE: "" = auto; "gpu" = each entry's GPU dtype and fp16 weights even on CPU; "float32"
     cache_dir: Path = field(default_factory=lambda: _default_cache_dir(os.environ))  # GENART_CACHE_DIR
     output_dir: Path = Path("outputs")  # GENART_OUTPUT_DIR: where outputs are written (see Workspace)
     memory_budget_gb: float = 0.0  # GENART_MEMORY_BUDGET_GB: model cache budget; 0 = automatic
@@ -90,6 +107,7 @@ class Settings:
     arena_models: tuple[str, ...] = ()  # GENART_ARENA_MODELS (comma-separated ids): models battles draw from; () = all
     world_size: int = 1  # WORLD_SIZE (set by accelerate launch / torchrun): processes sharing a leaderboard run
     accelerate_cpu: bool = False  # ACCELERATE_USE_CPU=true with MASTER_ADDR: `accelerate launch --cpu` (one process)
+    safety_checker: str = "checkpoint"  # GENART_SAFETY_CHECKER: one of SAFETY_CHECKER_POLICIES
 
     @property
     def workspace(self) -> Workspace:
@@ -121,8 +139,19 @@ class Settings:
                 f"GENART_DEVICE={device!r} is not a device. Allowed: {', '.join(DEVICES)} (or unset "
                 "for the best available)."
             )
+        safety = (env.get("GENART_SAFETY_CHECKER") or "checkpoint").strip().lower()
+        if safety not in SAFETY_CHECKER_POLICIES:
+            raise SettingsError(
+                f"GENART_SAFETY_CHECKER={safety!r} is not a safety-checker policy. Allowed: checkpoint (keep the "
+                "checker a checkpoint ships; the images it flags come back black and are marked), off (load "
+                "pipelines without it)."
+            )
         return cls(
             offline=_flag(env.get("GENART_OFFLINE")) or _flag(env.get("HF_HUB_OFFLINE")),
+            standins=_choice(env, "GENART_STANDINS", STANDIN_POLICIES),
+            hub_cache=(env.get("HF_HUB_CACHE") or "").strip()
+            or (os.path.join(env["HF_HOME"], "hub") if (env.get("HF_HOME") or "").strip() else ""),
+            dtype=_choice(env, "GENART_DTYPE", DTYPES),
             cache_dir=Path(env.get("GENART_CACHE_DIR") or _default_cache_dir(env)),
             output_dir=Path(env.get("GENART_OUTPUT_DIR") or "outputs"),
             memory_budget_gb=_number(env, "GENART_MEMORY_BUDGET_GB", 0.0, float, minimum=0, what="0 = automatic"),
@@ -159,4 +188,5 @@ class Settings:
             arena_models=tuple(m.strip() for m in (env.get("GENART_ARENA_MODELS") or "").split(",") if m.strip()),
             world_size=_number(env, "WORLD_SIZE", 1, int, minimum=1),
             accelerate_cpu=_flag(env.get("ACCELERATE_USE_CPU")) and bool(env.get("MASTER_ADDR")),
+            safety_checker=safety,
         )

@@ -18,13 +18,12 @@ STANDIN_VERSION = 1
 STANDIN_CONFIG = dict(in_nc=3, out_nc=3, num_filters=8, num_blocks=1)  # ~226k params (RRDB growth is fixed at 32)
 
 
-def load_sr_model(
-    repo: str, filename: str, revision: str = "main", token: str | bool | None = None, device: str = "cpu"
-) -> Any:
-    """Download `filename` from Hub repo `repo` (cached) and load it as a spandrel ImageModelDescriptor."""
+def load_sr_model(repo: str, filename: str, device: str = "cpu", **hub: Any) -> Any:
+    """Download `filename` from Hub repo `repo` (cached) and load it as a spandrel ImageModelDescriptor. `hub`:
+    hf_hub_download's revision, token, cache_dir and local_files_only (loading.hub_kwargs)."""
     from huggingface_hub import hf_hub_download  # lazy: only reaching the Hub needs it
 
-    path = hf_hub_download(repo, filename, revision=revision, token=token)
+    path = hf_hub_download(repo, filename, **hub)
     return load_sr_file(path, device=device)
 
 

@@ -7,7 +7,7 @@ import threading
 from dataclasses import dataclass, field
 
 from .cache import PipelineCache
-from .loading import STANDIN_NOTICE, effective_spec, hub_reachable
+from .loading import STANDIN_NOTICE, effective_spec, hub_reachable, runs_standin
 from .registry import ModelSpec, Registry
 from .settings import Settings
 
@@ -21,7 +21,7 @@ class Studio:
     settings: Settings
     registry: Registry
     cache: PipelineCache
-    offline: bool  # True: every model resolves to its tiny stand-in
+    offline: bool  # True: the Hub is not used; models load from the local Hub cache, stand-ins for those missing
     offline_reason: str = ""
     _warm_up: threading.Thread | None = field(default=None, repr=False)
 
@@ -36,9 +36,11 @@ class Studio:
             offline, reason = True, f"the Hugging Face Hub did not answer within {settings.hub_probe_timeout_s:g}s"
         else:
             offline, reason = False, ""
+        cache = PipelineCache(settings, standin=lambda spec: runs_standin(spec, settings, offline))
+        studio = cls(settings, registry, cache, offline, reason)
         if offline:
-            log.warning("genart is offline (%s): %s", reason, STANDIN_NOTICE)
-        return cls(settings, registry, PipelineCache(settings, standin=offline), offline, reason)
+            log.warning("genart is offline (%s). %s", reason, studio.offline_summary())
+        return studio
 
     def start_warm_up(self) -> None:
         """Import torch, diffusers and the stand-in builders in the background (the app starts serving
@@ -62,12 +64,32 @@ class Studio:
             log.exception("warm-up import failed")
 
     def spec(self, model_id: str) -> ModelSpec:
-        """The registry entry as it runs here (stand-in sizes when offline); unknown ids raise UnknownModelError."""
-        return effective_spec(self.registry.get(model_id), self.offline)
+        """The registry entry as it runs here (stand-in sizes for a stand-in); unknown ids raise UnknownModelError."""
+        spec = self.registry.get(model_id)
+        return effective_spec(spec, self.runs_standin(spec))
+
+    def runs_standin(self, spec: ModelSpec | str) -> bool:
+        """Whether this model runs as its tiny stand-in here: offline and not in the local Hub cache."""
+        return self.cache.runs_standin(self.registry.get(spec) if isinstance(spec, str) else spec)
+
+    def real_offline(self) -> list[str]:
+        """Offline, the ids of the models that run for real from the local Hub cache; [] online."""
+        return [s.id for s in self.registry if self.offline and not self.runs_standin(s)]
+
+    def offline_summary(self) -> str:
+        """Offline, which models run for real from the local Hub cache and which as stand-ins."""
+        real = self.real_offline()
+        if not real:
+            return f"No model is in the local Hub cache: {STANDIN_NOTICE}"
+        missing = len(self.registry) - len(real)
+        return (
+            f"From the local Hub cache, {len(real)} model(s) run for real: {', '.join(real)}. "
+            + (f"The other {missing} are not cached and run as tiny random-weight stand-ins." if missing else "")
+        ).strip()
 
     @property
     def notice(self) -> str:
         """A line for the UI and CLI saying where outputs come from."""
         if self.offline:
-            return f"{STANDIN_NOTICE} (Reason: {self.offline_reason}.)"
+            return f"Offline ({self.offline_reason}). {self.offline_summary()}"
         return f"Models load from the Hugging Face Hub onto {self.cache.device}."

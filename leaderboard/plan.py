@@ -138,7 +138,7 @@ def plan_run(
                 "repo": spec.repo,
                 "revision": spec.revision,
                 "pipeline": spec.pipeline,
-                "standin": studio.offline,
+                "standin": studio.runs_standin(spec),
             }
         )
     return RunConfig(

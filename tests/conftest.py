@@ -1,9 +1,13 @@
 """Shared fixtures: every test runs offline on tiny stand-ins, with caches and outputs in temp dirs."""
 
 import os
+import tempfile
 
 os.environ["HF_HUB_OFFLINE"] = "1"  # never touch the network
 os.environ["GENART_OFFLINE"] = "1"
+# An empty local Hub cache: offline, a model found there would run for real instead of as its stand-in, so no
+# checkpoint cached on the machine may change what the tests run. Tests that need a cache build their own.
+os.environ["HF_HUB_CACHE"] = tempfile.mkdtemp(prefix="genart-empty-hub-")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import socket

@@ -68,7 +68,7 @@ def test_hub_load_passes_revision_safetensors_and_token(settings, monkeypatch):
         )
     assert seen["source"] == "CompVis/ldm-text2im-large-256" and seen["revision"] == "refs/pr/10"
     assert seen["use_safetensors"] is True and seen["token"] == "hf_test_token"
-    assert seen["torch_dtype"] == torch.float32 and "trust_remote_code" not in seen
+    assert seen["dtype"] == torch.float32 and "trust_remote_code" not in seen
 
 
 def test_studio_goes_offline_when_the_hub_does_not_answer(settings, monkeypatch):
@@ -96,7 +96,7 @@ def test_missing_fp16_variant_falls_back_to_full_weights(settings, monkeypatch):
     with pytest.raises(LoadError):
         load_pipeline(REGISTRY.get("sdxl-turbo"), standin=False, device="cuda", settings=settings)
     assert [c.get("variant") for c in calls] == ["fp16", None]
-    assert calls[0]["torch_dtype"] == torch.float16
+    assert calls[0]["dtype"] == torch.float16
 
 
 # --- bare autoencoders ("autoencode" entries: AutoencoderKL / VQModel, not pipelines) ---
@@ -110,13 +110,17 @@ def test_autoencoder_gpu_dtypes():
 
 
 def fake_hub(monkeypatch, cls_name, calls, fail_variant=False):
-    """Replace `diffusers.<cls_name>.from_pretrained` by one that records its arguments and fails as offline."""
+    """Replace `diffusers.<cls_name>.from_pretrained` by one that records its arguments and fails as offline; with
+    `fail_variant`, a variant request fails as diffusers fails it for a bare model from the Hub (naming the file)."""
     import diffusers
 
     def fake_from_pretrained(source, **kwargs):
         calls.append(dict(kwargs, source=source))
         if fail_variant and "variant" in kwargs:
-            raise ValueError("no such modeling files are available for variant=fp16")
+            raise OSError(
+                f"{source} does not appear to have a file named "
+                f"{kwargs.get('subfolder', '')}/diffusion_pytorch_model.{kwargs['variant']}.safetensors."
+            )
         raise OSError("offline in tests")
 
     monkeypatch.setattr(getattr(diffusers, cls_name), "from_pretrained", fake_from_pretrained)
@@ -135,8 +139,10 @@ def test_autoencoder_hub_load_passes_subfolder_revision_and_safetensors(settings
             "subfolder": "vqvae",
             "revision": "refs/pr/7",
             "use_safetensors": True,
-            "torch_dtype": torch.float32,
+            "dtype": torch.float32,
             "token": "hf_test_token",
+            "cache_dir": settings.hub_cache,  # the local Hub cache (HF_HUB_CACHE)
+            "local_files_only": True,  # the tests run offline: only the local cache is read
         }
     ]
 
@@ -148,9 +154,9 @@ def test_autoencoder_hub_load_on_gpu(settings, monkeypatch):
         with pytest.raises(LoadError):
             load_pipeline(REGISTRY.get(model_id), standin=False, device="cuda", settings=settings)
     sdxl, sd15_fp16, sd15_full = calls
-    assert sdxl["source"] == "stabilityai/sdxl-vae" and sdxl["torch_dtype"] == torch.float32
+    assert sdxl["source"] == "stabilityai/sdxl-vae" and sdxl["dtype"] == torch.float32
     assert "subfolder" not in sdxl and "variant" not in sdxl
-    assert (sd15_fp16["subfolder"], sd15_fp16["variant"], sd15_fp16["torch_dtype"]) == ("vae", "fp16", torch.float16)
+    assert (sd15_fp16["subfolder"], sd15_fp16["variant"], sd15_fp16["dtype"]) == ("vae", "fp16", torch.float16)
     assert "variant" not in sd15_full and sd15_full["subfolder"] == "vae"  # retried with the full-precision files
 
 
@@ -163,3 +169,28 @@ def test_pickle_only_autoencoder_needs_the_opt_in(settings, monkeypatch):
     with pytest.raises(LoadError):
         load_pipeline(spec, standin=False, device="cpu", settings=replace(settings, allow_pickle=True))
     assert calls[0]["use_safetensors"] is False
+
+
+def test_bare_model_without_fp16_files_retries_full_precision(tmp_path, settings):
+    """What diffusers really raises for a bare model folder that lacks the fp16 files (it names the file and never says
+    "variant"): genart retries without the variant and loads the full-precision weights."""
+    import diffusers
+
+    from genart_demo.loading import _from_pretrained
+
+    vae = diffusers.AutoencoderKL(
+        block_out_channels=(8,),
+        down_block_types=("DownEncoderBlock2D",),
+        up_block_types=("UpDecoderBlock2D",),
+        latent_channels=4,
+        norm_num_groups=8,
+        layers_per_block=1,
+    )
+    vae.save_pretrained(tmp_path)  # no diffusion_pytorch_model.fp16.safetensors
+    with pytest.raises(OSError, match=r"diffusion_pytorch_model\.fp16\.safetensors") as raised:
+        diffusers.AutoencoderKL.from_pretrained(tmp_path, variant="fp16", use_safetensors=True)
+    assert "variant" not in str(raised.value)  # the old retry looked for this word and so never fired
+    kwargs = {"variant": "fp16", "use_safetensors": True, "dtype": torch.float16}
+    loaded = _from_pretrained(diffusers.AutoencoderKL, str(tmp_path), kwargs, REGISTRY.get("sd15-vae"))
+    assert loaded.dtype == torch.float16 and "variant" not in kwargs
+    assert torch.equal(loaded.encoder.conv_in.weight.float(), vae.encoder.conv_in.weight.half().float())

@@ -163,10 +163,13 @@ def evaluate_autoencoders(
         images.append((to_image(recon), f"{spec.name} — {desc}"))
     if progress:
         progress(len(specs), len(specs), "done")
-    if studio.offline:
-        notes.append("Offline: the autoencoders are tiny random-weight stand-ins; reconstructions are noise.")
+    standins = [s.id for s in specs if studio.runs_standin(s)]
+    if standins:
+        notes.append(
+            f"Offline: {', '.join(standins)} are tiny random-weight stand-ins; their reconstructions are noise."
+        )
     result = EvalResult(
-        rows, notes, images=[(loaded.image, "input")] + images, info={"models": list(models), "standin": studio.offline}
+        rows, notes, images=[(loaded.image, "input")] + images, info={"models": list(models), "standin": bool(standins)}
     )
     result.seconds = time.perf_counter() - started
     return write_result(result, workspace_for(studio, output_dir), "autoencode")
