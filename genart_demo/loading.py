@@ -12,7 +12,10 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import urlparse
 
+from .dtypes import cast_pipeline_inputs
+from .hubfacts import MissingFacts, repo_facts
 from .registry import ModelSpec
+from .safety import safety_checker_kwargs
 from .settings import Settings
 from .tiny.table import STANDIN_CLASSES, STANDIN_FRAMES, STANDIN_SIZES, standin_class_name
 
@@ -53,6 +56,9 @@ def dtype_for(device: str, spec: ModelSpec, mode: str = ""):
     if device == "mps":
         return torch.float16
     return {"float16": torch.float16, "bfloat16": torch.bfloat16}.get(spec.gpu_dtype, torch.float16)
+
+
+_FLOAT32 = "torch.float32"  # compared as text: loading.py imports torch only inside functions
 
 
 def wants_variant(device: str, settings: Settings) -> bool:
@@ -314,13 +320,34 @@ def _load_diffusers_pipeline(spec: ModelSpec, *, standin: bool, device: str, set
             kwargs[name] = part_cls.from_pretrained(
                 part["repo"], dtype=dtype, use_safetensors=True, **hub_kwargs(settings, part.get("revision", "main"))
             )
-    pipe = _from_pretrained(getattr(diffusers, cls_name), source, kwargs, spec)
+    pipeline_class = getattr(diffusers, cls_name)
+    kwargs.update(safety_checker_kwargs(pipeline_class, settings.safety_checker))  # GENART_SAFETY_CHECKER
+    pipe = _from_pretrained(pipeline_class, source, kwargs, spec)
+    if standin:
+        use_real_scheduler(pipe, spec)
+    if str(dtype) != _FLOAT32:
+        cast_pipeline_inputs(pipe)  # pipelines that make float32 noise (score SDE, LDM) would fail in fp16/bf16
     if settings.cpu_offload and device == "cuda":
         pipe.enable_model_cpu_offload()
     else:
         pipe.to(device)
     pipe.set_progress_bar_config(disable=True)
     return pipe
+
+
+def use_real_scheduler(pipe: Any, spec: ModelSpec) -> None:
+    """Give a stand-in the scheduler its real repo ships (class and config, from genart_demo/hubfacts), so offline
+    sampling behaves as the real checkpoint's does (e.g. SD 1.5's `clip_sample: false`, SD 2.1's v-prediction,
+    sd-turbo's trailing timesteps). Where no facts are committed the stand-in keeps its own."""
+    import diffusers  # lazy: seconds to import; only loading a model needs it
+
+    try:
+        found = repo_facts(spec.repo, spec.revision).scheduler()
+    except MissingFacts:
+        return
+    if found is not None and getattr(pipe, "scheduler", None) is not None:
+        cls_name, config = found
+        pipe.scheduler = getattr(diffusers, cls_name).from_config(config)
 
 
 def offline_capable(spec: ModelSpec) -> bool:

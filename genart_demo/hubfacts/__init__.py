@@ -46,6 +46,19 @@ class RepoFacts:
         """Relative paths of the committed JSON files (tree.json excluded), sorted."""
         return sorted(p.relative_to(self.folder).as_posix() for p in self.folder.rglob("*.json") if p.name != TREE_FILE)
 
+    def scheduler(self) -> tuple[str, dict[str, Any]] | None:
+        """(diffusers class name, config) of the pipeline's scheduler as the repo ships it (in scheduler/, or at the
+        root for repos such as google/ddpm-cifar10-32); None where the facts hold no scheduler."""
+        if not self.has("model_index.json"):
+            return None
+        entry = self.json("model_index.json").get("scheduler")
+        if not (isinstance(entry, list) and len(entry) == 2 and entry[1]):
+            return None
+        for path in ("scheduler/scheduler_config.json", "scheduler_config.json"):
+            if self.has(path) and (self.folder / path).is_file():
+                return entry[1], self.json(path)
+        return None
+
     def subfolders(self) -> list[str]:
         """Top-level folders of the repo (components of a pipeline), sorted."""
         return sorted({f.split("/", 1)[0] for f in self.files if "/" in f})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import inspect
+import math
 import secrets
 from collections.abc import Callable, Iterable, Sequence
 from functools import cache
@@ -104,6 +105,20 @@ def check_unit_interval(label: str, value: Any) -> float:
     return number
 
 
+def check_denoising_steps(steps: int | None, strength: float | None) -> None:
+    """Refuse img2img/inpaint settings that leave no denoising step: diffusers runs int(steps x strength) steps (the
+    last `strength` share of the schedule) and crashes on 0 ("cannot reshape tensor of 0 elements")."""
+    if steps is None or strength is None or int(steps * strength) >= 1:
+        return
+    if strength <= 0:
+        raise InputError("Strength 0 runs no denoising step and would return the input unchanged: use more than 0.")
+    raise InputError(
+        f"{steps} step(s) at strength {strength:g} run int({steps} x {strength:g}) = 0 denoising steps (only the last "
+        f"`strength` share of the schedule runs): use at least {math.ceil(1 / strength - 1e-9)} steps at this "
+        f"strength, or a strength of at least {1 / steps:.3g} at {steps} step(s)."
+    )
+
+
 def check_size(spec: ModelSpec, width: Any, height: Any) -> tuple[int, int]:
     d = spec.defaults
     for label, value in (("Width", width), ("Height", height)):
@@ -136,7 +151,7 @@ def model_settings(studio: Studio, spec: ModelSpec, req: Any) -> dict[str, Any]:
         "repo": spec.repo,
         "revision": spec.revision,
         "pipeline": spec.pipeline,
-        "standin": studio.offline,
+        "standin": studio.runs_standin(spec),
         "prompt": req.prompt if "prompt" in controls else "",
         "negative_prompt": req.negative_prompt if "negative_prompt" in controls else "",
     }
@@ -171,33 +186,66 @@ def check_scheduler(spec: ModelSpec, name: str | None) -> str:
 
 
 def use_sampler(entry: LoadedPipeline, name: str) -> None:
-    """Give the pipeline scheduler `name`, built from the checkpoint's own config (refused if incompatible).
+    """Give the pipeline scheduler `name`, built from the checkpoint's own config with the registry entry's
+    `scheduler_overrides` on top (refused if incompatible).
 
     Rebuilt only when the sampler changes: every pipeline call starts with set_timesteps, which resets a
     scheduler's per-run state, so reusing the instance across calls (under the entry's lock) is safe."""
     if entry.sampler != name:
-        entry.pipe.scheduler = build_scheduler(name, entry.scheduler_config, entry.spec.samplers())
+        spec = entry.spec
+        entry.pipe.scheduler = build_scheduler(name, entry.scheduler_config, spec.samplers(), spec.scheduler_overrides)
         entry.sampler = name
 
 
-def prompt_warnings(pipe: Any, prompt: str, max_sequence_length: int = 0) -> list[str]:
-    """A visible warning per text encoder that will cut `prompt` short (the pipeline keeps the end token)."""
-    warnings = []
-    for attr in ("tokenizer", "tokenizer_3"):
+TOKENIZER_ATTRS = ("tokenizer", "tokenizer_2", "tokenizer_3")  # a pipeline's text tokenizers, one per text encoder
+
+
+def encoder_limits(pipe: Any, max_sequence_length: int = 0) -> list[tuple[str, Any, int]]:
+    """(tokenizer attribute, tokenizer, tokens its text encoder reads) for each text encoder of `pipe`. A T5 encoder
+    reads `max_sequence_length` tokens (the registry entry's, else the pipeline's own default, e.g. 256 for FLUX
+    schnell, 300 for PixArt-Sigma); a CLIP or BERT encoder its tokenizer's model_max_length (77 for CLIP)."""
+    own = inspect.signature(type(pipe).__call__).parameters.get("max_sequence_length")
+    t5_limit = max_sequence_length or (own.default if own is not None and isinstance(own.default, int) else 0)
+    limits = []
+    for attr in TOKENIZER_ATTRS:
         tokenizer = getattr(pipe, attr, None)
-        if tokenizer is None or not prompt:
+        if tokenizer is None:
             continue
         is_t5 = "T5" in type(tokenizer).__name__
-        limit = max_sequence_length if (is_t5 and max_sequence_length) else tokenizer.model_max_length
+        limits.append((attr, tokenizer, t5_limit if (is_t5 and t5_limit) else tokenizer.model_max_length))
+    return limits
+
+
+def _encoder_name(tokenizer: Any) -> str:
+    return type(tokenizer).__name__.replace("TokenizerFast", "").replace("Tokenizer", "") or "text"
+
+
+def prompt_warnings(pipe: Any, prompt: str, max_sequence_length: int = 0) -> list[str]:
+    """A visible warning per text encoder that will cut `prompt` short (the pipeline keeps the end token), saying
+    which of the model's other encoders still read the whole prompt."""
+    if not prompt:
+        return []
+    counted = []
+    for attr, tokenizer, limit in encoder_limits(pipe, max_sequence_length):
         ids = tokenizer(prompt, truncation=False, add_special_tokens=True).input_ids
-        if len(ids) > limit:
-            kept = tokenizer.decode(ids[: limit - 1], skip_special_tokens=True)
-            dropped = prompt[len(kept) :].strip() if prompt.startswith(kept) else ""
-            tail = f' Dropped: "{dropped[:80]}…"' if dropped else ""
-            warnings.append(
-                f"Prompt is {len(ids)} tokens but the {type(tokenizer).__name__.replace('Fast', '')} text encoder "
-                f"reads {limit} (end token included); the rest is ignored.{tail}"
-            )
+        counted.append((attr, tokenizer, limit, ids))
+    warnings = []
+    for attr, tokenizer, limit, ids in counted:
+        if len(ids) <= limit:
+            continue
+        kept = tokenizer.decode(ids[: limit - 1], skip_special_tokens=True)
+        dropped = prompt[len(kept) :].strip() if prompt.startswith(kept) else ""
+        tail = f' Dropped: "{dropped[:80]}…"' if dropped else ""
+        whole = [
+            f"the {_encoder_name(t)} encoder ({a}, up to {n} tokens)"
+            for a, t, n, other in counted
+            if a != attr and len(other) <= n
+        ]
+        rest = f"; {' and '.join(whole)} still reads all of it" if whole else ""
+        warnings.append(
+            f"Prompt is {len(ids)} tokens for the {_encoder_name(tokenizer)} text encoder ({attr}), which reads "
+            f"{limit} (end token included): it ignores the rest{rest}.{tail}"
+        )
     return warnings
 
 

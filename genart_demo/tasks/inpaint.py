@@ -14,12 +14,14 @@ from ..errors import InputError
 from ..imageio import load_image, load_mask
 from ..registry import ModelSpec
 from ..run_settings import InpaintSettings
+from ..safety import images_and_flags
 from ..studio import Studio
 from .common import (
     MODEL_HELP,
     ProgressFn,
     TaskRequest,
     check_batch,
+    check_denoising_steps,
     check_guidance,
     check_prompts,
     check_scheduler,
@@ -140,6 +142,7 @@ def _check(studio: Studio, req: InpaintRequest) -> tuple[ModelSpec, InpaintSetti
         padding=req.padding,
         outpaint=tuple(req.outpaint),
     )
+    check_denoising_steps(settings.steps, settings.strength)
     return spec, settings
 
 
@@ -173,7 +176,7 @@ def inpaint(
     settings = replace(settings, seed=resolve_seed(req.seed), width=canvas.width, height=canvas.height)
     entry = studio.cache.get(studio.registry.get(spec.id))
     notes += prompt_warnings(entry.pipe, settings.prompt, spec.defaults.max_sequence_length)
-    generated = _run(
+    generated, flags = _run(
         entry,
         settings,
         region.resize(work_size, Image.LANCZOS),
@@ -186,14 +189,17 @@ def inpaint(
         pasted = canvas.copy()
         pasted.paste(out.resize(region.size, Image.LANCZOS), box[:2])
         images.append(composite(canvas, pasted, mask, req.mask_blur))
-    per_image = [replace(settings, seed=settings.seed + i) for i in range(len(images))]
+    per_image = [replace(settings, seed=settings.seed + i, nsfw_flagged=flag) for i, flag in enumerate(flags)]
     paths = save_images(images, per_image, workspace_for(studio, output_dir))
-    return InpaintResult(images, paths, per_image, canvas, mask, notes, studio.offline, time.perf_counter() - started)
+    return InpaintResult(
+        images, paths, per_image, canvas, mask, notes, studio.runs_standin(spec), time.perf_counter() - started
+    )
 
 
 def _run(
     entry, settings: InpaintSettings, image: Image.Image, mask: Image.Image, batch: int, progress: ProgressFn | None
-) -> list[Image.Image]:
+) -> tuple[list[Image.Image], list[bool | None]]:
+    """The pipeline's images at the working size, and whether its safety checker flagged each (None: not checked)."""
     params = pipeline_params(type(entry.pipe).__name__)
     kwargs: dict[str, Any] = {
         "prompt": [settings.prompt] * batch,
@@ -213,4 +219,4 @@ def _run(
     with entry.lock:
         use_sampler(entry, settings.scheduler)
         with step_progress(entry.pipe, kwargs, progress, total, 0, f"{entry.spec.id}: inpainting"):
-            return entry.pipe(**kwargs).images
+            return images_and_flags(entry.pipe(**kwargs))

@@ -15,12 +15,14 @@ from ..imagefit import FIT_MODES, fit_image
 from ..imageio import load_image
 from ..registry import ModelSpec
 from ..run_settings import TranslateSettings
+from ..safety import images_and_flags
 from ..studio import Studio
 from .common import (
     MODEL_HELP,
     ProgressFn,
     TaskRequest,
     check_batch,
+    check_denoising_steps,
     check_guidance,
     check_prompts,
     check_scheduler,
@@ -120,6 +122,7 @@ def _check(studio: Studio, req: TranslateRequest) -> tuple[ModelSpec, TranslateS
         canny_low=int(req.canny_low) if spec.control == "canny" else None,
         canny_high=int(req.canny_high) if spec.control == "canny" else None,
     )
+    check_denoising_steps(settings.steps, settings.strength)
     return spec, settings
 
 
@@ -140,15 +143,16 @@ def translate(
 
         with entry.lock:
             images = [translate_image(entry.pipe, fitted) for _ in range(req.batch)]
+        flags = [None] * len(images)  # a GAN has no safety checker
         if progress:
             progress(1, 1, f"{spec.id}: translating")
     else:
         notes += prompt_warnings(entry.pipe, settings.prompt, spec.defaults.max_sequence_length)
-        images = _run_diffusion(entry, settings, fitted, control, req.batch, progress)
-    per_image = [replace(settings, seed=settings.seed + i) for i in range(len(images))]
+        images, flags = _run_diffusion(entry, settings, fitted, control, req.batch, progress)
+    per_image = [replace(settings, seed=settings.seed + i, nsfw_flagged=flag) for i, flag in enumerate(flags)]
     paths = save_images(images, per_image, workspace_for(studio, output_dir))
     return TranslateResult(
-        images, paths, per_image, fitted, control, notes, studio.offline, time.perf_counter() - started
+        images, paths, per_image, fitted, control, notes, studio.runs_standin(spec), time.perf_counter() - started
     )
 
 
@@ -159,7 +163,8 @@ def _run_diffusion(
     control: Image.Image | None,
     batch: int,
     progress: ProgressFn | None,
-) -> list[Image.Image]:
+) -> tuple[list[Image.Image], list[bool | None]]:
+    """The pipeline's images, and whether its safety checker flagged each (None: not checked)."""
     params = pipeline_params(type(entry.pipe).__name__)
     kwargs: dict[str, Any] = {
         "image": control if control is not None else image,
@@ -185,4 +190,4 @@ def _run_diffusion(
     with entry.lock:
         use_sampler(entry, settings.scheduler)
         with step_progress(entry.pipe, kwargs, progress, total, 0, f"{entry.spec.id}: denoising"):
-            return entry.pipe(**kwargs).images
+            return images_and_flags(entry.pipe(**kwargs))
