@@ -1,224 +1,51 @@
-"""GAN image translators (pix2pix U-Net, CycleGAN ResNet) as Hub-loadable modules, with tiny stand-ins."""
+"""GAN image translators (pix2pix U-Net, CycleGAN ResNet): the class table, inference, and tiny stand-ins."""
 
 from __future__ import annotations
 
-import functools
+import inspect
 import os
 import shutil
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from huggingface_hub import PyTorchModelHubMixin
 from PIL import Image
 from torch import nn
 
 from .atomic import atomic_folder
+from .gan_nets import CycleGANResnetGenerator, Pix2PixUNetGenerator, ResnetBlock
 from .workspace import Workspace
 
-STANDIN_VERSION = 1
-NORMS = ("batch", "instance")
+__all__ = [
+    "GAN_CLASSES",
+    "STANDIN_CONFIGS",
+    "CycleGANResnetGenerator",
+    "Pix2PixUNetGenerator",
+    "ResnetBlock",
+    "build_gan_standin",
+    "default_config",
+    "ensure_gan_standin",
+    "gan_standin_path",
+    "pil_to_tensor",
+    "run_size",
+    "tensor_to_pil",
+    "translate_image",
+]
 
-
-def _norm_layer(norm: str) -> Callable[[int], nn.Module]:
-    """The junyanz `get_norm_layer`: affine BatchNorm with running stats, or InstanceNorm without either."""
-    if norm == "batch":
-        return functools.partial(nn.BatchNorm2d, affine=True, track_running_stats=True)
-    if norm == "instance":
-        return functools.partial(nn.InstanceNorm2d, affine=False, track_running_stats=False)
-    raise ValueError(f"norm={norm!r}: allowed values are {', '.join(NORMS)}")
-
-
-class _StrictHubMixin(PyTorchModelHubMixin):
-    """PyTorchModelHubMixin loading with strict=True: a checkpoint of another layout fails instead of half-loading."""
-
-    @classmethod
-    def _from_pretrained(cls, *, strict: bool = True, **kwargs: Any):  # type: ignore[override]
-        # The mixin's default is strict=False, which silently keeps random weights for every missing key.
-        return super()._from_pretrained(strict=strict, **kwargs)
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# pix2pix U-Net (junyanz/pytorch-CycleGAN-and-pix2pix `UnetGenerator`; same module tree, so same state-dict keys)
-# ---------------------------------------------------------------------------------------------------------------
-
-
-class UnetSkipConnectionBlock(nn.Module):
-    """One U-Net level: down -> submodule -> up, concatenated with its input (except the outermost level)."""
-
-    def __init__(
-        self,
-        outer_nc: int,
-        inner_nc: int,
-        input_nc: int | None = None,
-        submodule: nn.Module | None = None,
-        outermost: bool = False,
-        innermost: bool = False,
-        norm_layer: Callable[[int], nn.Module] = nn.BatchNorm2d,
-        use_dropout: bool = False,
-        use_bias: bool = False,
-    ) -> None:
-        super().__init__()
-        self.outermost = outermost
-        input_nc = outer_nc if input_nc is None else input_nc
-        downconv = nn.Conv2d(input_nc, inner_nc, kernel_size=4, stride=2, padding=1, bias=use_bias)
-        downrelu, uprelu = nn.LeakyReLU(0.2, True), nn.ReLU(True)
-        if outermost:
-            upconv = nn.ConvTranspose2d(inner_nc * 2, outer_nc, kernel_size=4, stride=2, padding=1)
-            layers: list[nn.Module] = [downconv, submodule, uprelu, upconv, nn.Tanh()]  # type: ignore[list-item]
-        elif innermost:
-            upconv = nn.ConvTranspose2d(inner_nc, outer_nc, kernel_size=4, stride=2, padding=1, bias=use_bias)
-            layers = [downrelu, downconv, uprelu, upconv, norm_layer(outer_nc)]
-        else:
-            upconv = nn.ConvTranspose2d(inner_nc * 2, outer_nc, kernel_size=4, stride=2, padding=1, bias=use_bias)
-            layers = [downrelu, downconv, norm_layer(inner_nc), submodule, uprelu, upconv, norm_layer(outer_nc)]
-            layers += [nn.Dropout(0.5)] if use_dropout else []
-        self.model = nn.Sequential(*layers)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # x: (B, input_nc, H, W) -> (B, outer_nc, H, W) outermost, else (B, 2*outer_nc, H, W)
-        return self.model(x) if self.outermost else torch.cat([x, self.model(x)], 1)
-
-
-class Pix2PixUNetGenerator(
-    nn.Module,
-    _StrictHubMixin,
-    library_name="genart",
-    repo_url="https://github.com/junyanz/pytorch-CycleGAN-and-pix2pix",
-    paper_url="https://arxiv.org/abs/1611.07004",
-):
-    """pix2pix U-Net generator: `num_downs` stride-2 levels, so H and W must be multiples of 2**num_downs.
-
-    Output is tanh, in [-1, 1]. unet_256 in the reference code is num_downs=8, ngf=64, norm="batch".
-    """
-
-    def __init__(
-        self,
-        input_nc: int = 3,
-        output_nc: int = 3,
-        num_downs: int = 8,
-        ngf: int = 64,
-        norm: str = "batch",
-        use_dropout: bool = False,
-    ) -> None:
-        super().__init__()
-        if num_downs < 5:
-            raise ValueError(f"num_downs={num_downs}: allowed values are >= 5 (the reference U-Net's minimum)")
-        norm_layer = _norm_layer(norm)
-        kw = dict(norm_layer=norm_layer, use_bias=norm == "instance")
-        self.input_nc, self.output_nc, self.num_downs = input_nc, output_nc, num_downs
-        block = UnetSkipConnectionBlock(ngf * 8, ngf * 8, innermost=True, **kw)
-        for _ in range(num_downs - 5):
-            block = UnetSkipConnectionBlock(ngf * 8, ngf * 8, submodule=block, use_dropout=use_dropout, **kw)
-        block = UnetSkipConnectionBlock(ngf * 4, ngf * 8, submodule=block, **kw)
-        block = UnetSkipConnectionBlock(ngf * 2, ngf * 4, submodule=block, **kw)
-        block = UnetSkipConnectionBlock(ngf, ngf * 2, submodule=block, **kw)
-        self.model = UnetSkipConnectionBlock(output_nc, ngf, input_nc=input_nc, submodule=block, outermost=True, **kw)
-
-    @property
-    def size_multiple(self) -> int:
-        """H and W of the input must be multiples of this (the caller resizes)."""
-        return 2**self.num_downs
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # x: (B, input_nc, H, W) in [-1, 1] -> (B, output_nc, H, W) in [-1, 1]
-        return self.model(x)
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# CycleGAN ResNet generator (junyanz `ResnetGenerator`; same module tree, so same state-dict keys)
-# ---------------------------------------------------------------------------------------------------------------
-
-
-class ResnetBlock(nn.Module):
-    """Two reflection-padded 3x3 convs with a residual connection."""
-
-    def __init__(self, dim: int, norm_layer: Callable[[int], nn.Module], use_dropout: bool, use_bias: bool) -> None:
-        super().__init__()
-        layers: list[nn.Module] = [
-            nn.ReflectionPad2d(1),
-            nn.Conv2d(dim, dim, 3, bias=use_bias),
-            norm_layer(dim),
-            nn.ReLU(True),
-        ]
-        layers += [nn.Dropout(0.5)] if use_dropout else []
-        layers += [nn.ReflectionPad2d(1), nn.Conv2d(dim, dim, 3, bias=use_bias), norm_layer(dim)]
-        self.conv_block = nn.Sequential(*layers)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # (B, dim, h, w) -> (B, dim, h, w)
-        return x + self.conv_block(x)
-
-
-class CycleGANResnetGenerator(
-    nn.Module,
-    _StrictHubMixin,
-    library_name="genart",
-    repo_url="https://github.com/junyanz/pytorch-CycleGAN-and-pix2pix",
-    paper_url="https://arxiv.org/abs/1703.10593",
-):
-    """CycleGAN ResNet generator: 2 stride-2 downsamplings, `n_blocks` residual blocks, 2 upsamplings, tanh.
-
-    H and W must be multiples of 4 for the output to have the input's size. resnet_9blocks is n_blocks=9, ngf=64.
-    """
-
-    def __init__(
-        self,
-        input_nc: int = 3,
-        output_nc: int = 3,
-        ngf: int = 64,
-        n_blocks: int = 9,
-        norm: str = "instance",
-        use_dropout: bool = False,
-    ) -> None:
-        super().__init__()
-        if n_blocks < 0:
-            raise ValueError(f"n_blocks={n_blocks}: allowed values are >= 0 (6 and 9 in the paper)")
-        norm_layer = _norm_layer(norm)
-        use_bias = norm == "instance"
-        self.input_nc, self.output_nc = input_nc, output_nc
-        layers: list[nn.Module] = [
-            nn.ReflectionPad2d(3),
-            nn.Conv2d(input_nc, ngf, 7, bias=use_bias),
-            norm_layer(ngf),
-            nn.ReLU(True),
-        ]
-        for i in range(2):  # downsample: (B, ngf*2**i, h, w) -> (B, ngf*2**(i+1), h/2, w/2)
-            mult = 2**i
-            layers += [
-                nn.Conv2d(ngf * mult, ngf * mult * 2, 3, stride=2, padding=1, bias=use_bias),
-                norm_layer(ngf * mult * 2),
-                nn.ReLU(True),
-            ]
-        layers += [ResnetBlock(ngf * 4, norm_layer, use_dropout, use_bias) for _ in range(n_blocks)]
-        for i in range(2):  # upsample: (B, ngf*2**(2-i), h, w) -> (B, ngf*2**(1-i), 2h, 2w)
-            mult = 2 ** (2 - i)
-            layers += [
-                nn.ConvTranspose2d(
-                    ngf * mult, ngf * mult // 2, 3, stride=2, padding=1, output_padding=1, bias=use_bias
-                ),
-                norm_layer(ngf * mult // 2),
-                nn.ReLU(True),
-            ]
-        layers += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, output_nc, 7), nn.Tanh()]
-        self.model = nn.Sequential(*layers)
-
-    @property
-    def size_multiple(self) -> int:
-        """H and W of the input must be multiples of this for an output of the same size."""
-        return 4
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # x: (B, input_nc, H, W) in [-1, 1] -> (B, output_nc, H, W) in [-1, 1]
-        return self.model(x)
-
+STANDIN_VERSION = 2  # bump when a layout or a stand-in config changes: cached stand-ins are keyed on it
+STANDIN_NGF = 8  # stand-ins keep the real layout (every key name) and shrink only the base width ngf
 
 GAN_CLASSES: dict[str, type[nn.Module]] = {
     "Pix2PixUNetGenerator": Pix2PixUNetGenerator,
     "CycleGANResnetGenerator": CycleGANResnetGenerator,
 }
+
+
+def default_config(cls: type[nn.Module]) -> dict[str, Any]:
+    """The constructor defaults of a GAN class: the config of the Hub repo it stands for (those repos ship none)."""
+    params = inspect.signature(cls.__init__).parameters.values()
+    return {p.name: p.default for p in params if p.default is not inspect.Parameter.empty}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -242,32 +69,38 @@ def tensor_to_pil(x: torch.Tensor) -> Image.Image:
     return Image.fromarray(arr[..., 0] if arr.shape[2] == 1 else arr).convert("RGB")
 
 
-def translate_image(model: nn.Module, image: Image.Image) -> Image.Image:
-    """Run a GAN translator on one image; output has the input's size.
-
-    H and W must be multiples of `model.size_multiple` (2**num_downs for the U-Net, 4 for the ResNet); the caller
-    resizes. Runs on the model's device and dtype under inference_mode.
-    """
+def run_size(model: nn.Module, width: int, height: int) -> tuple[int, int]:
+    """The size `model` runs a width x height image at: each side rounded up to a multiple of `model.size_multiple`
+    (2**8 = 256 for the U-Net, 4 for the ResNet)."""
     multiple = int(getattr(model, "size_multiple", 1))
-    if image.width % multiple or image.height % multiple:
-        raise ValueError(
-            f"image is {image.width}x{image.height}: {type(model).__name__} needs both sides to be multiples of "
-            f"{multiple}; resize first"
-        )
+    return -(-width // multiple) * multiple, -(-height // multiple) * multiple
+
+
+def translate_image(model: nn.Module, image: Image.Image) -> Image.Image:
+    """Run a GAN translator on one image; the output has the input's size.
+
+    An image whose sides are not multiples of `model.size_multiple` is resized (bicubic) to `run_size`, translated,
+    and the result resized back; the tasks fit inputs to the registry's size, which is always such a multiple.
+    Runs on the model's device and dtype under inference_mode.
+    """
+    size = run_size(model, image.width, image.height)
+    resized = image if size == image.size else image.resize(size, Image.Resampling.BICUBIC)
     param = next(model.parameters())
-    x = pil_to_tensor(image, int(getattr(model, "input_nc", 3))).to(param.device, param.dtype)  # (1, C, H, W)
+    x = pil_to_tensor(resized, int(getattr(model, "input_nc", 3))).to(param.device, param.dtype)  # (1, C, H, W)
     with torch.inference_mode():
         y = model(x)  # (1, output_nc, H, W)
-    return tensor_to_pil(y)
+    out = tensor_to_pil(y)
+    return out if out.size == image.size else out.resize(image.size, Image.Resampling.BICUBIC)
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Tiny stand-ins
 # ---------------------------------------------------------------------------------------------------------------
 
+# Each stand-in is its class's real config (the constructor defaults) with only the base width shrunk: the same key
+# names, the same depth and size rules, 1/64 of the parameters or fewer.
 STANDIN_CONFIGS: dict[str, dict[str, Any]] = {
-    "Pix2PixUNetGenerator": dict(input_nc=3, output_nc=3, num_downs=5, ngf=8, norm="batch"),
-    "CycleGANResnetGenerator": dict(input_nc=3, output_nc=3, ngf=8, n_blocks=2, norm="instance"),
+    name: {**default_config(cls), "ngf": STANDIN_NGF} for name, cls in GAN_CLASSES.items()
 }
 
 
