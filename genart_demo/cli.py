@@ -17,6 +17,7 @@ from .errors import InputError, TaskFailed
 from .loading import LoadError, offline_capable
 from .pages import all_pages
 from .registry import TASKS, Registry
+from .safety import FLAGGED_TEXT
 from .settings import Settings, SettingsError
 from .studio import Studio
 from .tasks.generate import GenerateRequest, generate
@@ -98,8 +99,11 @@ def cmd_task(args: argparse.Namespace) -> int:
         print(f"note: {note}", file=sys.stderr)
     for name, value in (getattr(result, "metrics", None) or {}).items():
         print(f"{name}: {value}", file=sys.stderr)
-    for path in written(result):
+    paths, settings = written(result), result.settings
+    for path, one in zip(paths, settings if isinstance(settings, list) else [settings] * len(paths)):
         print(path)
+        if one.nsfw_flagged:
+            print(f"warning: {path}: {FLAGGED_TEXT}; {one.model}'s pipeline returned a black image", file=sys.stderr)
     return 0
 
 

@@ -33,6 +33,7 @@ A1111_LABELS = (
     ("repo", "Model repo"),
     ("class_label", "Class"),
     ("standin", "Stand-in"),
+    ("nsfw_flagged", "NSFW flagged"),
 )
 METRIC_PREFIX = "metric_"  # upscale metrics are stored flat, e.g. metric_psnr, as genart has always written them
 
@@ -50,6 +51,7 @@ class RunSettings:
     negative_prompt: str = ""
     seed: int = 0  # this output's seed (image i of a batch: the request's seed + i)
     standin: bool = False  # made by a tiny random-weight stand-in, not the real checkpoint
+    nsfw_flagged: bool | None = None  # its safety checker flagged it (diffusers blacked it out); None = not checked
     genart: str = __version__  # the genart version that made it
     extra: Mapping[str, Any] = field(default_factory=dict)  # keys this version does not know, kept as they were read
 

@@ -37,6 +37,7 @@ ROW_FIELDS = (
     "seconds",
     "width",
     "height",
+    "nsfw_flagged",  # true: its safety checker blacked it out (left out of scores and battles); null: not checked
 )
 
 Key = tuple[str, str, int]  # (model, prompt_id, seed): one image of a run

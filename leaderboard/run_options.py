@@ -62,9 +62,11 @@ def run_arguments(args: argparse.Namespace) -> dict[str, Any]:
 
 def stats_text(stats: Any, out: str) -> str:
     """One line saying what a run did (a leaderboard.runner.RunStats)."""
+    flagged = ", ".join(f"{model} {n}" for model, n in stats.flagged.items())
     return (
         f"generated {stats.generated}, already done {stats.skipped}, regenerated {len(stats.repaired)} "
         f"in {stats.seconds:.1f} s -> {out}"
+        + (f"; flagged by safety checkers, left out of scores and battles: {flagged}" if flagged else "")
     )
 
 

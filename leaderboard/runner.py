@@ -21,6 +21,7 @@ from genart_demo.studio import Studio
 from genart_demo.tasks.generate import GenerateRequest, generate_many
 
 from . import manifest as mf
+from .flagged import flagged_counts, row_flagged
 from .plan import RunConfig, config_problem, plan_run
 from .prompts import PromptItem, load_prompt_set
 from .run_options import add_run_options, run_arguments, stats_text, tqdm_progress
@@ -36,6 +37,7 @@ class RunStats:
     skipped: int = 0  # images of this process's share already done (file present, sha256 matching)
     repaired: list[str] = field(default_factory=list)  # "<path>: file missing" / "<path>: sha256 differs", regenerated
     seconds: float = 0.0  # wall time of run()
+    flagged: dict[str, int] = field(default_factory=dict)  # model -> images of this share its safety checker flagged
 
 
 def move_aside(run_dir: Path) -> Path:
@@ -90,6 +92,7 @@ def _row(
     seconds: float,
     width: int,
     height: int,
+    nsfw_flagged: bool | None,
 ) -> dict:
     return {
         "model": model["id"],
@@ -107,6 +110,7 @@ def _row(
         "seconds": seconds,
         "width": width,
         "height": height,
+        "nsfw_flagged": nsfw_flagged,
     }
 
 
@@ -152,13 +156,14 @@ def run(
     valid, broken = mf.check_rows(run_dir, mf.read_rows(run_dir))
     _barrier(world, studio.settings)  # every process has read the rows before any appends new ones
     stats = RunStats()
-    todo = []
+    todo, done_rows = [], []
     for k, (model_id, pairs) in enumerate(config.batches()):
         if k % world != rank:
             continue
         keys = [(model_id, item.id, seed) for item, seed in pairs]
         missing = {key for key in keys if key not in valid}
         stats.skipped += len(keys) - len(missing)
+        done_rows += [valid[key] for key in keys if key not in missing]
         stats.repaired += [broken[key] for key in keys if key in broken]
         if missing:
             todo.append((model_id, pairs, missing))
@@ -170,9 +175,12 @@ def run(
         progress(0, total, "generating")
     with mf.ShardWriter(run_dir, rank) as shard:
         for model_id, pairs, missing in todo:
-            stats.generated += _run_batch(studio, run_dir, config, models[model_id], pairs, missing, shard)
+            rows = _run_batch(studio, run_dir, config, models[model_id], pairs, missing, shard)
+            stats.generated += len(rows)
+            done_rows += rows
             if progress is not None:
                 progress(stats.generated, total, model_id)
+    stats.flagged = flagged_counts(row for row in done_rows if row_flagged(row))
     _barrier(world, studio.settings)
     if rank == 0:
         mf.merge(run_dir)
@@ -188,8 +196,8 @@ def _run_batch(
     pairs: Sequence[tuple[PromptItem, int]],
     missing: set,
     shard: mf.ShardWriter,
-) -> int:
-    """One pipeline call for the batch; saves the missing images, then appends (and fsyncs) their rows."""
+) -> list[dict]:
+    """One pipeline call for the batch; saves the missing images, then appends (and fsyncs) their rows (returned)."""
     s = config.settings[model["id"]]
     requests = [
         GenerateRequest(
@@ -212,11 +220,12 @@ def _run_batch(
             continue
         rel = mf.image_relpath(model["id"], item.id, seed)
         save_png(image, run_dir / rel, replace(settings, extra={"prompt_id": item.id}))  # atomic
+        digest = mf.sha256_file(run_dir / rel)
         rows.append(
-            _row(config, model, item, seed, rel, mf.sha256_file(run_dir / rel), seconds, image.width, image.height)
+            _row(config, model, item, seed, rel, digest, seconds, image.width, image.height, settings.nsfw_flagged)
         )
     shard.append(rows)
-    return len(rows)
+    return rows
 
 
 def _names(value: str | Sequence[str] | None) -> list[str] | None:

@@ -45,6 +45,7 @@ from .features import (
     image_features,
     set_hash,
 )
+from .flagged import flagged_counts, flagged_notes, split_flagged, with_flagged_column
 from .manifest import read_run_json
 
 KID_OPTIONS = {"subsets": 100, "subset_size": 1000, "seed": 2020}
@@ -254,9 +255,14 @@ def score_run(
     out_dir = run / tb.SCORES_DIR
     prompts = tb.run_prompts(run)
     good, skipped = tb.verified_rows(run, tb.run_rows(run))
+    good, flagged = split_flagged(good)  # a black image a safety checker put in is no measure of its model
     notes = [f"skipped {s['model']} {s['prompt_id']} seed {s['seed']} ({s['path']}): {s['reason']}" for s in skipped]
+    notes += flagged_notes(flagged)
     if not good:
-        raise InputError(f"{run}: no image whose file exists with the manifest's sha256; nothing to score.")
+        why = "no image whose file exists with the manifest's sha256"
+        raise InputError(
+            f"{run}: {f'all {len(flagged)} intact images are flagged' if flagged else why}; nothing to score."
+        )
     records = [_image_record(r, prompts) for r in good]
 
     # per-image CLIPScores: reuse rows cached under the same (model, prompt_id, seed, sha256), CLIP and prompt
@@ -333,6 +339,7 @@ def score_run(
             ref_rows = fid_tables["fid"][fid_tables["fid"]["against"] == "reference"].set_index("model")
             for column in ("fid", "kid", "kid_std"):
                 tables["overall"][column] = tables["overall"]["model"].map(ref_rows[column])
+    tables["overall"] = with_flagged_column(tables["overall"], flagged)
 
     run_meta = read_run_json(run) or {}
     from genart_demo.metrics.clip import CONVENTIONS  # lazy: imports torch (seconds); only this path needs it
@@ -358,6 +365,7 @@ def score_run(
         "between_models": bool(between_models),
         "images": {"scored": len(todo), "reused": len(records) - len(todo), "skipped": len(skipped)},
         "skipped": skipped,
+        "flagged": flagged_counts(flagged),  # model -> images left out: flagged by its safety checker
         "notes": notes,
     }
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -12,6 +12,7 @@ import pandas as pd
 
 from genart_demo.atomic import atomic_write
 from genart_demo.errors import InputError
+from genart_demo.safety import FLAGGED_TEXT, flag_caption
 
 from .aggregate import aggregate_table
 from .manifest import PROMPTS_FILE, read_prompts, read_rows, read_run_json, row_key, row_problem
@@ -43,6 +44,7 @@ KEY_COLUMNS = (
     "n",
     "n_against",
     "standin",
+    "n_flagged",
 )  # what filter_table keeps beside the chosen metric
 RATING_COLUMNS = {"rating": "rating", "ci_low": "rating_ci_low", "ci_high": "rating_ci_high", "votes": "votes"}
 
@@ -241,6 +243,8 @@ def show_text(run_dir: str | os.PathLike) -> str:
     names = ["model", "CLIPScore", "95% CI", "max/seeds", "prompts", "images", "s/img"]
     has_fid = "fid" in overall.columns
     names += ["FID", "KID"] if has_fid else []
+    has_flagged = "n_flagged" in overall.columns and bool(overall["n_flagged"].any())
+    names += ["flagged"] if has_flagged else []
     rows = []
     for r in overall.to_dict("records"):
         cells = [
@@ -253,6 +257,7 @@ def show_text(run_dir: str | os.PathLike) -> str:
             _number(r["seconds_per_image"], 3),
         ]
         cells += [_number(r.get("fid"), 2), _number(r.get("kid"), 4)] if has_fid else []
+        cells += [str(int(r["n_flagged"]))] if has_flagged else []
         rows.append(cells)
     widths = [max(len(x) for x in column) for column in zip(names, *rows)]
 
@@ -261,6 +266,7 @@ def show_text(run_dir: str | os.PathLike) -> str:
 
     body = [line(names), line(["-" * w for w in widths])] + [line(r) for r in rows]
     footer = ["* stand-in model"] if any(r.get("standin") for r in overall.to_dict("records")) else []
+    footer += [f"flagged: images left out of every score, {FLAGGED_TEXT}"] if has_flagged else []
     return "\n".join(header + [""] + body + footer) + "\n"
 
 
@@ -292,7 +298,7 @@ def gallery_rows(run_dir: str | os.PathLike, prompt_id: str, seed: int | None = 
     out = []
     for r in sorted(rows, key=lambda r: (int(r["seed"]), order[str(r["model"])])):
         path = run / r["path"]
-        caption = f"{r['model']} · seed {r['seed']}"
+        caption = f"{r['model']} · seed {r['seed']}" + flag_caption(r.get("nsfw_flagged"))
         score = scores.get((str(r["model"]), str(r["prompt_id"]), int(r["seed"]), r["sha256"]))
         out.append((str(path), caption + (f" · CLIP {score:.2f}" if score is not None else "")))
     return out

@@ -15,6 +15,7 @@ from ..cache import LoadedPipeline
 from ..errors import InputError
 from ..registry import GENERATE_TASKS, ModelSpec
 from ..run_settings import GenerateSettings
+from ..safety import images_and_flags
 from ..settings import MAX_COMPARE_MODELS
 from ..studio import Studio
 from .common import (
@@ -182,11 +183,13 @@ def generate(
         if refiner is not None:  # base and refiner each walk their share of one `steps` schedule
             kwargs.update(output_type="latent", denoising_end=REFINER_SPLIT)
         with step_progress(entry.pipe, kwargs, progress, total, 0, f"{spec.id}: denoising") as done:
-            images = entry.pipe(**kwargs).images
+            output = entry.pipe(**kwargs)
     if refiner is not None:
-        images = _refine(refiner, images, settings, batch, progress, done[0])
+        output = _refine(refiner, output.images, settings, batch, progress, done[0])
+    images, flags = images_and_flags(output)
     per_image = [
-        replace(settings, seed=settings.seed + i, width=img.width, height=img.height) for i, img in enumerate(images)
+        replace(settings, seed=settings.seed + i, width=img.width, height=img.height, nsfw_flagged=flag)
+        for i, (img, flag) in enumerate(zip(images, flags))
     ]
     paths = save_images(images, per_image, workspace_for(studio, output_dir))
     return GenerateResult(images, paths, per_image, warnings, studio.offline, time.perf_counter() - started)
@@ -200,7 +203,7 @@ def _refine(
     progress: ProgressFn | None,
     start: int,
 ):
-    """SDXL refiner pass over the base model's latents (the last 1 - REFINER_SPLIT of the schedule)."""
+    """SDXL refiner pass over the base model's latents (the last 1 - REFINER_SPLIT of the schedule); its output."""
     with refiner.lock:
         if settings.scheduler in refiner.spec.samplers():
             use_sampler(refiner, settings.scheduler)
@@ -215,7 +218,7 @@ def _refine(
         if settings.negative_prompt:
             kwargs["negative_prompt"] = [settings.negative_prompt] * batch
         with step_progress(refiner.pipe, kwargs, progress, settings.steps, start, f"{refiner.spec.id}: refining"):
-            return refiner.pipe(**kwargs).images
+            return refiner.pipe(**kwargs)
 
 
 def checked_settings(studio: Studio, req: GenerateRequest) -> GenerateSettings:
@@ -272,12 +275,18 @@ def generate_many(
             if "negative_prompt" in pipeline_params(type(entry.pipe).__name__) and any(negatives):
                 kwargs["negative_prompt"] = negatives  # "" encodes as the pipeline's own empty negative
         with step_progress(entry.pipe, kwargs, progress, shared.steps, 0, f"{spec.id}: denoising"):
-            images = entry.pipe(**kwargs).images
+            images, flags = images_and_flags(entry.pipe(**kwargs))
     per_image = [
         replace(
-            shared, prompt=s.prompt, negative_prompt=s.negative_prompt, seed=seed, width=img.width, height=img.height
+            shared,
+            prompt=s.prompt,
+            negative_prompt=s.negative_prompt,
+            seed=seed,
+            width=img.width,
+            height=img.height,
+            nsfw_flagged=flag,
         )
-        for (_, s), seed, img in zip(checked, seeds, images)
+        for (_, s), seed, img, flag in zip(checked, seeds, images, flags)
     ]
     return GenerateResult(list(images), [], per_image, warnings, studio.offline, time.perf_counter() - started)
 

@@ -14,6 +14,7 @@ from ..imagefit import same_aspect
 from ..imageio import load_image
 from ..registry import ModelSpec
 from ..run_settings import UpscaleSettings
+from ..safety import any_flagged, images_and_flags
 from ..studio import Studio
 from .common import (
     MODEL_HELP,
@@ -102,9 +103,10 @@ def _check(studio: Studio, req: UpscaleRequest) -> tuple[ModelSpec, UpscaleSetti
     return spec, settings
 
 
-def _diffusion_tile_fn(entry, settings: UpscaleSettings):
+def _diffusion_tile_fn(entry, settings: UpscaleSettings, flags: list):
     """(1, 3, h, w) -> (1, 3, h*s, w*s) through a diffusion upscaler; each tile uses the same seed. Tiles are
-    padded (edge pixels repeated) to the model's size multiple and the padding is cut from the output."""
+    padded (edge pixels repeated) to the model's size multiple and the padding is cut from the output. Each tile's
+    safety-checker flag is appended to `flags`."""
     params = pipeline_params(type(entry.pipe).__name__)
 
     def run(x):
@@ -126,7 +128,9 @@ def _diffusion_tile_fn(entry, settings: UpscaleSettings):
         for value, param in ((settings.guidance, "guidance_scale"), (settings.noise_level, "noise_level")):
             if value is not None and param in params:
                 kwargs[param] = value
-        out = to_tensor(entry.pipe(**kwargs).images[0])
+        images, tile_flags = images_and_flags(entry.pipe(**kwargs))
+        flags.extend(tile_flags)
+        out = to_tensor(images[0])
         scale = settings.scale
         return out[..., : h * scale, : w * scale]
 
@@ -147,8 +151,9 @@ def upscale(
     scale = settings.scale
     settings = replace(settings, seed=resolve_seed(req.seed), input_size=f"{image.width}x{image.height}")
     entry = studio.cache.get(studio.registry.get(spec.id))
+    flags: list[bool | None] = []  # per diffusion tile: what its safety checker said
     if spec.denoises:
-        fn = _diffusion_tile_fn(entry, settings)
+        fn = _diffusion_tile_fn(entry, settings, flags)
     else:
 
         def fn(x):
@@ -170,7 +175,9 @@ def upscale(
         if req.reference is not None
         else {}
     )
-    settings = replace(settings, width=result.width, height=result.height, metrics=metrics or None)
+    settings = replace(
+        settings, width=result.width, height=result.height, metrics=metrics or None, nsfw_flagged=any_flagged(flags)
+    )
     path = save_images([result], [settings], workspace_for(studio, output_dir))[0]
     return UpscaleResult(result, path, settings, bicubic, metrics, notes, studio.offline, time.perf_counter() - started)
 

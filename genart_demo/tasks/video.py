@@ -17,6 +17,7 @@ from ..imagefit import fit_image
 from ..imageio import load_image
 from ..registry import ModelSpec
 from ..run_settings import VideoSettings
+from ..safety import nsfw_flags
 from ..studio import Studio
 from ..video import MAX_FPS, MIN_FPS, frame_strip, write_gif, write_mp4
 from .common import (
@@ -210,7 +211,9 @@ def generate_video(
             step_progress(entry.pipe, kwargs, progress, settings.steps, 0, f"{spec.id}: denoising"),
             _decode_progress(entry.pipe, progress, chunks),
         ):
-            frames = np.asarray(entry.pipe(**kwargs).frames[0])  # (F, H, W, 3) float in [0, 1]
+            output = entry.pipe(**kwargs)
+    frames = np.asarray(output.frames[0])  # (F, H, W, 3) float in [0, 1]
+    settings = replace(settings, nsfw_flagged=nsfw_flags(output, 1)[0])  # video pipelines have no checker: None
     frames = (np.clip(frames, 0, 1) * 255).round().astype(np.uint8)
     mp4 = workspace_for(studio, output_dir).output_path(spec.id, settings.seed, ".mp4")
     mp4 = write_mp4(frames, mp4, settings.fps, settings.to_metadata())

@@ -17,6 +17,7 @@ from ..fields import allowed_types
 from ..loading import LoadError
 from ..registry import ModelSpec
 from ..run_settings import RunSettings
+from ..safety import flag_caption
 from ..studio import Studio
 from ..zerogpu import call_seconds, gpu_call
 
@@ -72,9 +73,13 @@ def settings_json(settings: Sequence[RunSettings] | RunSettings) -> str:
 
 
 def gallery_items(paths: Sequence, settings: Sequence[RunSettings]) -> list[tuple[str, str]]:
-    """(path, caption) per output: the model and seed, and whether a stand-in made it."""
+    """(path, caption) per output: the model and seed, whether a stand-in made it, and whether the model's safety
+    checker flagged it (its pixels are then black)."""
     return [
-        (str(p), f"{s.model} · seed {s.seed}" + (" · tiny stand-in" if s.standin else ""))
+        (
+            str(p),
+            f"{s.model} · seed {s.seed}" + (" · tiny stand-in" if s.standin else "") + flag_caption(s.nsfw_flagged),
+        )
         for p, s in zip(paths, settings)
     ]
 

@@ -21,10 +21,13 @@ import pandas as pd
 
 from genart_demo.atomic import atomic_write
 from genart_demo.errors import InputError, TaskFailed
+from genart_demo.media import read_png_settings
+from genart_demo.safety import FLAGGED_TEXT
 from genart_demo.studio import Studio
 from genart_demo.tasks.generate import GenerateRequest, generate
 from genart_demo.zerogpu import call_seconds, gpu_call
 
+from ..flagged import row_flagged
 from ..manifest import MANIFEST_FILE, read_manifest
 from .pairs import pair_weights, sample_pair
 from .ratings import MIN_VOTES, ratings_table, votes_frame, write_ratings_csv
@@ -38,10 +41,16 @@ BATTLE_TASKS = ("text-to-image",)  # tasks battles can be made for today; the ta
 RATED_MODES = ("anonymous", "session")  # blind votes; named (side-by-side) votes are kept out unless asked for
 OUTCOME_LABELS = {"a": "A is better", "b": "B is better", "tie": "Tie", "bothbad": "Both are bad"}
 ProgressFn = Callable[[int, int, str], None]
+FLAGGED_VOID = "flagged"  # how the void reason of a battle with a safety-checker-flagged image starts
 
 
 class BattleFailed(TaskFailed):
     """A model failed to produce its output: the battle was recorded as void and will never be counted."""
+
+
+class BattleFlagged(BattleFailed):
+    """A model's safety checker flagged its image (diffusers returned it black): the battle was recorded as void and
+    is never offered for a vote, since a vote against a black square judges the filter, not the model."""
 
 
 @dataclass(frozen=True)
@@ -179,6 +188,11 @@ class Arena:
     def absolute(self, rels: Sequence[str]) -> tuple[Path, ...]:
         return tuple(self.studio.settings.workspace.outputs / rel for rel in rels)
 
+    def flagged(self, rels: Sequence[str]) -> bool:
+        """Whether the settings written into any of these outputs say its safety checker flagged it."""
+        paths = [p for p in self.absolute(rels) if p.suffix == ".png"]
+        return any(getattr(read_png_settings(path), "nsfw_flagged", None) is True for path in paths)
+
     # ------------------------------------------------------------------ battles
 
     def _make_battle(
@@ -231,6 +245,14 @@ class Arena:
                     ) from exc
             outputs = tuple(made)
         battle = Battle(**{**asdict(battle), "outputs_a": tuple(outputs[0]), "outputs_b": tuple(outputs[1])})
+        flagged = [side for side, rels in zip("AB", outputs) if self.flagged(rels)]
+        if flagged:
+            reason = f"{FLAGGED_VOID}: model {' and '.join(flagged)}'s image was {FLAGGED_TEXT}"
+            self.store.add_battle(Battle(**{**asdict(battle), "status": "void", "void_reason": reason}))
+            raise BattleFlagged(
+                f"Model {' and '.join(flagged)}'s image was {FLAGGED_TEXT}, so this battle is void and will not be "
+                "counted. Start a new one, perhaps with another prompt."
+            )
         self.store.add_battle(battle)
         token = issue_token(self.secret, battle.id, rater, battle.expires_at)
         return BattleView(
@@ -276,6 +298,8 @@ class Arena:
         for manifest in runs:
             run = manifest.parent
             for row in read_manifest(run):
+                if row_flagged(row):
+                    continue  # a black image its safety checker put in: never offered to voters
                 rel = (run / row["path"]).relative_to(self.studio.settings.workspace.outputs)
                 found.setdefault(row["model"], {})[(row["prompt"], int(row["seed"]))] = str(rel)
         self._runs_cache = (stamp, found)

@@ -12,7 +12,7 @@ import pandas as pd
 from genart_demo.atomic import atomic_write
 from genart_demo.errors import InputError
 
-from .battles import Arena, BattleView, ProgressFn, check_prompt
+from .battles import FLAGGED_VOID, Arena, BattleFlagged, BattleView, ProgressFn, check_prompt
 from .pairs import agreement, normalise_code, rater_order, session_code, session_items
 from .store import RatingSession
 
@@ -129,24 +129,36 @@ def next_battle(
     if rater not in {r["rater"] for r in arena.store.session_raters(session.code)}:
         raise InputError("Join the session first (code and name).")
     items = _items(session)
-    done = _voted_items(arena, session, rater)
+    done = _voted_items(arena, session, rater) | _flagged_items(arena, session)
     for index, left, right in rater_order(items, rater, session.seed):
         if index in done:
             continue
         prompt = session.prompts[items[index][2]]
-        return arena._make_battle(
-            session.task,
-            "session",
-            left,
-            right,
-            prompt,
-            session.seed + index,
-            rater,
-            session_code=session.code,
-            item=index,
-            progress=progress_fn,
-        )
+        try:
+            return arena._make_battle(
+                session.task,
+                "session",
+                left,
+                right,
+                prompt,
+                session.seed + index,
+                rater,
+                session_code=session.code,
+                item=index,
+                progress=progress_fn,
+            )
+        except BattleFlagged:
+            continue  # recorded as void; every rater skips this item (all see the same images)
     return None
+
+
+def _flagged_items(arena: Arena, session: RatingSession) -> set[int]:
+    """Items whose images a safety checker flagged (their battles are void): never offered to any rater."""
+    return {
+        b.item
+        for b in arena.store.battles(session_code=session.code)
+        if b.status == "void" and (b.void_reason or "").startswith(FLAGGED_VOID)
+    }
 
 
 def status_table(arena: Arena, code: str):
