@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -54,6 +55,11 @@ class _StrictHubMixin(PyTorchModelHubMixin):
     @classmethod
     def _from_pretrained(cls, *, model_id: str, revision: str | None = None, **kwargs: Any):  # type: ignore[override]
         try:
+            folder = Path(model_id)
+            if folder.is_dir() and not (folder / "model.safetensors").is_file():  # a local snapshot with only a pickle
+                hub = {"cache_dir", "force_download", "local_files_only", "token", "map_location", "strict"}
+                model = cls(**{k: v for k, v in kwargs.items() if k not in hub})
+                return cls._load_as_pickle(model, str(folder / "pytorch_model.bin"), "cpu", True)
             return super()._from_pretrained(model_id=model_id, revision=revision, **kwargs)
         except CheckpointMismatch as exc:
             where = f"{model_id} (revision {revision})" if revision else model_id

@@ -58,6 +58,7 @@ def dtype_for(device: str, spec: ModelSpec, mode: str = ""):
     return {"float16": torch.float16, "bfloat16": torch.bfloat16}.get(spec.gpu_dtype, torch.float16)
 
 
+_LOCAL = {"local_files_only": True}
 _FLOAT32 = "torch.float32"  # compared as text: loading.py imports torch only inside functions
 
 
@@ -85,7 +86,7 @@ def _probe_files(spec: ModelSpec) -> list[tuple[str, str, str]]:
     first = {
         "pipeline": "model_index.json",
         "model": f"{spec.subfolder}/config.json" if spec.subfolder else "config.json",
-        "gan": "config.json",
+        "gan": "model.safetensors" if spec.safetensors else "pytorch_model.bin",  # these repos ship no config.json
         "upscaler": spec.file,
     }[spec.kind]
     probes = [(spec.repo, spec.revision, first)]
@@ -134,8 +135,8 @@ def effective_spec(spec: ModelSpec, standin: bool) -> ModelSpec:
     """The spec as the studio runs it: for a stand-in, sizes are the tiny model's."""
     if not standin:
         return spec
-    side = STANDIN_SIZES.get(spec.standin_class, 64)
     multiple = spec.defaults.size_multiple
+    side = max(STANDIN_SIZES.get(spec.standin_class, 64), multiple)  # a fixed-size model (pix2pix: 256) keeps its size
     video = {}
     if spec.defaults.frames:  # stand-ins make short clips; the real model's maximum still bounds requests
         frames = STANDIN_FRAMES.get(spec.standin_class, 8)
@@ -176,15 +177,25 @@ def pipeline_nbytes(pipe: Any) -> int:
 
 
 def _load_gan(spec: ModelSpec, *, standin: bool, device: str, settings: Settings) -> Any:
-    """A GAN translator (torch module with the Hub mixin): config.json + model.safetensors."""
+    """A GAN translator (torch module with the Hub mixin): its weights (model.safetensors, or pytorch_model.bin read
+    weights-only), config.json where the repo has one (the class defaults are the real repos' configs)."""
     from .gan import GAN_CLASSES, ensure_gan_standin  # lazy: imports torch (seconds); only this path needs it
 
     cls = GAN_CLASSES[spec.pipeline]
     if standin:
         model = cls.from_pretrained(str(ensure_gan_standin(spec.pipeline, settings.cache_dir)))
+    elif settings.offline:  # the repos ship no config.json, which the Hub mixin only forgives when the Hub says 404
+        from huggingface_hub import snapshot_download  # lazy: only an offline load of a cached GAN needs it
+
+        hub = hub_kwargs(settings, spec.revision)
+        try:
+            folder = snapshot_download(spec.repo, revision=spec.revision, cache_dir=hub.get("cache_dir"), **_LOCAL)
+        except Exception as exc:  # any lookup failure means "not in the local cache"
+            raise LoadError(f"Could not load {spec.id} from the local Hub cache (genart is offline): {exc}") from exc
+        model = cls.from_pretrained(folder)
     else:
-        model = cls.from_pretrained(spec.repo, revision=spec.revision, token=settings.hf_token or None)
-    return model.to(device=device, dtype=dtype_for(device, spec)).eval()
+        model = cls.from_pretrained(spec.repo, **hub_kwargs(settings, spec.revision))
+    return model.to(device=device, dtype=dtype_for(device, spec, settings.dtype)).eval()
 
 
 def _load_spandrel(spec: ModelSpec, *, standin: bool, device: str, settings: Settings) -> Any:

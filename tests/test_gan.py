@@ -112,7 +112,8 @@ def test_the_real_checkpoint_layout_loads_strictly_through_the_loader(name, tmp_
     state = _random_state(CHECKPOINT_SHAPES[name]())
     asked = _fake_hub(monkeypatch, spec.repo, spec.revision, _write_weights(state, facts.files, tmp_path / "repo"))
 
-    model = load_pipeline(spec, standin=False, device="cpu", settings=replace(settings, allow_pickle=True))
+    online = replace(settings, allow_pickle=True, offline=False)  # the Hub (faked here) answers
+    model = load_pipeline(spec, standin=False, device="cpu", settings=online)
 
     assert type(model) is gan.GAN_CLASSES[name] and not model.training
     weights = "model.safetensors" if "model.safetensors" in facts.files else "pytorch_model.bin"
@@ -141,7 +142,7 @@ def test_a_checkpoint_of_another_layout_is_a_load_error_naming_the_repo(tmp_path
     served = _write_weights(state, ("model.safetensors",), tmp_path / "repo")
     _fake_hub(monkeypatch, spec.repo, spec.revision, served)
     with pytest.raises(LoadError) as caught:
-        load_pipeline(spec, standin=False, device="cpu", settings=settings)
+        load_pipeline(spec, standin=False, device="cpu", settings=replace(settings, offline=False))
     message = str(caught.value)
     assert "huggan/sim2real_cyclegan (revision refs/pr/2)" in message
     assert "CycleGANResnetGenerator(input_nc=3, output_nc=3, ngf=64, n_blocks=9)" in message
@@ -159,7 +160,7 @@ def test_standin_weights_under_a_real_repo_id_are_a_load_error(tmp_path, monkeyp
     with pytest.raises(
         LoadError, match=r"huggan/pix2pix-facades-demo \(revision main\).* 16 key\(s\) of another shape"
     ):
-        load_pipeline(spec, standin=False, device="cpu", settings=replace(settings, allow_pickle=True))
+        load_pipeline(spec, standin=False, device="cpu", settings=replace(settings, allow_pickle=True, offline=False))
 
 
 def _image(w: int, h: int, seed: int = 0) -> Image.Image:
@@ -227,3 +228,24 @@ def test_grayscale_io():
     model = gan.build_gan_standin("CycleGANResnetGenerator", input_nc=1, output_nc=1)
     out = gan.translate_image(model, _image(32, 32).convert("L"))
     assert out.mode == "RGB" and out.size == (32, 32)
+
+
+@pytest.mark.parametrize("name", sorted(gan.GAN_CLASSES))
+def test_offline_the_cached_real_layout_loads_without_a_config(name, tmp_path, settings):
+    """Offline, a GAN repo in the local Hub cache (weights only, no config.json, as on the Hub) loads for real: the
+    Hub mixin alone would fail, since it forgives a missing config.json only when the Hub answers 404."""
+    from genart_demo.loading import is_cached
+
+    spec = Registry.load().get(GAN_IDS[name])
+    facts = repo_facts(spec.repo, spec.revision)
+    state = _random_state(CHECKPOINT_SHAPES[name]())
+    sha = "89abcdef" * 5
+    repo_dir = tmp_path / "hub" / f"models--{spec.repo.replace('/', '--')}"
+    _write_weights(state, facts.files, repo_dir / "snapshots" / sha)
+    (repo_dir / "refs" / spec.revision).parent.mkdir(parents=True, exist_ok=True)
+    (repo_dir / "refs" / spec.revision).write_text(sha)
+    offline = replace(settings, allow_pickle=True, offline=True, hub_cache=str(tmp_path / "hub"))
+    assert is_cached(spec, offline)
+    model = load_pipeline(spec, standin=False, device="cpu", settings=offline)
+    assert type(model) is gan.GAN_CLASSES[name]
+    assert all(torch.equal(model.state_dict()[k], v) for k, v in state.items())
