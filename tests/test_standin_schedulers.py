@@ -20,8 +20,7 @@ def test_sd15_standin_ddim_does_not_clip_as_the_real_one(studio):
 
 
 @pytest.mark.parametrize(
-    "model_id, key, value",
-    [("sd21", "prediction_type", "v_prediction"), ("sd-turbo", "timestep_spacing", "trailing")],
+    "model_id, key, value", [("sd21", "prediction_type", "v_prediction"), ("sd-turbo", "timestep_spacing", "trailing")]
 )
 def test_standin_scheduler_keys_match_the_real_repo(studio, model_id, key, value):
     spec = REGISTRY.get(model_id)
