@@ -15,6 +15,7 @@ from .cli_eval import add_eval_parser
 from .cli_spaces import add_spaces_parser
 from .errors import InputError, TaskFailed
 from .loading import LoadError, offline_capable
+from .memory import PLAN_GB, model_plans, plans_table
 from .pages import all_pages
 from .registry import TASKS, Registry
 from .safety import FLAGGED_TEXT
@@ -54,8 +55,12 @@ def cmd_models(args: argparse.Namespace) -> int:
         }
         for s in specs
     ]
+    plans = model_plans(specs, args.vram or PLAN_GB, Settings.from_env()) if args.json or args.vram else {}
     if args.json:
-        print(json.dumps(rows, indent=2))
+        print(json.dumps([{**row, "memory": plans[row["id"]]} for row in rows], indent=2))
+        return 0
+    if args.vram:
+        print(plans_table(plans))
         return 0
     if args.markdown:
         print(models_markdown(specs))
@@ -125,6 +130,12 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument("--task", choices=TASKS, help="only models serving this task")
     models.add_argument("--json", action="store_true", help="machine-readable output")
     models.add_argument("--markdown", action="store_true", help="a Markdown table (as in the README)")
+    models.add_argument(
+        "--vram",
+        type=float,
+        metavar="GB",
+        help=f"what fits how on a GPU of GB GiB (with --json: its plans; default {PLAN_GB:g})",
+    )
     models.set_defaults(func=cmd_models)
 
     for name, (cls, _, help_text, _) in TASK_COMMANDS.items():

@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 
 from .dtypes import cast_pipeline_inputs
 from .hubfacts import MissingFacts, repo_facts
+from .memory import offload_for
 from .registry import ModelSpec
 from .safety import safety_checker_kwargs
 from .settings import Settings
@@ -338,7 +339,10 @@ def _load_diffusers_pipeline(spec: ModelSpec, *, standin: bool, device: str, set
         use_real_scheduler(pipe, spec)
     if str(dtype) != _FLOAT32:
         cast_pipeline_inputs(pipe)  # pipelines that make float32 noise (score SDE, LDM) would fail in fp16/bf16
-    if settings.cpu_offload and device == "cuda":
+    offload = offload_for(spec, device, settings, standin=standin)  # the memory plan's, or GENART_CPU_OFFLOAD=1
+    if offload == "sequential":
+        pipe.enable_sequential_cpu_offload()
+    elif offload:
         pipe.enable_model_cpu_offload()
     else:
         pipe.to(device)

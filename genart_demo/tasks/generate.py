@@ -183,7 +183,7 @@ def generate(
         if refiner is not None:  # base and refiner each walk their share of one `steps` schedule
             kwargs.update(output_type="latent", denoising_end=REFINER_SPLIT)
         with step_progress(entry.pipe, kwargs, progress, total, 0, f"{spec.id}: denoising") as done:
-            output = entry.pipe(**kwargs)
+            output = entry.run(kwargs)
     if refiner is not None:
         output = _refine(refiner, output.images, settings, batch, progress, done[0])
     images, flags = images_and_flags(output)
@@ -218,7 +218,7 @@ def _refine(
         if settings.negative_prompt:
             kwargs["negative_prompt"] = [settings.negative_prompt] * batch
         with step_progress(refiner.pipe, kwargs, progress, settings.steps, start, f"{refiner.spec.id}: refining"):
-            return refiner.pipe(**kwargs)
+            return refiner.run(kwargs)
 
 
 def checked_settings(studio: Studio, req: GenerateRequest) -> GenerateSettings:
@@ -275,7 +275,7 @@ def generate_many(
             if "negative_prompt" in pipeline_params(type(entry.pipe).__name__) and any(negatives):
                 kwargs["negative_prompt"] = negatives  # "" encodes as the pipeline's own empty negative
         with step_progress(entry.pipe, kwargs, progress, shared.steps, 0, f"{spec.id}: denoising"):
-            images, flags = images_and_flags(entry.pipe(**kwargs))
+            images, flags = images_and_flags(entry.run(kwargs))
     per_image = [
         replace(
             shared,

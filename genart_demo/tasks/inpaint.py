@@ -219,4 +219,4 @@ def _run(
     with entry.lock:
         use_sampler(entry, settings.scheduler)
         with step_progress(entry.pipe, kwargs, progress, total, 0, f"{entry.spec.id}: inpainting"):
-            return images_and_flags(entry.pipe(**kwargs))
+            return images_and_flags(entry.run(kwargs))

@@ -190,4 +190,4 @@ def _run_diffusion(
     with entry.lock:
         use_sampler(entry, settings.scheduler)
         with step_progress(entry.pipe, kwargs, progress, total, 0, f"{entry.spec.id}: denoising"):
-            return images_and_flags(entry.pipe(**kwargs))
+            return images_and_flags(entry.run(kwargs))

@@ -128,7 +128,7 @@ def _diffusion_tile_fn(entry, settings: UpscaleSettings, flags: list):
         for value, param in ((settings.guidance, "guidance_scale"), (settings.noise_level, "noise_level")):
             if value is not None and param in params:
                 kwargs[param] = value
-        images, tile_flags = images_and_flags(entry.pipe(**kwargs))
+        images, tile_flags = images_and_flags(entry.run(kwargs))
         flags.extend(tile_flags)
         out = to_tensor(images[0])
         scale = settings.scale

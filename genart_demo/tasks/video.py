@@ -211,7 +211,7 @@ def generate_video(
             step_progress(entry.pipe, kwargs, progress, settings.steps, 0, f"{spec.id}: denoising"),
             _decode_progress(entry.pipe, progress, chunks),
         ):
-            output = entry.pipe(**kwargs)
+            output = entry.run(kwargs)
     frames = np.asarray(output.frames[0])  # (F, H, W, 3) float in [0, 1]
     settings = replace(settings, nsfw_flagged=nsfw_flags(output, 1)[0])  # video pipelines have no checker: None
     frames = (np.clip(frames, 0, 1) * 255).round().astype(np.uint8)
