@@ -1,22 +1,28 @@
 """Memory plans: what a registry entry needs on a device at a size, and how it fits (on the GPU, with VAE tiling or
 slicing, with model or sequential CPU offload), from its real configs built on the meta device.
 
-The numbers (genart_demo/memory_stages.py, memory_meta.py):
+The numbers (genart_demo/memory_stages.py, memory_calls.py, memory_meta.py):
 - weights: every component the entry loads, built from the configs in genart_demo/hubfacts, counted parameter by
   parameter in the dtype it runs in (registry `gpu_dtype` on a GPU, float32 on the CPU; parameters its library keeps
   in float32 at 4 bytes), plus buffers;
 - activations: each stage of one call (text encoders, VAE encode of an input image, one denoiser step at batch x
-  guidance copies, VAE decode) traced on meta tensors at the requested width x height, batch and frames: the peak
-  of live tensors in eager PyTorch, attention counted as a fused kernel (no tokens x tokens map).
+  guidance copies, VAE decode) run on meta tensors at the requested width x height, batch and frames, counting every
+  tensor from the op that makes it until its last reference dies: the peak of live tensors in eager PyTorch. No
+  shape constant is assumed; the trace finds them. The SDXL VAE decoding 1024x1024 in float32 peaks at the size of
+  three 256-channel maps at full resolution (3 x 1 GiB); CogVideoX-2b's decoding 49 frames at 720x480 at 14.7 GiB.
+  Attention counts as PyTorch's fused kernel (flash / memory-efficient, what CUDA runs for fp16 and bf16): its output
+  only, never the tokens x tokens map, which for CogVideoX's 17,776 tokens x 30 heads would be 19 GB per copy.
 
-What a call needs, for each way of running it:
+What a call needs, for each way of running it (headroom = what on GPU needs beyond the weights):
     on GPU:      reserve + all weights                    + max over stages (slack x activations(stage) + upcast)
     model CPU offload:  reserve + resident + max over stages (weights of the stage's components + slack x act + upcast)
     sequential CPU offload: reserve + resident + max over stages (largest single module + slack x act + upcast)
 where `resident` are components diffusers never offloads (`_exclude_from_cpu_offload`, e.g. the safety checker),
 `upcast` the extra bytes of a VAE the pipeline casts to float32 to decode (SDXL in float16), and activations of the
 VAE stages are taken plain, one image at a time (slicing) or tile by tile (tiling), whichever the plan chose.
-The constants are CUDA_RESERVE_BYTES and ACTIVATION_SLACK below; `benchmarks/memory_plan.py` measures both.
+The constants are CUDA_RESERVE_BYTES (reserve) and ACTIVATION_SLACK (slack) below, both assumed, not yet measured
+here: benchmarks/memory_plan.py measures them on a GPU. With them CogVideoX's plain decode needs 1 + 1.25 x 14.7 =
+19.4 GiB beside its weights, about the 19 GB it is known to take without VAE tiling.
 """
 
 from __future__ import annotations
@@ -236,23 +242,38 @@ def plan_memory(
     the dtype mode and safety-checker policy the loader applies, and keep measurements under the cache folder's
     PLANS_FOLDER for later processes; without them, the defaults and an in-process cache."""
     if spec.kind not in ("pipeline", "model"):
-        raise NotPlanned(f"{spec.id} is a {spec.kind} ({spec.pipeline}) without a diffusers config to plan from.")
-    dw, dh = default_size(spec)
-    frames = spec.defaults.frames if frames is None else frames
-    d = spec.defaults
-    shape = Shape(
-        width or dw, height or dh, frames, batch, guidance_copies(spec, guidance), d.max_sequence_length, d.decode_chunk
-    )
-    encodes = bool(set(spec.tasks) & set(IMAGE_TASKS)) and spec.kind == "pipeline"
+        raise NotPlanned(f"{spec.id} ({spec.kind}: {spec.pipeline}) has no diffusers config to plan from.")
+    shape = call_shape(spec, width, height, batch, frames, guidance)
     try:
-        comps, stages = _measured(spec, device, shape, settings, encodes_image=encodes, decodes=refiner is None)
+        comps, stages = _measured(spec, device, shape, settings, encodes_image=encodes_image(spec), decodes=not refiner)
         if refiner is not None:
             more = _measured(refiner, device, shape, settings, encodes_image=False, decodes=True)
             comps, stages = comps + more[0], stages + more[1]
     except LookupError as exc:  # hubfacts.MissingFacts: no committed config for a repo or a component
         raise NotPlanned(str(exc)) from exc
     ids = (spec.id,) + ((refiner.id,) if refiner else ())
-    return MemoryPlan(ids, device, device_gb, shape.width, shape.height, batch, frames, tuple(comps), tuple(stages))
+    w, h, f = shape.width, shape.height, shape.frames
+    return MemoryPlan(ids, device, device_gb, w, h, batch, f, tuple(comps), tuple(stages))
+
+
+def call_shape(
+    spec: ModelSpec,
+    width: int | None = None,
+    height: int | None = None,
+    batch: int = 1,
+    frames: int | None = None,
+    guidance: float | None = None,
+) -> Shape:
+    """The sizes of one call of `spec`: its defaults where not given."""
+    d, (dw, dh) = spec.defaults, default_size(spec)
+    frames = d.frames if frames is None else frames
+    copies = guidance_copies(spec, guidance)
+    return Shape(width or dw, height or dh, frames, batch, copies, d.max_sequence_length, d.decode_chunk)
+
+
+def encodes_image(spec: ModelSpec) -> bool:
+    """Whether a call VAE-encodes an input image (image-to-image, inpaint, image-to-video pipelines)."""
+    return bool(set(spec.tasks) & set(IMAGE_TASKS)) and spec.kind == "pipeline"
 
 
 def _measured(spec: ModelSpec, device: str, shape: Shape, settings: Settings | None, **stages: bool):
@@ -347,16 +368,19 @@ def model_plans(specs: list[ModelSpec], device_gb: float, settings: Settings) ->
             plans[spec.id] = plan_memory(spec, device_gb, settings=settings).to_json()
         except NotPlanned as exc:
             plans[spec.id] = {"not_planned": str(exc)}
+        except Exception as exc:  # a config or class the planner does not handle: listed as such, the rest go on
+            log.warning("memory plan for %s failed", spec.id, exc_info=True)
+            plans[spec.id] = {"not_planned": f"planning failed: {type(exc).__name__}: {exc}"}
     return plans
 
 
 def plans_table(plans: Mapping[str, Mapping[str, Any]]) -> str:
     """`genart models --vram GB`: per entry, what fits how at its default size, with weights, headroom and peak."""
-    header = ("id", "fits how", "weights GiB", "headroom GiB", "peak GiB", "at")
+    header = ("id", "fits how", "weights GiB", "headroom GiB", "peak GiB", "at (default size, batch)")
     table = [header]
     for model_id, p in plans.items():
         if "not_planned" in p:
-            table.append((model_id, "not planned: " + p["not_planned"], "", "", "", ""))
+            table.append((model_id, "not planned", "", "", "", p["not_planned"]))
             continue
         how = p["mode"] + (f" (VAE {p['vae']})" if p["vae"] != "plain" else "")
         at = f"{p['width']}x{p['height']}" + (f"x{p['frames']}f" if p["frames"] else "") + f" b{p['batch']}"

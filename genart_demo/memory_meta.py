@@ -9,9 +9,10 @@ configs committed in genart_demo/hubfacts (diffusers `cls.from_config`, transfor
   (what sequential CPU offload keeps on the GPU at a time);
 - activations: one forward pass run on meta tensors, counting the bytes of every tensor an op creates from its
   creation until its last reference dies (weights and inputs excluded). That is the peak of live tensors in eager
-  PyTorch at the requested shape, exactly, with one modelling choice: `scaled_dot_product_attention` is counted as
+  PyTorch at the requested shape, exactly, with two modelling choices: `scaled_dot_product_attention` is counted as
   a fused kernel (flash or memory-efficient, which PyTorch picks on CUDA for float16/bfloat16), holding only its
-  output and never the (tokens x tokens) attention map the math fallback would build.
+  output and never the (tokens x tokens) attention map the math fallback would build; and a value read back from a
+  tensor (`.item()`, e.g. LDMBert's float16 overflow check) is 0 / False, the branch finite activations take.
 
 Results are pure functions of (repo, revision, component, dtype, shape) and cached in-process.
 """
@@ -84,17 +85,29 @@ class _Quiet:
 
 @cache
 def meta_model(repo: str, revision: str, config_path: str, library: str, class_name: str, dtype: str = "float32"):
-    """The component built on the meta device from its committed config, in eval mode, cast to `dtype` as its
-    library loads it with torch_dtype: the parameters it keeps in float32 stay float32."""
+    """The component built on the meta device from its committed config (see build_model)."""
+    return build_model(repo, revision, config_path, library, class_name, dtype, "meta")
+
+
+def build_model(repo: str, revision: str, config_path: str, library: str, class_name: str, dtype: str, device: str):
+    """The component built on `device` from its committed config (random weights off the meta device), in eval
+    mode, in `dtype` as its library loads it with torch_dtype: the parameters it keeps in float32 stay float32.
+    Parameters are created in `dtype` directly, so a GPU never holds a float32 copy of a half-precision model."""
     cls = component_class(library, class_name)
     config = repo_facts(repo, revision).json(config_path)
-    with _Quiet(), torch.device("meta"):
-        if issubclass(cls, diffusers.ModelMixin):
-            model = cls.from_config(config)
-        else:  # a transformers PreTrainedModel (diffusers' own LDMBertModel and safety checker included)
-            model = cls._from_config(cls.config_class.from_dict(config))
-        # legacy constructors (torch.Tensor([...])) ignore the device context: SVD's mix factors start on the CPU
-        model = model.to(device="meta", dtype=DTYPES[dtype]).eval()
+    default = torch.get_default_dtype()  # process-wide: only a real build (the benchmark's) changes it
+    if device != "meta":
+        torch.set_default_dtype(DTYPES[dtype])
+    try:
+        with _Quiet(), torch.device(device):
+            if issubclass(cls, diffusers.ModelMixin):
+                model = cls.from_config(config)
+            else:  # a transformers PreTrainedModel (diffusers' own LDMBertModel and safety checker included)
+                model = cls._from_config(cls.config_class.from_dict(config))
+            # legacy constructors (torch.Tensor([...])) ignore the device context: SVD's mix factors start on the CPU
+            model = model.to(device=device, dtype=DTYPES[dtype]).eval()
+    finally:
+        torch.set_default_dtype(default)
     if dtype != "float32":
         keep_any, keep_fp16 = _keep_sets(model)
         keep = keep_any | (keep_fp16 if dtype == "float16" else set())
@@ -155,6 +168,9 @@ class _LiveBytes(TorchDispatchMode):
         self.existing, self.refs, self.size, self.live, self.peak = existing, {}, {}, 0, 0
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        if func is torch.ops.aten._local_scalar_dense.default:  # .item() / `if tensor:` on a value meta lacks:
+            dtype = args[0].dtype
+            return False if dtype == torch.bool else 0.0 if dtype.is_floating_point else 0
         out = func(*args, **(kwargs or {}))
         for t in tree_leaves(out):
             if not isinstance(t, torch.Tensor):
@@ -180,7 +196,7 @@ class _LiveBytes(TorchDispatchMode):
 def traced_peak(model: torch.nn.Module, run: Callable[[], Any], inputs: list[torch.Tensor]) -> int:
     """Peak bytes of live activations while `run()` executes on meta tensors (weights and `inputs` excluded)."""
     existing = {t.untyped_storage()._cdata for t in [*model.parameters(), *model.buffers(), *inputs]}
-    with torch.no_grad(), _FusedAttention(), _LiveBytes(existing) as counter:
+    with torch.no_grad(), _Quiet(), _FusedAttention(), _LiveBytes(existing) as counter:
         out = run()
         del out
     return counter.peak

@@ -39,7 +39,8 @@ from genart_demo.memory import (
     plan_memory,
     set_vae_options,
 )
-from genart_demo.memory_meta import traced_peak
+from genart_demo.memory_calls import make_call
+from genart_demo.memory_meta import build_model, meta_model, traced_peak
 from genart_demo.registry import Registry
 
 REGISTRY = Registry.load()
@@ -154,6 +155,18 @@ def test_trace_counts_live_tensors_and_attention_as_a_fused_kernel():
         model, x = TinyAttention(), torch.empty(1, 4096, 64)
     peak = traced_peak(model, lambda: model(x), [x])
     assert peak == 4096 * 192 * 4 + 4096 * 64 * 4  # q/k/v and the output: no 4096 x 4096 attention map
+
+
+def test_the_traced_calls_run_on_real_weights():
+    """What benchmarks/memory_plan.py replays on a GPU: the call the plan traced, on a model with real weights."""
+    key = ("stabilityai/sd-vae-ft-mse", "main", "config.json", "diffusers", "AutoencoderKL")
+    vae = build_model(*key, "float32", "cpu")
+    assert sum(p.numel() for p in vae.parameters()) == 83_653_863
+    with torch.no_grad():
+        assert make_call(vae, ("vae", "decode", 1, 0, 8, 8))().sample.shape == (1, 3, 64, 64)
+    meta = meta_model(*key, "float32")
+    peak = traced_peak(meta, make_call(meta, ("vae", "decode", 1, 0, 8, 8)), [])
+    assert 128 * 64 * 64 * 4 < peak < 64 * 2**20  # at least a 128-channel float32 map at full size
 
 
 class RecordingPipe:
