@@ -101,6 +101,7 @@ class PipelineCache:
         self.loads = 0  # models built (a hit does not count)
         self.hits = 0
         self.evictions: list[str] = []  # keys evicted, oldest first
+        self._plans: dict[str, Any] = {}  # registry id -> its memory plan at its default size (None: no plan)
 
     @property
     def device(self) -> str:
@@ -134,7 +135,7 @@ class PipelineCache:
         counts what its memory plan needs at its default size (weights and activation headroom, placed as the loader
         places it); a stand-in, a model without a plan, or any model elsewhere, the bytes of its weights."""
         standin = self.runs_standin(spec)
-        plan = default_plan(spec, self.settings) if self.device == "cuda" and not standin else None
+        plan = self._default_plan(spec) if self.device == "cuda" and not standin else None
         need = plan.peak_bytes - plan.reserve_bytes if plan is not None else 0
         estimate = 0 if standin else need or int(spec.memory_gb * 2**30)
 
@@ -211,6 +212,12 @@ class PipelineCache:
                 import torch  # lazy: only on CUDA, where torch is loaded already
 
                 torch.cuda.empty_cache()
+
+    def _default_plan(self, spec: ModelSpec):
+        """The entry's plan at its default size (memory.default_plan), made once per entry."""
+        if spec.id not in self._plans:
+            self._plans[spec.id] = default_plan(spec, self.settings)
+        return self._plans[spec.id]
 
     def free_gb(self, other_than: str) -> float:
         """GiB a call of `other_than` may plan with: the GPU (or GENART_MEMORY_BUDGET_GB) less what the other cached
