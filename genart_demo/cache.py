@@ -136,7 +136,8 @@ class PipelineCache:
         places it); a stand-in, a model without a plan, or any model elsewhere, the bytes of its weights."""
         standin = self.runs_standin(spec)
         plan = self._default_plan(spec) if self.device == "cuda" and not standin else None
-        need = plan.peak_bytes - plan.reserve_bytes if plan is not None else 0
+        offload = offload_for(spec, self.device, self.settings, standin=standin)
+        need = plan.need_for(offload) - plan.reserve_bytes if plan is not None else 0
         estimate = 0 if standin else need or int(spec.memory_gb * 2**30)
 
         def load() -> LoadedPipeline:
@@ -150,7 +151,7 @@ class PipelineCache:
                 device=self.device,
                 nbytes=need if planned else weights,
                 scheduler_config=dict(getattr(getattr(pipe, "scheduler", None), "config", None) or {}),
-                offload=offload_for(spec, self.device, self.settings, standin=standin),
+                offload=offload,
                 planned=planned,
                 cache=self,
             )

@@ -59,6 +59,7 @@ OFFLOADS = {
     SEQUENTIAL_OFFLOAD: "sequential",
     NO_FIT: "sequential",
 }  # how the loader runs a mode
+_OFFLOAD_MODES = {"": ON_GPU, "model": MODEL_OFFLOAD, "sequential": SEQUENTIAL_OFFLOAD}
 IMAGE_TASKS = ("image-to-image", "inpaint", "image-to-video")  # calls that VAE-encode an input image
 
 
@@ -145,10 +146,14 @@ class MemoryPlan:
         present = {k for s in self.stages for k in s.activations}
         return [o for o in VAE_OPTIONS if o in present]
 
+    def need_for(self, offload: str) -> int:
+        """What a call needs when the pipeline runs with `offload` ("", "model", "sequential"), its VAE as vae_for."""
+        return self.need(_OFFLOAD_MODES.get(offload, SEQUENTIAL_OFFLOAD), self.vae_for(offload))
+
     def vae_for(self, offload: str) -> str:
         """The first VAE option that fits when the pipeline runs with `offload` ("", "model", "sequential"); the
         smallest one when none does."""
-        mode = {"": ON_GPU, "model": MODEL_OFFLOAD}.get(offload, SEQUENTIAL_OFFLOAD)
+        mode = _OFFLOAD_MODES.get(offload, SEQUENTIAL_OFFLOAD)
         limit = self.device_gb * GIB
         fitting = [o for o in self.options() if self.need(mode, o) <= limit]
         return fitting[0] if fitting else min(self.options(), key=lambda o: self.need(mode, o))
@@ -202,7 +207,7 @@ class MemoryPlan:
             "mode": self.mode,
             "vae": self.vae,
             "peak_bytes": self.peak_bytes,
-            "need_bytes": {m: self.need(m, self.vae_for(OFFLOADS.get(m, ""))) for m in (ON_GPU, MODEL_OFFLOAD)},
+            "need_bytes": {m: self.need_for(offload) for offload, m in _OFFLOAD_MODES.items()},
             "untraced": self.untraced(),
         }
 

@@ -256,6 +256,11 @@ def test_cache_counts_the_plan_and_tiles_the_vae_when_the_plan_says(settings):
     assert (entry.pipe.vae.use_tiling, entry.pipe.vae.use_slicing) == (True, False)
     entry.run({"prompt": ["a"], "width": 256, "height": 256, "num_frames": 9, "generator": gen})
     assert (entry.pipe.vae.use_tiling, entry.pipe.vae.use_slicing) == (False, False)
+    forced = replace(settings, memory_budget_gb=80, cpu_offload=True)  # GENART_CPU_OFFLOAD=1 on an 80 GB card
+    cache = PipelineCache(forced, standin=False, loader=lambda *a, **k: FakePipe(8 * 2**30))
+    cache._device = "cuda"
+    flux, plan = cache.get(FLUX), plan_memory(FLUX, 80)
+    assert flux.offload == "model" and flux.nbytes == plan.need(MODEL_OFFLOAD) - CUDA_RESERVE_BYTES < plan.weights_bytes
 
 
 def test_set_vae_options_switches_both_ways():
