@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from safety_checkers import ScriptedChecker, checked, tiny_checker
+from safety_checkers import ScriptedChecker, checked, tiny_checker, tiny_feature_extractor
+from standin_helpers import load
 
 from genart_demo import cli
 from genart_demo.loading import LoadError, load_pipeline
@@ -138,13 +139,16 @@ def test_loader_passes_the_policy_to_from_pretrained(studio, settings, monkeypat
     assert {k: seen[k] for k in ("safety_checker", "requires_safety_checker") if k in seen} == expected
 
 
-def test_off_really_drops_a_checker_the_checkpoint_ships(studio, tmp_path):
-    """A saved SD pipeline that ships a checker (the stand-in with the tiny one): from_pretrained with the "off"
-    arguments loads it without, with the "checkpoint" ones (none) it keeps the checker."""
+def test_off_really_drops_a_checker_the_checkpoint_ships(studio, cache_dir, tmp_path):
+    """A saved SD pipeline that ships a checker (sd15's stand-in, freshly loaded, with the tiny one): from_pretrained
+    with the "off" arguments loads it without, with the "checkpoint" ones (none) it keeps the checker."""
     import diffusers
 
-    with checked(studio, "sd15", tiny_checker(flags_everything=True)) as entry:
-        entry.pipe.save_pretrained(tmp_path / "ships-a-checker")
+    pipe = load(studio.registry.get("sd15").standin_class, cache_dir)
+    pipe.register_modules(
+        safety_checker=tiny_checker(flags_everything=True), feature_extractor=tiny_feature_extractor()
+    )
+    pipe.save_pretrained(tmp_path / "ships-a-checker")
     index = json.loads((tmp_path / "ships-a-checker" / "model_index.json").read_text())
     assert index["safety_checker"][1] == "StableDiffusionSafetyChecker"
     cls = diffusers.StableDiffusionPipeline
