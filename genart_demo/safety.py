@@ -9,7 +9,7 @@ settings: True (flagged; the pixels are black), False (checked, passed) or None 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 FLAGGED_TEXT = "flagged by the safety checker (blacked out)"  # how a flagged image is described to people
@@ -36,10 +36,6 @@ def any_flagged(flags: Iterable[bool | None]) -> bool | None:
     False when all were checked or some were and none flagged, None when none was checked."""
     seen = [f for f in flags if f is not None]
     return any(seen) if seen else None
-
-
-def flagged_count(flags: Sequence[bool | None]) -> int:
-    return sum(1 for f in flags if f is True)
 
 
 def flag_caption(flag: bool | None) -> str:
