@@ -25,6 +25,7 @@ LEVEL_BASE = 8  # a UNet's or VAE's first level gets this many channels; later l
 LEVEL_CAP = 32  # ...up to this many
 # Models that hard-code 32 GroupNorm groups (Stable Video Diffusion's UNet and temporal decoder): levels of 32-64.
 WIDE_LEVELS = {"UNetSpatioTemporalConditionModel": (32, 64), "AutoencoderKLTemporalDecoder": (32, 32)}
+SKIP_GROUPS = 32  # UNet2DModel's Skip blocks (NCSN++) hard-code 32 GroupNorm groups
 TRANSFORMER_HEADS = 2  # attention heads of every shrunk transformer
 TRANSFORMER_HEAD_DIM = 8  # their head width (FLUX: its rotary axes divided by ROPE_DIVISOR instead)
 ROPE_DIVISOR = 4  # FLUX's axes_dims_rope (16, 56, 56) -> (4, 14, 14): each stays even, their sum is the head width
@@ -80,7 +81,9 @@ def _depth(value: Any, depth: int = 1) -> Any:
 def _shrink_levels(class_name: str, config: dict[str, Any]) -> None:
     """UNets, VAEs, ControlNets and motion adapters: channels per level, depth per level, heads, norm groups."""
     real = list(config["block_out_channels"])
-    channels = _levels(real, class_name)
+    # NCSN++ (norm_num_groups null): its Skip blocks take 32 GroupNorm groups themselves, so every level keeps 32.
+    wide = "norm_num_groups" in config and config["norm_num_groups"] is None
+    channels = [SKIP_GROUPS] * len(real) if wide else _levels(real, class_name)
     config["block_out_channels"] = channels
     for key in DEPTH_KEYS:
         if key in config:
