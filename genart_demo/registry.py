@@ -126,6 +126,9 @@ class ModelSpec:
     control: str = ""  # ControlNet conditioning computed in the app, e.g. "canny"
     file: str = ""  # single-file checkpoints (GAN upscalers): the weights file in the repo
     components: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # extra parts loaded first, by name
+    # Scheduler config keys set on top of the checkpoint's own whenever a sampler is built (the model's documented
+    # scheduler where the repo ships another one's config, e.g. AnimateDiff on SD 1.5).
+    scheduler_overrides: Mapping[str, object] = field(default_factory=dict)
     extra: Mapping[str, object] = field(default_factory=dict)  # fields later tasks add
 
     @property

@@ -80,18 +80,23 @@ def compatible_samplers(native: str, allowed: tuple[str, ...] = ()) -> list[str]
     return [name for name, s in SAMPLERS.items() if s.family == family]
 
 
-def build_scheduler(name: str, base_config: Mapping[str, Any], compatible: list[str]):
+def build_scheduler(
+    name: str, base_config: Mapping[str, Any], compatible: list[str], model_overrides: Mapping[str, Any] | None = None
+):
     """A fresh scheduler for `name` built from a checkpoint's own scheduler config.
 
-    `base_config` must be the checkpoint's original config (not one already overridden), so
-    switching samplers back and forth never drifts.
+    `base_config` must be the checkpoint's original config (not one already overridden), so switching samplers
+    back and forth never drifts. `model_overrides` (a registry entry's `scheduler_overrides`) correct that config
+    for the model, and the sampler's own overrides go last. Both are passed to `from_config` as keyword
+    arguments: merged into the config dict instead, a key the checkpoint's file leaves out (listed in the
+    config's `_use_default_values`) would be dropped in favour of the class default.
     """
     entry = sampler(name)
     if name not in compatible:
         raise SchedulerError(
             f"Scheduler {name!r} does not work with this model. Compatible schedulers: {', '.join(compatible)}."
         )
-    import diffusers  # lazy: diffusers takes seconds to import; only loading a model needs it
+    from .scheduler_classes import scheduler_class  # lazy: imports diffusers, which takes seconds
 
-    cls = getattr(diffusers, entry.scheduler_class)
-    return cls.from_config(dict(base_config), **dict(entry.overrides))
+    overrides = {**dict(model_overrides or {}), **dict(entry.overrides)}
+    return scheduler_class(entry.scheduler_class).from_config(dict(base_config), **overrides)

@@ -91,22 +91,15 @@ def build_animatediff() -> AnimateDiffPipeline:
         motion_norm_num_groups=8,
         motion_max_seq_length=32,
     )
-    # guoyww/animatediff's recommended scheduler: linear betas, linspace spacing.
-    scheduler = DDIMScheduler(
-        beta_start=0.00085,
-        beta_end=0.012,
-        beta_schedule="linear",
-        clip_sample=False,
-        timestep_spacing="linspace",
-        steps_offset=1,
-    )
+    # The scheduler is the SD 1.5 repo's own, as on the real path: the AnimateDiff settings (linear betas, linspace
+    # spacing) are the registry entry's `scheduler_overrides`, applied whenever a sampler is built for either.
     return AnimateDiffPipeline(
         vae=sd.vae,
         text_encoder=sd.text_encoder,
         tokenizer=sd.tokenizer,
         unet=unet,
         motion_adapter=adapter,
-        scheduler=scheduler,
+        scheduler=sd.scheduler,
     )
 
 
