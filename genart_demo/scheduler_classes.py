@@ -1,4 +1,5 @@
-"""The scheduler classes genart builds: diffusers' own, except where a sampler needs a fix (seeded step noise)."""
+"""The scheduler classes genart builds: diffusers' own, except where a sampler needs a fix (seeded step noise, PLMS
+on v-prediction models)."""
 
 from __future__ import annotations
 
@@ -74,8 +75,39 @@ class SeededDDPMScheduler(diffusers.DDPMScheduler):
         return super().step(model_output, timestep, sample, generator=generator, return_dict=return_dict)
 
 
+class NoiseHistoryPNDMScheduler(diffusers.PNDMScheduler):
+    """PLMS that keeps noise predictions in its multistep history whatever the model predicts.
+
+    PLMS extrapolates from the model outputs of its last four steps. diffusers stores them as the model gave them and
+    turns a v-prediction into noise only after combining, with the current step's alpha and sample, which are not
+    those the older outputs were made at: on a v-prediction model (SD 2.1) the samples differed from what the same
+    model answering in noise gives. Each output is turned into noise at the step it was made at instead.
+    """
+
+    def step(self, model_output: torch.Tensor, timestep: int, sample: torch.Tensor, return_dict: bool = True):
+        if self.config.prediction_type == "v_prediction":
+            alpha_prod = self.alphas_cumprod[timestep]
+            model_output = alpha_prod**0.5 * model_output + (1 - alpha_prod) ** 0.5 * sample
+        return super().step(model_output, timestep, sample, return_dict=return_dict)
+
+    def _get_prev_sample(
+        self, sample: torch.Tensor, timestep: int, prev_timestep: int, model_output: torch.Tensor
+    ) -> torch.Tensor:
+        """x_(t-delta) from x_t and the (combined) noise prediction: formula (9) of the PNDM paper."""
+        alpha_prod_t = self.alphas_cumprod[timestep]
+        alpha_prod_t_prev = self.alphas_cumprod[prev_timestep] if prev_timestep >= 0 else self.final_alpha_cumprod
+        beta_prod_t, beta_prod_t_prev = 1 - alpha_prod_t, 1 - alpha_prod_t_prev
+        sample_coeff = (alpha_prod_t_prev / alpha_prod_t) ** 0.5
+        denom = alpha_prod_t * beta_prod_t_prev**0.5 + (alpha_prod_t * beta_prod_t * alpha_prod_t_prev) ** 0.5
+        return sample_coeff * sample - (alpha_prod_t_prev - alpha_prod_t) * model_output / denom
+
+
 # diffusers class name -> the class genart builds instead
-REPLACED = {"DPMSolverSDEScheduler": SeededDPMSolverSDEScheduler, "DDPMScheduler": SeededDDPMScheduler}
+REPLACED = {
+    "DPMSolverSDEScheduler": SeededDPMSolverSDEScheduler,
+    "DDPMScheduler": SeededDDPMScheduler,
+    "PNDMScheduler": NoiseHistoryPNDMScheduler,
+}
 
 
 def scheduler_class(name: str) -> type:
