@@ -1,6 +1,7 @@
 """Every registry entry loads through the real path (from_pretrained on a Hub cache laid out as its real repo,
 offline) and makes one output through its task, in full precision and again in its GPU dtype on CPU."""
 
+import logging
 import math
 from collections import Counter
 from dataclasses import replace
@@ -165,7 +166,7 @@ def mirrored_studio(mirror, settings, tmp_path):
 @pytest.mark.filterwarnings("error:invalid value encountered:RuntimeWarning")  # NaN pixels (fp16 overflow) fail
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("model_id", REGISTRY.ids())
-def test_entry_loads_from_its_real_layout_and_makes_an_output(model_id, mode, mirror, mirrored_studio, inputs):
+def test_entry_loads_from_its_real_layout_and_makes_an_output(model_id, mode, mirror, mirrored_studio, inputs, caplog):
     spec = REGISTRY.get(model_id)
     for repo, revision in repos_of(spec):
         name = folder_name(repo, revision)
@@ -173,6 +174,7 @@ def test_entry_loads_from_its_real_layout_and_makes_an_output(model_id, mode, mi
             pytest.fail(f"{model_id}: no committed Hub facts for {repo}@{revision}: genart_demo/hubfacts/{name}/")
         if name in mirror.errors:
             pytest.fail(f"{model_id}: {repo}@{revision} could not be mirrored: {mirror.errors[name]}")
+    caplog.set_level(logging.INFO, logger="genart.loading")
     studio = mirrored_studio(MODES[mode])
     spec = studio.registry.get(model_id)  # the same entry with tiny sizes allowed
     if mode == "gpu" and model_id in KNOWN_CPU_HALF_SLOW:
@@ -189,6 +191,8 @@ def test_entry_loads_from_its_real_layout_and_makes_an_output(model_id, mode, mi
         raise
     entry = studio.cache.get(spec)  # a hit: the model the task ran
     assert entry.standin is False
+    fallbacks = [r.getMessage() for r in caplog.records if "loading the full-precision files" in r.getMessage()]
+    assert fallbacks == [], "the repo has the variant's files, yet they were not read"
     want = expected_dtype(spec, MODES[mode])
     assert module_dtypes(entry.pipe) == dict.fromkeys(module_dtypes(entry.pipe), want)
     assert [shape_of(o) for o in outputs] == [shape]
