@@ -142,11 +142,15 @@ def test_animatediff_standin_builds_the_same_scheduler_as_the_real_repo(studio):
     it runs has the config the real checkpoint's would (the stand-in once baked in its own)."""
     spec = REGISTRY.get("animatediff-sd15")
     entry = studio.cache.get(spec)
-    for name in ("DDIM", "Euler", "DPM++ 2M Karras"):
-        use_sampler(entry, name)
-        real = build_scheduler(name, _checkpoint_config(spec), spec.samplers(), spec.scheduler_overrides)
-        keys = _init_keys(real)
-        assert {k: entry.pipe.scheduler.config[k] for k in keys} == {k: real.config[k] for k in keys}, name
+    before = entry.pipe.scheduler, entry.sampler
+    try:
+        for name in ("DDIM", "Euler", "DPM++ 2M Karras"):
+            use_sampler(entry, name)
+            real = build_scheduler(name, _checkpoint_config(spec), spec.samplers(), spec.scheduler_overrides)
+            keys = _init_keys(real)
+            assert {k: entry.pipe.scheduler.config[k] for k in keys} == {k: real.config[k] for k in keys}, name
+    finally:
+        entry.pipe.scheduler, entry.sampler = before  # the session's pipeline as other tests expect it
 
 
 def test_noise_seeds_per_image_from_the_generators_or_the_starting_noise():
