@@ -208,7 +208,11 @@ def _load_spandrel(spec: ModelSpec, *, standin: bool, device: str, settings: Set
         descriptor = load_sr_file(ensure_sr_standin(settings.cache_dir, spec.scale or 4))
     else:
         descriptor = load_sr_model(spec.repo, spec.file, **hub_kwargs(settings, spec.revision))
-    descriptor.to(device)
+    dtype = dtype_for(device, spec, settings.dtype)
+    half_ok = {"torch.float16": descriptor.supports_half, "torch.bfloat16": descriptor.supports_bfloat16}
+    if not half_ok.get(str(dtype), True):  # an architecture spandrel knows to misbehave in that precision stays fp32
+        dtype = descriptor.dtype
+    descriptor.to(device, dtype)
     return descriptor
 
 

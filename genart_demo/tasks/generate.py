@@ -192,7 +192,7 @@ def generate(
         for i, (img, flag) in enumerate(zip(images, flags))
     ]
     paths = save_images(images, per_image, workspace_for(studio, output_dir))
-    return GenerateResult(images, paths, per_image, warnings, studio.offline, time.perf_counter() - started)
+    return GenerateResult(images, paths, per_image, warnings, studio.runs_standin(spec), time.perf_counter() - started)
 
 
 def _refine(
@@ -288,7 +288,9 @@ def generate_many(
         )
         for (_, s), seed, img, flag in zip(checked, seeds, images, flags)
     ]
-    return GenerateResult(list(images), [], per_image, warnings, studio.offline, time.perf_counter() - started)
+    return GenerateResult(
+        list(images), [], per_image, warnings, studio.runs_standin(spec), time.perf_counter() - started
+    )
 
 
 def request_from_settings(settings: GenerateSettings) -> GenerateRequest:

@@ -179,7 +179,9 @@ def upscale(
         settings, width=result.width, height=result.height, metrics=metrics or None, nsfw_flagged=any_flagged(flags)
     )
     path = save_images([result], [settings], workspace_for(studio, output_dir))[0]
-    return UpscaleResult(result, path, settings, bicubic, metrics, notes, studio.offline, time.perf_counter() - started)
+    return UpscaleResult(
+        result, path, settings, bicubic, metrics, notes, studio.runs_standin(spec), time.perf_counter() - started
+    )
 
 
 def _reference_metrics(

@@ -219,5 +219,5 @@ def generate_video(
     mp4 = write_mp4(frames, mp4, settings.fps, settings.to_metadata())
     gif = write_gif(frames, mp4.with_suffix(".gif"), settings.fps)
     return VideoResult(
-        mp4, gif, frame_strip(frames), frames, settings, notes, studio.offline, time.perf_counter() - started
+        mp4, gif, frame_strip(frames), frames, settings, notes, studio.runs_standin(spec), time.perf_counter() - started
     )

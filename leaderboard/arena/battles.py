@@ -170,7 +170,7 @@ class Arena:
         """The model's output for (prompt, seed), made once and kept under arena/images (paths relative to the
         output folder). File names are hashes, so a served file never names its model. On ZeroGPU hardware the
         generation runs under `spaces.GPU` for the time estimated for the model, as the studio's tasks do."""
-        key = json.dumps([task, model, prompt, seed, self.studio.offline], ensure_ascii=False)
+        key = json.dumps([task, model, prompt, seed, self.studio.runs_standin(model)], ensure_ascii=False)
         name = hashlib.sha256(key.encode()).hexdigest()[:32] + ".png"
         workspace = self.studio.settings.workspace
         path = workspace.arena_images / task / name
@@ -226,7 +226,7 @@ class Arena:
             expires_at=now + self.studio.settings.arena_token_ttl_s,
             session_code=session_code,
             item=item,
-            settings={"standin": self.studio.offline},
+            settings={"standin": self.studio.runs_standin(model_a) or self.studio.runs_standin(model_b)},
         )
         if outputs is None:
             made = []
