@@ -158,7 +158,7 @@ def test_a_gan_translator_falling_back_to_pytorch_model_bin_refuses_code(tmp_pat
 
     monkeypatch.setattr(hub_mixin, "hf_hub_download", download)
     with pytest.raises(LoadError, match=REFUSED):
-        load_pipeline(spec, standin=False, device="cpu", settings=replace(settings, allow_pickle=True))
+        load_pipeline(spec, standin=False, device="cpu", settings=replace(settings, allow_pickle=True, offline=False))
     assert asked == ["config.json", "model.safetensors", "pytorch_model.bin"] and not marker.exists()
 
 

@@ -217,7 +217,7 @@ def test_build_assembles_a_self_contained_folder(tmp_path):
     assert (out / "leaderboard" / "data" / "PartiPrompts.tsv").is_file()
     assert not list(out.rglob("__pycache__")) and not list(out.rglob("*.pyc"))
     requirements = (out / "requirements.txt").read_text().splitlines()
-    assert "torch>=2.4" in requirements and "diffusers>=0.32" in requirements
+    assert "torch>=2.4" in requirements and "diffusers>=0.40,<1.0" in requirements
     assert not [r for r in requirements if r.startswith("gradio")]  # sdk_version installs it
     with pytest.raises(InputError, match="is not an empty folder"):
         build_space("upscaler", out)

@@ -12,6 +12,7 @@ from PIL import Image
 
 from genart_demo.cache import PipelineCache
 from genart_demo.hubfacts import FACTS_DIR, folder_name
+from genart_demo.loading import runs_standin
 from genart_demo.registry import Registry
 from genart_demo.studio import Studio
 from genart_demo.tasks.evaluate_images import AutoencodeRequest, evaluate_autoencoders
@@ -158,7 +159,9 @@ def mirrored_studio(mirror, settings, tmp_path):
         real = replace(
             settings, hub_cache=str(mirror.hub_cache), offline=True, allow_pickle=True, dtype=mode, output_dir=tmp_path
         )
-        return Studio(real, tiny_registry(), PipelineCache(real, standin=False), offline=True, offline_reason="mirror")
+        registry = tiny_registry()
+        cache = PipelineCache(real, standin=lambda spec: runs_standin(spec, real, offline=True))  # as Studio.create
+        return Studio(real, registry, cache, offline=True, offline_reason="mirror")
 
     return make
 
@@ -190,7 +193,7 @@ def test_entry_loads_from_its_real_layout_and_makes_an_output(model_id, mode, mi
             pytest.skip(f"CPU torch lacks a half-precision kernel: {known}")
         raise
     entry = studio.cache.get(spec)  # a hit: the model the task ran
-    assert entry.standin is False
+    assert entry.standin is False and not studio.runs_standin(spec)  # offline, the cached checkpoint runs for real
     fallbacks = [r.getMessage() for r in caplog.records if "loading the full-precision files" in r.getMessage()]
     assert fallbacks == [], "the repo has the variant's files, yet they were not read"
     want = expected_dtype(spec, MODES[mode])
