@@ -55,7 +55,14 @@ def cmd_models(args: argparse.Namespace) -> int:
         }
         for s in specs
     ]
-    plans = model_plans(specs, args.vram or PLAN_GB, Settings.from_env()) if args.json or args.vram else {}
+    plans = {}
+    if args.json or args.vram:
+        print(
+            f"Planning the memory of {len(specs)} model(s) from their real configs on the meta device "
+            "(about a second each the first time; kept in GENART_CACHE_DIR/memory-plans)…",
+            file=sys.stderr,
+        )
+        plans = model_plans(specs, args.vram or PLAN_GB, Settings.from_env())
     if args.json:
         print(json.dumps([{**row, "memory": plans[row["id"]]} for row in rows], indent=2))
         return 0
