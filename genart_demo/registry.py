@@ -193,12 +193,16 @@ class Registry:
         return len(self._specs)
 
     def __contains__(self, model_id: object) -> bool:
-        return model_id in self._specs
+        return isinstance(model_id, str) and model_id in self._specs
 
     def ids(self) -> list[str]:
         return list(self._specs)
 
     def get(self, model_id: str) -> ModelSpec:
+        if not isinstance(model_id, str):  # e.g. a list sent to an API endpoint: unhashable, so check before looking up
+            raise UnknownModelError(
+                f"A model id must be text, one of: {', '.join(self._specs)}; got a {type(model_id).__name__}."
+            )
         try:
             return self._specs[model_id]
         except KeyError:

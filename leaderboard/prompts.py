@@ -9,11 +9,12 @@ import logging
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from genart_demo.errors import InputError
+from genart_demo.tasks.common import MAX_PROMPT_CHARS, text_problem
 
 log = logging.getLogger("genart.leaderboard")
 
@@ -245,21 +246,42 @@ def _hub_file(repo_id: str, filename: str, revision: str) -> str:
 
 
 def _items_from_txt(text: str, name: str, path: Path) -> tuple[PromptItem, ...]:
-    lines = [line.removesuffix("\r") for line in text.split("\n")]
-    prompts = [line for line in lines if line.strip() and not line.lstrip().startswith("#")]
-    if not prompts:
+    lines = re.split(r"\r\n|\r|\n", text)  # Windows, old Mac (CR only) and Unix line endings alike
+    numbered = [
+        (n, line) for n, line in enumerate(lines, start=1) if line.strip() and not line.lstrip().startswith("#")
+    ]
+    if not numbered:
         raise InputError(
             f"{path} has no prompts (it is empty, or has only blank lines and # comments): write one prompt per line."
         )
-    return _numbered(name, [(p, USER_CATEGORY, "", "") for p in prompts])
+    items = _numbered(name, [(p, USER_CATEGORY, "", "") for _, p in numbered])
+    _check_texts(path, items, [n for n, _ in numbered])
+    return items
+
+
+def _check_texts(path: Path | str, items: Sequence[PromptItem], lines: Sequence[int]) -> None:
+    """Refuse, at load and naming its id and line, a prompt no task would take (too long, or not encodable), so a
+    run never stops midway on it."""
+    for item, line in zip(items, lines):
+        problem = text_problem(item.text, "prompt")
+        if problem:
+            raise InputError(f"{path}, line {line} ({item.id}): {problem}")
 
 
 def _items_from_table(text: str, name: str, path: Path | str, delimiter: str, quoting: int) -> tuple[PromptItem, ...]:
-    rows = [
-        row
-        for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quoting=quoting)
-        if any(cell.strip() for cell in row)
-    ]
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quoting=quoting)
+    rows, row_lines = [], []
+    try:
+        for row in reader:
+            if any(cell.strip() for cell in row):
+                rows.append(row)
+                row_lines.append(reader.line_num)
+    except csv.Error as exc:  # e.g. a field past csv's 131,072-character limit: far longer than any prompt may be
+        kind = "TSV" if delimiter == "\t" else "CSV"
+        raise InputError(
+            f"{path}, line {reader.line_num}: cannot be read as {kind} ({exc}); "
+            f"a prompt may be at most {MAX_PROMPT_CHARS:,} characters."
+        ) from None
     if not rows:
         raise InputError(f"{path} is empty: it needs a header row with a prompt column, then one prompt per row.")
     header = [cell.strip().lower() for cell in rows[0]]
@@ -270,7 +292,7 @@ def _items_from_table(text: str, name: str, path: Path | str, delimiter: str, qu
             f"accepted (any case): {', '.join(PROMPT_COLUMNS)}."
         )
     optional = {f: header.index(f) if f in header else None for f in ("category", "challenge", "note")}
-    records = []
+    records, kept_lines = [], []
     for line, row in enumerate(rows[1:], start=2):
         if len(row) > len(header):
             raise InputError(
@@ -284,9 +306,12 @@ def _items_from_table(text: str, name: str, path: Path | str, delimiter: str, qu
         challenge = cells[optional["challenge"]].strip() if optional["challenge"] is not None else ""
         note = cells[optional["note"]] if optional["note"] is not None else ""
         records.append((cells[column], category or USER_CATEGORY, challenge, note))
+        kept_lines.append(row_lines[line - 1])
     if not records:
         raise InputError(f"{path} has a header but no prompts: add one prompt per row under {rows[0][column]!r}.")
-    return _numbered(name, records)
+    items = _numbered(name, records)
+    _check_texts(path, items, kept_lines)
+    return items
 
 
 def _numbered(name: str, records: list[tuple[str, str, str, str]]) -> tuple[PromptItem, ...]:

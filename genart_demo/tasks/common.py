@@ -7,6 +7,7 @@ import dataclasses
 import inspect
 import math
 import secrets
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from functools import cache
 from pathlib import Path
@@ -157,14 +158,36 @@ def model_settings(studio: Studio, spec: ModelSpec, req: Any) -> dict[str, Any]:
     }
 
 
+def is_blank(text: str | None) -> bool:
+    """True for text with nothing to draw: empty, whitespace, or only invisible format characters (zero-width
+    spaces and joiners, the byte-order mark: Unicode category Cf)."""
+    return not "".join(ch for ch in (text or "") if unicodedata.category(ch) != "Cf").strip()
+
+
+def text_problem(text: str, label: str, limit: int = MAX_PROMPT_CHARS) -> str | None:
+    """Why `text` (called `label`) cannot be used as a prompt, or None: text that is not encodable (a lone UTF-16
+    surrogate, as a broken copy-paste or client can send), or longer than `limit` characters."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return (
+            f"The {label} holds a character that is not valid text (a lone surrogate, {text[exc.start]!r} at "
+            f"position {exc.start}): retype or paste it again as plain text."
+        )
+    if len(text) > limit:
+        return (
+            f"The {label} is {len(text):,} characters long; at most {limit:,} are allowed "
+            "(text encoders read far less: longer text would only be cut off)."
+        )
+    return None
+
+
 def check_prompts(prompt: str, negative_prompt: str = "") -> None:
-    """Refuse a prompt or negative prompt longer than MAX_PROMPT_CHARS, saying how long it is."""
+    """Refuse a prompt or negative prompt that is not encodable text or longer than MAX_PROMPT_CHARS."""
     for label, text in (("prompt", prompt), ("negative prompt", negative_prompt)):
-        if len(text or "") > MAX_PROMPT_CHARS:
-            raise InputError(
-                f"The {label} is {len(text):,} characters long; at most {MAX_PROMPT_CHARS:,} are allowed "
-                "(text encoders read far less: longer text would only be cut off)."
-            )
+        problem = text_problem(text or "", label)
+        if problem:
+            raise InputError(problem)
 
 
 def check_batch(studio: Studio, batch: Any) -> int:

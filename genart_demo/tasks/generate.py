@@ -29,6 +29,7 @@ from .common import (
     check_size,
     check_steps,
     generators,
+    is_blank,
     model_settings,
     option,
     pipeline_params,
@@ -89,7 +90,7 @@ def _check_request(studio: Studio, req: GenerateRequest) -> tuple[ModelSpec, Gen
     """Validate `req` against the model, fill defaults; returns the spec and the settings shared by the batch."""
     spec = spec_for_tasks(studio, req.model, GENERATE_TASKS, "Generate models")
     controls, d = spec.controls(), spec.defaults
-    if "prompt" in controls and not req.prompt.strip():
+    if "prompt" in controls and is_blank(req.prompt):
         raise InputError(f"The prompt is empty: {spec.id} is a text-to-image model and needs a prompt.")
     check_prompts(req.prompt, req.negative_prompt)
     check_batch(studio, req.batch)

@@ -29,6 +29,7 @@ from .common import (
     check_steps,
     check_unit_interval,
     generators,
+    is_blank,
     model_settings,
     option,
     pipeline_params,
@@ -111,7 +112,7 @@ def mask_box(mask: Image.Image, padding: int) -> tuple[int, int, int, int]:
 def _check(studio: Studio, req: InpaintRequest) -> tuple[ModelSpec, InpaintSettings]:
     spec = spec_for_tasks(studio, req.model, ("inpaint",), "Inpaint models")
     controls, d = spec.controls(), spec.defaults
-    if "prompt" in controls and not req.prompt.strip():
+    if "prompt" in controls and is_blank(req.prompt):
         raise InputError(f"The prompt is empty: {spec.id} needs a prompt describing what to paint.")
     check_prompts(req.prompt, req.negative_prompt)
     check_batch(studio, req.batch)

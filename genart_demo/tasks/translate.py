@@ -30,6 +30,7 @@ from .common import (
     check_steps,
     check_unit_interval,
     generators,
+    is_blank,
     model_settings,
     option,
     pipeline_params,
@@ -92,7 +93,7 @@ def _check(studio: Studio, req: TranslateRequest) -> tuple[ModelSpec, TranslateS
     controls, d = spec.controls(), spec.defaults
     if req.fit not in FIT_MODES:
         raise InputError(f"Fit mode {req.fit!r} is not allowed: use one of {', '.join(FIT_MODES)}.")
-    if "prompt" in controls and not req.prompt.strip():
+    if "prompt" in controls and is_blank(req.prompt):
         what = "an edit instruction" if "image_guidance" in controls else "a prompt"
         raise InputError(f"The prompt is empty: {spec.id} needs {what}.")
     check_prompts(req.prompt, req.negative_prompt)

@@ -31,6 +31,7 @@ from .common import (
     check_steps,
     check_unit_interval,
     generators,
+    is_blank,
     model_settings,
     option,
     pipeline_params,
@@ -100,7 +101,7 @@ def _check(studio: Studio, req: VideoRequest) -> tuple[ModelSpec, VideoSettings]
             f"{spec.id} makes video from text and takes no input image; image-to-video models: "
             f"{', '.join(s.id for s in studio.registry.for_tasks(['image-to-video']))}."
         )
-    if "prompt" in controls and not req.prompt.strip():
+    if "prompt" in controls and is_blank(req.prompt):
         raise InputError(f"The prompt is empty: {spec.id} is a text-to-video model and needs a prompt.")
     check_prompts(req.prompt, req.negative_prompt)
     fps = d.fps if req.fps is None else req.fps

@@ -24,6 +24,7 @@ from genart_demo.errors import InputError, TaskFailed
 from genart_demo.media import read_png_settings
 from genart_demo.safety import FLAGGED_TEXT
 from genart_demo.studio import Studio
+from genart_demo.tasks.common import is_blank, text_problem
 from genart_demo.tasks.generate import GenerateRequest, generate
 from genart_demo.zerogpu import call_seconds, gpu_call
 
@@ -81,10 +82,11 @@ class Reveal:
 def check_prompt(prompt: object) -> str:
     """The prompt, stripped; empty or over-long prompts are refused."""
     text = str(prompt or "").strip()
-    if not text:
+    if is_blank(text):
         raise InputError("The prompt is empty: type what both models should draw.")
-    if len(text) > MAX_PROMPT_CHARS:
-        raise InputError(f"The prompt is {len(text)} characters long; the arena takes at most {MAX_PROMPT_CHARS}.")
+    problem = text_problem(text, "prompt", MAX_PROMPT_CHARS)  # before anything is stored or generated
+    if problem:
+        raise InputError(problem)
     return text
 
 

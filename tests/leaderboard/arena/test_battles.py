@@ -40,7 +40,7 @@ def test_prompts_are_checked():
     for bad in ("", "   ", None):
         with pytest.raises(InputError, match="empty"):
             check_prompt(bad)
-    with pytest.raises(InputError, match=f"at most {MAX_PROMPT_CHARS}"):
+    with pytest.raises(InputError, match=f"at most {MAX_PROMPT_CHARS:,} are allowed"):
         check_prompt("x" * (MAX_PROMPT_CHARS + 1))
 
 
