@@ -324,7 +324,7 @@ CASES = [  # (id, endpoint, arguments, a part of the message that says what was 
     ("gallery-no-run", "/leaderboard_gallery_parti", ["", "p1", "all"], "Choose a run (make one with `genart"),
     ("gallery-no-prompt", "/leaderboard_gallery_other", ["x", "", "all"], "Choose a prompt."),
     ("battle-empty-prompt", "/arena_battle", [" "], "The prompt is empty: type what both models should draw"),
-    ("battle-long-prompt", "/arena_battle", ["x" * 1001], "1001 characters long; the arena takes at most 1000"),
+    ("battle-long-prompt", "/arena_battle", ["x" * 1001], "1,001 characters long; at most 1,000 are allowed"),
     ("named-same-model", "/arena_named", ["a cat", "sd15", "sd15"], "Pick two different models"),
     ("named-unknown-model", "/arena_named", ["a cat", "sd15", "no-model"], "not in the list of choices: ['sd15'"),
     ("vote-forged-token", "/arena_vote", [FORGED_TOKEN, "a"], "This vote's ticket is not valid (it was altered"),
