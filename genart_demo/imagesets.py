@@ -136,16 +136,21 @@ def read_folder(
     minimum: int = MIN_SET_IMAGES,
     max_images: int = MAX_SET_IMAGES,
     max_bytes: int = MAX_SET_BYTES,
+    private: Iterable[str | os.PathLike] = (),
 ) -> ImageSet:
     """The images in a folder (recursively). With `roots`, the folder and every file (symlinks resolved) must lie
-    under one of them; files that resolve elsewhere are skipped and named."""
+    under one of them; files that resolve elsewhere are skipped and named. Files under a `private` folder (the
+    arena's vote database and key) are never read, listed or named."""
     folder_path = Path(folder).expanduser()
     label = label or folder_path.name or str(folder_path)
     resolved_roots = [Path(r).expanduser().resolve() for r in roots] if roots is not None else None
+    hidden = [Path(p).expanduser().resolve() for p in private]
     real = folder_path.resolve()
     if resolved_roots is not None and not _within(real, resolved_roots):
         allowed = ", ".join(str(r) for r in resolved_roots) or "(none configured)"
         raise InputError(f"{folder} is outside the folders genart may read. Allowed roots: {allowed}.")
+    if _within(real, hidden):
+        raise InputError(f"{folder} is a private folder of the server (the arena's own files): it cannot be read.")
     if not real.is_dir():
         raise InputError(f"{folder} is not a folder. Give a folder of image files or a .zip.")
     names, blobs, others, escaping, total = [], [], [], [], 0
@@ -156,7 +161,7 @@ def read_folder(
             mode = target.stat().st_mode
         except OSError:
             continue
-        if not stat.S_ISREG(mode) or path.name.startswith("."):
+        if not stat.S_ISREG(mode) or path.name.startswith(".") or _within(target, hidden) or _within(path, hidden):
             continue
         if resolved_roots is not None and not _within(target, resolved_roots):
             escaping.append(rel)
@@ -204,12 +209,13 @@ def read_set(
     roots: Iterable[str | os.PathLike] | None = None,
     label: str | None = None,
     minimum: int = MIN_SET_IMAGES,
+    private: Iterable[str | os.PathLike] = (),
 ) -> ImageSet:
-    """A zip file or a folder, whichever `source` is."""
+    """A zip file or a folder, whichever `source` is; `roots` and `private` as for read_folder."""
     path = Path(source)
     if path.is_file() and path.suffix.lower() == ".zip":
         return read_zip(path, label=label, minimum=minimum)
-    return read_folder(path, roots=roots, label=label, minimum=minimum)
+    return read_folder(path, roots=roots, label=label, minimum=minimum, private=private)
 
 
 def describe_sizes(sizes: list[tuple[int, int]], modes: list[str]) -> list[str]:

@@ -100,7 +100,9 @@ def resolve_set(studio: Studio, source: Any, label: str, minimum: int = MIN_SET_
                 source = str(studio.settings.workspace.run(source[len(LEADERBOARD_PREFIX) :]))
             except InputError as exc:
                 raise InputError(f"{label}: {exc}") from None
-        found = read_set(source, roots=allowed_roots(studio), label=label, minimum=minimum)
+        found = read_set(
+            source, roots=allowed_roots(studio), label=label, minimum=minimum, private=studio.settings.workspace.private
+        )
     found.label, found.limit = label, studio.settings.max_pixels
     return found
 

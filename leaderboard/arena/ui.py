@@ -328,8 +328,8 @@ def build_arena_ui(studio: Studio, arena: Arena) -> gr.Column:
     (opened by the composition root, `genart_demo.ui.app.serve`)."""
     with gr.Column() as page:
         gr.Markdown(
-            "Blind pairwise votes between models, turned into Bradley-Terry and Elo ratings. Votes go to "
-            f"`{arena.store.url}`."
+            "Blind pairwise votes between models, turned into Bradley-Terry and Elo ratings. Votes are stored on "
+            "the server (where is up to its operator: `GENART_DB_URL`, see the README)."
             + (" **Offline: the images come from stand-in networks.**" if studio.offline else "")
         )
         with gr.Tabs():
