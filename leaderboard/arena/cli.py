@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from genart_demo.cache import PipelineCache
+from genart_demo.errors import InputError
 from genart_demo.registry import Registry
 from genart_demo.settings import Settings
 from genart_demo.studio import Studio
@@ -20,12 +21,26 @@ from .ratings import write_ratings_csv
 from .sessions import agreement_tables, create_session, export_session, get_session, status_table
 
 
-def _arena(args: argparse.Namespace):
+def _arena(args: argparse.Namespace, *, create: bool = False):
     """An Arena on --db (or GENART_DB_URL, or the SQLite file under the output folder). No Hub probe: the CLI
-    only reads and writes votes, sessions and tables."""
+    only reads and writes votes, sessions and tables. A --db SQLite file that does not exist is refused unless the
+    command creates something (`create`), and a database that cannot be reached is a message, not a traceback."""
+    import sqlalchemy as sa  # lazy: SQLAlchemy takes a second to import; only the arena commands need it
+
     settings = Settings.from_env()
     if getattr(args, "db", None):
         settings = dataclasses.replace(settings, db_url=args.db)
+        try:
+            url = sa.make_url(args.db)
+        except sa.exc.ArgumentError:
+            raise InputError(
+                f"--db {args.db!r} is not a database URL, e.g. sqlite:////path/arena.db or "
+                "postgresql+psycopg://user@host/db."
+            ) from None
+        database = url.database or ""
+        missing = database not in ("", ":memory:") and not Path(database).is_file()
+        if url.get_backend_name() == "sqlite" and missing and not create:
+            raise InputError(f"No vote database at {database} (--db): check the path; nothing was created.")
     studio = Studio(
         settings,
         Registry.load(),
@@ -33,7 +48,12 @@ def _arena(args: argparse.Namespace):
         offline=True,
         offline_reason="the arena CLI makes no images",
     )
-    return Arena.open(studio)
+    try:
+        return Arena.open(studio)
+    except sa.exc.SQLAlchemyError as exc:
+        where = sa.make_url(settings.db_url).render_as_string(hide_password=True) if settings.db_url else "SQLite"
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise InputError(f"Cannot open the vote database {where}: {reason}") from None
 
 
 def cmd_ratings(args: argparse.Namespace) -> int:
@@ -65,7 +85,7 @@ def _lines(path: str) -> list[str]:
 
 
 def cmd_session_create(args: argparse.Namespace) -> int:
-    arena = _arena(args)
+    arena = _arena(args, create=True)
     prompts = _lines(args.prompts)[: args.limit] if args.limit else _lines(args.prompts)
     session = create_session(
         arena, args.name, [m for m in args.models.split(",") if m.strip()], prompts, args.pairs, task=args.task

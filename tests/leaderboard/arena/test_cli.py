@@ -101,3 +101,23 @@ def test_session_create_and_status(genart_cli, db, tmp_path):
     assert bad.returncode == 2 and "at least two different models" in bad.stderr
     done = genart_cli("arena", "session", "export", code, "--db", db, "--out", str(tmp_path / "x"))
     assert done.returncode == 0 and len(done.stdout.split()) == 2
+
+
+def test_a_missing_sqlite_file_is_refused_not_created(genart_cli, tmp_path):
+    """Regression: `export --db` on a path that does not exist silently created an empty database there."""
+    missing = tmp_path / "nowhere" / "arena.db"
+    for args in (("export", "--out", str(tmp_path / "v.csv")), ("ratings",)):
+        done = genart_cli("arena", *args, "--db", f"sqlite:///{missing}")
+        assert done.returncode != 0 and f"No vote database at {missing}" in done.stderr
+        assert "Traceback" not in done.stderr and not missing.exists()
+
+
+def test_an_unreachable_database_is_a_message_not_a_traceback(genart_cli, tmp_path):
+    """Regression: the CLI printed a raw SQLAlchemy traceback for a database it could not reach."""
+    port = 9  # the discard port: nothing listens
+    done = genart_cli("arena", "ratings", "--db", f"postgresql+psycopg://genart:secret@127.0.0.1:{port}/votes")
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert "Cannot open the vote database postgresql+psycopg://genart:***@127.0.0.1:9/votes" in done.stderr
+    assert "secret" not in done.stderr
+    done = genart_cli("arena", "ratings", "--db", "not a url")
+    assert done.returncode != 0 and "is not a database URL" in done.stderr and "Traceback" not in done.stderr
