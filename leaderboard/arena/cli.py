@@ -9,6 +9,8 @@ import math
 import sys
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from genart_demo.cache import PipelineCache
 from genart_demo.errors import InputError
 from genart_demo.registry import Registry
@@ -25,8 +27,6 @@ def _arena(args: argparse.Namespace, *, create: bool = False):
     """An Arena on --db (or GENART_DB_URL, or the SQLite file under the output folder). No Hub probe: the CLI
     only reads and writes votes, sessions and tables. A --db SQLite file that does not exist is refused unless the
     command creates something (`create`), and a database that cannot be reached is a message, not a traceback."""
-    import sqlalchemy as sa  # lazy: SQLAlchemy takes a second to import; only the arena commands need it
-
     settings = Settings.from_env()
     if getattr(args, "db", None):
         settings = dataclasses.replace(settings, db_url=args.db)
