@@ -39,7 +39,7 @@ def test_blind_battle_then_vote_reveals_names(client):
 
 
 def test_bad_battles_and_votes_are_refused(client, app_server):
-    for prompt, message in (("", "empty"), ("   ", "empty"), ("x" * 1001, "at most 1000")):
+    for prompt, message in (("", "empty"), ("   ", "empty"), ("x" * 1001, "at most 1,000 are allowed")):
         with pytest.raises(Exception, match=message):
             client.predict(prompt, api_name="/arena_battle")
     _, _, token, _ = _battle(client)
