@@ -59,10 +59,6 @@ def dtype_for(device: str, spec: ModelSpec, mode: str = ""):
     return {"float16": torch.float16, "bfloat16": torch.bfloat16}.get(spec.gpu_dtype, torch.float16)
 
 
-_LOCAL = {"local_files_only": True}
-_FLOAT32 = "torch.float32"  # compared as text: loading.py imports torch only inside functions
-
-
 def wants_variant(device: str, settings: Settings) -> bool:
     """Whether to ask for an entry's reduced-precision weight files (`variant`, e.g. "fp16"): on a GPU, or wherever
     Settings.dtype says to run the GPU dtype."""
@@ -90,9 +86,8 @@ def _probe_files(spec: ModelSpec) -> list[tuple[str, str, str]]:
         "gan": "model.safetensors" if spec.safetensors else "pytorch_model.bin",  # these repos ship no config.json
         "upscaler": spec.file,
     }[spec.kind]
-    probes = [(spec.repo, spec.revision, first)]
-    probes += [(p["repo"], p.get("revision", "main"), "config.json") for p in spec.components.values()]
-    return probes
+    (own, *parts) = spec.hub_repos()
+    return [(*own, first)] + [(repo, revision, "config.json") for repo, revision in parts]
 
 
 def is_cached(spec: ModelSpec, settings: Settings) -> bool:
@@ -190,7 +185,9 @@ def _load_gan(spec: ModelSpec, *, standin: bool, device: str, settings: Settings
 
         hub = hub_kwargs(settings, spec.revision)
         try:
-            folder = snapshot_download(spec.repo, revision=spec.revision, cache_dir=hub.get("cache_dir"), **_LOCAL)
+            folder = snapshot_download(
+                spec.repo, revision=spec.revision, cache_dir=hub.get("cache_dir"), local_files_only=True
+            )
         except Exception as exc:  # any lookup failure means "not in the local cache"
             raise LoadError(f"Could not load {spec.id} from the local Hub cache (genart is offline): {exc}") from exc
         model = cls.from_pretrained(folder)
@@ -316,6 +313,7 @@ def _build_pipeline(spec: ModelSpec, *, standin: bool, device: str, settings: Se
 def _load_diffusers_pipeline(spec: ModelSpec, *, standin: bool, device: str, settings: Settings) -> Any:
     """A diffusers pipeline from the repo (its components, e.g. a ControlNet, loaded first), or its stand-in."""
     import diffusers  # lazy: seconds to import; the app serves before any model is needed
+    import torch  # lazy: torch takes seconds to import; only model work needs it
 
     dtype = dtype_for(device, spec, settings.dtype)
     kwargs: dict[str, Any] = {"dtype": dtype, "use_safetensors": True}
@@ -341,7 +339,7 @@ def _load_diffusers_pipeline(spec: ModelSpec, *, standin: bool, device: str, set
     pipe = _from_pretrained(pipeline_class, source, kwargs, spec)
     if standin:
         use_real_scheduler(pipe, spec)
-    if str(dtype) != _FLOAT32:
+    if dtype != torch.float32:
         cast_pipeline_inputs(pipe)  # pipelines that make float32 noise (score SDE, LDM) would fail in fp16/bf16
     offload = offload_for(spec, device, settings, standin=standin)  # the memory plan's, or GENART_CPU_OFFLOAD=1
     if offload == "sequential":

@@ -81,8 +81,7 @@ def measurement_key(spec: ModelSpec, device: str, shape: Shape, options: Mapping
     digest.update(" ".join(version(lib) for lib in ("torch", "diffusers", "transformers")).encode())
     for code in MEASURING_CODE:
         digest.update(Path(__file__).with_name(code).read_bytes())
-    repos = {(spec.repo, spec.revision)} | {(p["repo"], p.get("revision", "main")) for p in spec.components.values()}
-    for repo, revision in sorted(repos):
+    for repo, revision in sorted(set(spec.hub_repos())):
         facts = repo_facts(repo, revision)
         for name in [TREE_FILE, *facts.json_files()]:
             digest.update((facts.folder / name).read_bytes())

@@ -135,6 +135,11 @@ class ModelSpec:
     def standin_class(self) -> str:
         return self.standin or self.pipeline
 
+    def hub_repos(self) -> list[tuple[str, str]]:
+        """(repo, revision) of every Hub repo the model loads: its own, then its components' (a ControlNet, a motion
+        adapter), whose revision is "main" unless the entry pins one."""
+        return [(self.repo, self.revision)] + [(p["repo"], p.get("revision", "main")) for p in self.components.values()]
+
     @property
     def denoises(self) -> bool:
         """Whether the model samples in steps with a scheduler (a diffusers pipeline), rather than one forward pass."""

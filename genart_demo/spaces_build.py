@@ -18,7 +18,7 @@ from pathlib import Path
 
 from . import __version__
 from .errors import InputError
-from .registry import ModelSpec, Registry
+from .registry import Registry
 from .spaces_table import SPACES, STUDIO, SpaceSpec, get_space, page_title, space_registry
 from .workspace import RUN_FILE, Workspace
 
@@ -31,14 +31,9 @@ PYTHON_VERSION = "3.11"  # the registry is read with tomllib (3.11+); Spaces def
 LEFT_OUT_REQUIREMENTS = ("gradio",)  # the Space's `sdk_version` installs gradio; listing it again can conflict
 
 
-def _repos(spec: ModelSpec) -> list[str]:
-    """Hub repos a model loads from: its own, then its components' (a ControlNet, a motion adapter)."""
-    return [spec.repo] + [part["repo"] for part in spec.components.values() if part.get("repo")]
-
-
 def space_models(space: SpaceSpec, registry: Registry | None = None) -> list[str]:
     """The Hub repo ids the Space uses (its `models` metadata), each once, default model's first."""
-    repos = [repo for spec in space_registry(space, registry) for repo in _repos(spec)]
+    repos = [repo for spec in space_registry(space, registry) for repo, _ in spec.hub_repos()]
     return list(dict.fromkeys(repos))
 
 
@@ -66,7 +61,9 @@ def space_metadata(space: SpaceSpec, registry: Registry | None = None) -> dict:
         "models": space_models(space, registry),
     }
     if space.default_model:
-        meta["preload_from_hub"] = list(dict.fromkeys(_repos(registry.get(space.default_model))))
+        meta["preload_from_hub"] = list(
+            dict.fromkeys(repo for repo, _ in registry.get(space.default_model).hub_repos())
+        )
     if space.oauth:
         meta["hf_oauth"] = True
     return meta

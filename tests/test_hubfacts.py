@@ -9,16 +9,9 @@ REGISTRY = Registry.load()
 SPECS = list(REGISTRY)
 
 
-def repos(spec):
-    """(repo, revision, subfolder) the entry loads: its own repo and its component repos."""
-    yield spec.repo, spec.revision, spec.subfolder
-    for part in spec.components.values():
-        yield part["repo"], part.get("revision", "main"), ""
-
-
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.id)
 def test_every_entry_has_facts_for_every_repo_it_loads(spec):
-    for repo, revision, _ in repos(spec):
+    for repo, revision in spec.hub_repos():
         facts = repo_facts(repo, revision)  # MissingFacts names the folder
         assert facts.repo == repo and facts.revision == revision and facts.files
 
@@ -47,7 +40,7 @@ def test_safetensors_flag_matches_the_repo(spec):
 
 
 def test_every_facts_folder_is_used():
-    used = {(repo, rev) for spec in SPECS for repo, rev, _ in repos(spec)}
+    used = {pair for spec in SPECS for pair in spec.hub_repos()}
     assert {(f.repo, f.revision) for f in all_repo_facts()} == used
 
 

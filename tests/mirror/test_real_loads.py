@@ -38,12 +38,6 @@ KNOWN_CPU_HALF_SLOW: dict[str, str] = {}  # entries whose half-precision forward
 # (pix2pix-facades' full-size U-Net at 256x256 in fp16 takes about 12 s in aten::_slow_conv2d_forward: it runs)
 
 
-def repos_of(spec) -> list[tuple[str, str]]:
-    """(repo, revision) of every Hub repo the entry loads: its own and its components' (ControlNet, motion adapter)."""
-    parts = [(p["repo"], p.get("revision", "main")) for p in spec.components.values()]
-    return [(spec.repo, spec.revision), *parts]
-
-
 def expected_dtype(spec, mode: str) -> torch.dtype:
     return DTYPES[spec.gpu_dtype] if mode == "gpu" else torch.float32
 
@@ -170,7 +164,7 @@ def mirrored_studio(mirror, settings, tmp_path):
 @pytest.mark.parametrize("model_id", REGISTRY.ids())
 def test_entry_loads_from_its_real_layout_and_makes_an_output(model_id, mode, mirror, mirrored_studio, inputs, caplog):
     spec = REGISTRY.get(model_id)
-    for repo, revision in repos_of(spec):
+    for repo, revision in spec.hub_repos():
         name = folder_name(repo, revision)
         if not (FACTS_DIR / name / "tree.json").is_file():
             pytest.fail(f"{model_id}: no committed Hub facts for {repo}@{revision}: genart_demo/hubfacts/{name}/")
