@@ -16,6 +16,9 @@ class Sampler:
     scheduler_class: str  # diffusers class name, e.g. "DPMSolverMultistepScheduler"
     family: str  # samplers of one family are interchangeable on a checkpoint (diffusers' `_compatibles`)
     overrides: Mapping[str, Any] = field(default_factory=dict)  # applied on top of the checkpoint's own config
+    # Offered only to entries that name it (in `schedulers`, or as their default): it runs on any checkpoint of its
+    # family but gives usable images only with weights distilled for it (LCM on a plain SD model is a blur).
+    named_only: bool = False
 
 
 SAMPLERS: Mapping[str, Sampler] = MappingProxyType(
@@ -44,7 +47,7 @@ SAMPLERS: Mapping[str, Sampler] = MappingProxyType(
             Sampler("DPM++ SDE", "DPMSolverSDEScheduler", "eps", {"use_karras_sigmas": False}),
             Sampler("DPM++ SDE Karras", "DPMSolverSDEScheduler", "eps", {"use_karras_sigmas": True}),
             Sampler("UniPC", "UniPCMultistepScheduler", "eps"),
-            Sampler("LCM", "LCMScheduler", "eps"),  # runs on any eps/v model; full quality needs LCM-distilled weights
+            Sampler("LCM", "LCMScheduler", "eps", named_only=True),  # runs on any eps/v model; needs LCM weights
             Sampler("Score SDE-VE", "ScoreSdeVeScheduler", "sde-ve"),
             Sampler("Flow Euler", "FlowMatchEulerDiscreteScheduler", "flow"),
             Sampler("CogVideoX DDIM", "CogVideoXDDIMScheduler", "cogvideox-ddim"),  # CogVideoX entries list both
@@ -72,12 +75,13 @@ def compatible_samplers(native: str, allowed: tuple[str, ...] = ()) -> list[str]
 
     `native` is the model's default sampler; `allowed`, when a registry entry gives it, is the
     explicit list (pipelines that pass one scheduler's own step arguments, such as DDIMPipeline's
-    `eta`). Otherwise every sampler of the native one's family. Pure data: imports no diffusers.
+    `eta`). Otherwise every sampler of the native one's family, except those offered only where named
+    (`Sampler.named_only`, e.g. LCM) unless it is the native one. Pure data: imports no diffusers.
     """
     if allowed:
         return [name for name in SAMPLERS if name in allowed]
     family = sampler(native).family
-    return [name for name, s in SAMPLERS.items() if s.family == family]
+    return [name for name, s in SAMPLERS.items() if s.family == family and (not s.named_only or name == native)]
 
 
 def build_scheduler(

@@ -163,3 +163,11 @@ def test_compare_shares_prompt_and_seed(studio, tmp_path):
     assert seen[-1][0] == seen[-1][1]
     with pytest.raises(InputError, match="1 to 4 models"):
         compare(studio, CompareRequest(_req(""), ("sd15",) * 5), output_dir=tmp_path)
+
+
+def test_lcm_is_refused_for_a_model_not_distilled_for_it(studio, tmp_path):
+    """LCM runs on any eps model but gives a blur without LCM weights: sd15 does not offer it, and asked for it the
+    task says so and names the samplers it takes (it once ran it silently)."""
+    assert "LCM" not in studio.spec("sd15").samplers()
+    with pytest.raises(InputError, match=r"Scheduler 'LCM' does not work with sd15\. Compatible schedulers: DDPM"):
+        generate(studio, _req("sd15", scheduler="LCM"), output_dir=tmp_path)
