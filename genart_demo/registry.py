@@ -158,6 +158,8 @@ class ModelSpec:
         wanted = {c for task in self.tasks for c in TASK_CONTROLS.get(task, ())}
         if len(self.samplers()) < 2:
             wanted.discard("scheduler")
+        if self.defaults.size_min >= self.defaults.size_max:  # one size only: nothing to choose
+            wanted.discard("size")
         wanted -= {c for c in OPTIONAL_CONTROLS if not getattr(self.defaults, c)}
         return frozenset(c for c in CONTROLS if c in wanted and c not in self.hide)
 

@@ -101,6 +101,17 @@ def composite(original: Image.Image, generated: Image.Image, mask: Image.Image, 
     return Image.composite(generated.convert("RGB"), original.convert("RGB"), Image.fromarray(alpha_arr))
 
 
+MASK_TINT = (255, 0, 200)  # the colour the mask preview lays over the area to repaint
+
+
+def mask_preview(canvas: Image.Image, mask: Image.Image) -> Image.Image:
+    """The canvas with the area to repaint tinted MASK_TINT: the painted mask and any outpaint strips both show (a bare
+    mask shows new strips as white, the colour of the page around it)."""
+    tint = Image.new("RGB", canvas.size, MASK_TINT)
+    alpha = Image.fromarray((np.asarray(mask) >= 8).astype(np.uint8) * 160)  # 160/255 tint, the picture shows through
+    return Image.composite(tint, canvas.convert("RGB"), alpha)
+
+
 def mask_box(mask: Image.Image, padding: int) -> tuple[int, int, int, int]:
     """The mask's bounding box grown by `padding`, clipped to the image."""
     ys, xs = np.nonzero(np.asarray(mask) >= 8)
@@ -126,9 +137,11 @@ def _check(studio: Studio, req: InpaintRequest) -> tuple[ModelSpec, InpaintSetti
         raise InputError(f"Padding must be from 0 to 1024 pixels; got {req.padding!r}.")
     if req.mask is None and not any(req.outpaint):
         raise InputError("No mask: paint over the area to change, upload a mask, or extend the canvas to outpaint.")
-    width, height = check_size(
-        spec, d.width if req.width is None else req.width, d.height if req.height is None else req.height
-    )
+    width, height = d.width, d.height
+    if "size" in controls:
+        width, height = check_size(
+            spec, d.width if req.width is None else req.width, d.height if req.height is None else req.height
+        )
     scheduler = check_scheduler(spec, req.scheduler)
     settings = InpaintSettings(
         **model_settings(studio, spec, req),

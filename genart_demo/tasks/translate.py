@@ -98,6 +98,11 @@ def _check(studio: Studio, req: TranslateRequest) -> tuple[ModelSpec, TranslateS
         raise InputError(f"The prompt is empty: {spec.id} needs {what}.")
     check_prompts(req.prompt, req.negative_prompt)
     check_batch(studio, req.batch)
+    if req.batch != 1 and not spec.denoises:
+        raise InputError(
+            f"Batch size must be 1 for {spec.id}: it is deterministic (one forward pass, no seed), so every image "
+            f"of a batch would be the same; got {req.batch}."
+        )
     width, height = d.width, d.height
     if "size" in controls:
         width, height = check_size(
@@ -143,7 +148,7 @@ def translate(
         from ..gan import translate_image  # lazy: a torch module (seconds to import), needed only to run a GAN
 
         with entry.lock:
-            images = [translate_image(entry.pipe, fitted) for _ in range(req.batch)]
+            images = [translate_image(entry.pipe, fitted)]
         flags = [None] * len(images)  # a GAN has no safety checker
         if progress:
             progress(1, 1, f"{spec.id}: translating")

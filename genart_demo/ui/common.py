@@ -8,6 +8,7 @@ import logging
 import typing
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -151,3 +152,68 @@ def run_task(fn: Callable[..., Any], studio: Studio, request: Any, **kwargs: Any
     studio.wait_for_warm_up()
     call = partial(guarded, fn, studio, request, **kwargs)
     return gpu_call(call, call_seconds(studio.registry, request), studio.settings.zerogpu)()
+
+
+# ---------------------------------------------------------------- how results are shown (every tab)
+
+
+def result_gallery(label: str, *, columns: int = 2, height: int = 400, **kwargs: Any) -> gr.Gallery:
+    """A gallery of results that shows every image whole: letterboxed in its tile ("contain"), never cropped, so an
+    outpainted strip or a wide or tall image keeps its edges; PNG, so what is shown is what was saved."""
+    return gr.Gallery(label=label, columns=columns, height=height, object_fit="contain", format="png", **kwargs)
+
+
+def result_image(label: str, *, height: int = 260, **kwargs: Any) -> gr.Image:
+    """An output image shown whole in a box `height` px high (Gradio scales a larger image down to fit, never crops)."""
+    return gr.Image(label=label, interactive=False, height=height, **kwargs)
+
+
+def saved_note(studio: Studio, paths: Sequence) -> str:
+    """Where a run's files were written, one line each: relative to the output folder (GENART_OUTPUT_DIR) when they
+    are inside it (the server's own paths are not shown to visitors), else as given."""
+    root = Path(studio.settings.output_dir).resolve()
+    lines = []
+    for path in map(Path, paths):
+        inside = path.resolve().is_relative_to(root)
+        where = f"`{path.resolve().relative_to(root)}` in the output folder" if inside else f"`{path}`"
+        lines.append(f"💾 Saved {where}")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- width and height (a choice, or fixed by the model)
+
+
+def fixed_size_text(spec: ModelSpec) -> str:
+    return f"Size: {spec.defaults.width}×{spec.defaults.height} (fixed by the model)"
+
+
+def size_sliders(
+    spec: ModelSpec, labels: tuple[str, str] = ("Width", "Height")
+) -> tuple[gr.Slider, gr.Slider, gr.Markdown]:
+    """Width and height sliders for `spec`, and the note shown instead of them where its size is not a choice."""
+    d, choosable = spec.defaults, "size" in spec.controls()
+    top = max(d.size_max, d.size_min + d.size_multiple)  # a Slider refuses minimum == maximum (a one-size model)
+    width, height = (
+        gr.Slider(d.size_min, top, value=value, step=d.size_multiple, label=label, visible=choosable)
+        for value, label in zip((d.width, d.height), labels)
+    )
+    return width, height, gr.Markdown(fixed_size_text(spec), visible=not choosable)
+
+
+def size_updates(spec: ModelSpec, width: Any, height: Any, note: Any) -> dict:
+    """{component: update} for the sliders and note of `size_sliders` when `spec` is picked: the sliders over its
+    range where its size is a choice; else hidden sliders, left at their range (the task ignores them), and its one
+    size as text."""
+    d = spec.defaults
+    if "size" not in spec.controls():
+        return {
+            width: gr.update(visible=False),
+            height: gr.update(visible=False),
+            note: gr.update(value=fixed_size_text(spec), visible=True),
+        }
+    shown = {"minimum": d.size_min, "maximum": d.size_max, "step": d.size_multiple, "visible": True}
+    return {
+        width: gr.update(value=d.width, **shown),
+        height: gr.update(value=d.height, **shown),
+        note: gr.update(value="", visible=False),
+    }

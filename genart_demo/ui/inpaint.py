@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import gradio as gr
 
+from ..examples import INPAINT_EXAMPLES
 from ..registry import ModelSpec
 from ..settings import MAX_GUIDANCE, MAX_SEED, MAX_STEPS
 from ..studio import Studio
-from ..tasks.inpaint import MAX_MASK_BLUR, MAX_OUTPAINT, InpaintRequest, inpaint
+from ..tasks.inpaint import MAX_MASK_BLUR, MAX_OUTPAINT, InpaintRequest, inpaint, mask_preview
 from .common import (
     follow_model,
     gallery_items,
@@ -16,24 +17,30 @@ from .common import (
     model_choices,
     notes_markdown,
     request_from_form,
+    result_gallery,
+    result_image,
     run_task,
+    saved_note,
     settings_json,
+    size_sliders,
+    size_updates,
     whole,
 )
 from .uploads import readable_uploads
 
 
-def _updates(spec: ModelSpec, form: dict) -> dict:
-    """{component: update} for the per-model controls of the form (keyed by request field)."""
-    d = spec.defaults
-    size = {"minimum": d.size_min, "maximum": d.size_max, "step": d.size_multiple}
+def _updates(spec: ModelSpec, form: dict, size_note=None) -> dict:
+    """{component: update} for the per-model controls of the form (keyed by request field) and its fixed-size note:
+    each shown only where the model uses it."""
+    shown, d = spec.controls(), spec.defaults
     return {
-        form["strength"]: gr.update(value=d.strength),
+        form["prompt"]: gr.update(visible="prompt" in shown),
+        form["negative_prompt"]: gr.update(visible="negative_prompt" in shown),
+        form["strength"]: gr.update(value=d.strength, visible="strength" in shown),
         form["steps"]: gr.update(value=d.steps),
-        form["guidance"]: gr.update(value=d.guidance),
-        form["width"]: gr.update(value=d.width, **size),
-        form["height"]: gr.update(value=d.height, **size),
-        form["scheduler"]: gr.update(choices=spec.samplers(), value=d.scheduler),
+        form["guidance"]: gr.update(value=d.guidance, visible="guidance" in shown),
+        **size_updates(spec, form["width"], form["height"], size_note),
+        form["scheduler"]: gr.update(choices=spec.samplers(), value=d.scheduler, visible="scheduler" in shown),
     }
 
 
@@ -85,12 +92,7 @@ def build_inpaint_ui(studio: Studio) -> gr.Column:
                     steps = gr.Slider(1, MAX_STEPS, value=d.steps, step=1, label="Steps")
                     guidance = gr.Slider(0, MAX_GUIDANCE, value=d.guidance, step=0.5, label="Guidance (CFG) scale")
                 with gr.Row():
-                    width = gr.Slider(
-                        d.size_min, d.size_max, value=d.width, step=d.size_multiple, label="Working width"
-                    )
-                    height = gr.Slider(
-                        d.size_min, d.size_max, value=d.height, step=d.size_multiple, label="Working height"
-                    )
+                    width, height, size_note = size_sliders(first, ("Working width", "Working height"))
                 with gr.Row():
                     seed = gr.Number(-1, label="Seed (-1 = random)", precision=0, minimum=-1, maximum=MAX_SEED)
                     batch = gr.Slider(1, studio.settings.max_batch, value=1, step=1, label="Batch size")
@@ -99,8 +101,10 @@ def build_inpaint_ui(studio: Studio) -> gr.Column:
                     )
                 run = gr.Button("Inpaint", variant="primary", elem_id="inpaint-button")
             with gr.Column(scale=3):
-                used_mask = gr.Image(label="Mask used", interactive=False, height=220, elem_id="inpaint-mask")
-                gallery = gr.Gallery(label="Output", columns=2, height=360, elem_id="inpaint-gallery", format="png")
+                used_mask = result_image(
+                    "Canvas, with the area repainted tinted (mask and outpaint strips)", elem_id="inpaint-mask"
+                )
+                gallery = result_gallery("Output", height=360, elem_id="inpaint-gallery")
                 notes = gr.Markdown(elem_id="inpaint-notes")
                 params = gr.Code(label="Parameters (also in each PNG)", language="json")
 
@@ -130,7 +134,18 @@ def build_inpaint_ui(studio: Studio) -> gr.Column:
             "scheduler": scheduler,
         }
 
-        follow_model(studio, model, card, form, _updates)
+        follow_model(studio, model, card, form, lambda spec, form: _updates(spec, form, size_note), also=[size_note])
+        example_rows = [
+            [m, str(image), mask and str(mask), p, left_px, right_px]
+            for m, image, mask, p, left_px, right_px in INPAINT_EXAMPLES
+            if m in {s.id for s in specs}
+        ]
+        if example_rows:  # a Space may serve none of the example models
+            gr.Examples(
+                example_rows,
+                inputs=[model, editor, mask_upload, prompt, left, right],
+                label="Example inputs (drawn by the project): a mask over the house, or the canvas widened to outpaint",
+            )
 
         def on_inpaint(progress=gr.Progress(), editor=None, left=0, right=0, up=0, down=0, **values):
             image, drawn = editor_parts(editor)
@@ -142,9 +157,9 @@ def build_inpaint_ui(studio: Studio) -> gr.Column:
             )
             result = run_task(inpaint, studio, request, progress=gradio_progress(progress))
             return {
-                used_mask: result.mask,
+                used_mask: mask_preview(result.input_image, result.mask),
                 gallery: gallery_items(result.paths, result.settings),
-                notes: notes_markdown(result.notes),
+                notes: "\n".join(filter(None, [notes_markdown(result.notes), saved_note(studio, result.paths)])),
                 params: settings_json(result.settings),
             }
 

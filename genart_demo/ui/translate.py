@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
+from ..examples import TRANSLATE_EXAMPLES
 from ..imagefit import FIT_MODES
 from ..registry import ModelSpec
 from ..settings import MAX_GUIDANCE, MAX_SEED, MAX_STEPS
@@ -17,16 +18,21 @@ from .common import (
     model_choices,
     notes_markdown,
     request_from_form,
+    result_gallery,
+    result_image,
     run_task,
+    saved_note,
     settings_json,
+    size_sliders,
+    size_updates,
 )
 from .uploads import readable_uploads
 
 
-def _updates(spec: ModelSpec, form: dict) -> dict:
-    """{component: update} for the per-model controls of the form (keyed by request field)."""
+def _updates(spec: ModelSpec, form: dict, size_note=None) -> dict:
+    """{component: update} for the per-model controls of the form (keyed by request field) and its fixed-size note.
+    A deterministic model (a GAN: one forward pass) shows no seed or batch, and its batch goes back to 1."""
     shown, d = spec.controls(), spec.defaults
-    size = {"minimum": d.size_min, "maximum": d.size_max, "step": d.size_multiple, "visible": "size" in shown}
     return {
         form["prompt"]: gr.update(
             visible="prompt" in shown, label="Edit instruction" if "image_guidance" in shown else "Prompt"
@@ -36,9 +42,10 @@ def _updates(spec: ModelSpec, form: dict) -> dict:
         form["image_guidance"]: gr.update(value=d.image_guidance, visible="image_guidance" in shown),
         form["steps"]: gr.update(value=d.steps, visible=spec.denoises),  # GAN translators take no steps
         form["guidance"]: gr.update(value=d.guidance, visible="guidance" in shown),
-        form["width"]: gr.update(value=d.width, **size),
-        form["height"]: gr.update(value=d.height, **size),
+        **size_updates(spec, form["width"], form["height"], size_note),
         form["scheduler"]: gr.update(choices=spec.samplers(), value=d.scheduler, visible="scheduler" in shown),
+        form["seed"]: gr.update(visible=spec.denoises),
+        form["batch"]: gr.update(value=1, visible=spec.denoises),
     }
 
 
@@ -66,12 +73,20 @@ def build_translate_ui(studio: Studio) -> gr.Column:
                     steps = gr.Slider(1, MAX_STEPS, value=d.steps, step=1, label="Steps")
                     guidance = gr.Slider(0, MAX_GUIDANCE, value=d.guidance, step=0.5, label="Guidance (CFG) scale")
                 with gr.Row():
-                    width = gr.Slider(d.size_min, d.size_max, value=d.width, step=d.size_multiple, label="Width")
-                    height = gr.Slider(d.size_min, d.size_max, value=d.height, step=d.size_multiple, label="Height")
+                    width, height, size_note = size_sliders(first)
                     fit = gr.Radio(list(FIT_MODES), value="resize", label="Fit input to size by")
                 with gr.Row():
-                    seed = gr.Number(-1, label="Seed (-1 = random)", precision=0, minimum=-1, maximum=MAX_SEED)
-                    batch = gr.Slider(1, studio.settings.max_batch, value=1, step=1, label="Batch size")
+                    seed = gr.Number(
+                        -1,
+                        label="Seed (-1 = random)",
+                        precision=0,
+                        minimum=-1,
+                        maximum=MAX_SEED,
+                        visible=first.denoises,
+                    )
+                    batch = gr.Slider(
+                        1, studio.settings.max_batch, value=1, step=1, label="Batch size", visible=first.denoises
+                    )
                     scheduler = gr.Dropdown(
                         first.samplers(), value=d.scheduler, label="Scheduler", allow_custom_value=True
                     )
@@ -81,11 +96,16 @@ def build_translate_ui(studio: Studio) -> gr.Column:
                 run = gr.Button("Translate", variant="primary", elem_id="translate-button")
             with gr.Column(scale=3):
                 with gr.Row():
-                    fitted = gr.Image(label="Input as the model sees it", interactive=False, height=260)
-                    control = gr.Image(label="Control image (canny edges)", interactive=False, height=260)
-                gallery = gr.Gallery(label="Output", columns=2, height=320, elem_id="translate-gallery", format="png")
+                    fitted = result_image("Input as the model sees it", elem_id="translate-fitted")
+                    control = result_image(
+                        "Control image (canny edges)", elem_id="translate-control", visible=first.control == "canny"
+                    )
+                gallery = result_gallery("Output", height=320, elem_id="translate-gallery")
                 notes = gr.Markdown(elem_id="translate-notes")
                 params = gr.Code(label="Parameters (also in each PNG)", language="json")
+        example_rows = [[m, str(path), p] for m, path, p in TRANSLATE_EXAMPLES if m in {s.id for s in specs}]
+        if example_rows:  # a Space may serve none of the example models
+            gr.Examples(example_rows, inputs=[model, source, prompt], label="Example inputs (drawn by the project)")
 
         # The form, keyed by TranslateRequest field; its order is the /translate API's argument order.
         form = {
@@ -108,9 +128,10 @@ def build_translate_ui(studio: Studio) -> gr.Column:
         }
 
         def updates(spec, form):
-            return {canny_row: gr.update(visible=spec.control == "canny"), **_updates(spec, form)}
+            canny = gr.update(visible=spec.control == "canny")  # the thresholds and the edge map: ControlNet canny only
+            return {canny_row: canny, control: canny, **_updates(spec, form, size_note)}
 
-        follow_model(studio, model, card, form, updates, also=[canny_row])
+        follow_model(studio, model, card, form, updates, also=[canny_row, control, size_note])
 
         def on_translate(progress=gr.Progress(), **values):
             if not values.get("image"):
@@ -122,7 +143,7 @@ def build_translate_ui(studio: Studio) -> gr.Column:
                 fitted: result.input_image,
                 control: result.control_image,
                 gallery: gallery_items(result.paths, result.settings),
-                notes: notes_markdown(result.notes),
+                notes: "\n".join(filter(None, [notes_markdown(result.notes), saved_note(studio, result.paths)])),
                 params: settings_json(result.settings),
             }
 

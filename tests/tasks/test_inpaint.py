@@ -7,7 +7,7 @@ from PIL import Image
 from genart_demo.errors import InputError
 from genart_demo.imageio import load_mask, same_aspect
 from genart_demo.registry import Registry
-from genart_demo.tasks.inpaint import InpaintRequest, composite, extend_canvas, inpaint
+from genart_demo.tasks.inpaint import MASK_TINT, InpaintRequest, composite, extend_canvas, inpaint, mask_preview
 
 IDS = [s.id for s in Registry.load().for_tasks(["inpaint"])]
 
@@ -115,3 +115,17 @@ def test_bad_input(studio, photo, square_mask, change, message, tmp_path):
     with pytest.raises(InputError, match=message):
         inpaint(studio, request, output_dir=tmp_path)
     assert not list(tmp_path.rglob("*.png")) or all(p.name in {"empty.png"} for p in tmp_path.rglob("*.png"))
+
+
+def test_the_mask_preview_shows_outpaint_strips(studio, photo, tmp_path):
+    """The preview is the widened canvas with the area to repaint tinted: the new strips (white in the bare mask, the
+    page's own colour) are tinted like the painted mask, and every other pixel is the canvas's."""
+    result = inpaint(studio, _req("sd15-inpaint", photo, None, outpaint=(32, 32, 0, 0)), output_dir=tmp_path)
+    preview = np.asarray(mask_preview(result.input_image, result.mask)).astype(int)
+    canvas = np.asarray(result.input_image.convert("RGB")).astype(int)
+    assert preview.shape == (80, 164, 3)
+    assert np.array_equal(preview[:, 32:132], canvas[:, 32:132])  # the original picture, untouched
+    tinted = (canvas * (255 - 160) + np.array(MASK_TINT) * 160) / 255  # 160/255 of the tint over the canvas
+    for strip in (np.s_[:, :32], np.s_[:, 132:]):
+        assert np.abs(preview[strip] - tinted[strip]).max() <= 1
+        assert (preview[strip][..., 1] < 110).all()  # green pulled down by the tint: no strip pixel is white

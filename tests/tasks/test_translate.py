@@ -21,15 +21,16 @@ def _req(model_id, image, **kw):
 @pytest.mark.parametrize("model_id", IDS)
 def test_every_translate_model_runs_offline(studio, photo, model_id, tmp_path):
     spec = studio.spec(model_id)
-    result = translate(studio, _req(model_id, photo, batch=2), output_dir=tmp_path)
-    assert result.standin and len(result.images) == 2
+    batch = 2 if spec.denoises else 1  # a GAN translator is deterministic: one image per call
+    result = translate(studio, _req(model_id, photo, batch=batch), output_dir=tmp_path)
+    assert result.standin and len(result.images) == batch
     entry = studio.cache.get(studio.registry.get(model_id))
     assert type(entry.pipe).__name__ == spec.pipeline
     size = (spec.defaults.width, spec.defaults.height)
     assert result.input_image.size == size and all(img.size == size for img in result.images)
     assert any("resized from 100×80" in n for n in result.notes)
-    assert [read_png_settings(p).seed for p in result.paths] == [3, 4]
-    again = translate(studio, _req(model_id, photo, batch=2), output_dir=tmp_path)
+    assert [read_png_settings(p).seed for p in result.paths] == [3, 4][:batch]
+    again = translate(studio, _req(model_id, photo, batch=batch), output_dir=tmp_path)
     assert all(np.array_equal(np.asarray(a), np.asarray(b)) for a, b in zip(again.images, result.images))
 
 
@@ -72,3 +73,16 @@ def test_unreadable_input_and_wrong_task(studio, tmp_path):
         translate(studio, _req("sd15-img2img", bogus), output_dir=tmp_path)
     with pytest.raises(InputError, match="Translate models"):
         translate(studio, _req("sd15", bogus), output_dir=tmp_path)
+
+
+@pytest.mark.parametrize("model_id", [i for i in IDS if not Registry.load().get(i).denoises])
+def test_a_deterministic_translator_refuses_a_batch(studio, photo, model_id, tmp_path):
+    """One forward pass gives the same image every time: a batch of copies is refused (the UI hides seed and batch)."""
+    with pytest.raises(InputError, match=rf"Batch size must be 1 for {model_id}: it is deterministic"):
+        translate(studio, _req(model_id, photo, batch=2), output_dir=tmp_path)
+
+
+def test_a_one_size_model_ignores_a_size_it_does_not_take(studio, photo, tmp_path):
+    """pix2pix-facades makes 256×256 only: its size is no control, so a width or height sent is not applied."""
+    result = translate(studio, _req("pix2pix-facades", photo, width=64, height=128), output_dir=tmp_path)
+    assert result.images[0].size == (256, 256) and result.settings[0].width == 256
