@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
+from ..markup import escape_markdown
 from ..registry import GENERATE_TASKS, ModelSpec
 from ..settings import MAX_COMPARE_MODELS, MAX_GUIDANCE, MAX_SEED, MAX_STEPS, MIN_GUIDANCE
 from ..studio import Studio
@@ -15,8 +16,12 @@ from .common import (
     model_card,
     model_choices,
     request_from_form,
+    result_gallery,
     run_task,
+    saved_note,
     settings_json,
+    size_sliders,
+    size_updates,
 )
 
 EXAMPLES = [
@@ -27,20 +32,33 @@ EXAMPLES = [
 ]
 
 
-def _control_updates(spec: ModelSpec, form: dict) -> dict:
-    """{component: update} for the per-model controls of the form (keyed by request field)."""
+def _control_updates(spec: ModelSpec, form: dict, size_note=None, examples=None) -> dict:
+    """{component: update} for the per-model controls of the form (keyed by request field), its fixed-size note and
+    its example prompts (shown only for models that take a prompt)."""
     shown, d = spec.controls(), spec.defaults
-    size = {"minimum": d.size_min, "maximum": d.size_max, "step": d.size_multiple, "visible": "size" in shown}
-    return {
+    updates = {
         form["prompt"]: gr.update(visible="prompt" in shown),
         form["negative_prompt"]: gr.update(visible="negative_prompt" in shown),
         form["class_label"]: gr.update(visible="class_label" in shown),
         form["steps"]: gr.update(value=d.steps),
         form["guidance"]: gr.update(value=d.guidance, visible="guidance" in shown),
-        form["width"]: gr.update(value=d.width, **size),
-        form["height"]: gr.update(value=d.height, **size),
+        **size_updates(spec, form["width"], form["height"], size_note),
         form["scheduler"]: gr.update(choices=spec.samplers(), value=d.scheduler, visible="scheduler" in shown),
         form["refine"]: gr.update(value=False, visible=bool(spec.refiner)),
+    }
+    if examples is not None:
+        updates[examples] = gr.update(visible="prompt" in shown)
+    return updates
+
+
+def _compare_updates(specs: list[ModelSpec], prompt, negative, class_label) -> dict:
+    """{component: update} for compare's own conditioning fields: each shown only if a picked model takes it (a
+    hidden one is not applied: the task blanks what a model does not take)."""
+    takes = set().union(*(s.controls() for s in specs))
+    return {
+        prompt: gr.update(visible="prompt" in takes),
+        negative: gr.update(visible="negative_prompt" in takes),
+        class_label: gr.update(visible="class_label" in takes),
     }
 
 
@@ -48,8 +66,10 @@ def _gallery(results) -> list[tuple[str, str]]:
     return [item for r in results for item in gallery_items(r.paths, r.settings)]
 
 
-def _warnings(results) -> str:
-    return "\n".join(f"⚠️ {w}" for r in results for w in r.warnings)
+def _notes(studio: Studio, results) -> str:
+    """The runs' warnings (they quote the prompt: escaped), then where each file was saved."""
+    warnings = [f"⚠️ {escape_markdown(w)}" for r in results for w in r.warnings]
+    return "\n".join(warnings + [saved_note(studio, r.paths) for r in results])
 
 
 def build_generate_ui(studio: Studio) -> gr.Column:
@@ -76,8 +96,7 @@ def build_generate_ui(studio: Studio) -> gr.Column:
                         MIN_GUIDANCE, MAX_GUIDANCE, value=d.guidance, step=0.5, label="Guidance (CFG) scale"
                     )
                 with gr.Row():
-                    width = gr.Slider(d.size_min, d.size_max, value=d.width, step=d.size_multiple, label="Width")
-                    height = gr.Slider(d.size_min, d.size_max, value=d.height, step=d.size_multiple, label="Height")
+                    width, height, size_note = size_sliders(first)
                 with gr.Row():
                     seed = gr.Number(-1, label="Seed (-1 = random)", precision=0, minimum=-1, maximum=MAX_SEED)
                     batch = gr.Slider(1, studio.settings.max_batch, value=1, step=1, label="Batch size")
@@ -88,10 +107,11 @@ def build_generate_ui(studio: Studio) -> gr.Column:
                 refine = gr.Checkbox(False, label="Finish with the SDXL refiner", visible=bool(first.refiner))
                 run = gr.Button("Generate", variant="primary", elem_id="generate-button")
             with gr.Column(scale=3):
-                gallery = gr.Gallery(label="Images", columns=2, height=420, elem_id="generate-gallery", format="png")
-                warnings = gr.Markdown(label="Warnings", elem_id="generate-warnings")
+                gallery = result_gallery("Images", height=420, elem_id="generate-gallery")
+                warnings = gr.Markdown(label="Warnings and saved files", elem_id="generate-warnings")
                 params = gr.Code(label="Parameters (also in each PNG)", language="json")
-        gr.Examples(EXAMPLES, inputs=[prompt], label="Example prompts")
+        examples = gr.Examples(EXAMPLES, inputs=[prompt], label="Example prompts")
+        examples.dataset.visible = "prompt" in first.controls()
 
         with gr.Accordion("Compare models side by side", open=False):
             compare_models = gr.Dropdown(
@@ -101,11 +121,21 @@ def build_generate_ui(studio: Studio) -> gr.Column:
                 max_choices=MAX_COMPARE_MODELS,
                 label=f"Models (up to {MAX_COMPARE_MODELS}); same prompt, negative prompt and seed",
             )
+            # Compare's own conditioning fields, shown for what the picked models take (the generate form's are
+            # shown for its one model); its prompts follow the generate form's as they are typed there.
+            compare_prompt = gr.Textbox(label="Prompt", lines=2, elem_id="compare-prompt")
+            compare_negative = gr.Textbox(label="Negative prompt", elem_id="compare-negative")
+            compare_class = gr.Textbox(
+                label="ImageNet class (name or index 0–999)", value="golden retriever", elem_id="compare-class"
+            )
+            for box, copy in ((prompt, compare_prompt), (negative, compare_negative)):
+                box.change(None, box, copy, js="(text) => text", api_visibility="private")
             own_defaults = gr.Checkbox(True, label="Each model uses its own steps, guidance, size and scheduler")
             run_compare = gr.Button("Compare", elem_id="compare-button")
-            compare_gallery = gr.Gallery(
-                label="Side by side", columns=MAX_COMPARE_MODELS, height=360, format="png", elem_id="compare-gallery"
+            compare_gallery = result_gallery(
+                "Side by side", columns=MAX_COMPARE_MODELS, height=360, elem_id="compare-gallery"
             )
+            compare_notes = gr.Markdown(elem_id="compare-notes")
             compare_params = gr.Code(label="Parameters", language="json", elem_id="compare-params")
 
         # The form, keyed by GenerateRequest field; its order is the /generate API's argument order.
@@ -124,33 +154,44 @@ def build_generate_ui(studio: Studio) -> gr.Column:
             "refine": refine,
         }
 
-        follow_model(studio, model, card, form, _control_updates)
+        follow_model(
+            studio,
+            model,
+            card,
+            form,
+            lambda spec, form: _control_updates(spec, form, size_note, examples.dataset),
+            also=[size_note, examples.dataset],
+        )
+
+        compare_fields = (compare_prompt, compare_negative, compare_class)
+
+        def on_compare_models(models):
+            picked = [studio.spec(m) for m in models or () if m in studio.registry]
+            return _compare_updates(picked, *compare_fields)
+
+        compare_models.change(on_compare_models, compare_models, list(compare_fields), api_visibility="private")
+        for box, update in on_compare_models(compare_models.value).items():
+            box.visible = update["visible"]
 
         def on_generate(progress=gr.Progress(), **values):
             result = run_task(
                 generate, studio, request_from_form(GenerateRequest, values), progress=gradio_progress(progress)
             )
-            return {gallery: _gallery([result]), params: settings_json(result.settings), warnings: _warnings([result])}
+            return {
+                gallery: _gallery([result]),
+                params: settings_json(result.settings),
+                warnings: _notes(studio, [result]),
+            }
 
         run.click(on_generate, inputs_kwargs=form, outputs=[gallery, params, warnings], api_name="generate")
 
         # /compare takes the models, then the shared settings, then whether each model keeps its own defaults.
         compare_form = {
             "models": compare_models,
-            **{
-                k: form[k]
-                for k in (
-                    "prompt",
-                    "negative_prompt",
-                    "class_label",
-                    "steps",
-                    "guidance",
-                    "width",
-                    "height",
-                    "seed",
-                    "scheduler",
-                )
-            },
+            "prompt": compare_prompt,
+            "negative_prompt": compare_negative,
+            "class_label": compare_class,
+            **{k: form[k] for k in ("steps", "guidance", "width", "height", "seed", "scheduler")},
             "own_defaults": own_defaults,
         }
 
@@ -161,10 +202,14 @@ def build_generate_ui(studio: Studio) -> gr.Column:
             results = run_task(compare, studio, request, progress=gradio_progress(progress))
             return {
                 compare_gallery: _gallery(results),
+                compare_notes: _notes(studio, results),
                 compare_params: settings_json([s for r in results for s in r.settings]),
             }
 
         run_compare.click(
-            on_compare, inputs_kwargs=compare_form, outputs=[compare_gallery, compare_params], api_name="compare"
+            on_compare,
+            inputs_kwargs=compare_form,
+            outputs=[compare_gallery, compare_notes, compare_params],
+            api_name="compare",
         )
     return page
