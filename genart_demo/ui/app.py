@@ -13,6 +13,7 @@ from ..spaces_table import get_space, space_heading, space_pages, space_studio
 from ..studio import Studio
 from ..zerogpu import prepare_zerogpu
 from .common import offline_banner
+from .field_guard import StudioBlocks
 
 TITLE = "genart studio"
 HEADING = "# genart studio\nCompare generative image and video models on the same prompt, seed and settings."
@@ -39,7 +40,7 @@ def build_app(
     Building it twice in one process works; it loads no model. `services` comes from open_services.
 
     Each page adds its components into this one Blocks (a Blocks of its own per page would cost a web app each)."""
-    with gr.Blocks(title=title) as app:
+    with StudioBlocks(title=title) as app:
         gr.Markdown(heading)
         gr.Markdown(offline_banner(studio), elem_id="genart-notice")
         if len(pages) == 1:

@@ -16,6 +16,7 @@ import gradio as gr
 from ..errors import InputError, TaskFailed
 from ..fields import allowed_types
 from ..loading import LoadError
+from ..markup import escape_markdown
 from ..registry import ModelSpec
 from ..run_settings import RunSettings
 from ..safety import flag_caption
@@ -24,6 +25,7 @@ from ..zerogpu import call_seconds, gpu_call
 
 log = logging.getLogger("genart.ui")
 SHOWN_ERRORS = (InputError, LoadError, TaskFailed, ValueError)  # shown to the user as they are, without a traceback
+FAULT_TITLE = "Something went wrong"  # the popup title of an unexpected failure (logged with its traceback)
 
 
 def model_choices(specs: list[ModelSpec]) -> list[tuple[str, str]]:
@@ -62,7 +64,7 @@ def follow_model(
 
 def notes_markdown(notes: list[str]) -> str:
     """Things the user should know about a run (conversions, resizing, truncation), one per line."""
-    return "\n".join(f"ℹ️ {n}" for n in notes)
+    return "\n".join(f"ℹ️ {escape_markdown(n)}" for n in notes)  # notes name uploaded files and quote prompts
 
 
 def settings_json(settings: Sequence[RunSettings] | RunSettings) -> str:
@@ -136,9 +138,9 @@ def guarded(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         return fn(*args, **kwargs)
     except SHOWN_ERRORS as exc:
         raise gr.Error(str(exc), duration=None) from exc
-    except Exception as exc:  # an unexpected failure: log it whole, tell the user briefly
+    except Exception as exc:  # an unexpected failure: log it whole (the only traceback), tell the user briefly
         log.exception("%s failed", getattr(fn, "__name__", fn))
-        raise gr.Error(f"{type(exc).__name__}: {exc}", duration=None) from exc
+        raise gr.Error(f"{type(exc).__name__}: {exc}", duration=None, title=FAULT_TITLE) from exc
 
 
 def run_task(fn: Callable[..., Any], studio: Studio, request: Any, **kwargs: Any) -> Any:
@@ -164,8 +166,9 @@ def result_gallery(label: str, *, columns: int = 2, height: int = 400, **kwargs:
 
 
 def result_image(label: str, *, height: int = 260, **kwargs: Any) -> gr.Image:
-    """An output image shown whole in a box `height` px high (Gradio scales a larger image down to fit, never crops)."""
-    return gr.Image(label=label, interactive=False, height=height, **kwargs)
+    """An output image shown whole in a box `height` px high (Gradio scales a larger image down to fit, never crops);
+    PNG unless `format` says otherwise (Gradio's default WebP is lossy)."""
+    return gr.Image(label=label, interactive=False, height=height, **{"format": "png", **kwargs})
 
 
 def saved_note(studio: Studio, paths: Sequence) -> str:
