@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Self
 
 from genart_demo.atomic import atomic_write
+from genart_demo.fields import whole_number_text
 from genart_demo.workspace import RUN_FILE  # the configuration, with its config_hash
 
 log = logging.getLogger("genart.leaderboard")
@@ -112,7 +113,7 @@ def shard_paths(run_dir: Path) -> list[Path]:
     """Every process's shard, by rank."""
     folder = Path(run_dir) / SHARD_DIR
     shards = folder.glob("shard-*.jsonl") if folder.is_dir() else []
-    return sorted(shards, key=lambda p: int(p.stem.split("-", 1)[1]) if p.stem.split("-", 1)[1].isdigit() else 1 << 30)
+    return sorted(shards, key=lambda p: whole_number_text(p.stem.split("-", 1)[1]) or 1 << 30)
 
 
 def read_rows(run_dir: Path) -> list[dict]:

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
+from ..fields import whole_number_text
 from ..imagesets import ImageSet, describe_sizes
 from ..media import read_png_settings
 from ..studio import Studio
@@ -111,8 +112,8 @@ def class_labels(images: ImageSet) -> list[int | None]:
     labels: list[int | None] = []
     for name, blob in zip(images.names, images.blobs):
         top = name.split("/")[0] if "/" in name else ""
-        if top.isdigit():
-            labels.append(int(top))
+        if whole_number_text(top) is not None:
+            labels.append(whole_number_text(top))
             continue
         try:
             settings = read_png_settings(io.BytesIO(blob))
@@ -120,7 +121,7 @@ def class_labels(images: ImageSet) -> list[int | None]:
             settings = None
         index = getattr(settings, "class_index", None)
         label = getattr(settings, "class_label", None)
-        labels.append(index if index is not None else int(label) if str(label or "").isdigit() else None)
+        labels.append(index if index is not None else whole_number_text(str(label or "")))
     return labels
 
 

@@ -13,6 +13,7 @@ from PIL import Image
 
 from ..cache import LoadedPipeline
 from ..errors import InputError
+from ..fields import whole_number_text
 from ..registry import GENERATE_TASKS, ModelSpec
 from ..run_settings import GenerateSettings
 from ..safety import images_and_flags
@@ -123,8 +124,8 @@ def _class_id(pipe: Any, label: str | int | None) -> tuple[int, str]:
     count = max(labels.values(), default=999) + 1
     if label is None or (isinstance(label, str) and not label.strip()):
         label = DEFAULT_CLASS
-    if isinstance(label, str) and label.strip().isdigit():
-        label = int(label.strip())
+    if whole_number_text(label) is not None:
+        label = whole_number_text(label)
     if isinstance(label, int) and not isinstance(label, bool):
         if not 0 <= label < count:
             raise InputError(f"Class index {label} is out of range: ImageNet classes are 0..{count - 1}.")
@@ -137,7 +138,8 @@ def _class_id(pipe: Any, label: str | int | None) -> tuple[int, str]:
         return labels[lowered[name.lower()]], lowered[name.lower()]
     close = difflib.get_close_matches(name.lower(), list(lowered), n=5)
     hint = f" Did you mean: {', '.join(lowered[c] for c in close)}?" if close else ""
-    raise InputError(f"Unknown ImageNet class {name!r}: give a class name or an index 0..{count - 1}.{hint}")
+    shown = name if len(name) <= 60 else f"{name[:60]}… ({len(name):,} characters)"
+    raise InputError(f"Unknown ImageNet class {shown!r}: give a class name or an index 0..{count - 1}.{hint}")
 
 
 def _pipeline_kwargs(entry: LoadedPipeline, settings: GenerateSettings, batch: int) -> dict:
