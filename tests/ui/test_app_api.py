@@ -84,12 +84,12 @@ def test_long_prompt_warning_is_shown(client):
 
 
 def test_compare_endpoint(client):
-    gallery, params_json = client.predict(
+    gallery, notes, params_json = client.predict(
         ["sd15", "sdxl-turbo"], "a red fox", "", "", 2, 5.0, 64, 64, 3, "Euler", True, api_name="/compare"
     )
     params = json.loads(params_json)
     assert [p["model"] for p in params] == ["sd15", "sdxl-turbo"] and {p["seed"] for p in params} == {3}
-    assert len(gallery) == 2
+    assert len(gallery) == 2 and notes.count("💾 Saved `") == 2  # where each model's image was written
 
 
 @pytest.mark.parametrize("model_id", [s.id for s in Registry.load().for_tasks(GENERATE_TASKS)])

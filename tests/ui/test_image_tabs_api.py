@@ -1,6 +1,7 @@
 """/translate, /inpaint and /upscale on the launched app through gradio_client: PNGs with their parameters."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -17,6 +18,13 @@ def client(app_server):
     return Client(app_server[0], verbose=False)
 
 
+def _saved(notes: str, out_dir) -> list:
+    """The files a run's notes say it saved (relative to the output folder), each checked to exist there."""
+    names = re.findall(r"💾 Saved `([^`]+)` in the output folder", notes)
+    assert names and all((out_dir / name).is_file() for name in names), notes
+    return names
+
+
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory):
     d = tmp_path_factory.mktemp("api-inputs")
@@ -29,7 +37,7 @@ def inputs(tmp_path_factory):
     return d / "photo.png", d / "mask.png"
 
 
-def test_translate(client, inputs):
+def test_translate(client, inputs, app_server):
     fitted, control, gallery, notes, params = client.predict(
         "controlnet-canny",
         handle_file(str(inputs[0])),
@@ -54,6 +62,8 @@ def test_translate(client, inputs):
     assert Image.open(fitted).size == (64, 64) and set(np.unique(np.asarray(Image.open(control)))) <= {0, 255}
     assert read_png_settings(gallery[0]["image"]).to_metadata() == settings
     assert "resized from 96×80" in notes
+    (saved,) = _saved(notes, app_server[1])
+    assert read_png_settings(app_server[1] / saved).to_metadata() == settings
 
 
 def test_inpaint_keeps_unmasked_pixels(client, inputs):
@@ -87,6 +97,42 @@ def test_inpaint_keeps_unmasked_pixels(client, inputs):
     outside = np.asarray(Image.open(inputs[1])) < 8
     assert np.abs(out - original)[outside].max() == 0
     assert read_png_settings(gallery[0]["image"]).to_metadata() == settings and settings["task"] == "inpaint"
+
+
+def test_outpaint_shows_the_wide_canvas_with_its_new_strips(client, inputs, app_server):
+    """Left and right strips make a 160×80 result; the mask preview is that canvas with the strips tinted (a bare mask
+    showed them white, the page's colour), and the notes name the file saved."""
+    editor = {"background": handle_file(str(inputs[0])), "layers": [], "composite": None}
+    preview, gallery, notes, _ = client.predict(
+        "sd15-inpaint",
+        editor,
+        None,
+        "hills",
+        "",
+        1.0,
+        4,
+        False,
+        32,
+        32,
+        32,
+        0,
+        0,
+        2,
+        7.5,
+        64,
+        64,
+        9,
+        1,
+        "PNDM",
+        api_name="/inpaint",
+    )
+    shown = np.asarray(Image.open(preview).convert("RGB")).astype(int)
+    assert shown.shape == (80, 160, 3) and Image.open(gallery[0]["image"]).size == (160, 80)
+    original = np.asarray(Image.open(inputs[0]).convert("RGB")).astype(int)
+    assert np.array_equal(shown[:, 32:128], original)  # the picture itself, untinted
+    assert (shown[:, :32, 1] < 110).all() and (shown[:, 128:, 1] < 110).all()  # strips tinted, not white
+    (saved,) = _saved(notes, app_server[1])
+    assert Image.open(app_server[1] / saved).size == (160, 80)
 
 
 def test_inpaint_without_mask_is_refused(client, inputs):
