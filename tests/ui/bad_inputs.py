@@ -312,6 +312,12 @@ CASES = [  # (id, endpoint, arguments, a part of the message that says what was 
     ("evaluate-one-image", "/evaluate", sets(b=["@good.png"]), "holds 1 image file(s); at least 2 are needed"),
     ("evaluate-folder-outside", "/evaluate", sets(a=[], a_folder="/etc"), "/etc is outside the folders genart may"),
     ("evaluate-folder-traversal", "/evaluate", sets(a=[], a_folder="../../etc"), "outside the folders genart may read"),
+    (
+        "evaluate-folder-name-too-long",
+        "/evaluate",
+        sets(a=[], a_folder="x" * 300),
+        "(300 characters) cannot be used as a path: File name too long.",
+    ),
     ("evaluate-nothing", "/evaluate", sets(a=[], b=[]), "no images given. Allowed: a .zip, a folder under"),
     ("evaluate-text-among-images", "/evaluate", sets(a=["@text.png", "@good.png"]), f"text.png {UNREADABLE}"),
     ("evaluate-not-a-zip", "/evaluate", sets(a=["@notazip.zip"]), "is not a readable zip file"),
