@@ -1,4 +1,5 @@
-"""Image sets for evaluation: a zip upload, a folder under an allowed root, or a list of files — read safely."""
+"""Image sets for evaluation: a zip upload, a folder under an allowed root, or a list of files — read safely, every
+byte a request reads counted against one budget."""
 
 from __future__ import annotations
 
@@ -12,12 +13,41 @@ from pathlib import Path, PurePosixPath
 
 from .errors import InputError
 from .imageio import LoadedImage, load_image
-from .settings import DEFAULT_MAX_PIXELS
+from .settings import DEFAULT_EVAL_MAX_MB, DEFAULT_MAX_PIXELS, MAX_ZIP_RATIO, ZIP_RATIO_FLOOR
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff")
 MAX_SET_IMAGES = 50_000  # images one set may hold
-MAX_SET_BYTES = 4 * 1024**3  # uncompressed bytes one set may hold (zip bombs stop here, before decoding)
 MIN_SET_IMAGES = 2  # a covariance (and any set metric) needs at least two samples
+MB = 1024**2
+
+
+def _mb(size: int) -> str:
+    """A byte count in MB as people read it: "4,096", "1.5", "0.05"."""
+    return f"{size / MB:,.2f}".rstrip("0").rstrip(".")
+
+
+class ByteBudget:
+    """The bytes (unpacked) one request may still read, shared by every set, zip and file it names: a zip given three
+    times counts three times. Sizes are taken before reading, so nothing over the limit is ever inflated."""
+
+    def __init__(self, limit_bytes: int) -> None:
+        self.limit = limit_bytes
+        self.used = 0
+
+    @classmethod
+    def of_mb(cls, limit_mb: int) -> ByteBudget:
+        """A budget of `limit_mb` MB (GENART_EVAL_MAX_MB); 0 = no limit."""
+        return cls(limit_mb * MB if limit_mb else 2**63)
+
+    def take(self, size: int, what: str) -> None:
+        """Count `size` bytes of `what` (a file, a zip's images); InputError naming it and the limit if they do not fit."""
+        if self.used + size > self.limit:
+            raise InputError(
+                f"{what} unpacks to {_mb(size)} MB, which would bring this request to {_mb(self.used + size)} MB of "
+                f"images; the limit is {_mb(self.limit)} MB per request, all sets and files together "
+                "(GENART_EVAL_MAX_MB). Give fewer or smaller images."
+            )
+        self.used += size
 
 
 @dataclass
@@ -73,20 +103,37 @@ def _escapes(name: str) -> bool:
     return path.is_absolute() or ".." in path.parts or (len(name) > 1 and name[1] == ":")
 
 
+def _check_ratio(label: str, member: zipfile.ZipInfo) -> None:
+    """Refuse an entry that declares it inflates more than MAX_ZIP_RATIO times (a zip bomb), before inflating it.
+    Entries under ZIP_RATIO_FLOOR may compress as well as they like: they cannot hurt."""
+    if member.file_size > ZIP_RATIO_FLOOR and member.file_size > MAX_ZIP_RATIO * max(member.compress_size, 1):
+        ratio = member.file_size / max(member.compress_size, 1)
+        raise InputError(
+            f"{label}: {member.filename} would unpack to {ratio:,.0f} times its packed size ({_mb(member.file_size)} MB "
+            f"from {member.compress_size:,} bytes); the limit is {MAX_ZIP_RATIO} times for entries over "
+            f"{_mb(ZIP_RATIO_FLOOR)} MB. Refusing the archive (a zip bomb?)."
+        )
+
+
 def read_zip(
     source: str | os.PathLike,
     *,
     label: str | None = None,
     minimum: int = MIN_SET_IMAGES,
     max_images: int = MAX_SET_IMAGES,
-    max_bytes: int = MAX_SET_BYTES,
+    budget: ByteBudget | None = None,
 ) -> ImageSet:
     """The images inside a zip, read into memory; nothing is written to disk.
 
     Members whose path would escape the archive root and members that are not images are skipped and named in
-    the notes; a zip declaring more than `max_bytes` uncompressed or `max_images` images is refused before reading.
+    the notes. Before anything is inflated, a zip is refused when it holds more than `max_images` images, when an
+    entry declares an absurd compression ratio, or when its declared sizes do not fit the request's `budget`; an
+    entry is never read past its declared size.
     """
-    label = label or Path(source).name
+    name = Path(source).name
+    label = label or name
+    where = label if label == name else f"{label}: {name}"  # messages name the set and the file
+    budget = budget or ByteBudget.of_mb(DEFAULT_EVAL_MAX_MB)
     try:
         archive = zipfile.ZipFile(source)
     except (zipfile.BadZipFile, OSError) as exc:
@@ -100,22 +147,19 @@ def read_zip(
         members = [m for m in members if _is_image_name(m.filename)]
         if len(members) > max_images:
             raise InputError(f"{label} holds {len(members)} images; the limit is {max_images:,} per set.")
-        declared = sum(m.file_size for m in members)
-        if declared > max_bytes:
-            raise InputError(
-                f"{label} unpacks to {declared / 1024**2:,.0f} MiB; the limit is {max_bytes / 1024**2:,.0f} MiB per set."
-            )
+        for member in members:
+            _check_ratio(where, member)
+        budget.take(sum(m.file_size for m in members), f"{where}, {len(members)} images,")
         notes: list[str] = []
         if escaping:
             notes.append(_skipped_note(label, escaping, "file(s) whose paths point outside the archive"))
         if others:
             notes.append(_skipped_note(label, others, "file(s) that are not images"))
-        names, blobs, total = [], [], 0
+        names, blobs = [], []
         for member in members:
             with archive.open(member) as handle:
                 blob = handle.read(member.file_size + 1)  # a lying header cannot make us read more than declared
-            total += len(blob)
-            if len(blob) > member.file_size or total > max_bytes:
+            if len(blob) > member.file_size:
                 raise InputError(
                     f"{label}: {member.filename} is larger than its zip header says; refusing the archive."
                 )
@@ -128,6 +172,36 @@ def _within(path: Path, roots: Iterable[Path]) -> bool:
     return any(path == root or root in path.parents for root in roots)
 
 
+def _resolved(paths: Iterable[str | os.PathLike]) -> list[Path]:
+    return [Path(p).expanduser().resolve() for p in paths]
+
+
+def _readable(source: str | os.PathLike, roots: list[Path] | None, hidden: list[Path]) -> Path:
+    """`source` with symlinks resolved, once it is known to lie under one of `roots` (None: anywhere) and outside the
+    `hidden` folders. Every path a person typed (a folder or a .zip) passes here; uploads do not."""
+    try:
+        real = Path(source).expanduser().resolve()
+        real.exists()  # raises for a path the file system refuses to look up (a name over 255 bytes)
+    except OSError as exc:
+        typed = str(source) if len(str(source)) <= 80 else f"{str(source)[:80]}… ({len(str(source)):,} characters)"
+        raise InputError(f"{typed} cannot be used as a path: {exc.strerror or exc}.") from exc
+    if roots is not None and not _within(real, roots):
+        allowed = ", ".join(str(r) for r in roots) or "(none configured)"
+        raise InputError(f"{source} is outside the folders genart may read. Allowed roots: {allowed}.")
+    if _within(real, hidden):
+        where = "is" if real in hidden else "lies in"
+        raise InputError(f"{source} {where} a private folder of the server (the arena's own files): it cannot be read.")
+    return real
+
+
+def _read_counted(path: Path, name: str, budget: ByteBudget) -> bytes:
+    """A file's bytes, its size taken from `budget` first; never more than was counted (a file that grew is cut)."""
+    size = path.stat().st_size
+    budget.take(size, name)
+    with open(path, "rb") as handle:
+        return handle.read(size)
+
+
 def read_folder(
     folder: str | os.PathLike,
     *,
@@ -135,7 +209,7 @@ def read_folder(
     label: str | None = None,
     minimum: int = MIN_SET_IMAGES,
     max_images: int = MAX_SET_IMAGES,
-    max_bytes: int = MAX_SET_BYTES,
+    budget: ByteBudget | None = None,
     private: Iterable[str | os.PathLike] = (),
 ) -> ImageSet:
     """The images in a folder (recursively). With `roots`, the folder and every file (symlinks resolved) must lie
@@ -143,17 +217,13 @@ def read_folder(
     arena's vote database and key) are never read, listed or named."""
     folder_path = Path(folder).expanduser()
     label = label or folder_path.name or str(folder_path)
-    resolved_roots = [Path(r).expanduser().resolve() for r in roots] if roots is not None else None
-    hidden = [Path(p).expanduser().resolve() for p in private]
-    real = folder_path.resolve()
-    if resolved_roots is not None and not _within(real, resolved_roots):
-        allowed = ", ".join(str(r) for r in resolved_roots) or "(none configured)"
-        raise InputError(f"{folder} is outside the folders genart may read. Allowed roots: {allowed}.")
-    if _within(real, hidden):
-        raise InputError(f"{folder} is a private folder of the server (the arena's own files): it cannot be read.")
+    budget = budget or ByteBudget.of_mb(DEFAULT_EVAL_MAX_MB)
+    resolved_roots = _resolved(roots) if roots is not None else None
+    hidden = _resolved(private)
+    real = _readable(folder, resolved_roots, hidden)
     if not real.is_dir():
         raise InputError(f"{folder} is not a folder. Give a folder of image files or a .zip.")
-    names, blobs, others, escaping, total = [], [], [], [], 0
+    names, blobs, others, escaping = [], [], [], []
     for path in sorted(real.rglob("*")):
         rel = path.relative_to(real).as_posix()
         try:
@@ -171,12 +241,8 @@ def read_folder(
             continue
         if len(blobs) >= max_images:
             raise InputError(f"{label} holds more than {max_images:,} images; the limit per set.")
-        blob = target.read_bytes()
-        total += len(blob)
-        if total > max_bytes:
-            raise InputError(f"{label} holds more than {max_bytes / 1024**2:,.0f} MiB of images; the limit per set.")
         names.append(rel)
-        blobs.append(blob)
+        blobs.append(_read_counted(target, f"{label}: {rel}", budget))
     notes = []
     if escaping:
         notes.append(_skipped_note(label, escaping, "link(s) pointing outside the allowed folders"))
@@ -185,19 +251,24 @@ def read_folder(
     return _finish(label, names, blobs, notes, minimum)
 
 
-def read_files(paths: Iterable[str | os.PathLike], *, label: str = "images", minimum: int = 1) -> ImageSet:
-    """Loose files (uploads): each must be an image; a zip among them is read as a set of its own images."""
+def read_files(
+    paths: Iterable[str | os.PathLike], *, label: str = "images", minimum: int = 1, budget: ByteBudget | None = None
+) -> ImageSet:
+    """Uploaded files: each must be an image or a zip of images. A zip given alone is the set (its folders kept, so
+    numeric class folders still label images); zips among other files are named as folders of the set.
+    Uploads are not held to the allowed roots (they are where the upload widget put them); the budget applies."""
+    paths = [Path(p) for p in paths]
+    budget = budget or ByteBudget.of_mb(DEFAULT_EVAL_MAX_MB)
     names, blobs, notes = [], [], []
-    for p in paths:
-        path = Path(p)
+    for path in paths:
         if path.suffix.lower() == ".zip":
-            inner = read_zip(path, minimum=0)
-            names += [f"{path.name}/{n}" for n in inner.names]
+            inner = read_zip(path, label=label if len(paths) == 1 else path.name, minimum=0, budget=budget)
+            names += inner.names if len(paths) == 1 else [f"{path.name}/{n}" for n in inner.names]
             blobs += inner.blobs
             notes += inner.notes
         elif _is_image_name(path.name):
             names.append(path.name)
-            blobs.append(path.read_bytes())
+            blobs.append(_read_counted(path, f"{label}: {path.name}", budget))
         else:
             notes.append(f"{label}: skipped {path.name} (not an image).")
     return _finish(label, names, blobs, notes, minimum)
@@ -210,12 +281,14 @@ def read_set(
     label: str | None = None,
     minimum: int = MIN_SET_IMAGES,
     private: Iterable[str | os.PathLike] = (),
+    budget: ByteBudget | None = None,
 ) -> ImageSet:
-    """A zip file or a folder, whichever `source` is; `roots` and `private` as for read_folder."""
-    path = Path(source)
-    if path.is_file() and path.suffix.lower() == ".zip":
-        return read_zip(path, label=label, minimum=minimum)
-    return read_folder(path, roots=roots, label=label, minimum=minimum, private=private)
+    """A typed path: a zip file or a folder, whichever `source` is. Either must lie under `roots` (None: anywhere)
+    and outside `private`, as for read_folder."""
+    real = _readable(source, _resolved(roots) if roots is not None else None, _resolved(private))
+    if real.is_file() and Path(source).suffix.lower() == ".zip":
+        return read_zip(real, label=label or Path(source).name, minimum=minimum, budget=budget)
+    return read_folder(source, roots=roots, label=label, minimum=minimum, private=private, budget=budget)
 
 
 def describe_sizes(sizes: list[tuple[int, int]], modes: list[str]) -> list[str]:
@@ -235,9 +308,9 @@ def describe_sizes(sizes: list[tuple[int, int]], modes: list[str]) -> list[str]:
 
 __all__ = [
     "IMAGE_SUFFIXES",
-    "MAX_SET_BYTES",
     "MAX_SET_IMAGES",
     "MIN_SET_IMAGES",
+    "ByteBudget",
     "ImageSet",
     "describe_sizes",
     "read_files",

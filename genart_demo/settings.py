@@ -18,6 +18,9 @@ MAX_GUIDANCE = 50.0  # upper bound; beyond this images are saturated noise
 MAX_SEED = 2**32 - 1  # torch.Generator.manual_seed accepts 0..2**64-1; A1111 seeds are 32-bit
 MAX_COMPARE_MODELS = 4  # compare mode runs at most this many models side by side
 DEFAULT_MAX_PIXELS = 4096 * 4096  # largest input image (width x height) unless GENART_MAX_PIXELS says otherwise
+DEFAULT_EVAL_MAX_MB = 4096  # image bytes (unpacked, MB) one evaluation request may read unless GENART_EVAL_MAX_MB says
+MAX_ZIP_RATIO = 100  # a zip entry declaring it unpacks to more than this many times its packed size is refused...
+ZIP_RATIO_FLOOR = 1024**2  # ...when it unpacks to more than this many bytes (small entries may compress as they like)
 DEVICES = ("cuda", "mps", "cpu")  # what GENART_DEVICE may force
 # GENART_SAFETY_CHECKER: "checkpoint" keeps the safety checker a checkpoint ships (diffusers blacks out an image it
 # flags; genart marks it and keeps it out of leaderboard scores and arena battles); "off" loads pipelines without it.
@@ -87,6 +90,7 @@ class Settings:
     )
     max_upload_mb: int = 1024  # GENART_MAX_UPLOAD_MB: largest file one upload may be, in MB (0 = no limit)
     max_pixels: int = DEFAULT_MAX_PIXELS  # GENART_MAX_PIXELS: largest input image (width x height)
+    eval_max_mb: int = DEFAULT_EVAL_MAX_MB  # GENART_EVAL_MAX_MB: image MB one evaluation reads (0 = no limit)
     device: str = ""  # GENART_DEVICE: force cuda / mps / cpu; empty = best available
     hub_probe_timeout_s: float = 2.0  # GENART_HUB_TIMEOUT: how long to wait for the Hub before going offline
     hub_endpoint: str = "https://huggingface.co"  # HF_ENDPOINT: the Hub (or a mirror) probed at start
@@ -167,6 +171,7 @@ class Settings:
                 minimum=1,
                 what=f"a pixel count, e.g. {DEFAULT_MAX_PIXELS} for 4096×4096",
             ),
+            eval_max_mb=_number(env, "GENART_EVAL_MAX_MB", DEFAULT_EVAL_MAX_MB, int, minimum=0, what="0 = no limit"),
             device=device,
             hub_probe_timeout_s=_number(env, "GENART_HUB_TIMEOUT", 2.0, float, minimum=0.01, maximum=600),
             hub_endpoint=(env.get("HF_ENDPOINT") or "https://huggingface.co").strip(),

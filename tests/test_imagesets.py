@@ -1,4 +1,5 @@
-"""Image sets for evaluation: zips read in memory with escaping paths and non-images skipped, folders kept to roots."""
+"""Image sets for evaluation: zips read in memory with escaping paths and non-images skipped, typed paths (folders and
+zips) kept to roots, uploads read where they are."""
 
 import io
 import os
@@ -9,7 +10,7 @@ import pytest
 from PIL import Image
 
 from genart_demo.errors import InputError
-from genart_demo.imagesets import describe_sizes, read_files, read_folder, read_set, read_zip
+from genart_demo.imagesets import ByteBudget, describe_sizes, read_files, read_folder, read_set, read_zip
 
 
 def png(value: int, size=(8, 8), mode="RGB") -> bytes:
@@ -55,8 +56,8 @@ def test_zip_with_too_few_images_or_not_a_zip_is_refused(tmp_path):
 
 def test_zip_bomb_limits_refuse_before_reading(tmp_path):
     path = make_zip(tmp_path / "big.zip", {"a.png": png(1), "b.png": png(2), "c.png": b"\0" * 100_000})
-    with pytest.raises(InputError, match="unpacks to"):
-        read_zip(path, max_bytes=50_000)
+    with pytest.raises(InputError, match=r"^big.zip, 3 images, unpacks to 0.1 MB.*the limit is 0.05 MB per request"):
+        read_zip(path, budget=ByteBudget(50_000))
     with pytest.raises(InputError, match="limit is 2 per set"):
         read_zip(path, max_images=2)
 
@@ -97,3 +98,30 @@ def test_loose_files_and_mixed_modes(tmp_path):
     assert np.asarray(loaded[0].image).shape == (8, 8, 3)
     notes = describe_sizes([x.original_size for x in loaded], [x.original_mode for x in loaded])
     assert "2 distinct" in notes[0] and "1 L" in notes[1]
+
+
+def test_a_typed_zip_path_is_held_to_the_roots_like_a_folder(tmp_path):
+    """Regression: read_set read a .zip from anywhere on disk; only folders were checked against the roots."""
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    root.mkdir()
+    (outside / "arena").mkdir(parents=True)
+    members = {"a.png": png(1), "b.png": png(2)}
+    inside = make_zip(root / "in.zip", members)
+    elsewhere = make_zip(outside / "out.zip", members)
+    private = make_zip(outside / "arena" / "p.zip", members)
+    os.symlink(elsewhere, root / "link.zip")
+    assert read_set(inside, roots=[root]).names == ["a.png", "b.png"]
+    for typed in (elsewhere, root / "link.zip", root / ".." / "outside" / "out.zip"):
+        with pytest.raises(InputError, match=r"outside the folders genart may read. Allowed roots: .*root"):
+            read_set(typed, roots=[root])
+    with pytest.raises(InputError, match="lies in a private folder of the server"):
+        read_set(private, roots=[outside], private=[outside / "arena"])
+
+
+def test_uploads_are_read_where_they_are_and_a_lone_zip_is_the_set(tmp_path):
+    """Uploads (a list) need no root: they are where the upload widget put them. A zip alone keeps its folders."""
+    lone = read_files([make_zip(tmp_path / "up.zip", {"207/a.png": png(1), "3/b.png": png(2)})], minimum=2)
+    assert lone.names == ["207/a.png", "3/b.png"]
+    (tmp_path / "c.png").write_bytes(png(3))
+    mixed = read_files([tmp_path / "up.zip", tmp_path / "c.png"])
+    assert mixed.names == ["c.png", "up.zip/207/a.png", "up.zip/3/b.png"]

@@ -16,7 +16,7 @@ from ..imagesets import ImageSet, describe_sizes
 from ..media import read_png_settings
 from ..studio import Studio
 from .common import ProgressFn, workspace_for
-from .evaluate_common import EvalResult, check_metrics, resolve_set, row, write_result
+from .evaluate_common import EvalResult, check_metrics, request_budget, resolve_set, returns_memory, row, write_result
 
 SET_METRICS = ("fid", "kid", "is", "prdc", "intra-fid", "accuracy")  # what section (a) can compute
 SET_EXTRACTORS = ("fid-inception", "timm-inception", "dinov2", "clip")  # feature networks people can pick
@@ -143,6 +143,7 @@ def _labelled(features: np.ndarray, labels: list[int | None]) -> tuple[np.ndarra
     return features[keep], np.array([labels[i] for i in keep], dtype=np.int64)
 
 
+@returns_memory
 def evaluate_sets(
     studio: Studio, req: SetsRequest, *, progress: ProgressFn | None = None, output_dir: Path | None = None
 ) -> EvalResult:
@@ -161,9 +162,12 @@ def evaluate_sets(
     extractor = extractor_for(studio, req.extractor)
     info = extractor.info
     one_set = set(metrics) <= {"is", "accuracy"}  # these need no reference set
-    gen = resolve_set(studio, req.generated, "set B (generated)")
+    budget = request_budget(studio)  # the two sets share one: a zip given in both counts twice
+    gen = resolve_set(studio, req.generated, "set B (generated)", budget=budget)
     ref = (
-        None if one_set and req.reference in (None, "", []) else resolve_set(studio, req.reference, "set A (reference)")
+        None
+        if one_set and req.reference in (None, "", [])
+        else resolve_set(studio, req.reference, "set A (reference)", budget=budget)
     )
     notes = (ref.notes if ref else []) + gen.notes
     b, _ = features_with_cache(studio, extractor, gen, progress, f"features of set B ({info.id})", notes)

@@ -1,23 +1,29 @@
-"""What every evaluation shares: where its images come from (uploads, a zip, a folder, a leaderboard run), its rows,
-the metric names it takes, and its record on disk (CSV and JSON)."""
+"""What every evaluation shares: where its images come from (uploads, a zip, a folder, a leaderboard run) and the
+byte budget they share, its rows, the metric names it takes, and its record on disk (CSV and JSON)."""
 
 from __future__ import annotations
 
 import csv
+import ctypes
+import functools
+import gc
 import io
 import json
+import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .. import __version__
 from ..atomic import atomic_write
 from ..errors import InputError
-from ..imagesets import MIN_SET_IMAGES, ImageSet, read_files, read_set
+from ..imagesets import MIN_SET_IMAGES, ByteBudget, ImageSet, read_files, read_set
 from ..studio import Studio
 from ..workspace import Workspace
 
 LEADERBOARD_PREFIX = "leaderboard:"  # "leaderboard:<run>" names a run of the workspace as an image set
+Task = TypeVar("Task", bound=Callable[..., Any])
 
 
 @dataclass
@@ -84,15 +90,27 @@ def check_metrics(names: Any, allowed: tuple[str, ...], what: str) -> tuple[str,
     return names
 
 
-def resolve_set(studio: Studio, source: Any, label: str, minimum: int = MIN_SET_IMAGES) -> ImageSet:
-    """A zip (path or upload), a list of uploaded files, a folder under an allowed root, or "leaderboard:<run>"."""
+def request_budget(studio: Studio) -> ByteBudget:
+    """The bytes one request may read, all its sets, zips and files together (GENART_EVAL_MAX_MB)."""
+    return ByteBudget.of_mb(studio.settings.eval_max_mb)
+
+
+def resolve_set(
+    studio: Studio, source: Any, label: str, minimum: int = MIN_SET_IMAGES, *, budget: ByteBudget | None = None
+) -> ImageSet:
+    """The images `source` names, counted against `budget` (a request's sets share one; default: a fresh one).
+
+    A list is what the upload widget handed over: image files and zips, read wherever Gradio keeps uploads. A string
+    is typed: "leaderboard:<run>", or a folder or .zip that must lie under the allowed roots (never the private
+    folder), so a typed path cannot reach a zip elsewhere on the server."""
     if source is None or source == "" or source == []:
         raise InputError(
             f"{label}: no images given. Allowed: a .zip, a folder under {allowed_roots_text(studio)}, "
             f"or a leaderboard run."
         )
+    budget = budget or request_budget(studio)
     if isinstance(source, (list, tuple)):
-        found = read_files([getattr(s, "name", s) for s in source], label=label, minimum=minimum)
+        found = read_files([getattr(s, "name", s) for s in source], label=label, minimum=minimum, budget=budget)
     else:
         source = str(getattr(source, "name", source))
         if source.startswith(LEADERBOARD_PREFIX):
@@ -101,10 +119,60 @@ def resolve_set(studio: Studio, source: Any, label: str, minimum: int = MIN_SET_
             except InputError as exc:
                 raise InputError(f"{label}: {exc}") from None
         found = read_set(
-            source, roots=allowed_roots(studio), label=label, minimum=minimum, private=studio.settings.workspace.private
+            source,
+            roots=allowed_roots(studio),
+            label=label,
+            minimum=minimum,
+            private=studio.settings.workspace.private,
+            budget=budget,
         )
     found.label, found.limit = label, studio.settings.max_pixels
     return found
+
+
+def returns_memory(task: Task) -> Task:
+    """`task`, after which the memory its image sets took goes back to the system, whether it returned or raised.
+
+    Freed bytes alone are not enough: glibc keeps the heap pages of many freed blobs (a server held 1 GB after
+    one evaluation of 900 MB of images), so the heap is trimmed too. A raised error keeps its traceback for the log
+    but not the frames' locals (the image sets), whoever holds on to it."""
+
+    @functools.wraps(task)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return task(*args, **kwargs)
+        except BaseException as exc:
+            _drop_locals(exc)
+            raise
+        finally:
+            release_memory()
+
+    return run  # type: ignore[return-value]
+
+
+def _drop_locals(exc: BaseException | None) -> None:
+    """Clear the local variables of every finished frame in `exc`'s traceback and in the errors it chains to."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        traceback.clear_frames(exc.__traceback__)
+        exc = exc.__cause__ or exc.__context__
+
+
+def release_memory() -> None:
+    """Collect garbage, then hand free heap pages back to the system where the C library can (glibc's malloc_trim)."""
+    gc.collect()
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    try:
+        return ctypes.CDLL(None).malloc_trim  # glibc only; musl, macOS and Windows have none (or no CDLL(None))
+    except (OSError, AttributeError, TypeError):
+        return None
 
 
 def allowed_roots(studio: Studio) -> list[Path]:

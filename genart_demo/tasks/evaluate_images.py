@@ -14,7 +14,7 @@ from ..imageio import load_image
 from ..media import read_png_settings
 from ..studio import Studio
 from .common import ProgressFn, spec_for_tasks, to_image, to_tensor, workspace_for
-from .evaluate_common import EvalResult, check_metrics, resolve_set, row, write_result
+from .evaluate_common import EvalResult, check_metrics, resolve_set, returns_memory, row, write_result
 
 PAIR_METRICS = ("psnr", "ssim", "ms-ssim", "mse", "lpips")
 CLIP_CONVENTIONS = ("per_sample", "mean")  # clamp each image's score at 0 (paper) or the mean (torchmetrics)
@@ -198,6 +198,7 @@ def _prompts_from_pngs(images) -> list[str]:
     return prompts
 
 
+@returns_memory
 def evaluate_clip(
     studio: Studio, req: ClipRequest, *, progress: ProgressFn | None = None, output_dir: Path | None = None
 ) -> EvalResult:

@@ -64,10 +64,10 @@ def outputs(result) -> tuple:
 
 
 def set_source(files, folder: str, run: str):
-    """Uploads win, then a folder path, then a leaderboard run; one zip upload is read as a set of its own."""
+    """Uploads win, then a typed folder or .zip path, then a leaderboard run. Uploads stay a list, so the task reads
+    them where Gradio put them (a zip alone is the set) while a typed path is held to the allowed roots."""
     if files:
-        paths = [getattr(f, "name", f) for f in files]
-        return paths[0] if len(paths) == 1 and str(paths[0]).lower().endswith(".zip") else paths
+        return [getattr(f, "name", f) for f in files]
     return (folder or "").strip() or run or None
 
 

@@ -95,7 +95,7 @@ def test_zip_upload_with_escaping_member_is_read_without_extracting(studio, tmp_
             zf.write(p, p.name)
         zf.writestr("../../escape.png", (sets[1] / "000.png").read_bytes())
         zf.writestr("readme.txt", "not an image")
-    result = evaluate_sets(studio, SetsRequest(str(sets[0]), str(archive), metrics=("fid", "kid")))
+    result = evaluate_sets(studio, SetsRequest(str(sets[0]), [str(archive)], metrics=("fid", "kid")))  # uploaded
     assert result.info["n_b"] == 4
     text = " ".join(result.notes)
     assert "../../escape.png" in text and "readme.txt" in text
