@@ -99,6 +99,7 @@ class Settings:
     host: str = "127.0.0.1"  # GENART_HOST (else GRADIO_SERVER_NAME, which Hugging Face Spaces set)
     port: int = 7860  # GENART_PORT (else GRADIO_SERVER_PORT)
     share: bool = False  # GENART_SHARE=1: ask Gradio for a public share link
+    monitoring: bool = False  # GENART_MONITORING=1: serve Gradio's /monitoring pages (per-endpoint counts, to anyone)
     zerogpu: bool = False  # SPACES_ZERO_GPU (set by Hugging Face on ZeroGPU hardware): tasks run under spaces.GPU
     eval_roots: tuple[
         Path, ...
@@ -130,8 +131,15 @@ class Settings:
         }
 
     def launch_options(self) -> dict[str, Any]:
-        """Gradio launch() arguments: where to serve, whether to share, and the file routes."""
-        return {"server_name": self.host, "server_port": self.port, "share": self.share, **self.file_routes()}
+        """Gradio launch() arguments: where to serve, whether to share, the file routes, and whether Gradio's
+        monitoring pages exist (Gradio serves them unless told not to)."""
+        return {
+            "server_name": self.host,
+            "server_port": self.port,
+            "share": self.share,
+            "enable_monitoring": self.monitoring,
+            **self.file_routes(),
+        }
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -181,6 +189,7 @@ class Settings:
             port=_number(env, "GENART_PORT", None, int, minimum=1, maximum=65535)
             or _number(env, "GRADIO_SERVER_PORT", 7860, int, minimum=1, maximum=65535),
             share=_flag(env.get("GENART_SHARE")),
+            monitoring=_flag(env.get("GENART_MONITORING")),
             zerogpu=_flag(env.get("SPACES_ZERO_GPU")),
             eval_roots=tuple(Path(p) for p in (env.get("GENART_EVAL_ROOTS") or "").split(os.pathsep) if p.strip()),
             fid_weights=(env.get("GENART_FID_WEIGHTS") or "").strip(),

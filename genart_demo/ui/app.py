@@ -13,6 +13,7 @@ from ..spaces_table import get_space, space_heading, space_pages, space_studio
 from ..studio import Studio
 from ..zerogpu import prepare_zerogpu
 from .common import offline_banner
+from .http_guard import guarded_app_kwargs
 from .field_guard import StudioBlocks
 
 TITLE = "genart studio"
@@ -57,8 +58,9 @@ def serve(studio: Studio, pages: Sequence[Page], *, title: str = TITLE, heading:
     """Serve `pages` until the process is stopped: `python app.py`, `genart serve` and every Space come here.
 
     Opens the pages' services once, builds the app, bounds its queue (GENART_QUEUE_SIZE), launches it where the
-    settings say with the output folder servable (its private folders not), then imports torch and diffusers in
-    the background so the first request does not wait for them."""
+    settings say with the output folder servable (its private folders not), Gradio's monitoring pages off unless
+    GENART_MONITORING=1, and every request through the HTTP guards (Range headers Gradio cannot answer are dropped),
+    then imports torch and diffusers in the background so the first request does not wait for them."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     prepare_zerogpu(studio.settings.zerogpu)  # on ZeroGPU hardware: tells `spaces` before launch that tasks use it
     services = open_services(studio, pages)
@@ -66,7 +68,7 @@ def serve(studio: Studio, pages: Sequence[Page], *, title: str = TITLE, heading:
         app = build_app(studio, pages, services, title=title, heading=heading)
         app.queue(default_concurrency_limit=1, max_size=studio.settings.queue_size or None)
         studio.settings.output_dir.mkdir(parents=True, exist_ok=True)
-        app.launch(**studio.settings.launch_options(), prevent_thread_lock=True)
+        app.launch(**studio.settings.launch_options(), app_kwargs=guarded_app_kwargs(), prevent_thread_lock=True)
         studio.start_warm_up()
         app.block_thread()
     finally:
