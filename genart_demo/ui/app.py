@@ -13,8 +13,8 @@ from ..spaces_table import get_space, space_heading, space_pages, space_studio
 from ..studio import Studio
 from ..zerogpu import prepare_zerogpu
 from .common import offline_banner
-from .http_guard import guarded_app_kwargs
 from .field_guard import StudioBlocks
+from .http_guard import guarded_app_kwargs
 
 TITLE = "genart studio"
 HEADING = "# genart studio\nCompare generative image and video models on the same prompt, seed and settings."
