@@ -23,18 +23,27 @@ from .fields import allowed_types
 PARAMETERS_KEY = "parameters"  # the text chunk AUTOMATIC1111's webui and its readers use
 JSON_KEY = "genart"  # our chunk: every setting as JSON
 # Labels of the A1111 "key: value" line, in order, for the settings fields they show ("size" is width x height).
+# The webui's own labels where it has one (its img2img/inpaint/extras tabs write and read the same ones).
 A1111_LABELS = (
     ("steps", "Steps"),
     ("scheduler", "Sampler"),
     ("guidance", "CFG scale"),
+    ("image_guidance", "Image CFG scale"),  # InstructPix2Pix
     ("seed", "Seed"),
     ("size", "Size"),
     ("model", "Model"),
     ("repo", "Model repo"),
+    ("strength", "Denoising strength"),  # img2img, inpaint
+    ("mask_blur", "Mask blur"),  # inpaint
+    ("scale", "Postprocess upscale by"),  # upscale
     ("class_label", "Class"),
     ("standin", "Stand-in"),
     ("nsfw_flagged", "NSFW flagged"),
 )
+# What the A1111 line says for a model that does not sample in steps (a GAN: one forward pass, no scheduler): A1111
+# readers recognise a text only by its Sampler among Steps/CFG scale/Seed (sd-parsers needs three of the four).
+ONE_PASS_SAMPLER = "One forward pass"
+NO_GUIDANCE = 1.0  # the CFG scale written for a model without classifier-free guidance (1 = guidance off)
 METRIC_PREFIX = "metric_"  # upscale metrics are stored flat, e.g. metric_psnr, as genart has always written them
 
 
@@ -107,14 +116,15 @@ class RunSettings:
 
     def parameters_text(self) -> str:
         """The A1111-compatible text: line 1 the prompt; then `Negative prompt: ...` when there is one; last
-        `Steps: 20, Sampler: Euler a, CFG scale: 7.5, Seed: 42, Size: 512x512, Model: ...` (what applies)."""
+        `Steps: 20, Sampler: Euler a, CFG scale: 7.5, Seed: 42, Size: 512x512, Model: ...` (what applies). Every
+        task's line has Steps, Sampler, CFG scale and Seed, so A1111 readers recognise every result."""
         lines = [self.prompt]
         if self.negative_prompt:
             lines.append(f"Negative prompt: {self.negative_prompt}")
-        width, height = getattr(self, "width", None), getattr(self, "height", None)
+        values = self._a1111_values()
         pairs = []
         for key, label in A1111_LABELS:
-            value = f"{width}x{height}" if key == "size" and width and height else getattr(self, key, None)
+            value = values[key]
             if value is None or value == "" or value is False:
                 continue
             text = str(value)
@@ -123,6 +133,18 @@ class RunSettings:
             pairs.append(f"{label}: {text}")
         lines.append(", ".join(pairs))
         return "\n".join(lines)
+
+    def _a1111_values(self) -> dict[str, Any]:
+        """The value of each A1111 label's field; a one-pass model says so as Steps 1 and its Sampler, a model
+        without guidance gets CFG scale 1."""
+        values = {key: getattr(self, key, None) for key, _ in A1111_LABELS}
+        width, height = getattr(self, "width", None), getattr(self, "height", None)
+        values["size"] = f"{width}x{height}" if width and height else None
+        if values["steps"] is None:
+            values.update(steps=1, scheduler=values["scheduler"] or ONE_PASS_SAMPLER)
+        if values["guidance"] is None:
+            values["guidance"] = NO_GUIDANCE
+        return values
 
     @staticmethod
     def from_parameters_text(text: str) -> GenerateSettings:

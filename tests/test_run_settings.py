@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from sd_parsers import ParserManager
 
 from genart_demo.errors import InputError
-from genart_demo.media import read_png_settings
+from genart_demo.media import read_png_settings, save_png
 from genart_demo.run_settings import (
     TASK_SETTINGS,
     GenerateSettings,
@@ -159,6 +160,31 @@ def test_a1111_text_layout_and_round_trip():
         "standin",
     ):
         assert getattr(back, name) == getattr(EXAMPLES[0], name), name
+
+
+@pytest.mark.parametrize("settings", EXAMPLES, ids=lambda s: f"{s.task}-{s.model}")
+def test_every_task_class_is_recognised_by_an_a1111_reader(settings, tmp_path):
+    """sd-parsers needs Sampler and three of Steps/Sampler/CFG scale/Seed: GANs (no steps or sampler) had neither."""
+    info = ParserManager().parse(save_png(Image.new("RGB", (8, 8)), tmp_path / "x.png", settings))
+    assert info is not None, settings.parameters_text()
+    (sampler,) = info.samplers
+    assert int(sampler.parameters["seed"]) == settings.seed and sampler.model.name == settings.model
+    assert int(sampler.parameters["steps"]) == (settings.steps or 1)
+    assert sampler.name == (settings.scheduler or "One forward pass")
+    assert float(sampler.parameters["cfg_scale"]) == (1.0 if settings.guidance is None else settings.guidance)
+    assert [p.value for p in sampler.prompts] == ([settings.prompt] if settings.prompt else [])
+
+
+def test_a1111_text_of_a_gan_and_of_inpainting():
+    assert EXAMPLES[2].parameters_text() == (
+        "\nSteps: 1, Sampler: One forward pass, CFG scale: 1.0, Seed: 4, Size: 64x64, Model: pix2pix-facades"
+    )
+    assert EXAMPLES[4].parameters_text() == (
+        "a hat\nSteps: 2, Sampler: PNDM, CFG scale: 7.5, Seed: 0, Size: 40x32, Model: sd15-inpaint, "
+        "Denoising strength: 1.0, Mask blur: 4"
+    )
+    back = RunSettings.from_parameters_text(EXAMPLES[4].parameters_text())
+    assert back.extra == {"strength": "1.0", "mask_blur": "4"}  # fields text-to-image settings do not have
 
 
 def test_parses_another_tools_text_keeping_what_it_does_not_know():
