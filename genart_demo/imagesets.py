@@ -137,7 +137,7 @@ def read_zip(
     try:
         archive = zipfile.ZipFile(source)
     except (zipfile.BadZipFile, OSError) as exc:
-        raise InputError(f"{label} is not a readable zip file ({exc}). Allowed: a .zip of image files.") from exc
+        raise InputError(f"{where} is not a readable zip file ({exc}). Allowed: a .zip of image files.") from exc
     with archive:
         members = [m for m in archive.infolist() if not m.is_dir()]
         escaping = [m.filename for m in members if _escapes(m.filename)]
@@ -146,22 +146,22 @@ def read_zip(
         others = [m.filename for m in members if not _is_image_name(m.filename)]
         members = [m for m in members if _is_image_name(m.filename)]
         if len(members) > max_images:
-            raise InputError(f"{label} holds {len(members)} images; the limit is {max_images:,} per set.")
+            raise InputError(f"{where} holds {len(members)} images; the limit is {max_images:,} per set.")
         for member in members:
             _check_ratio(where, member)
         budget.take(sum(m.file_size for m in members), f"{where}, {len(members)} images,")
         notes: list[str] = []
         if escaping:
-            notes.append(_skipped_note(label, escaping, "file(s) whose paths point outside the archive"))
+            notes.append(_skipped_note(where, escaping, "file(s) whose paths point outside the archive"))
         if others:
-            notes.append(_skipped_note(label, others, "file(s) that are not images"))
+            notes.append(_skipped_note(where, others, "file(s) that are not images"))
         names, blobs = [], []
         for member in members:
             with archive.open(member) as handle:
                 blob = handle.read(member.file_size + 1)  # a lying header cannot make us read more than declared
             if len(blob) > member.file_size:
                 raise InputError(
-                    f"{label}: {member.filename} is larger than its zip header says; refusing the archive."
+                    f"{where}: {member.filename} is larger than its zip header says; refusing the archive."
                 )
             names.append(member.filename)
             blobs.append(blob)
@@ -262,7 +262,7 @@ def read_files(
     names, blobs, notes = [], [], []
     for path in paths:
         if path.suffix.lower() == ".zip":
-            inner = read_zip(path, label=label if len(paths) == 1 else path.name, minimum=0, budget=budget)
+            inner = read_zip(path, label=label, minimum=0, budget=budget)
             names += inner.names if len(paths) == 1 else [f"{path.name}/{n}" for n in inner.names]
             blobs += inner.blobs
             notes += inner.notes

@@ -68,7 +68,9 @@ def test_a_zip_given_three_times_counts_three_times(two_images):
     with pytest.raises(InputError) as refused:
         read_files([path, path, path], budget=ByteBudget(2 * size + 1))
     message = str(refused.value)
-    assert message.startswith("two.zip, 2 images, unpacks to 0.59 MB, which would bring this request to 1.76 MB")
+    assert message.startswith(
+        "images: two.zip, 2 images, unpacks to 0.59 MB, which would bring this request to 1.76 MB"
+    )
     assert "the limit is 1.17 MB per request, all sets and files together (GENART_EVAL_MAX_MB)" in message
 
 
