@@ -159,10 +159,14 @@ def run_task(fn: Callable[..., Any], studio: Studio, request: Any, **kwargs: Any
 # ---------------------------------------------------------------- how results are shown (every tab)
 
 
-def result_gallery(label: str, *, columns: int = 2, height: int = 400, **kwargs: Any) -> gr.Gallery:
-    """A gallery of results that shows every image whole: letterboxed in its tile ("contain"), never cropped, so an
-    outpainted strip or a wide or tall image keeps its edges; PNG, so what is shown is what was saved."""
-    return gr.Gallery(label=label, columns=columns, height=height, object_fit="contain", format="png", **kwargs)
+def result_gallery(label: str, *, columns: int = 2, height: int = 460, **kwargs: Any) -> gr.Gallery:
+    """A gallery of results that shows every image whole: letterboxed in its square tile ("contain"), never cropped, so
+    an outpainted strip or a wide or tall image keeps its edges. A tile is 1/`columns` of the width even for fewer
+    images (a lone image stretched to the full width made a tile taller than `height`, its lower part scrolled out of
+    view); PNG, so what is shown is what was saved."""
+    return gr.Gallery(
+        label=label, columns=columns, height=height, object_fit="contain", fit_columns=False, format="png", **kwargs
+    )
 
 
 def result_image(label: str, *, height: int = 260, **kwargs: Any) -> gr.Image:

@@ -107,7 +107,7 @@ def build_generate_ui(studio: Studio) -> gr.Column:
                 refine = gr.Checkbox(False, label="Finish with the SDXL refiner", visible=bool(first.refiner))
                 run = gr.Button("Generate", variant="primary", elem_id="generate-button")
             with gr.Column(scale=3):
-                gallery = result_gallery("Images", height=420, elem_id="generate-gallery")
+                gallery = result_gallery("Images", elem_id="generate-gallery")
                 warnings = gr.Markdown(label="Warnings and saved files", elem_id="generate-warnings")
                 params = gr.Code(label="Parameters (also in each PNG)", language="json")
         examples = gr.Examples(EXAMPLES, inputs=[prompt], label="Example prompts")

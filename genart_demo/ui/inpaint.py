@@ -104,7 +104,7 @@ def build_inpaint_ui(studio: Studio) -> gr.Column:
                 used_mask = result_image(
                     "Canvas, with the area repainted tinted (mask and outpaint strips)", elem_id="inpaint-mask"
                 )
-                gallery = result_gallery("Output", height=360, elem_id="inpaint-gallery")
+                gallery = result_gallery("Output", elem_id="inpaint-gallery")
                 notes = gr.Markdown(elem_id="inpaint-notes")
                 params = gr.Code(label="Parameters (also in each PNG)", language="json")
 

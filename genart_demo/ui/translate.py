@@ -100,7 +100,7 @@ def build_translate_ui(studio: Studio) -> gr.Column:
                     control = result_image(
                         "Control image (canny edges)", elem_id="translate-control", visible=first.control == "canny"
                     )
-                gallery = result_gallery("Output", height=320, elem_id="translate-gallery")
+                gallery = result_gallery("Output", elem_id="translate-gallery")
                 notes = gr.Markdown(elem_id="translate-notes")
                 params = gr.Code(label="Parameters (also in each PNG)", language="json")
         example_rows = [[m, str(path), p] for m, path, p in TRANSLATE_EXAMPLES if m in {s.id for s in specs}]

@@ -96,10 +96,11 @@ def test_a_wide_result_is_shown_whole_in_the_gallery(page, app_server, artifacts
     )
     shown = page.evaluate(
         """() => { const i = document.querySelector('#generate-gallery img'); const r = i.getBoundingClientRect();
+            const view = i.closest('.grid-wrap').getBoundingClientRect();
             return {fit: getComputedStyle(i).objectFit, natural: i.naturalWidth / i.naturalHeight,
-                    box: r.width / r.height}; }"""
+                    box: r.width / r.height, inView: r.top >= view.top - 1 && r.bottom <= view.bottom + 1}; }"""
     )
     page.screenshot(path=str(artifacts / "every-model-wide-result.png"), full_page=True)
     assert shown["natural"] == pytest.approx(2.0)  # the 128×64 image itself
     whole = shown["fit"] in ("contain", "scale-down") or abs(shown["box"] - shown["natural"]) < 0.02
-    assert whole, shown  # letterboxed, or a box of the image's own shape
+    assert whole and shown["inView"], shown  # letterboxed (or a box of its own shape), none of it scrolled away
