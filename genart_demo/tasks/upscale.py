@@ -39,6 +39,13 @@ from .common import (
 
 MAX_NOISE_LEVEL = 350  # the SD x4 upscaler's max_noise_level
 TILE_RANGE = (32, 2048)  # input pixels per tile side
+DEFAULT_OVERLAP = 16  # input pixels shared by neighbouring tiles, unless asked otherwise
+
+
+def max_overlap(tile: int) -> int:
+    """The widest overlap a tile of `tile` px takes: under half of it, so each tile moves on by more than it
+    shares with the one before (the Tile overlap slider's maximum follows it)."""
+    return (tile - 1) // 2
 
 
 @dataclass(frozen=True)
@@ -55,7 +62,7 @@ class UpscaleRequest(TaskRequest):
     seed: int = option(-1, "-1 = random")
     scheduler: str | None = option(None, "sampler name (default: the model's)")
     tile: int | None = option(None, "input pixels per tile side; inputs up to this size run in one piece")
-    overlap: int = option(16, "input pixels shared by neighbouring tiles, blended")
+    overlap: int = option(DEFAULT_OVERLAP, "input pixels shared by neighbouring tiles, blended")
     reference: Any = option(None, "a high-resolution reference image for PSNR/SSIM")
 
 
@@ -77,9 +84,9 @@ def _check(studio: Studio, req: UpscaleRequest) -> tuple[ModelSpec, UpscaleSetti
     tile = d.tile if req.tile is None else req.tile
     if not isinstance(tile, int) or not TILE_RANGE[0] <= tile <= TILE_RANGE[1]:
         raise InputError(f"Tile size must be from {TILE_RANGE[0]} to {TILE_RANGE[1]} input pixels; got {tile!r}.")
-    if not isinstance(req.overlap, int) or not 0 <= req.overlap <= (tile - 1) // 2:
+    if isinstance(req.overlap, bool) or not isinstance(req.overlap, int) or not 0 <= req.overlap <= max_overlap(tile):
         raise InputError(
-            f"Tile overlap must be from 0 to {(tile - 1) // 2} pixels for tile {tile}; got {req.overlap!r}."
+            f"Tile overlap must be from 0 to {max_overlap(tile)} pixels for tile {tile}; got {req.overlap!r}."
         )
     if "prompt" in controls:
         check_prompts(req.prompt, req.negative_prompt)

@@ -80,13 +80,22 @@ class VideoResult:
     seconds: float = 0.0
 
 
-def _check_frames(spec: ModelSpec, frames: Any) -> int:
+def frame_counts(spec: ModelSpec) -> range:
+    """The frame counts `spec` makes, 1 + k·frame_step up to its max_frames: what the task takes and exactly what
+    the Frames slider offers (CogVideoX: 1, 9, …, 49)."""
     d = spec.defaults
-    if isinstance(frames, bool) or not isinstance(frames, int) or not 1 <= frames <= d.max_frames:
-        raise InputError(f"Frames must be a whole number from 1 to {d.max_frames} for {spec.id}; got {frames!r}.")
-    if (frames - 1) % d.frame_step:
-        allowed = ", ".join(str(1 + k * d.frame_step) for k in range(min(5, (d.max_frames - 1) // d.frame_step + 1)))
-        raise InputError(f"{spec.id} makes 1 + {d.frame_step}·k frames ({allowed}, …); got {frames}.")
+    return range(1, d.max_frames + 1, d.frame_step)
+
+
+def _check_frames(spec: ModelSpec, frames: Any) -> int:
+    counts = frame_counts(spec)
+    if isinstance(frames, bool) or not isinstance(frames, int) or not counts.start <= frames <= counts[-1]:
+        raise InputError(
+            f"Frames must be a whole number from {counts.start} to {counts[-1]} for {spec.id}; got {frames!r}."
+        )
+    if frames not in counts:
+        allowed = ", ".join(str(n) for n in counts[:5])
+        raise InputError(f"{spec.id} makes 1 + {counts.step}·k frames ({allowed}, …); got {frames}.")
     return frames
 
 
@@ -112,8 +121,10 @@ def _check(studio: Studio, req: VideoRequest) -> tuple[ModelSpec, VideoSettings]
     )
     frames = _check_frames(spec, d.frames if req.frames is None else req.frames)
     chunk = d.decode_chunk if req.decode_chunk is None else req.decode_chunk
-    if d.decode_chunk and (isinstance(chunk, bool) or not isinstance(chunk, int) or not 1 <= chunk <= frames):
-        raise InputError(f"Decode chunk must be a whole number of frames from 1 to {frames}; got {chunk!r}.")
+    if d.decode_chunk and (isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1):
+        raise InputError(f"Decode chunk must be a whole number of frames, at least 1; got {chunk!r}.")
+    # more frames at a time than the video has means all of them at once: recorded as what ran
+    chunk = min(chunk, frames) if d.decode_chunk else None
     bucket = d.motion_bucket_id if req.motion_bucket_id is None else req.motion_bucket_id
     if "motion_bucket_id" in controls and (
         isinstance(bucket, bool) or not isinstance(bucket, int) or not 0 <= bucket <= MAX_MOTION_BUCKET
@@ -128,7 +139,7 @@ def _check(studio: Studio, req: VideoRequest) -> tuple[ModelSpec, VideoSettings]
         steps=check_steps(d.steps if req.steps is None else req.steps),
         guidance=check_guidance(d.guidance if req.guidance is None else req.guidance),
         scheduler=check_scheduler(spec, req.scheduler),
-        decode_chunk=chunk if d.decode_chunk else None,
+        decode_chunk=chunk,
         motion_bucket_id=bucket if "motion_bucket_id" in controls else None,
         noise_aug=check_unit_interval("Noise augmentation", d.noise_aug if req.noise_aug is None else req.noise_aug)
         if "noise_aug" in controls

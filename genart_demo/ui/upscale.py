@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import gradio as gr
 
+from ..examples import UPSCALE_EXAMPLES
 from ..registry import ModelSpec
 from ..settings import MAX_GUIDANCE, MAX_SEED, MAX_STEPS
 from ..studio import Studio
-from ..tasks.upscale import MAX_NOISE_LEVEL, TILE_RANGE, UpscaleRequest, upscale
+from ..tasks.upscale import DEFAULT_OVERLAP, MAX_NOISE_LEVEL, TILE_RANGE, UpscaleRequest, max_overlap, upscale
 from .common import (
     follow_model,
     gradio_progress,
@@ -16,6 +17,7 @@ from .common import (
     notes_markdown,
     request_from_form,
     run_task,
+    saved_note,
     settings_json,
 )
 from .uploads import readable_uploads
@@ -35,7 +37,17 @@ def _updates(spec: ModelSpec, form: dict) -> dict:
         form["steps"]: gr.update(value=d.steps, visible=spec.denoises),  # GAN upscalers take no steps
         form["guidance"]: gr.update(value=d.guidance, visible="guidance" in shown),
         form["tile"]: gr.update(value=d.tile),
+        form["overlap"]: overlap_update(d.tile, DEFAULT_OVERLAP),
     }
+
+
+def overlap_update(tile, overlap) -> dict:
+    """The Tile overlap slider for a tile size: at most what that tile takes (tile 32: 15 px), its value cut to fit."""
+    if isinstance(tile, bool) or not isinstance(tile, (int, float)) or not TILE_RANGE[0] <= tile <= TILE_RANGE[1]:
+        return gr.update()  # not a tile size (the run refuses it with its own message): leave the slider be
+    most = max_overlap(int(tile))
+    value = min(overlap, most) if isinstance(overlap, (int, float)) and overlap >= 0 else min(DEFAULT_OVERLAP, most)
+    return gr.update(maximum=most, value=value)
 
 
 def metrics_markdown(metrics: dict) -> str:
@@ -69,7 +81,13 @@ def build_upscale_ui(studio: Studio) -> gr.Column:
                     guidance = gr.Slider(0, MAX_GUIDANCE, value=d.guidance, step=0.5, label="Guidance (CFG) scale")
                 with gr.Row():
                     tile = gr.Slider(*TILE_RANGE, value=d.tile, step=16, label="Tile size (input px)")
-                    overlap = gr.Slider(0, 128, value=16, step=2, label="Tile overlap (px)")
+                    overlap = gr.Slider(
+                        0,
+                        max_overlap(d.tile),
+                        value=min(DEFAULT_OVERLAP, max_overlap(d.tile)),
+                        step=2,
+                        label="Tile overlap (px)",
+                    )
                     seed = gr.Number(-1, label="Seed (-1 = random)", precision=0, minimum=-1, maximum=MAX_SEED)
                 reference = readable_uploads(
                     gr.Image(label="High-resolution reference (optional, for PSNR/SSIM)", type="filepath", height=160)
@@ -99,8 +117,20 @@ def build_upscale_ui(studio: Studio) -> gr.Column:
         }
 
         follow_model(studio, model, card, form, _updates, card_text=_card)
+        served = {s.id for s in specs}
+        example_rows = [[m, str(i), p, str(r)] for m, i, p, r in UPSCALE_EXAMPLES if m in served]
+        if example_rows:  # a Space may serve none of the example models
+            gr.Examples(
+                example_rows, inputs=[model, source, prompt, reference], label="Example inputs (drawn by the project)"
+            )
+        tile.change(overlap_update, [tile, overlap], overlap, api_visibility="private", queue=False)
+
+        outputs = [slider, scores, notes, params]
+        cleared = {slider: None, scores: metrics_markdown({}), notes: "", params: ""}
 
         def on_upscale(progress=gr.Progress(), **values):
+            """First empties the outputs, so a refused or failed run never leaves the last model's result showing."""
+            yield cleared
             if not values.get("image"):
                 raise gr.Error("No input image: upload one (PNG, JPEG, WebP, BMP, GIF or TIFF).")
             result = run_task(
@@ -108,12 +138,12 @@ def build_upscale_ui(studio: Studio) -> gr.Column:
             )
             before = result.path.with_name(result.path.stem + "-bicubic.png")
             result.bicubic.save(before)
-            return {
+            yield {
                 slider: (str(before), str(result.path)),
                 scores: metrics_markdown(result.metrics),
-                notes: notes_markdown(result.notes),
+                notes: notes_markdown(result.notes) + "\n\n" + saved_note(studio, [result.path, before]),
                 params: settings_json(result.settings),
             }
 
-        run.click(on_upscale, inputs_kwargs=form, outputs=[slider, scores, notes, params], api_name="upscale")
+        run.click(on_upscale, inputs_kwargs=form, outputs=outputs, api_name="upscale")
     return page

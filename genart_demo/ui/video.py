@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import gradio as gr
 
+from ..examples import VIDEO_EXAMPLES
 from ..registry import ModelSpec
 from ..settings import MAX_GUIDANCE, MAX_SEED, MAX_STEPS
 from ..studio import Studio
-from ..tasks.video import VideoRequest, generate_video
+from ..tasks.video import VideoRequest, frame_counts, generate_video
 from ..video import MAX_FPS, MIN_FPS
 from .common import (
     follow_model,
@@ -17,7 +18,9 @@ from .common import (
     model_choices,
     notes_markdown,
     request_from_form,
+    result_image,
     run_task,
+    saved_note,
     settings_json,
 )
 from .uploads import readable_uploads
@@ -27,18 +30,21 @@ def _updates(spec: ModelSpec, form: dict) -> dict:
     """{component: update} for the per-model controls of the form (keyed by request field)."""
     shown, d = spec.controls(), spec.defaults
     size = {"minimum": d.size_min, "maximum": d.size_max, "step": d.size_multiple}
+    counts = frame_counts(spec)
     return {
         form["prompt"]: gr.update(visible="prompt" in shown),
         form["negative_prompt"]: gr.update(visible="negative_prompt" in shown),
         form["image"]: gr.update(visible="image-to-video" in spec.tasks),
-        form["frames"]: gr.update(value=d.frames, maximum=d.max_frames, step=d.frame_step, minimum=1),
+        form["frames"]: gr.update(value=d.frames, minimum=counts.start, maximum=counts[-1], step=counts.step),
         form["fps"]: gr.update(value=d.fps),
         form["steps"]: gr.update(value=d.steps),
         form["guidance"]: gr.update(value=d.guidance),
         form["width"]: gr.update(value=d.width, **size),
         form["height"]: gr.update(value=d.height, **size),
         form["scheduler"]: gr.update(choices=spec.samplers(), value=d.scheduler, visible="scheduler" in shown),
-        form["decode_chunk"]: gr.update(value=d.decode_chunk or 1, visible=bool(d.decode_chunk)),
+        form["decode_chunk"]: gr.update(
+            value=d.decode_chunk or 1, maximum=counts[-1], visible=bool(d.decode_chunk)
+        ),  # more than the video's frames would mean all at once
         form["motion_bucket_id"]: gr.update(value=d.motion_bucket_id, visible="motion_bucket_id" in shown),
         form["noise_aug"]: gr.update(value=d.noise_aug, visible="noise_aug" in shown),
     }
@@ -48,7 +54,7 @@ def build_video_ui(studio: Studio) -> gr.Column:
     """The tab's components, added to the app being built (one of its tabs, or a Space's only page)."""
     specs = studio.registry.for_tasks(["text-to-video", "image-to-video"])
     first = studio.spec(specs[0].id)
-    d = first.defaults
+    d, counts = first.defaults, frame_counts(first)
     with gr.Column() as page:
         with gr.Row():
             with gr.Column(scale=2):
@@ -66,7 +72,14 @@ def build_video_ui(studio: Studio) -> gr.Column:
                     )
                 )
                 with gr.Row():
-                    frames = gr.Slider(1, d.max_frames, value=d.frames, step=d.frame_step, label="Frames")
+                    frames = gr.Slider(
+                        counts.start,
+                        counts[-1],
+                        value=d.frames,
+                        step=counts.step,
+                        label="Frames",
+                        elem_id="video-frames",
+                    )
                     fps = gr.Slider(MIN_FPS, MAX_FPS, value=d.fps, step=1, label="FPS")
                 with gr.Row():
                     steps = gr.Slider(1, MAX_STEPS, value=d.steps, step=1, label="Steps")
@@ -82,7 +95,7 @@ def build_video_ui(studio: Studio) -> gr.Column:
                 with gr.Row():
                     decode_chunk = gr.Slider(
                         1,
-                        64,
+                        counts[-1],
                         value=d.decode_chunk or 1,
                         step=1,
                         visible=bool(d.decode_chunk),
@@ -95,9 +108,9 @@ def build_video_ui(studio: Studio) -> gr.Column:
                 run = gr.Button("Make video", variant="primary", elem_id="video-button")
             with gr.Column(scale=3):
                 video = gr.Video(label="Video (H.264 mp4)", elem_id="video-output", autoplay=True, loop=True)
-                strip = gr.Image(label="Frames", interactive=False)
+                strip = result_image("Frames", height=200)
                 gif = gr.File(label="GIF download")
-                notes = gr.Markdown()
+                notes = gr.Markdown(elem_id="video-notes")
                 params = gr.Code(
                     label="Parameters (also in the mp4's metadata and the .json beside it)", language="json"
                 )
@@ -122,8 +135,17 @@ def build_video_ui(studio: Studio) -> gr.Column:
         }
 
         follow_model(studio, model, card, form, _updates)
+        served = {s.id for s in specs}
+        example_rows = [[m, p, i and str(i)] for m, p, i in VIDEO_EXAMPLES if m in served]
+        if example_rows:  # a Space may serve none of the example models
+            gr.Examples(example_rows, inputs=[model, prompt, image], label="Example inputs (drawn by the project)")
+
+        outputs = [video, strip, gif, notes, params]
+        cleared = {video: None, strip: None, gif: None, notes: "", params: ""}
 
         def on_video(progress=gr.Progress(), **values):
+            """First empties the outputs, so a refused or failed run never leaves the last model's video showing."""
+            yield cleared
             d = guarded(studio.spec, values.get("model")).defaults
             hidden = {
                 "decode_chunk": not d.decode_chunk,
@@ -134,13 +156,15 @@ def build_video_ui(studio: Studio) -> gr.Column:
             result = run_task(
                 generate_video, studio, request_from_form(VideoRequest, values), progress=gradio_progress(progress)
             )
-            return {
+            yield {
                 video: str(result.mp4),
                 strip: result.strip,
                 gif: str(result.gif),
-                notes: notes_markdown(result.notes),
+                notes: notes_markdown(result.notes)
+                + "\n\n"
+                + saved_note(studio, [result.mp4, result.mp4.with_suffix(".json"), result.gif]),
                 params: settings_json(result.settings),
             }
 
-        run.click(on_video, inputs_kwargs=form, outputs=[video, strip, gif, notes, params], api_name="video")
+        run.click(on_video, inputs_kwargs=form, outputs=outputs, api_name="video")
     return page
