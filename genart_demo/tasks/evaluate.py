@@ -16,7 +16,16 @@ from ..imagesets import ImageSet, describe_sizes
 from ..media import read_png_settings
 from ..studio import Studio
 from .common import ProgressFn, workspace_for
-from .evaluate_common import EvalResult, check_metrics, request_budget, resolve_set, returns_memory, row, write_result
+from .evaluate_common import (
+    LEADERBOARD_PREFIX,
+    EvalResult,
+    check_metrics,
+    request_budget,
+    resolve_set,
+    returns_memory,
+    row,
+    write_result,
+)
 
 SET_METRICS = ("fid", "kid", "is", "prdc", "intra-fid", "accuracy")  # what section (a) can compute
 SET_EXTRACTORS = ("fid-inception", "timm-inception", "dinov2", "clip")  # feature networks people can pick
@@ -138,6 +147,14 @@ class SetsRequest:
     kid_subsets: int = 100
 
 
+def given_name(source: Any) -> str:
+    """A set's name as the user gave it: a folder's or zip's name, a leaderboard run's, else "images" (uploads)."""
+    text = str(getattr(source, "name", source)).strip() if isinstance(source, (str, Path)) else ""
+    if text.startswith(LEADERBOARD_PREFIX):
+        return text[len(LEADERBOARD_PREFIX) :]
+    return Path(text).name or text or "images"
+
+
 def _labelled(features: np.ndarray, labels: list[int | None]) -> tuple[np.ndarray, np.ndarray]:
     keep = [i for i, label in enumerate(labels) if label is not None]
     return features[keep], np.array([labels[i] for i in keep], dtype=np.int64)
@@ -161,16 +178,14 @@ def evaluate_sets(
             raise InputError(f"{name} must be a whole number from {low} to 100000; got {value!r}.")
     extractor = extractor_for(studio, req.extractor)
     info = extractor.info
-    one_set = set(metrics) <= {"is", "accuracy"}  # these need no reference set
+    # IS and accuracy need no reference set; a set given alone is no "set B" and is named as it was given
+    alone = set(metrics) <= {"is", "accuracy"} and req.reference in (None, "", [])
+    name_b = given_name(req.generated) if alone else "set B"
     budget = request_budget(studio)  # the two sets share one: a zip given in both counts twice
-    gen = resolve_set(studio, req.generated, "set B (generated)", budget=budget)
-    ref = (
-        None
-        if one_set and req.reference in (None, "", [])
-        else resolve_set(studio, req.reference, "set A (reference)", budget=budget)
-    )
+    gen = resolve_set(studio, req.generated, name_b if alone else "set B (generated)", budget=budget)
+    ref = None if alone else resolve_set(studio, req.reference, "set A (reference)", budget=budget)
     notes = (ref.notes if ref else []) + gen.notes
-    b, _ = features_with_cache(studio, extractor, gen, progress, f"features of set B ({info.id})", notes)
+    b, _ = features_with_cache(studio, extractor, gen, progress, f"features of {name_b} ({info.id})", notes)
     a = ref and features_with_cache(studio, extractor, ref, progress, f"features of set A ({info.id})", notes)[0]
     n_a, n_b = len(ref) if ref else 0, len(gen)
     subject, ext, rows = f"B ({n_b}) vs A ({n_a})", info.name, []
@@ -212,7 +227,7 @@ def evaluate_sets(
         if b.logits is None:
             notes.append(f"Inception Score skipped: {info.name} has no classifier head (use fid-inception).")
         else:
-            for label, cached, n in (("B", b, n_b), ("A", a, n_a))[: 2 if a else 1]:
+            for label, cached, n in ((name_b, b, n_b), ("set A", a, n_a))[: 2 if a else 1]:
                 splits = min(10, n)
                 mean, std = inception_score(cached.logits, splits=splits)
                 rows.append(
@@ -220,7 +235,7 @@ def evaluate_sets(
                         "IS",
                         mean,
                         std=std,
-                        subject=f"set {label} ({n})",
+                        subject=f"{label} ({n})",
                         n=n,
                         extractor=ext,
                         convention=f"{splits} splits, std ddof=0 (torch-fidelity), shuffled with seed 2020",
@@ -246,7 +261,7 @@ def evaluate_sets(
         labels_b = class_labels(gen)
         if all(label is None for label in labels_b):
             raise InputError(
-                "Intra-FID and accuracy need class labels for set B: put images in numeric class folders "
+                f"Intra-FID and accuracy need class labels for {name_b}: put images in numeric class folders "
                 "(e.g. 207/img.png) or use PNGs genart wrote for a class-conditional model."
             )
         if "intra-fid" in metrics:
@@ -279,14 +294,14 @@ def evaluate_sets(
                 )
         if "accuracy" in metrics:
             classifier = extractor_for(studio, "classifier")
-            logits = extract(classifier, gen, progress, "classifying set B", notes)["logits"]
+            logits = extract(classifier, gen, progress, f"classifying {name_b}", notes)["logits"]
             lg, lb = _labelled(logits, labels_b)
             for metric, value in classification_accuracy(lg, lb).items():
                 rows.append(
                     row(
                         f"Accuracy {metric}",
                         value,
-                        subject="set B",
+                        subject=name_b,
                         n=len(lb),
                         extractor=classifier.info.name,
                         convention="pretrained classifier on generated images vs intended class",

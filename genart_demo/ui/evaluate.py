@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import gradio as gr
 import pandas as pd
 
@@ -9,6 +11,7 @@ from ..studio import Studio
 from ..tasks.evaluate import SetsRequest, evaluate_sets
 from ..tasks.evaluate_common import allowed_roots_text, leaderboard_runs
 from ..tasks.evaluate_images import (
+    MAX_AUTOENCODERS,
     AutoencodeRequest,
     ClipRequest,
     PairRequest,
@@ -16,7 +19,7 @@ from ..tasks.evaluate_images import (
     evaluate_clip,
     evaluate_pair,
 )
-from .common import gradio_progress, model_choices, notes_markdown, run_task, whole
+from .common import gradio_progress, model_choices, notes_markdown, result_gallery, run_task, saved_note, whole
 from .uploads import readable_uploads
 
 SET_METRIC_CHOICES = [
@@ -35,6 +38,9 @@ EXTRACTOR_CHOICES = [
     ("CLIP image features", "clip"),
 ]
 TABLE_HEADERS = ["metric", "value", "std", "subject", "n", "extractor", "convention"]
+# wide enough that no header wraps ("std" once stood one letter per line); the long texts wrap in their columns
+COLUMN_WIDTHS = ["120px", "120px", "120px", "20%", "50px", "16%", "26%"]
+SET_TITLES = {"a": "Set A — reference (real)", "b": "Set B — generated"}
 
 
 def _sig(value: float | None) -> float | None:
@@ -59,8 +65,10 @@ def plot_frame(result):
     )
 
 
-def outputs(result) -> tuple:
-    return table(result), plot_frame(result), str(result.csv_path), notes_markdown(result.notes)
+def outputs(studio: Studio, result) -> tuple:
+    """The table, plot, CSV download and notes (ending with where the CSV and JSON record were saved)."""
+    saved = saved_note(studio, [result.csv_path, result.json_path])
+    return table(result), plot_frame(result), str(result.csv_path), notes_markdown(result.notes) + "\n\n" + saved
 
 
 def set_source(files, folder: str, run: str):
@@ -73,7 +81,12 @@ def set_source(files, folder: str, run: str):
 
 def _result_widgets(prefix: str):
     frame = gr.Dataframe(
-        headers=TABLE_HEADERS, label="Results", interactive=False, elem_id=f"{prefix}-table", wrap=True
+        headers=TABLE_HEADERS,
+        label="Results",
+        interactive=False,
+        elem_id=f"{prefix}-table",
+        wrap=True,
+        column_widths=COLUMN_WIDTHS,
     )
     plot = gr.BarPlot(
         x="label", y="value", color="metric", label="Results", elem_id=f"{prefix}-plot", x_label_angle=-30, height=280
@@ -83,22 +96,35 @@ def _result_widgets(prefix: str):
     return [frame, plot, csv, notes]
 
 
-def _set_inputs(name: str, studio: Studio, runs: list[str]):
+def _set_inputs(key: str, studio: Studio):
+    """Set A's or set B's three sources: uploads, a folder, or a leaderboard run (the list read again each time it
+    is opened, and by the refresh button, so runs made after the app started are there)."""
     with gr.Group():
         files = gr.File(
-            label=f"{name}: a .zip or image files",
+            label=f"{SET_TITLES[key]}: a .zip or image files",
             file_count="multiple",
             file_types=[".zip", "image"],
-            elem_id=f"eval-{name[-1].lower()}-files",
+            elem_id=f"eval-{key}-files",
         )
         folder = gr.Textbox(label=f"…or a folder under {allowed_roots_text(studio)}")
-        run = gr.Dropdown(runs, value=None, label="…or a leaderboard run", allow_custom_value=False)
+        run = gr.Dropdown(
+            leaderboard_runs(studio),
+            value=None,
+            label="…or a leaderboard run",
+            allow_custom_value=False,
+            elem_id=f"eval-{key}-run",
+        )
     return files, folder, run
+
+
+def runs_update(studio: Studio, *chosen: str | None) -> list[dict]:
+    """Each run list offered again with the workspace's runs as they are now, keeping a choice that still exists."""
+    runs = leaderboard_runs(studio)
+    return [gr.update(choices=runs, value=c if c in runs else None) for c in chosen]
 
 
 def build_evaluate_ui(studio: Studio) -> gr.Column:
     """The tab's components, added to the app being built (one of its tabs, or a Space's only page)."""
-    runs = leaderboard_runs(studio)
     autoencoders = studio.registry.for_tasks(["autoencode"])
     with gr.Column() as page:
         gr.Markdown(
@@ -109,9 +135,10 @@ def build_evaluate_ui(studio: Studio) -> gr.Column:
             with gr.Tab("Two image sets"):
                 with gr.Row():
                     with gr.Column():
-                        a = _set_inputs("Set A", studio, runs)
+                        a = _set_inputs("a", studio)
                     with gr.Column():
-                        b = _set_inputs("Set B", studio, runs)
+                        b = _set_inputs("b", studio)
+                refresh = gr.Button("↻ Refresh the run lists", size="sm", elem_id="eval-refresh-runs")
                 with gr.Row():
                     set_metrics = gr.CheckboxGroup(
                         SET_METRIC_CHOICES,
@@ -148,8 +175,11 @@ def build_evaluate_ui(studio: Studio) -> gr.Column:
                         elem_id="eval-ae-models",
                     )
                 ae_button = gr.Button("Round trip", variant="primary", elem_id="eval-ae-button")
-                ae_gallery = gr.Gallery(
-                    label="Input and reconstructions", columns=4, height=260, elem_id="eval-ae-gallery"
+                ae_gallery = result_gallery(
+                    "Input and reconstructions",
+                    columns=1 + MAX_AUTOENCODERS,  # the input and every reconstruction in one row, none hidden
+                    height=320,
+                    elem_id="eval-ae-gallery",
                 )
                 ae_out = _result_widgets("eval-ae")
             with gr.Tab("CLIPScore"):
@@ -190,14 +220,17 @@ def build_evaluate_ui(studio: Studio) -> gr.Column:
                 extractor=extractor_name,
                 kid_subset_size=whole(kid_subset, 1000),
             )
-            return outputs(run_task(evaluate_sets, studio, request, progress=gradio_progress(progress)))
+            return outputs(studio, run_task(evaluate_sets, studio, request, progress=gradio_progress(progress)))
 
         set_button.click(on_sets, [*a, *b, set_metrics, extractor, kid_size], set_out, api_name="evaluate")
+        run_lists = [a[2], b[2]]
+        for trigger in (refresh.click, a[2].focus, b[2].focus):
+            trigger(partial(runs_update, studio), run_lists, run_lists, api_visibility="private", queue=False)
 
         def on_pair(image, reference, metrics):
             if not image or not reference:
                 raise gr.Error("Upload both an image and its reference.")
-            return outputs(run_task(evaluate_pair, studio, PairRequest(image, reference, tuple(metrics or ()))))
+            return outputs(studio, run_task(evaluate_pair, studio, PairRequest(image, reference, tuple(metrics or ()))))
 
         pair_button.click(on_pair, [pair_image, pair_ref, pair_metrics], pair_out, api_name="evaluate_pair")
 
@@ -210,7 +243,7 @@ def build_evaluate_ui(studio: Studio) -> gr.Column:
                 AutoencodeRequest(image, tuple(models or ())),
                 progress=gradio_progress(progress),
             )
-            return (result.images, *outputs(result))
+            return (result.images, *outputs(studio, result))
 
         ae_button.click(on_autoencode, [ae_image, ae_models], [ae_gallery, *ae_out], api_name="evaluate_autoencoder")
 
@@ -224,7 +257,7 @@ def build_evaluate_ui(studio: Studio) -> gr.Column:
                 ClipRequest(source, prompts or "", convention),
                 progress=gradio_progress(progress),
             )
-            return outputs(result)
+            return outputs(studio, result)
 
         clip_button.click(on_clip, [clip_files, clip_prompts, clip_convention], clip_out, api_name="evaluate_clip")
     return page

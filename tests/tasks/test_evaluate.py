@@ -124,6 +124,21 @@ def test_inception_score_needs_one_set_only(studio, sets):
     assert [r["metric"] for r in result.rows] == ["IS"] and 1.0 <= result.rows[0]["value"] <= 1008
 
 
+def test_a_set_given_alone_is_named_as_given_not_set_b(studio):
+    """`genart eval is real/` labelled its only set "set B (generated)": a set without a partner is no set B."""
+    real = make_set(studio.settings.output_dir / "alone" / "real", 4, seed=5, size=(24, 24), mode="L")  # notes name it
+    seen = []
+    result = evaluate_sets(
+        studio, SetsRequest(None, str(real) + "/", metrics=("is",)), progress=lambda d, t, desc: seen.append(desc)
+    )
+    assert result.rows[0]["subject"] == "real (4)" and result.info["set_b"] == "real"
+    text = json.dumps([result.rows, result.notes, result.info, seen])
+    assert "set B" not in text and "generated" not in text
+    assert any(n.startswith("real: ") for n in result.notes) and seen[-1].startswith("features of real")
+    pair = evaluate_sets(studio, SetsRequest(str(real), str(real), metrics=("is",)))
+    assert [r["subject"] for r in pair.rows] == ["set B (4)", "set A (4)"]
+
+
 def test_intra_fid_and_accuracy_from_class_folders(studio):
     root = studio.settings.output_dir / "eval-classes"
     classes = [3] * 4 + [7] * 4
