@@ -21,6 +21,7 @@ import pandas as pd
 
 from genart_demo.atomic import atomic_write
 from genart_demo.errors import InputError, TaskFailed
+from genart_demo.markup import code_span, escape_markdown
 from genart_demo.media import read_png_settings
 from genart_demo.safety import FLAGGED_TEXT
 from genart_demo.studio import Studio
@@ -74,9 +75,13 @@ class Reveal:
     vote: Vote
 
     def text(self) -> str:
+        """Markdown for the voter, e.g. "**A was `sd15`, B was `sd-turbo`.** Your vote for A (sd15) is saved."."""
         v = self.vote
-        chosen = {"a": f"A ({v.model_a})", "b": f"B ({v.model_b})", "tie": "a tie", "bothbad": "both bad"}[v.outcome]
-        return f"**A was `{v.model_a}`, B was `{v.model_b}`.** Your vote ({chosen}) is saved."
+        a, b = escape_markdown(v.model_a), escape_markdown(v.model_b)
+        chosen = {"a": f"for A ({a})", "b": f"for B ({b})", "tie": "for a tie", "bothbad": "that both are bad"}
+        return (
+            f"**A was {code_span(v.model_a)}, B was {code_span(v.model_b)}.** Your vote {chosen[v.outcome]} is saved."
+        )
 
 
 def check_prompt(prompt: object) -> str:
@@ -132,7 +137,10 @@ class Arena:
         backup repo set, the Hub backup. Built once per process, at the composition root (`genart serve`, a
         Space, the arena CLI), and passed to whatever needs it."""
         settings = studio.settings
-        settings.workspace.arena.mkdir(parents=True, exist_ok=True)
+        settings.workspace.arena.mkdir(mode=0o700, parents=True, exist_ok=True)
+        settings.workspace.arena.chmod(0o700)  # private: its database (votes, raters), the ticket key, images
+        if not settings.db_url:  # SQLite would make the file 0644; made 0600 first, its journals take its mode
+            os.close(os.open(settings.workspace.arena_db, os.O_WRONLY | os.O_CREAT, 0o600))
         store = ArenaStore.from_settings(settings, backup=backup_from_settings(settings))
         return cls(studio, store, load_secret(settings))
 

@@ -12,22 +12,54 @@ import gradio as gr
 import numpy as np
 from PIL import Image
 
+from genart_demo.markup import code_span, escape_markdown
 from genart_demo.studio import Studio
-from genart_demo.ui.common import gradio_progress, guarded
+from genart_demo.ui.common import gradio_progress, guarded, result_image
 
 from . import sessions
 from .battles import BATTLE_TASKS, OUTCOME_LABELS, Arena, BattleView, rater_id
 from .ratings import heatmap_figure, interval_figure, votes_frame, win_rate_matrix
+from .store import RatingSession
 
 log = logging.getLogger("genart.arena")
 TASK = BATTLE_TASKS[0]
 VOTE_BUTTONS = ("a", "b", "tie", "bothbad")
+DISPLAY_PX = 384  # battle images are shown this tall; smaller outputs (64 px stand-ins) are enlarged to about it
 
 
 def _pixels(paths: tuple[Path, ...]):
-    """The first output as an array: served without the PNG's settings chunk (which names the model)."""
+    """The first output as an array: served without the PNG's settings chunk (which names the model), and enlarged
+    by a whole factor (each pixel a block, nothing invented) when smaller than DISPLAY_PX, since the browser never
+    scales an image up and a 64 px output would sit as a thumbnail in the middle of its frame."""
     with Image.open(paths[0]) as img:
-        return np.asarray(img.convert("RGB"))
+        img = img.convert("RGB")
+        factor = DISPLAY_PX // max(img.size)
+        if factor > 1:
+            img = img.resize((img.width * factor, img.height * factor), Image.Resampling.NEAREST)
+        return np.asarray(img)
+
+
+def named_message(model_a: object, model_b: object) -> str:
+    """What a named battle says above its vote buttons (the model ids are the caller's, so escaped)."""
+    return f"A is {code_span(model_a)}, B is {code_span(model_b)}. Named votes are kept apart from the blind ratings."
+
+
+def prompt_markdown(prompt: object) -> str:
+    """A rating-session item's prompt, as the organiser typed it, shown literally."""
+    return f"Prompt: *{escape_markdown(prompt)}*"
+
+
+def created_markdown(session: RatingSession) -> str:
+    """What the organiser reads after creating a session: its title (theirs, escaped), code and size."""
+    return (
+        f"Session **{escape_markdown(session.name)}** created. Code: **{code_span(session.code)}** · "
+        f"{len(session.models)} models · {len(session.prompts)} prompts · {session.pairs_per_rater} pairs per rater"
+    )
+
+
+def _battle_image(label: str, elem_id: str) -> gr.Image:
+    """One side of a battle: shown whole (never cropped) at DISPLAY_PX."""
+    return result_image(label, height=DISPLAY_PX, type="numpy", elem_id=elem_id, format="png")
 
 
 def _hf_username(request: gr.Request) -> str | None:
@@ -104,8 +136,8 @@ def _battle_tab(arena: Arena, named: bool) -> None:
         go = gr.Button("Generate both" if named else "New battle", variant="primary", elem_id=f"{prefix}-go")
         instant = None if named else gr.Button("Instant battle (pre-generated)", elem_id=f"{prefix}-instant")
     with gr.Row():
-        image_a = gr.Image(label="A", type="numpy", interactive=False, elem_id=f"{prefix}-image-a", format="png")
-        image_b = gr.Image(label="B", type="numpy", interactive=False, elem_id=f"{prefix}-image-b", format="png")
+        image_a = _battle_image("A", f"{prefix}-image-a")
+        image_b = _battle_image("B", f"{prefix}-image-b")
     buttons = _vote_row(prefix)
     message = gr.Markdown(
         "Type a prompt and press the button; vote, and the names are revealed."
@@ -123,7 +155,7 @@ def _battle_tab(arena: Arena, named: bool) -> None:
         view = guarded(
             arena.named_battle, TASK, model_a, model_b, text, _rater(arena, request), progress=gradio_progress(progress)
         )
-        return _shown(view, f"A is `{model_a}`, B is `{model_b}`. Named votes are kept apart from the blind ratings.")
+        return _shown(view, named_message(model_a, model_b))
 
     def on_instant(request: gr.Request):
         view = guarded(arena.instant_battle, TASK, _rater(arena, request))
@@ -171,8 +203,8 @@ def _session_tab(arena: Arena) -> None:
         join = gr.Button("Join / resume", variant="primary", elem_id="arena-session-join")
     progress_md = gr.Markdown(elem_id="arena-session-progress")
     with gr.Row():
-        image_a = gr.Image(label="A", type="numpy", interactive=False, elem_id="arena-session-image-a", format="png")
-        image_b = gr.Image(label="B", type="numpy", interactive=False, elem_id="arena-session-image-b", format="png")
+        image_a = _battle_image("A", "arena-session-image-a")
+        image_b = _battle_image("B", "arena-session-image-b")
     prompt_md = gr.Markdown(elem_id="arena-session-prompt")
     buttons = _vote_row("arena-session")
     token = gr.Textbox(visible=False)
@@ -195,21 +227,24 @@ def _session_tab(arena: Arena) -> None:
             f"**{done.text()}** {note}",
             _pixels(view.outputs_a),
             _pixels(view.outputs_b),
-            f"Prompt: *{view.prompt}*",
+            prompt_markdown(view.prompt),
             view.token,
             *[gr.update(interactive=True) for _ in VOTE_BUTTONS],
         )
 
     def on_join(code_text, name_text, progress=gr.Progress()):
         session, rater, _ = guarded(sessions.join_session, arena, code_text, name_text)
-        return next_item(session, rater, f"· {session.name}", progress)
+        return next_item(session, rater, f"· {escape_markdown(session.name)}", progress)
 
     def on_vote(token_value, outcome_value, code_text, name_text, progress=gr.Progress()):
         session = guarded(sessions.get_session, arena, code_text)
         rater = guarded(sessions.session_rater, arena, session.code, name_text)
         reveal = guarded(arena.vote, token_value, outcome_value, rater)
         return next_item(
-            session, rater, f"· last one: A was `{reveal.vote.model_a}`, B was `{reveal.vote.model_b}`", progress
+            session,
+            rater,
+            f"· last one: A was {code_span(reveal.vote.model_a)}, B was {code_span(reveal.vote.model_b)}",
+            progress,
         )
 
     outputs = [progress_md, image_a, image_b, prompt_md, token, *buttons]
@@ -276,11 +311,7 @@ def _organise_tab(arena: Arena) -> None:
             str(prompt_text or "").splitlines(),
             pairs_value,
         )
-        text = (
-            f"Session **{session.name}** created. Code: **`{session.code}`** · {len(session.models)} models · "
-            f"{len(session.prompts)} prompts · {session.pairs_per_rater} pairs per rater"
-        )
-        return text, session.code
+        return created_markdown(session), session.code
 
     def on_status(code_text):
         table = guarded(sessions.status_table, arena, code_text)

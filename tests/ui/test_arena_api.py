@@ -4,6 +4,8 @@ import pytest
 from gradio_client import Client
 from PIL import Image
 
+from leaderboard.arena.ui import DISPLAY_PX
+
 pytestmark = pytest.mark.server
 MODELS = ("sd15", "sd-turbo")  # tests/ui/conftest.py ARENA_MODELS
 
@@ -28,13 +30,14 @@ def test_blind_battle_then_vote_reveals_names(client):
     image_a, image_b, token, message = _battle(client)
     assert "revealed after your vote" in message and not any(m in message for m in MODELS)
     for path in (image_a, image_b):
-        with Image.open(path) as img:
-            assert img.size[0] > 0 and not img.info  # no PNG text chunks that could name the model
+        with Image.open(path) as img:  # the 64 px stand-in enlarged 6x, so it fills its 384 px frame
+            assert img.size == (DISPLAY_PX, DISPLAY_PX) and not img.info  # no PNG text chunks naming the model
         with open(path, "rb") as fh:
             assert not any(m.encode() in fh.read() for m in MODELS)
         assert not any(m in path for m in MODELS)
     token_after, reveal, *_ = client.predict(token, "b", api_name="/arena_vote")
     assert token_after == "" and "A was `" in reveal and all(m in reveal for m in MODELS)
+    assert reveal.endswith(" is saved.") and "Your vote for B (" in reveal and "(B (" not in reveal
     assert "already has its vote" in _refused(client, token)  # single use
 
 
@@ -50,7 +53,7 @@ def test_bad_battles_and_votes_are_refused(client, app_server):
     stranger = Client(app_server[0], verbose=False)  # another browser session: the token is not theirs
     assert "started by someone else" in _refused(stranger, token)
     _, reveal, *_ = client.predict(token, "tie", api_name="/arena_vote")  # the owner still can, once
-    assert "Your vote (a tie) is saved" in reveal
+    assert reveal.endswith("Your vote for a tie is saved.")
     _battle(client, "still serving after all that")
 
 

@@ -33,13 +33,16 @@ def test_blind_battle_to_the_reveal(page, app_server, artifacts):
     page.click("#arena-go")
     page.wait_for_selector("#arena-image-a img", timeout=120_000)
     page.wait_for_selector("#arena-image-b img", timeout=120_000)
+    for side in ("a", "b"):  # shown whole and large, not as a 64 px thumbnail in a short strip
+        box = page.locator(f"#arena-image-{side} img").bounding_box()
+        assert box["height"] >= 300 and box["width"] >= 300, box
     _wait_text(page, "#arena-message", "revealed after your vote")
     assert "sd15" not in page.inner_text("#arena-message") and "sd-turbo" not in page.inner_text("#arena-message")
     page.wait_for_function("() => !document.querySelector('#arena-vote-a').disabled", timeout=30_000)
     page.click("#arena-vote-a")
     _wait_text(page, "#arena-message", "A was")
     message = page.inner_text("#arena-message")
-    assert "sd15" in message and "sd-turbo" in message and "Your vote (A (" in message
+    assert "sd15" in message and "sd-turbo" in message and "Your vote for A (" in message
     page.wait_for_function("() => document.querySelector('#arena-vote-b').disabled", timeout=30_000)
     page.screenshot(path=str(artifacts / "arena-battle.png"), full_page=True)
     assert not errors, errors

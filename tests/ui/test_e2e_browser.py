@@ -364,7 +364,7 @@ def test_arena_battle_to_the_reveal_and_ratings(studio_page, artifacts):
     page.wait_for_function("() => !document.querySelector('#arena-vote-b').disabled", timeout=30_000)
     page.click("#arena-vote-b")
     revealed = _wait_text(page, "#arena-message", "A was")
-    assert "sd15" in revealed and "sd-turbo" in revealed and "Your vote (B (" in revealed
+    assert "sd15" in revealed and "sd-turbo" in revealed and "Your vote for B (" in revealed
     page.wait_for_function("() => document.querySelector('#arena-vote-a').disabled", timeout=30_000)
     _finish(page, watch, artifacts, "arena")
 
