@@ -47,6 +47,16 @@ KEY_COLUMNS = (
     "n_flagged",
 )  # what filter_table keeps beside the chosen metric
 RATING_COLUMNS = {"rating": "rating", "ci_low": "rating_ci_low", "ci_high": "rating_ci_high", "votes": "votes"}
+# column -> decimals shown to people (the Leaderboard tab, `genart leaderboard show`); the CSVs under RUN/scores/
+# and `genart leaderboard export` keep every digit. Other float columns (fid_matrix's, one per model) show
+# DISPLAY_DECIMALS_OTHER.
+DISPLAY_DECIMALS = {
+    **dict.fromkeys(("clip_score", "clip_ci_low", "clip_ci_high", "clip_max", "fid"), 2),
+    **dict.fromkeys(("kid", "kid_std"), 4),
+    **dict.fromkeys(("seconds_per_image", "seconds"), 3),
+    **dict.fromkeys(("rating", "rating_ci_low", "rating_ci_high"), 1),
+}
+DISPLAY_DECIMALS_OTHER = 3
 
 
 # ---------------------------------------------------------------- run folders and CSV files
@@ -221,8 +231,17 @@ def join_ratings(df: pd.DataFrame, ratings: pd.DataFrame | None) -> pd.DataFrame
     return left.merge(right, on="model", how="left", validate="many_to_one")
 
 
-def _number(value, digits: int) -> str:
-    return "-" if value is None or (isinstance(value, float) and np.isnan(value)) else f"{value:.{digits}f}"
+def display_table(df: pd.DataFrame) -> pd.DataFrame:
+    """df with its float columns rounded for reading (DISPLAY_DECIMALS); sort and filter before, on every digit."""
+    floats = df.select_dtypes("floating").columns
+    return df.round({c: DISPLAY_DECIMALS.get(c, DISPLAY_DECIMALS_OTHER) for c in floats})
+
+
+def _number(value, column: str) -> str:
+    """A cell of `column` as `genart leaderboard show` prints it ("-" for none), rounded as DISPLAY_DECIMALS says."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "-"
+    return f"{value:.{DISPLAY_DECIMALS.get(column, DISPLAY_DECIMALS_OTHER)}f}"
 
 
 def show_text(run_dir: str | os.PathLike) -> str:
@@ -249,14 +268,14 @@ def show_text(run_dir: str | os.PathLike) -> str:
     for r in overall.to_dict("records"):
         cells = [
             r["model"] + (" *" if r.get("standin") else ""),
-            _number(r["clip_score"], 2),
-            f"[{_number(r['clip_ci_low'], 2)}, {_number(r['clip_ci_high'], 2)}]",
-            _number(r["clip_max"], 2),
+            _number(r["clip_score"], "clip_score"),
+            f"[{_number(r['clip_ci_low'], 'clip_ci_low')}, {_number(r['clip_ci_high'], 'clip_ci_high')}]",
+            _number(r["clip_max"], "clip_max"),
             str(r["n_prompts"]),
             str(r["n_images"]),
-            _number(r["seconds_per_image"], 3),
+            _number(r["seconds_per_image"], "seconds_per_image"),
         ]
-        cells += [_number(r.get("fid"), 2), _number(r.get("kid"), 4)] if has_fid else []
+        cells += [_number(r.get("fid"), "fid"), _number(r.get("kid"), "kid")] if has_fid else []
         cells += [str(int(r["n_flagged"]))] if has_flagged else []
         rows.append(cells)
     widths = [max(len(x) for x in column) for column in zip(names, *rows)]
@@ -306,9 +325,11 @@ def gallery_rows(run_dir: str | os.PathLike, prompt_id: str, seed: int | None = 
 
 __all__ = [
     "EXPORT_FORMATS",
+    "DISPLAY_DECIMALS",
     "METRICS",
     "SCORES_DIR",
     "TABLES",
+    "display_table",
     "export_tables",
     "filter_table",
     "gallery_rows",

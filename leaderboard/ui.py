@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import gradio as gr
 import pandas as pd
 
 from genart_demo.errors import InputError
+from genart_demo.fields import whole_number_text
+from genart_demo.markup import code_span
+from genart_demo.settings import MAX_SEED
 from genart_demo.studio import Studio
+from genart_demo.ui.common import result_gallery
 from genart_demo.workspace import RUN_FILE
 
 from .manifest import read_run_json
-from .tables import METRICS, filter_table, gallery_rows, join_ratings, load_tables, run_prompts, summary_table
+from .tables import (
+    METRICS,
+    display_table,
+    filter_table,
+    gallery_rows,
+    join_ratings,
+    load_tables,
+    run_prompts,
+    summary_table,
+)
 
 PROMPT_SET_TABS = (("DrawBench", "drawbench"), ("PartiPrompts", "parti"), ("Other prompt sets", ""))
 VIEWS = [
@@ -31,6 +45,14 @@ METRIC_CHOICES = [
     ("Human rating (arena)", "rating"),
     ("All columns", ""),
 ]
+MAX_PROMPT_ID = 200  # characters; prompt ids are short ("drawbench-12"), so a longer one is not one of them
+
+
+def _received(value: object) -> str:
+    """A value as a message may quote it: at most 40 characters of it, and what kind it is when not text."""
+    if isinstance(value, str):
+        return repr(value) if len(value) <= 40 else f"{value[:40]!r}… ({len(value):,} characters)"
+    return f"a {type(value).__name__}"
 
 
 def runs_by_set(studio: Studio) -> dict[str, list[str]]:
@@ -60,6 +82,35 @@ def _run_dir(studio: Studio, run: str | None) -> Path:
     if not (path / RUN_FILE).is_file():
         raise gr.Error(f"{run} is not a leaderboard run (no {RUN_FILE}).")
     return path
+
+
+def gallery_seed(value: object, seeds: Sequence[int]) -> int | None:
+    """The seed picked for the side-by-side gallery: None for "all" (or nothing), else a whole number that is one of
+    the run's `seeds` (any 0..MAX_SEED when the run file lists none); InputError naming the field otherwise."""
+    if value is None or (isinstance(value, str) and value.strip() in ("", "all")):
+        return None
+    number = isinstance(value, int) and not isinstance(value, bool)
+    seed = whole_number_text(str(value) if number else value)  # ASCII digits only: '²' and 5,000 digits are not
+    if seed is None or seed > MAX_SEED or (seeds and seed not in seeds):
+        listed = ", ".join(map(str, seeds)) if seeds else f"a whole number 0-{MAX_SEED} in digits 0-9"
+        raise InputError(f"Seed {_received(value)} is not a seed of this run: choose 'all' or {listed}.")
+    return seed
+
+
+def gallery_for(studio: Studio, run: object, prompt_id: object, seed_value: object) -> list[tuple[str, str]]:
+    """(image path, caption) for one prompt of a run across its models, at one seed or all; captions are plain text
+    (a Gallery shows them as text, so they are not escaped)."""
+    if not prompt_id:
+        raise gr.Error("Choose a prompt.")
+    if not isinstance(prompt_id, str) or len(prompt_id) > MAX_PROMPT_ID:
+        raise gr.Error(f"Prompt {_received(prompt_id)} is not a prompt id of this run; choose one from the list.")
+    try:
+        gallery_seed(seed_value, ())  # how a seed is written, before the run is looked up
+        run_dir = _run_dir(studio, run)
+        seed = gallery_seed(seed_value, (read_run_json(run_dir) or {}).get("seeds") or [])  # one of the run's
+        return gallery_rows(run_dir, prompt_id, seed=seed)
+    except InputError as exc:
+        raise gr.Error(str(exc)) from exc
 
 
 def _ratings(studio: Studio):
@@ -92,7 +143,7 @@ def table_for(studio: Studio, run: str, view: str, categories, challenges, metri
         raise gr.Error(str(exc)) from exc
     if sort_by and sort_by in df.columns:
         df = df.sort_values(sort_by, ascending=not descending, kind="stable")
-    return df
+    return display_table(df)  # sorted on every digit, shown rounded
 
 
 def _choices(studio: Studio, run: str | None):
@@ -158,7 +209,7 @@ def _section(studio: Studio, key: str, runs: list[str]) -> None:
             ["all"], value="all", label="Seed", elem_id=f"{prefix}-seed", scale=1, allow_custom_value=True
         )
         show = gr.Button("Show side by side", elem_id=f"{prefix}-show", scale=1)
-    gallery = gr.Gallery(label="One prompt, every model", columns=4, height=300, elem_id=f"{prefix}-gallery")
+    gallery = result_gallery("One prompt, every model", columns=4, height=360, elem_id=f"{prefix}-gallery")
     filters = [run, view, categories, challenges, metric, sort_by, descending]
 
     def on_table(run_name, view_name, cats, chals, metric_name, sort_col, desc):
@@ -181,16 +232,7 @@ def _section(studio: Studio, key: str, runs: list[str]) -> None:
         return gr.update(choices=names, value=current if current in names else (names[0] if names else None))
 
     def on_show(run_name, prompt_id, seed_value):
-        if not prompt_id:
-            raise gr.Error("Choose a prompt.")
-        try:
-            chosen = str(seed_value or "all").strip()
-            if chosen != "all" and not chosen.isdigit():
-                raise InputError(f"Seed {chosen!r} is not a seed of this run; choose one from the list or 'all'.")
-            rows = gallery_rows(_run_dir(studio, run_name), prompt_id, seed=None if chosen == "all" else int(chosen))
-        except InputError as exc:
-            raise gr.Error(str(exc)) from exc
-        return [(str(path), caption) for path, caption in rows]
+        return gallery_for(studio, run_name, prompt_id, seed_value)
 
     run.change(on_run, run, [categories, challenges, prompt, seed], api_visibility="private").then(
         on_table, filters, table, api_visibility="private"
@@ -209,9 +251,11 @@ def build_leaderboard_ui(studio: Studio) -> gr.Column:
     with gr.Column() as page:
         gr.Markdown(
             "DrawBench and PartiPrompts through every model, scored by CLIPScore (and FID/KID against a reference "
-            f"set). Runs are read from `{runs}`: make one with `genart leaderboard run --models A,B "
-            f"--prompts drawbench --out {runs}/NAME`, score it with `genart leaderboard score`, then "
-            "press *Refresh runs*." + (" **Offline: scores come from stand-in networks.**" if studio.offline else "")
+            f"set). Runs are read from {code_span(runs)}: make one with "
+            f"{code_span(f'genart leaderboard run --models A,B --prompts drawbench --out {runs}/NAME')}, score it with "
+            "`genart leaderboard score`, then press *Refresh runs*. Tables show rounded numbers; "
+            "`genart leaderboard export` writes every digit (CSV or Parquet)."
+            + (" **Offline: scores come from stand-in networks.**" if studio.offline else "")
         )
         with gr.Tabs():
             for title, key in PROMPT_SET_TABS:
