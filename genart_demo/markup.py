@@ -18,6 +18,7 @@ _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}  # written as entities, so 
 _ESCAPED = set("\\`*_~[]!#|$:@")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _WWW = re.compile(r"(?i)\b(www)\.")  # "www.host" becomes a link too
+_TAG_START = re.compile(r"<(?=[A-Za-z/!?])")  # what can open an HTML tag or comment
 _LEADING_MARKER = re.compile(r"^(\s*(?:\d{1,9}(?=[.)])|(?=[-+])))(.)")  # "- x", "+ x", "1. x", "1) x" start a list
 
 
@@ -40,3 +41,10 @@ def code_span(text: object) -> str:
 
 
 __all__ = ["code_span", "escape_markdown"]
+
+
+def without_tags(message: str) -> str:
+    """`message` (an error popup's text, which Gradio renders as HTML) with every `<` that could open a tag or
+    comment written as `&lt;`: a refused value echoed back (`<img src=…>`) shows as text, while `0 <= low < high`
+    reads as it is, also to API clients, which get the message verbatim."""
+    return _TAG_START.sub("&lt;", message)

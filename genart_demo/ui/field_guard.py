@@ -13,25 +13,18 @@ from __future__ import annotations
 import inspect
 import logging
 import math
-import re
 from typing import Any
 
 import gradio as gr
 from gradio.exceptions import Error
 from pydantic import ValidationError
 
+from ..markup import without_tags
 from .common import FAULT_TITLE
 
 log = logging.getLogger("genart.ui")
 MAX_TEXT_CHARS = 100_000  # any text field without a tighter limit of its own; prompts are limited further by tasks
 _SHOWN_CHOICES = 8  # a refused choice lists this many allowed ones, then how many there are in all
-_TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
-
-
-def without_tags(message: str) -> str:
-    """`message` with every `<` that could open an HTML tag (or comment) written as `&lt;`, so the error popup,
-    which renders HTML, shows user text literally; `0 <= low < high` and other comparisons read as they are."""
-    return _TAG_START.sub("&lt;", message)
 
 
 def describe(value: Any) -> str:

@@ -13,7 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from genart_demo.ui.field_guard import MAX_TEXT_CHARS, describe, without_tags
+from genart_demo.markup import without_tags
+from genart_demo.ui.field_guard import MAX_TEXT_CHARS, describe
 
 pytestmark = pytest.mark.server
 
