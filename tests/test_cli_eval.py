@@ -7,6 +7,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from genart_demo.media import save_png
+from genart_demo.run_settings import GenerateSettings
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -48,3 +51,23 @@ def test_eval_psnr_and_errors(genart_cli, tmp_path):
     assert abs(float(proc.stdout.split()[2]) - 10 * np.log10(255**2 / 25)) < 1e-4  # MSE 25 grey levels²
     bad = genart_cli("eval", "fid", str(tmp_path / "ref.png"), str(tmp_path / "nowhere"), "--out", str(tmp_path))
     assert bad.returncode == 2 and "error:" in bad.stderr and "is not a folder" in bad.stderr
+
+
+def test_eval_clip_skips_and_names_a_png_without_a_prompt(genart_cli, tmp_path):
+    """Regression: one PNG without a prompt (an upload, a GAN result) failed the whole folder."""
+    folder = make_images(tmp_path / "imgs", 3, 3)
+    for name, prompt in (("0.png", "a red fox"), ("1.png", "a blue bird")):  # 2.png keeps no settings
+        save_png(Image.open(folder / name).convert("RGB"), folder / name, GenerateSettings(prompt=prompt, seed=1))
+    out = tmp_path / "clip.json"
+    proc = genart_cli("eval", "clip", str(folder), "--json", str(out), "--out", str(tmp_path / "o"))
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(out.read_text())
+    subjects = [r["subject"] for r in data["rows"] if r["metric"] == "CLIPScore"]
+    assert subjects == ["0.png: a red fox", "1.png: a blue bird"]
+    assert [r["n"] for r in data["rows"] if r["metric"] == "CLIPScore (mean)"] == [2]
+    assert "note: images: skipped 1 image(s) without a prompt in their PNG settings: 2.png." in proc.stderr
+    none = genart_cli("eval", "clip", str(make_images(tmp_path / "bare", 2, 4)), "--out", str(tmp_path / "o"))
+    assert (
+        none.returncode == 2
+        and "None of the 2 images (0.png, 1.png) carries a prompt in its PNG settings" in none.stderr
+    )

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import io
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
 from ..imagefit import fit_to_multiple
 from ..imageio import load_image
+from ..imagesets import ImageSet
 from ..media import read_png_settings
 from ..studio import Studio
 from .common import ProgressFn, spec_for_tasks, to_image, to_tensor, workspace_for
@@ -185,17 +186,39 @@ class ClipRequest:
     convention: str = "per_sample"  # one of CLIP_CONVENTIONS
 
 
-def _prompts_from_pngs(images) -> list[str]:
-    prompts = []
-    for name, blob in zip(images.names, images.blobs):
+def _prompts_from_pngs(images: ImageSet) -> tuple[ImageSet, list[str]]:
+    """Each PNG's own prompt, and the set narrowed to the images that carry one: one image without a prompt (an
+    upload, a GAN result) is skipped and named in the set's notes rather than failing the folder. InputError when
+    none carries one."""
+    keep, prompts, missing = [], [], []
+    for i, (name, blob) in enumerate(zip(images.names, images.blobs)):
         try:
             prompt = getattr(read_png_settings(io.BytesIO(blob)), "prompt", None)
         except (OSError, ValueError, SyntaxError):  # not a readable PNG: no prompt from it
             prompt = None
-        if not isinstance(prompt, str) or not prompt.strip():
-            raise InputError(f"{name} carries no prompt in its PNG settings; type the prompts, one per line.")
-        prompts.append(prompt)
-    return prompts
+        if isinstance(prompt, str) and prompt.strip():
+            keep.append(i)
+            prompts.append(prompt)
+        else:
+            missing.append(name)
+    shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+    if not keep:
+        which = (
+            f"{shown} carries no prompt"
+            if len(missing) == 1
+            else f"None of the {len(missing)} images ({shown}) carries a prompt"
+        )
+        raise InputError(f"{which} in its PNG settings; type the prompts, one per line.")
+    if missing:
+        note = f"{images.label}: skipped {len(missing)} image(s) without a prompt in their PNG settings: {shown}."
+        images = replace(
+            images,
+            names=[images.names[i] for i in keep],
+            blobs=[images.blobs[i] for i in keep],
+            notes=[*images.notes, note],
+            _hash=None,
+        )
+    return images, prompts
 
 
 @returns_memory
@@ -213,7 +236,8 @@ def evaluate_clip(
         prompts = [p.strip() for p in req.prompts.splitlines() if p.strip()]
     else:
         prompts = [str(p) for p in (req.prompts or [])]
-    prompts = prompts or _prompts_from_pngs(images)
+    if not prompts:
+        images, prompts = _prompts_from_pngs(images)
     if len(prompts) != len(images):
         raise InputError(
             f"{len(images)} image(s) but {len(prompts)} prompt(s): give one prompt per image, in the "
