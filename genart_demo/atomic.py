@@ -28,6 +28,17 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _ordinary_modes(folder: Path) -> None:
+    """Give `folder` and everything in it the modes new files and folders get (0o666 / 0o777 less the umask):
+    mkdtemp makes the folder 0700 and some writers (safetensors) make files 0600, which kept a cache or result
+    shared by a group readable by its owner only. Links are left alone."""
+    for path in (folder, *folder.rglob("*")):
+        if path.is_symlink():
+            continue
+        executable = path.is_dir() or path.stat().st_mode & 0o111
+        os.chmod(path, (0o777 if executable else 0o666) & ~_UMASK)
+
+
 def atomic_write(
     path: str | os.PathLike, data: bytes | str | Writer, *, encoding: str = "utf-8", mode: int | None = None
 ) -> Path:
@@ -66,7 +77,8 @@ def atomic_write(
 
 @contextmanager
 def atomic_folder(final: str | os.PathLike, *, replace: bool = False) -> Iterator[Path]:
-    """Yield a new, empty temporary folder beside `final` to fill; on success it is renamed to `final`.
+    """Yield a new, empty temporary folder beside `final` to fill; on success it is renamed to `final`, it and its
+    contents with the permissions of newly created folders and files.
 
     Without `replace`, a complete `final` that another process renamed into place meanwhile wins and ours is
     discarded (both built the same thing). With `replace`, an existing `final` is moved aside and removed, so
@@ -77,6 +89,7 @@ def atomic_folder(final: str | os.PathLike, *, replace: bool = False) -> Iterato
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent))
     try:
         yield tmp
+        _ordinary_modes(tmp)
         if replace and final.exists():
             trash = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".old", dir=final.parent))
             os.replace(final, trash / final.name)
