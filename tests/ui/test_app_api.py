@@ -2,6 +2,7 @@
 refused with a message and the server keeps serving."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -49,7 +50,9 @@ def test_generate_returns_images_with_parameters(client, app_server):
         assert expected["scheduler"] == "DPM++ 2M Karras" and expected["standin"] is True
     saved = sorted(app_server[1].rglob("*.png"))
     assert len(saved) >= 2  # also written to the output dir
-    assert warnings == ""
+    assert "⚠️" not in warnings  # no warning; the notes name the files saved, where they are
+    names = re.findall(r"💾 Saved `([^`]+)` in the output folder", warnings)
+    assert len(names) == 2 and all((app_server[1] / name).is_file() for name in names)
 
 
 def test_same_seed_same_image_over_the_api(client):
