@@ -64,7 +64,7 @@ def follow_model(
 
 def notes_markdown(notes: list[str]) -> str:
     """Things the user should know about a run (conversions, resizing, truncation), one per line."""
-    return "\n".join(f"ℹ️ {escape_markdown(n)}" for n in notes)  # notes name uploaded files and quote prompts
+    return "\n\n".join(f"ℹ️ {escape_markdown(n)}" for n in notes)  # notes name uploaded files and quote prompts
 
 
 def settings_json(settings: Sequence[RunSettings] | RunSettings) -> str:
@@ -184,7 +184,7 @@ def saved_note(studio: Studio, paths: Sequence) -> str:
         inside = path.resolve().is_relative_to(root)
         where = f"`{path.resolve().relative_to(root)}` in the output folder" if inside else f"`{path}`"
         lines.append(f"💾 Saved {where}")
-    return "\n".join(lines)
+    return "\n\n".join(lines)  # one paragraph each: Markdown runs single-newline lines together
 
 
 # ---------------------------------------------------------------- width and height (a choice, or fixed by the model)

@@ -69,7 +69,7 @@ def _gallery(results) -> list[tuple[str, str]]:
 def _notes(studio: Studio, results) -> str:
     """The runs' warnings (they quote the prompt: escaped), then where each file was saved."""
     warnings = [f"⚠️ {escape_markdown(w)}" for r in results for w in r.warnings]
-    return "\n".join(warnings + [saved_note(studio, r.paths) for r in results])
+    return "\n\n".join(warnings + [saved_note(studio, r.paths) for r in results])
 
 
 def build_generate_ui(studio: Studio) -> gr.Column:

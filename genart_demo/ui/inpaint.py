@@ -159,7 +159,7 @@ def build_inpaint_ui(studio: Studio) -> gr.Column:
             return {
                 used_mask: mask_preview(result.input_image, result.mask),
                 gallery: gallery_items(result.paths, result.settings),
-                notes: "\n".join(filter(None, [notes_markdown(result.notes), saved_note(studio, result.paths)])),
+                notes: "\n\n".join(filter(None, [notes_markdown(result.notes), saved_note(studio, result.paths)])),
                 params: settings_json(result.settings),
             }
 

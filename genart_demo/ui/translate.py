@@ -143,7 +143,7 @@ def build_translate_ui(studio: Studio) -> gr.Column:
                 fitted: result.input_image,
                 control: result.control_image,
                 gallery: gallery_items(result.paths, result.settings),
-                notes: "\n".join(filter(None, [notes_markdown(result.notes), saved_note(studio, result.paths)])),
+                notes: "\n\n".join(filter(None, [notes_markdown(result.notes), saved_note(studio, result.paths)])),
                 params: settings_json(result.settings),
             }
 

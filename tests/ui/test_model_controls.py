@@ -144,7 +144,7 @@ def test_results_are_shown_whole(tabs, tab):
 def test_the_saved_note_names_files_inside_the_output_folder(studio, tmp_path):
     inside = studio.settings.output_dir / "2026-01-01" / "0001-sd15-7.png"
     note = saved_note(studio, [inside, tmp_path / "elsewhere.png"])
-    assert note.splitlines() == [
+    assert note.split("\n\n") == [  # a paragraph each: Markdown joins single-newline lines into one
         "💾 Saved `2026-01-01/0001-sd15-7.png` in the output folder",
         f"💾 Saved `{tmp_path / 'elsewhere.png'}`",
     ]
