@@ -68,9 +68,9 @@ def test_same_seed_same_image_over_the_api(client):
         (dict(width=60), "multiple of 8"),
         (dict(scheduler="Flow Euler"), "Compatible schedulers"),
         (dict(scheduler="Turbo Sampler 9000"), "Known schedulers"),
-        (dict(steps=0), "minimum"),
-        (dict(batch=9), "maximum"),
-        (dict(guidance=-1), "minimum"),
+        (dict(steps=0), "“Steps” must be a number from 1 to 500; got 0"),
+        (dict(batch=9), "“Batch size” must be a number from 1 to 4; got 9"),
+        (dict(guidance=-1), r"“Guidance \(CFG\) scale” must be a number from 0 to 50; got -1"),
         (dict(model_id="sd-99"), "not in the list of choices"),
     ],
 )
