@@ -127,7 +127,11 @@ def _set_number(page, label: str, value) -> None:
 def _upload(page, component: str, path: Path, shown: str) -> None:
     """Give `path` to the upload box of `component` and wait until the component shows it (`shown` inside it)."""
     page.set_input_files(f"{component} input[type=file]", str(path))
-    page.wait_for_selector(f"{component} >> {shown}", timeout=30_000)
+    if shown.startswith("text="):  # a file list writes a name's stem and extension in separate elements
+        js = "([s, t]) => (document.querySelector(s)?.textContent || '').replace(/\\s+/g, '').includes(t)"
+        page.wait_for_function(js, arg=[component, shown[5:].replace(" ", "")], timeout=30_000)
+    else:
+        page.wait_for_selector(f"{component} >> {shown}", timeout=30_000)
 
 
 def _wait_images(page, selector: str, count: int = 1, timeout: int = 120_000) -> int:
