@@ -81,7 +81,7 @@ space, studio = get_space(app.SPACE), space_studio(app.SPACE)
 pages = space_pages(space)
 blocks = build_app(studio, pages, open_services(studio, pages), **space_heading(space))
 apis = sorted(f.api_name for f in blocks.fns.values()
-              if f.api_name and f.api_visibility != "private" and f.api_name != "load_example")
+              if f.api_name and f.api_visibility == "public")  # not examples' loaders (undocumented)
 tabs = [b.label for b in blocks.blocks.values() if isinstance(b, gr.Tab) and b.id in [p.key for p in pages]]
 runs = {}
 if app.SPACE == "leaderboard":
