@@ -18,6 +18,7 @@ from .memory import offload_for
 from .registry import ModelSpec
 from .safety import safety_checker_kwargs
 from .settings import Settings
+from .tiny.store import ensure_standin
 from .tiny.table import STANDIN_CLASSES, STANDIN_FRAMES, STANDIN_SIZES, standin_class_name
 
 log = logging.getLogger("genart.loading")
@@ -222,8 +223,6 @@ def _load_autoencoder(spec: ModelSpec, *, standin: bool, device: str, settings: 
 
     kwargs: dict[str, Any] = {"dtype": dtype_for(device, spec, settings.dtype), "use_safetensors": True}
     if standin:
-        from .tiny.store import ensure_standin  # lazy: builds stand-ins with torch/diffusers, seconds to import
-
         source = str(ensure_standin(spec.standin_class, settings.cache_dir))
         cls_name = standin_class_name(spec.standin_class)
     else:
@@ -318,8 +317,6 @@ def _load_diffusers_pipeline(spec: ModelSpec, *, standin: bool, device: str, set
     dtype = dtype_for(device, spec, settings.dtype)
     kwargs: dict[str, Any] = {"dtype": dtype, "use_safetensors": True}
     if standin:
-        from .tiny.store import ensure_standin  # lazy: builds stand-ins with torch/diffusers, seconds to import
-
         source = str(ensure_standin(spec.standin_class, settings.cache_dir))
         cls_name = standin_class_name(spec.standin_class)
     else:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..atomic import atomic_folder
 from ..workspace import Workspace
-from .builders import STANDIN_VERSION, build_standin, builder_for
+from .table import STANDIN_CLASSES, STANDIN_VERSION
 
 
 def standin_path(pipeline_class: str, cache_dir: str | os.PathLike) -> Path:
@@ -37,10 +37,13 @@ def ensure_standin(pipeline_class: str, cache_dir: str | os.PathLike) -> Path:
     an interrupted build never leaves a folder that looks complete. If another process finishes
     first, its folder is kept and ours is discarded.
     """
-    builder_for(pipeline_class)  # unknown class: ValueError before anything is written
     final = standin_path(pipeline_class, cache_dir)
-    if is_complete(final):
+    if pipeline_class in STANDIN_CLASSES and is_complete(final):
         return final
+    # lazy: every builder imports torch, diffusers and transformers (seconds); loading a built stand-in needs none
+    from .builders import build_standin, builder_for
+
+    builder_for(pipeline_class)  # unknown class: ValueError before anything is written
     if final.exists():  # an incomplete leftover (should not happen with the rename, but be safe)
         shutil.rmtree(final, ignore_errors=True)
     with atomic_folder(final) as tmp:
