@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 import argparse
+import ast
+import atexit
+import contextlib
 import dataclasses
+import importlib.util
 import json
+import os
 import sys
+import threading
 from collections.abc import Callable
-from importlib.metadata import entry_points
-from typing import Any
+from importlib.metadata import EntryPoint, entry_points
+from pathlib import Path
+from typing import Any, NoReturn
 
-from .cli_common import add_request_options, progress_line, request_from_args, studio_for
+from .cli_common import add_request_options, one_thread_for_standin, progress_line, request_from_args, studio_for
 from .cli_eval import add_eval_parser
 from .cli_spaces import add_spaces_parser
 from .errors import InputError, TaskFailed
 from .loading import LoadError, offline_capable
 from .memory import PLAN_GB, model_plans, plans_table
 from .pages import all_pages
+from .quiet import silence_library_noise
 from .registry import TASKS, Registry
 from .safety import FLAGGED_TEXT
 from .settings import Settings, SettingsError
@@ -27,7 +35,9 @@ from .tasks.translate import TranslateRequest, translate
 from .tasks.upscale import UpscaleRequest, upscale
 from .tasks.video import VideoRequest, generate_video
 
-PLUGIN_GROUP = "genart.cli"  # packages built on genart add commands here (the leaderboard and the arena)
+# Packages built on genart add commands here (the leaderboard and the arena): each entry point is named after the
+# command it adds, and its value is a function given the subparsers to add that command to.
+PLUGIN_GROUP = "genart.cli"
 
 
 def models_markdown(specs) -> str:
@@ -104,7 +114,9 @@ TASK_COMMANDS: dict[str, tuple[type, Callable[..., Any], str, Callable[[Any], li
 
 def cmd_task(args: argparse.Namespace) -> int:
     cls, run, _, written = TASK_COMMANDS[args.command]
-    result = run(studio_for(args), request_from_args(cls, args), progress=progress_line)
+    studio = studio_for(args)
+    one_thread_for_standin(studio, args.model)
+    result = run(studio, request_from_args(cls, args), progress=progress_line)
     for warning in getattr(result, "warnings", []):
         print(f"warning: {warning}", file=sys.stderr)
     for note in getattr(result, "notes", []):
@@ -129,7 +141,45 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+def plugin_help(plugin: EntryPoint) -> str | None:
+    """The help line `plugin` gives its command, read without importing it: the text literal passed as `help=` where
+    its module calls `add_parser("<entry point name>", ...)`. None where its source does not show one."""
+    try:
+        source = Path(importlib.util.find_spec(plugin.module).origin).read_text(encoding="utf-8")
+        tree = ast.parse(source)
+    except (ImportError, AttributeError, TypeError, ValueError, OSError, SyntaxError):
+        return None
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "add_parser"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and node.args[0].value == plugin.name
+        ):
+            for keyword in node.keywords:
+                if keyword.arg == "help" and isinstance(keyword.value, ast.Constant):
+                    return keyword.value.value if isinstance(keyword.value.value, str) else None
+    return None
+
+
+def add_plugins(sub: argparse._SubParsersAction, argv: list[str] | None) -> None:
+    """Each plugin's command. Only the plugin whose command `argv` runs is loaded (every one when `argv` is None);
+    the others are named, and described by their help line when `argv` runs no command (`genart --help`)."""
+    command = None if argv is None else next((word for word in argv if not word.startswith("-")), None)
+    for plugin in entry_points(group=PLUGIN_GROUP):
+        listed = argv is not None and command != plugin.name
+        help_line = plugin_help(plugin) if listed and command is None else None
+        if listed and (command is not None or help_line is not None):
+            sub.add_parser(plugin.name, help=help_line)
+        else:
+            plugin.load()(sub)
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The `genart` parser. Given the command line it will parse, it loads only the plugin that line runs (the arena
+    and leaderboard plugins import pandas and SQLAlchemy, half a second); without one it loads every plugin."""
     parser = argparse.ArgumentParser(prog="genart", description="Compare generative image and video models.")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -153,8 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_eval_parser(sub)
     add_spaces_parser(sub)
-    for plugin in entry_points(group=PLUGIN_GROUP):
-        plugin.load()(sub)
+    add_plugins(sub, argv)
 
     serve_parser = sub.add_parser("serve", help="start the web app with every page (the same as `python app.py`)")
     serve_parser.add_argument("--host", help="address to bind (default: GENART_HOST, else 127.0.0.1)")
@@ -165,7 +214,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run the command `argv` (default: this process's command line) and return its exit code. Run as the process's
+    own command line (no `argv`), it ends the process itself when done (see end_process)."""
+    silence_library_noise()
+    code = run_command(build_parser(sys.argv[1:] if argv is None else argv).parse_args(argv))
+    if argv is None:
+        end_process(code)
+    return code
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """The parsed command's exit code: 2 with one `error:` line for input, settings or loading errors."""
     try:
         return args.func(args)
     except (SettingsError, InputError, LoadError, TaskFailed, ValueError) as exc:
@@ -173,5 +232,19 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+def end_process(code: int) -> NoReturn:
+    """Exit with `code` without CPython's teardown of every module: once torch and diffusers are loaded (thousands
+    of modules, half a million objects) it takes seconds, to free memory the OS takes back anyway. What exiting must
+    still do is done first: the atexit handlers run (logging, temporary folders) and stdout/stderr are flushed. Where
+    a non-daemon thread still runs, the ordinary exit waits for it instead."""
+    if any(t is not threading.main_thread() and not t.daemon for t in threading.enumerate()):
+        sys.exit(code)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe (`genart models | head`) or stream
+            stream.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -38,8 +38,9 @@ class Studio:
             offline, reason = False, ""
         cache = PipelineCache(settings, standin=lambda spec: runs_standin(spec, settings, offline))
         studio = cls(settings, registry, cache, offline, reason)
-        if offline:
-            log.warning("genart is offline (%s). %s", reason, studio.offline_summary())
+        # For the server log; the UI and the CLI show `notice` themselves (a warning printed it twice in the CLI).
+        if offline and log.isEnabledFor(logging.INFO):
+            log.info("genart is offline (%s). %s", reason, studio.offline_summary())
         return studio
 
     def start_warm_up(self) -> None:

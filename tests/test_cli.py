@@ -1,17 +1,24 @@
-"""The `genart` command line: the model list, generate writing PNGs, errors with exit code 2."""
+"""The `genart` command line: the model list, generate writing PNGs, errors with exit code 2, what each command
+imports (help and the model list import no heavy library) and what it prints (no known library noise)."""
 
 import argparse
 import dataclasses
 import json
+import logging
+import os
 import re
 import shlex
+import subprocess
+import sys
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
 
-from genart_demo.cli import TASK_COMMANDS, build_parser, models_markdown
+from genart_demo.cli import PLUGIN_GROUP, TASK_COMMANDS, build_parser, models_markdown, plugin_help
 from genart_demo.cli_common import request_from_args
 from genart_demo.media import read_png_settings
+from genart_demo.quiet import NOISY_LOG_LINES, silence_library_noise
 from genart_demo.registry import Registry
 from genart_demo.tasks.inpaint import InpaintRequest
 
@@ -190,3 +197,143 @@ def test_task_options_come_from_the_request_fields():
     request = request_from_args(InpaintRequest, args)
     assert (request.outpaint, request.only_masked, request.negative_prompt) == ((1, 2, 3, 4), True, "blur")
     assert args.out is None  # --out defaults to the settings' output folder (GENART_OUTPUT_DIR)
+
+
+def _imported(cache_dir: Path, *argv: str, script: tuple[str, ...] = ("-m", "genart_demo.cli")):
+    """(the CompletedProcess, the modules it imported) of one offline CLI run under `python -X importtime`."""
+    env = {**os.environ, "GENART_OFFLINE": "1", "HF_HUB_OFFLINE": "1", "GENART_CACHE_DIR": str(cache_dir)}
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", *script, *argv],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    modules = {line.rsplit("|", 1)[1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+    proc.stderr = "\n".join(line for line in proc.stderr.splitlines() if not line.startswith("import time:"))
+    return proc, modules
+
+
+HEAVY_FOR_HELP = {"torch", "diffusers", "transformers", "gradio", "pandas", "sqlalchemy", "huggingface_hub"}
+
+
+@pytest.mark.parametrize(
+    "script, argv",
+    [
+        (("-m", "genart_demo.cli"), ("--help",)),
+        (("app.py",), ("--help",)),
+        (("-m", "genart_demo.cli"), ("models",)),
+        (("-m", "genart_demo.cli"), ("models", "--markdown")),
+        (("-m", "genart_demo.cli"), ("generate", "--help")),
+    ],
+)
+def test_help_and_the_model_list_import_no_heavy_library(cache_dir, script, argv):
+    """`genart --help`, `python app.py --help` and `genart models` answer in well under a second: none of them
+    imports torch, diffusers, Gradio, or the pandas and SQLAlchemy the arena and leaderboard plugins need."""
+    proc, modules = _imported(cache_dir, *argv, script=script)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("usage:") or "sd15" in proc.stdout
+    assert not HEAVY_FOR_HELP & modules, sorted(HEAVY_FOR_HELP & modules)
+
+
+def test_top_level_help_describes_plugins_without_loading_them():
+    """The listed help line of a plugin's command is the one its register() gives, read from its source."""
+    loaded, listed = build_parser().format_help(), build_parser(["--help"]).format_help()
+    assert listed == loaded
+    assert "arena               votes, ratings and rating sessions of the arena" in listed
+    plugins = {p.name: p for p in entry_points(group=PLUGIN_GROUP)}
+    assert plugin_help(plugins["leaderboard"]).startswith("DrawBench / PartiPrompts runs")
+
+
+def test_a_plugin_command_loads_its_plugin_only():
+    parser = build_parser(["arena", "export", "--out", "votes.csv"])
+    args = parser.parse_args(["arena", "export", "--out", "votes.csv"])
+    assert args.out == "votes.csv" and callable(args.func)
+    with pytest.raises(SystemExit):  # the leaderboard is only named: its subcommands are not there
+        parser.parse_args(["leaderboard", "show", "runs/x"])
+
+
+def test_a_standin_generation_imports_what_it_runs_and_says_offline_once(genart_cli, cache_dir, tmp_path):
+    """A one-step stand-in generation loads its saved stand-in without the stand-in builders (every diffusers
+    pipeline module), the plugins' pandas and SQLAlchemy or Gradio; its stderr says offline once."""
+    first = genart_cli("generate", "--model", "sd15", "--prompt", "a cat", "--steps", "1", "--out", str(tmp_path))
+    assert first.returncode == 0, first.stderr[-2000:]
+    argv = ("generate", "--model", "sd15", "--prompt", "a cat", "--steps", "1", "--width", "64", "--height", "64")
+    proc, modules = _imported(cache_dir, *argv, "--out", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stderr.count("tiny random-weight stand-in") == 1  # the notice; Studio.create's warning said it again
+    assert Path(proc.stdout.split()[0]).exists()
+    assert {"torch", "diffusers"} <= modules
+    assert not {"pandas", "sqlalchemy", "gradio", "genart_demo.tiny.builders"} & modules
+
+
+NOISE = (
+    "Expected types for id2label",
+    "has been deprecated and will not receive bug fixes",
+    "should be kept in float32: []",
+    "were passed to",  # a real repo's scheduler config with keys of older diffusers versions
+    "`use_return_dict` is deprecated",
+)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("generate", "--model", "dit-xl-256", "--steps", "1"),  # id2label
+        ("generate", "--model", "ldm-text2im", "--prompt", "a cat", "--steps", "1"),  # scheduler keys, return_dict
+        ("video", "--model", "modelscope-t2v", "--prompt", "a cat", "--steps", "1", "--frames", "4"),  # deprecated
+        ("video", "--model", "animatediff-sd15", "--prompt", "a cat", "--steps", "1", "--frames", "4"),  # float32: []
+    ],
+)
+def test_known_library_noise_is_not_printed(genart_cli, tmp_path, argv):
+    proc = genart_cli(*argv, "--out", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert not [line for line in proc.stderr.splitlines() if any(noise in line for noise in NOISE)]
+
+
+def _kept(logger_name: str, message: str) -> bool:
+    logger = logging.getLogger(logger_name)
+    return bool(logger.filter(logger.makeRecord(logger_name, logging.WARNING, __file__, 0, message, (), None)))
+
+
+def test_the_noise_filter_drops_only_the_known_lines():
+    silence_library_noise()
+    silence_library_noise()  # a second call adds no second filter
+    assert all(len(logging.getLogger(name).filters) == 1 for name in NOISY_LOG_LINES)
+    modeling, pipelines = "diffusers.models.modeling_utils", "diffusers.pipelines.pipeline_utils"
+    config = "diffusers.configuration_utils"
+    dropped = [
+        (modeling, "There are modules in UNetMotionModel that should be kept in float32: []. Casting directly ..."),
+        (pipelines, "The TextToVideoSDPipeline has been deprecated and will not receive bug fixes or feature ..."),
+        (pipelines, "Expected types for id2label: (dict[int, str], <class 'NoneType'>), got typing.Dict[str, str]."),
+        (
+            config,
+            "The config attributes {'timestep_values': None} were passed to DDPMScheduler, but are not expected "
+            "and will be ignored. Please verify your scheduler_config.json configuration file.",
+        ),
+        ("transformers.configuration_utils", "`use_return_dict` is deprecated! Use `return_dict` instead!"),
+    ]
+    kept = [
+        (modeling, "There are modules in AutoencoderKL that should be kept in float32: ['quant_conv']. Casting ..."),
+        (pipelines, "Expected types for unet: (UNet2DConditionModel,), got VQModel."),
+        (
+            config,
+            "The config attributes {'foo': 1} were passed to UNet2DModel, but are not expected and will be ignored.",
+        ),
+        ("diffusers.models.autoencoders.vae", "Expected types for id2label: anything"),  # another logger
+    ]
+    assert [_kept(*line) for line in dropped] == [False] * len(dropped)
+    assert [_kept(*line) for line in kept] == [True] * len(kept)
+
+
+def test_end_process_runs_exit_handlers_flushes_and_keeps_the_code():
+    code = (
+        "import atexit, sys\n"
+        "from genart_demo.cli import end_process\n"
+        "atexit.register(lambda: print('exit handler ran', file=sys.stderr))\n"
+        "print('buffered', end='')\n"
+        "end_process(3)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert (proc.returncode, proc.stdout, proc.stderr.strip()) == (3, "buffered", "exit handler ran")

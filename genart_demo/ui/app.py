@@ -9,6 +9,7 @@ from typing import Any
 import gradio as gr
 
 from ..pages import Page
+from ..quiet import silence_library_noise
 from ..spaces_table import get_space, space_heading, space_pages, space_studio
 from ..studio import Studio
 from ..zerogpu import prepare_zerogpu
@@ -62,6 +63,7 @@ def serve(studio: Studio, pages: Sequence[Page], *, title: str = TITLE, heading:
     GENART_MONITORING=1, and every request through the HTTP guards (Range headers Gradio cannot answer are dropped),
     then imports torch and diffusers in the background so the first request does not wait for them."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    silence_library_noise()  # every server (app.py, `genart serve`, each Space) comes here
     prepare_zerogpu(studio.settings.zerogpu)  # on ZeroGPU hardware: tells `spaces` before launch that tasks use it
     services = open_services(studio, pages)
     try:
