@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.stats import binomtest
 
 from genart_demo.errors import InputError
 
@@ -67,6 +66,8 @@ def rater_flags(
     column (created_at for the daily cap, battle_id for `shown_at`). `gold` maps known pairs to the right outcome;
     `shown_at` maps battle ids to when the battle started (battle_start_times)."""
     df = _rater_frame(votes)
+    if df.empty:
+        return []
     flags = side_flags(df, rules)
     if gold:
         flags += gold_flags(df, gold, rules)
@@ -83,6 +84,8 @@ def trusted_votes(
 ) -> pd.DataFrame:
     """The votes without flagged raters (unless the organiser keeps them) and without votes over the daily cap."""
     df = _rater_frame(votes)
+    if df.empty:
+        return df
     kept = set(keep)
     dropped = {f.rater for f in flags if f.check != "daily_cap"} - kept
     mask = ~df["rater"].isin(dropped)
@@ -99,6 +102,8 @@ def battle_start_times(battles) -> dict[str, float]:
 
 def _rater_frame(votes) -> pd.DataFrame:
     df = votes_frame(votes)
+    if df.empty:  # no votes: nothing to flag or leave out, whatever columns came
+        return df.assign(rater=pd.Series(dtype=str))
     if "rater" not in df.columns:
         raise InputError("rater-quality checks need a rater column in the votes (who voted)")
     df["rater"] = df["rater"].astype(str)
@@ -182,7 +187,7 @@ def side_flags(df: pd.DataFrame, rules: QualityRules) -> list[RaterFlag]:
     flags = []
     for rater, row in counts.iterrows():
         n, a = int(row["n"]), int(row["a"])
-        p = binomtest(a, n, 0.5).pvalue
+        p = fair_coin_p_value(a, n)
         if p < level:
             side, k = ("A (left)", a) if 2 * a > n else ("B (right)", n - a)
             flags.append(
@@ -194,6 +199,13 @@ def side_flags(df: pd.DataFrame, rules: QualityRules) -> list[RaterFlag]:
                 )
             )
     return flags
+
+
+def fair_coin_p_value(k: int, n: int) -> float:
+    """Two-sided exact binomial p-value of k heads in n fair tosses: 2 * P(X >= max(k, n - k)), at most 1 (the
+    same as scipy.stats.binomtest(k, n, 0.5), without importing scipy into the app)."""
+    tail = sum(math.comb(n, i) for i in range(max(k, n - k), n + 1)) / 2**n
+    return min(1.0, 2 * tail)
 
 
 # ---------------------------------------------------------------- gold pairs

@@ -14,6 +14,7 @@ from genart_demo.errors import InputError
 
 from .battles import FLAGGED_VOID, Arena, BattleFlagged, BattleView, ProgressFn, check_prompt
 from .pairs import agreement, normalise_code, rater_order, session_code, session_items
+from .rater_quality import QualityRules, battle_start_times, rater_flags
 from .store import RatingSession
 
 MAX_PAIRS_PER_RATER = 500
@@ -205,6 +206,19 @@ def agreement_tables(arena: Arena, code: str):
     """(rater x rater agreement table, Fleiss' kappa) over the items raters share."""
     votes = votes_table(arena, code)
     return agreement(votes)
+
+
+def quality_table(arena: Arena, code: str, rules: QualityRules | None = None):
+    """One row per doubt about one of the session's raters: name, check (rater_quality.CHECKS) and reason."""
+    session = get_session(arena, code)
+    names = {r["rater"]: r["display_name"] for r in arena.store.session_raters(session.code)}
+    votes = arena.store.votes(session_code=session.code, modes=("session",))
+    started = battle_start_times(arena.store.battles(session_code=session.code))
+    rows = [
+        {"rater": names.get(f.rater, f.rater), "check": f.check, "reason": f.reason}
+        for f in rater_flags(votes, rules or QualityRules(), shown_at=started)
+    ]
+    return pd.DataFrame(rows, columns=["rater", "check", "reason"])
 
 
 def export_session(arena: Arena, code: str, out_dir: Path) -> list[Path]:

@@ -6,16 +6,20 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import binomtest
 
 from genart_demo.errors import InputError
+from leaderboard.arena import sessions
 from leaderboard.arena.rater_quality import (
     QualityRules,
     RaterFlag,
     battle_start_times,
+    fair_coin_p_value,
     over_daily_cap,
     rater_flags,
     trusted_votes,
 )
+from leaderboard.arena.store import ArenaStore, Battle, RatingSession
 
 MODELS = [f"m{i}" for i in range(8)]
 STRENGTHS = np.linspace(0, 4.0, len(MODELS))  # Bradley-Terry log-strengths: ~700 Elo points top to bottom
@@ -70,6 +74,11 @@ def test_side_flag_names_the_side_and_counts():
     side = [f for f in flags if f.check == "side"]
     assert [f.rater for f in side] == ["lefty"]
     assert side[0].reason.startswith("picks one side: A (left) on 20 of 20 decisive votes (p = 1.9e-06, below 0.01")
+
+
+@pytest.mark.parametrize("k,n", [(0, 1), (5, 10), (7, 10), (20, 20), (13, 40), (31, 45)])
+def test_fair_coin_p_value_matches_scipy(k, n):
+    assert fair_coin_p_value(k, n) == pytest.approx(binomtest(k, n, 0.5).pvalue, rel=1e-12)
 
 
 def test_too_few_votes_are_not_tested_for_side():
@@ -157,6 +166,35 @@ def test_trusted_votes_drop_flagged_raters_unless_kept():
     assert len(trusted_votes(votes, flags, keep={"lefty"})) == 40
 
 
+def test_no_votes_no_flags():
+    empty = pd.DataFrame(columns=["model_a", "model_b", "outcome"])
+    assert rater_flags(empty, QualityRules(daily_cap=5), gold={("x", "y", None): "a"}, shown_at={}) == []
+    assert trusted_votes(empty, [], daily_cap=5).empty
+
+
 def test_votes_without_raters_are_refused():
     with pytest.raises(InputError, match="need a rater column"):
         rater_flags(pd.DataFrame({"model_a": ["x"], "model_b": ["y"], "outcome": ["a"]}))
+
+
+def test_session_quality_table_names_flagged_raters_from_the_store():
+    """Votes stored the way a session stores them: the left-picking, fast rater is listed by name, twice."""
+    store = ArenaStore("sqlite://")
+    store.create_session(RatingSession("QUAB2345", "q", "text-to-image", ("x", "y"), ("p",), 40, 0, 0.0))
+    arena = SimpleNamespace(store=store)
+    assert sessions.quality_table(arena, "quab2345").empty
+    for rater, name in (("r-left", "Lefty"), ("r-fair", "Fair")):
+        store.join_session("QUAB2345", rater, name)
+        for i in range(20):
+            battle = Battle(
+                f"{rater}-{i}", "text-to-image", "session", "x", "y", "p", i, ("a.png",), ("b.png",), rater,
+                created_at=1000.0 * i, expires_at=1000.0 * i + 900, session_code="QUAB2345", item=i,
+            )  # fmt: skip
+            store.add_battle(battle)
+            quick = 0.2 if rater == "r-left" else 4.0
+            store.record_vote(battle.id, rater, "a" if rater == "r-left" or i % 2 else "b", now=1000.0 * i + quick)
+    table = sessions.quality_table(arena, "QUAB2345")
+    assert table.columns.tolist() == ["rater", "check", "reason"]
+    assert table[["rater", "check"]].values.tolist() == [["Lefty", "side"], ["Lefty", "fast"]]
+    assert table["reason"].iloc[1].startswith("votes faster than the images can be seen: 20 of 20 votes within 1 s")
+    store.close()
