@@ -12,17 +12,12 @@ import pandas as pd
 from genart_demo.errors import InputError
 
 from ..tables import write_csv_atomically
+from .rating_stats import RIDGE, finite_models, fit_theta, win_counts
 
 ELO_K, ELO_SCALE, ELO_BASE, ELO_INIT = 4, 400, 10, 1000  # Elo step, points per factor `base` in odds, start
 MIN_VOTES = 5  # models with fewer votes are listed unrated (NaN rating and rank, with a note)
 BOOTSTRAP_ROUNDS = 100  # Bradley-Terry refits on votes resampled with replacement
 CONFIDENCE = 0.95  # the intervals are the 2.5 / 97.5 percentiles of the bootstrap
-# Bradley-Terry maximises log-likelihood - RIDGE/2 * sum(theta**2), theta = rating * ln(base) / scale. The prior keeps
-# the fit finite when a model won (or lost) every game, and puts each group of models that never met another group at
-# the mean. It moves a fit with a handful of votes by ~1e-4 of a point. A model that won all its n games against one
-# other ends a gap d (in theta) above it with e**d ~ 2n / (RIDGE * d): about 2,300 points for 5 wins, huge but finite;
-# bootstrap resamples of few votes hit this too, so intervals of models with few votes are very wide.
-RIDGE = 1e-6
 OUTCOME_SCORES = {"a": 1.0, "b": 0.0, "tie": 0.5, "bothbad": 0.5}  # model_a's share of the win; both-bad is a tie
 VOTE_COLUMNS = ("model_a", "model_b", "outcome")
 TABLE_COLUMNS = ("model", "rating", "ci_low", "ci_high", "elo", "votes", "wins", "losses", "ties", "rank", "note")
@@ -88,15 +83,6 @@ def _cells(df: pd.DataFrame, models: list[str]) -> tuple[np.ndarray, np.ndarray,
     return keys[:, 0], keys[:, 1], keys[:, 2] / 2.0, counts.astype(np.float64)
 
 
-def _win_counts(a, b, score, counts, n: int) -> np.ndarray:
-    """W[..., i, j] = wins of model i over model j (ties half each way); counts may have a leading batch axis."""
-    counts = np.asarray(counts, np.float64)
-    wins = np.zeros(counts.shape[:-1] + (n, n))
-    np.add.at(wins, (..., a, b), counts * score)
-    np.add.at(wins, (..., b, a), counts * (1.0 - score))
-    return wins
-
-
 # ---------------------------------------------------------------- Elo and Bradley-Terry
 
 
@@ -113,40 +99,6 @@ def elo_ratings(votes, k=ELO_K, scale=ELO_SCALE, base=ELO_BASE, init=ELO_INIT) -
     return ratings
 
 
-def _objective(theta: np.ndarray, wins: np.ndarray) -> np.ndarray:
-    """Penalised log-likelihood per batch row: sum W_ij log sigmoid(theta_i - theta_j) - RIDGE/2 |theta|^2."""
-    diff = theta[..., :, None] - theta[..., None, :]
-    return -(wins * np.logaddexp(0.0, -diff)).sum(axis=(-2, -1)) - 0.5 * RIDGE * (theta**2).sum(axis=-1)
-
-
-def _fit_theta(wins: np.ndarray, max_iter: int = 100) -> np.ndarray:
-    """Bradley-Terry strengths theta (natural log-odds units, mean 0) maximising the penalised likelihood of the win
-    counts wins (R, n, n), by Newton's method with a backtracking line search, all R fits at once. (R, n)"""
-    rounds, n, _ = wins.shape
-    games = wins + np.swapaxes(wins, -1, -2)  # (R, n, n) games between i and j
-    theta = np.zeros((rounds, n))
-    eye = np.eye(n)
-    for _ in range(max_iter):
-        p = 1.0 / (1.0 + np.exp(theta[:, None, :] - theta[:, :, None]))  # P(i beats j)
-        grad = (wins - games * p).sum(axis=2) - RIDGE * theta  # (R, n)
-        weight = games * p * (1.0 - p)
-        hess = weight - eye * (weight.sum(axis=2)[:, :, None] + RIDGE)  # (R, n, n), negative definite
-        step = np.linalg.solve(-hess, grad[..., None])[..., 0]
-        step -= step.mean(axis=1, keepdims=True)  # the optimum has mean 0: drop rounding noise along all-ones
-        slope = (grad * step).sum(axis=1)
-        start = _objective(theta, wins)
-        t = np.ones(rounds)
-        for _ in range(50):  # halve the step where it does not raise the objective enough (Armijo)
-            ok = _objective(theta + t[:, None] * step, wins) >= start + 1e-4 * t * slope - 1e-12 * np.abs(start)
-            if ok.all():
-                break
-            t = np.where(ok, t, t / 2)
-        theta = theta + t[:, None] * step
-        if np.abs(t[:, None] * step).max(initial=0.0) < 1e-11:
-            break
-    return theta - theta.mean(axis=1, keepdims=True)
-
-
 def _to_points(theta: np.ndarray, scale, base, init) -> np.ndarray:
     return init + theta * scale / np.log(base)
 
@@ -159,7 +111,7 @@ def bt_ratings(votes, scale=ELO_SCALE, base=ELO_BASE, init=ELO_INIT) -> dict[str
     if not models:
         return {}
     a, b, score, counts = _cells(df, models)
-    theta = _fit_theta(_win_counts(a, b, score, counts, len(models))[None])[0]
+    theta = fit_theta(win_counts(a, b, score, counts, len(models))[None])[0]
     return dict(zip(models, _to_points(theta, scale, base, init).tolist()))
 
 
@@ -177,8 +129,8 @@ def bootstrap_bt(
         return pd.DataFrame(np.empty((0, len(models))), columns=pd.Index(models, name="model"))
     a, b, score, counts = _cells(df, models)
     draws = np.random.default_rng(seed).multinomial(int(counts.sum()), counts / counts.sum(), size=int(rounds))
-    wins = _win_counts(a, b, score, draws, len(models))
-    theta = _fit_theta(wins)
+    wins = win_counts(a, b, score, draws, len(models))
+    theta = fit_theta(wins)
     played = (wins + np.swapaxes(wins, -1, -2)).sum(axis=2) > 0
     theta = np.where(played, theta, np.nan)
     theta -= np.nanmean(theta, axis=1, keepdims=True)
@@ -228,10 +180,32 @@ def _rated_models(df: pd.DataFrame, min_votes: int) -> tuple[set[str], dict[str,
     return rated, notes
 
 
+def _finite_votes(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, float], dict[str, str]]:
+    """The votes among the models with a finite maximum-likelihood rating (rating_stats.finite_models), and for each
+    other model its bound (+inf, -inf, NaN) and a note. Fitting the others too would shift every rating by an
+    arbitrary amount (their huge ridge-limited values enter the mean) and widen every interval."""
+    models = _models(df)
+    if not models:
+        return df, {}, {}
+    sign = finite_models(win_counts(*_cells(df, models), len(models)))
+    finite = [m for m, s in zip(models, sign) if s == 0]
+    bounds, notes = {}, {}
+    for model, s in zip(models, sign):
+        if s == 1:
+            bounds[model], notes[model] = np.inf, "never lost to the rated models, even through others: rating +inf"
+        elif s == -1:
+            bounds[model], notes[model] = -np.inf, "never beat the rated models, even through others: rating -inf"
+        elif np.isnan(s):
+            notes[model] = "not linked both ways (a win and a loss) to the rated models: no finite rating"
+    return df[df["model_a"].isin(finite) & df["model_b"].isin(finite)], bounds, notes
+
+
 def ratings_table(votes, rounds=BOOTSTRAP_ROUNDS, seed=0, min_votes=MIN_VOTES) -> pd.DataFrame:
     """One row per model: Bradley-Terry rating with its 95% bootstrap interval, Elo, vote counts, and rank = 1 +
     the number of models whose ci_low is above this model's ci_high. Models short of min_votes votes (against
-    other rated models) are left out of the fit and listed with NaN rating/interval/rank and a note. Best first."""
+    other rated models) are left out of the fit and listed with NaN rating/interval/rank and a note; so are models
+    without a finite rating (only wins or only losses against the rest): those that never lost listed first, those
+    that never won after the rated ones, the ratings centred on the finite ones. Best first."""
     df = votes_frame(votes)
     if int(min_votes) != min_votes or min_votes < 0:
         raise InputError(f"min_votes must be a whole number >= 0; got {min_votes!r}")
@@ -239,7 +213,8 @@ def ratings_table(votes, rounds=BOOTSTRAP_ROUNDS, seed=0, min_votes=MIN_VOTES) -
         return pd.DataFrame({c: pd.Series(dtype=object if c in ("model", "note") else float) for c in TABLE_COLUMNS})
     counts = _model_counts(df)
     rated, notes = _rated_models(df, int(min_votes))
-    fit = df[df["model_a"].isin(rated) & df["model_b"].isin(rated)]
+    fit, bounds, unbounded = _finite_votes(df[df["model_a"].isin(rated) & df["model_b"].isin(rated)])
+    notes.update(unbounded)
     rating = pd.Series(bt_ratings(fit), dtype=float)
     boot = bootstrap_bt(fit, rounds, seed)
     tail = (1 - CONFIDENCE) / 2  # 2.5 and 97.5 percentiles, NaN rounds skipped
@@ -257,7 +232,10 @@ def ratings_table(votes, rounds=BOOTSTRAP_ROUNDS, seed=0, min_votes=MIN_VOTES) -
     above = (lower[None, :] > upper[:, None]).sum(axis=1)  # NaN compares False: unrated models count for nothing
     table["rank"] = np.where(table["rating"].notna(), 1.0 + above, np.nan)
     table["note"] = table["model"].map(notes).fillna("")
-    table = table.sort_values(["rating", "model"], ascending=[False, True], na_position="last", kind="stable")
+    order = table["rating"].fillna(table["model"].map(bounds)).rename("order")  # +inf first, -inf after the rated
+    table = table.join(order).sort_values(
+        ["order", "model"], ascending=[False, True], na_position="last", kind="stable"
+    )
     return table[list(TABLE_COLUMNS)].reset_index(drop=True)
 
 
@@ -268,7 +246,7 @@ def win_rate_matrix(votes) -> pd.DataFrame:
     models = _models(df)
     if not models:
         return pd.DataFrame(index=pd.Index([], name="model"), columns=pd.Index([], name="against"), dtype=float)
-    wins = _win_counts(*_cells(df, models), len(models))
+    wins = win_counts(*_cells(df, models), len(models))
     games = wins + wins.T
     with np.errstate(invalid="ignore", divide="ignore"):
         rate = np.where(games > 0, wins / games, np.nan)

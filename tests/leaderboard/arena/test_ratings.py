@@ -141,9 +141,10 @@ def test_bt_disconnected_and_separated_votes_stay_finite():
     assert all(math.isfinite(r) for r in sep.values())
     assert sep["A"] - sep["B"] > 1000 and sum(sep.values()) == pytest.approx(3000, abs=1e-6)
     assert sep["B"] - sep["C"] == pytest.approx(LOG3, abs=0.01)
+    # The table does not show that ridge-limited value: A never lost, B never won, neither has a finite rating.
     table = ratings_table(votes(("A", "B", "a", 5), ("A", "B", "b", 0)), rounds=20, min_votes=1)
-    assert np.isfinite(table[["rating", "ci_low", "ci_high"]].to_numpy()).all()
-    assert table["model"].tolist() == ["A", "B"] and table["rank"].tolist() == [1.0, 2.0]
+    assert table[["rating", "ci_low", "ci_high", "rank"]].isna().all().all()
+    assert table["model"].tolist() == ["A", "B"] and table["note"].str.contains("never lost").tolist() == [True, False]
 
 
 # ---------------------------------------------------------------- bootstrap, simulations, coverage
@@ -241,9 +242,9 @@ def test_models_below_the_floor_are_listed_unrated_with_a_note():
     alone = ratings_table(main, rounds=30, seed=1).set_index("model")
     assert rows.loc[["A", "B", "C"], "rating"].to_dict() == pytest.approx(alone["rating"].to_dict())
     assert rows.loc[["A", "B", "C"], "note"].tolist() == ["", "", ""]
-    low = ratings_table(main.iloc[:4], rounds=5)  # 4 votes each: all below the floor, none rated
+    low = ratings_table(main.iloc[5:9], rounds=5)  # 4 votes each (A won 1, B 3): all below the floor, none rated
     assert low["rating"].isna().all() and low["note"].str.contains("fewer than 5 votes \\(4\\)").all()
-    assert ratings_table(main.iloc[:4], rounds=5, min_votes=1)["rating"].notna().all()
+    assert ratings_table(main.iloc[5:9], rounds=5, min_votes=1)["rating"].notna().all()
     with pytest.raises(InputError, match="min_votes"):
         ratings_table(main, min_votes=-1)
 
