@@ -1,5 +1,5 @@
-"""Bradley-Terry maths on win-count matrices: the penalised fit and which models have a finite rating
-(leaderboard.arena.ratings wraps them)."""
+"""Bradley-Terry maths on win-count matrices: the penalised fit, which models have a finite rating and sandwich
+covariances (leaderboard.arena.ratings wraps them)."""
 
 from __future__ import annotations
 
@@ -92,4 +92,23 @@ def finite_models(wins: np.ndarray) -> np.ndarray:
     return sign
 
 
-__all__ = ["RIDGE", "finite_models", "fit_theta", "win_counts"]
+# ---------------------------------------------------------------- closed-form intervals
+
+
+def sandwich_cov(theta: np.ndarray, a, b, score, counts) -> np.ndarray:
+    """Sandwich covariance H^+ J H^+ of centred theta (natural log-odds) from the distinct vote cells: H is the
+    Fisher information sum n p (1 - p) x x^T with x = e_a - e_b, J the outer product of the per-vote scores
+    sum n (s - p)^2 x x^T (robust to ties and misfit), ^+ the pseudo-inverse (the ratings are only known up to a
+    shift; the pseudo-inverse gives the mean-zero ones, as the bootstrap centres). (n, n)"""
+    n = len(theta)
+    p = 1.0 / (1.0 + np.exp(theta[b] - theta[a]))
+    x = np.zeros((len(a), n))
+    x[np.arange(len(a)), a] = 1.0
+    x[np.arange(len(a)), b] = -1.0
+    fisher = (x * (counts * p * (1 - p))[:, None]).T @ x
+    meat = (x * (counts * (score - p) ** 2)[:, None]).T @ x
+    bread = np.linalg.pinv(fisher, hermitian=True)
+    return bread @ meat @ bread
+
+
+__all__ = ["RIDGE", "finite_models", "fit_theta", "sandwich_cov", "win_counts"]

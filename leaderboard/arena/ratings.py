@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import statistics
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pandas as pd
 from genart_demo.errors import InputError
 
 from ..tables import write_csv_atomically
-from .rating_stats import RIDGE, finite_models, fit_theta, win_counts
+from .rating_stats import RIDGE, finite_models, fit_theta, sandwich_cov, win_counts
 
 ELO_K, ELO_SCALE, ELO_BASE, ELO_INIT = 4, 400, 10, 1000  # Elo step, points per factor `base` in odds, start
 MIN_VOTES = 5  # models with fewer votes are listed unrated (NaN rating and rank, with a note)
@@ -20,7 +21,21 @@ BOOTSTRAP_ROUNDS = 100  # Bradley-Terry refits on votes resampled with replaceme
 CONFIDENCE = 0.95  # the intervals are the 2.5 / 97.5 percentiles of the bootstrap
 OUTCOME_SCORES = {"a": 1.0, "b": 0.0, "tie": 0.5, "bothbad": 0.5}  # model_a's share of the win; both-bad is a tie
 VOTE_COLUMNS = ("model_a", "model_b", "outcome")
-TABLE_COLUMNS = ("model", "rating", "ci_low", "ci_high", "elo", "votes", "wins", "losses", "ties", "rank", "note")
+TABLE_COLUMNS = (
+    "model",
+    "rating",
+    "ci_low",
+    "ci_high",
+    "sandwich_low",
+    "sandwich_high",
+    "elo",
+    "votes",
+    "wins",
+    "losses",
+    "ties",
+    "rank",
+    "note",
+)
 CSV_COLUMNS = ("model", "rating", "ci_low", "ci_high", "votes")  # what the leaderboard joins (tables.join_ratings)
 
 
@@ -137,6 +152,21 @@ def bootstrap_bt(
     return pd.DataFrame(_to_points(theta, scale, base, init), columns=pd.Index(models, name="model"))
 
 
+def sandwich_intervals(votes, confidence=CONFIDENCE, *, scale=ELO_SCALE, base=ELO_BASE, init=ELO_INIT) -> pd.DataFrame:
+    """Closed-form intervals beside the bootstrap: rating +- z sd, sd from the sandwich covariance of the fit
+    (rating_stats.sandwich_cov); index model, columns rating, low, high. For models with finite ratings only."""
+    df = votes_frame(votes)
+    models = _models(df)
+    if not models:
+        return pd.DataFrame(columns=["rating", "low", "high"], index=pd.Index([], name="model"), dtype=float)
+    a, b, score, counts = _cells(df, models)
+    theta = fit_theta(win_counts(a, b, score, counts, len(models))[None])[0]
+    sd = np.sqrt(np.clip(np.diag(sandwich_cov(theta, a, b, score, counts)), 0, None))
+    z = statistics.NormalDist().inv_cdf(0.5 + confidence / 2)
+    points = _to_points(np.stack([theta, theta - z * sd, theta + z * sd], axis=1), scale, base, init)
+    return pd.DataFrame(points, columns=["rating", "low", "high"], index=pd.Index(models, name="model"))
+
+
 # ---------------------------------------------------------------- tables
 
 
@@ -201,11 +231,11 @@ def _finite_votes(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, float], dic
 
 
 def ratings_table(votes, rounds=BOOTSTRAP_ROUNDS, seed=0, min_votes=MIN_VOTES) -> pd.DataFrame:
-    """One row per model: Bradley-Terry rating with its 95% bootstrap interval, Elo, vote counts, and rank = 1 +
-    the number of models whose ci_low is above this model's ci_high. Models short of min_votes votes (against
-    other rated models) are left out of the fit and listed with NaN rating/interval/rank and a note; so are models
-    without a finite rating (only wins or only losses against the rest): those that never lost listed first, those
-    that never won after the rated ones, the ratings centred on the finite ones. Best first."""
+    """One row per model: Bradley-Terry rating with its 95% bootstrap and closed-form (sandwich) intervals, Elo, vote
+    counts, and rank = 1 + the number of models whose ci_low is above this model's ci_high. Models short of min_votes
+    votes (against other rated models) are left out of the fit and listed with NaN rating/interval/rank and a note;
+    so are models without a finite rating (only wins or only losses against the rest): those that never lost first,
+    those that never won after the rated ones; the ratings are centred on the finite ones. Best first."""
     df = votes_frame(votes)
     if int(min_votes) != min_votes or min_votes < 0:
         raise InputError(f"min_votes must be a whole number >= 0; got {min_votes!r}")
@@ -224,6 +254,9 @@ def ratings_table(votes, rounds=BOOTSTRAP_ROUNDS, seed=0, min_votes=MIN_VOTES) -
     table["rating"] = table["model"].map(rating)
     table["ci_low"] = table["model"].map(low).astype(float)
     table["ci_high"] = table["model"].map(high).astype(float)
+    sandwich = sandwich_intervals(fit)
+    table["sandwich_low"] = table["model"].map(sandwich["low"]).astype(float)
+    table["sandwich_high"] = table["model"].map(sandwich["high"]).astype(float)
     table["elo"] = table["model"].map(elo_ratings(df))
     for column in ("votes", "wins", "losses", "ties"):
         table[column] = table["model"].map(counts[column]).astype(int)
@@ -358,6 +391,7 @@ __all__ = [
     "heatmap_figure",
     "interval_figure",
     "ratings_table",
+    "sandwich_intervals",
     "votes_frame",
     "win_rate_matrix",
     "write_ratings_csv",

@@ -11,7 +11,7 @@ from scipy.optimize import minimize
 from scipy.special import expit
 
 from leaderboard.arena.rating_stats import finite_models
-from leaderboard.arena.ratings import bootstrap_bt, bt_ratings, ratings_table
+from leaderboard.arena.ratings import bootstrap_bt, bt_ratings, ratings_table, sandwich_intervals
 
 
 def votes(*rows: tuple[str, str, str, int]) -> pd.DataFrame:
@@ -119,3 +119,35 @@ def test_finite_models_follow_the_strongly_connected_group():
     assert np.isnan(split[:2]).all() and (split[2:] == 0).all()
     # a tie is half a win each way: two models that only tied are linked both ways
     assert finite_models(_wins(2, (0, 1, 0.5), (1, 0, 0.5))).tolist() == [0.0, 0.0]
+
+
+# ---------------------------------------------------------------- sandwich intervals
+
+
+@pytest.mark.parametrize("ties", [0.0, 0.2])
+def test_sandwich_intervals_match_the_bootstrap_widths_within_10_percent(ties):
+    # 6 models, 3000 votes: the 95% widths of 1000 bootstrap rounds and of the sandwich agree per model within 10%
+    # (measured ratios 0.95-1.08 without ties, 0.96-1.02 with 20% ties; the percentiles of 1000 rounds are
+    # themselves noisy by a few percent). Ties are where the sandwich's per-vote "meat" differs from the Fisher
+    # information.
+    true = {"m1": 1150.0, "m2": 1080.0, "m3": 1000.0, "m4": 990.0, "m5": 900.0, "m6": 880.0}
+    v = simulated_votes(true, 3000, seed=7, ties=ties)
+    closed = sandwich_intervals(v)
+    boot = bootstrap_bt(v, rounds=1000, seed=1)
+    boot_width = (boot.quantile(0.975) - boot.quantile(0.025))[closed.index]
+    ratio = (closed["high"] - closed["low"]) / boot_width
+    assert ((ratio > 0.9) & (ratio < 1.1)).all(), ratio.to_dict()
+    assert closed["rating"].to_dict() == pytest.approx(bt_ratings(v))
+    assert (closed["low"] < closed["rating"]).all() and (closed["rating"] < closed["high"]).all()
+    assert (closed["high"] - closed["rating"]).to_numpy() == pytest.approx(
+        (closed["rating"] - closed["low"]).to_numpy()
+    )
+
+
+def test_table_shows_the_sandwich_interval_beside_the_bootstrap():
+    v = simulated_votes({"A": 1100.0, "B": 1000.0, "C": 900.0}, 900, seed=3)
+    table = ratings_table(v, rounds=50).set_index("model")
+    closed = sandwich_intervals(v)
+    assert table["sandwich_low"].to_dict() == pytest.approx(closed["low"].to_dict())
+    assert table["sandwich_high"].to_dict() == pytest.approx(closed["high"].to_dict())
+    assert sandwich_intervals(v.iloc[0:0]).empty
