@@ -1,7 +1,9 @@
-"""Bradley-Terry maths on win-count matrices: the penalised fit, which models have a finite rating and sandwich
-covariances (leaderboard.arena.ratings wraps them)."""
+"""Bradley-Terry maths on win-count matrices: the penalised fit, which models have a finite rating, sandwich
+covariances, inverse-propensity weights and the fragility of the top rank (leaderboard.arena.ratings wraps them)."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 
@@ -92,7 +94,7 @@ def finite_models(wins: np.ndarray) -> np.ndarray:
     return sign
 
 
-# ---------------------------------------------------------------- closed-form intervals
+# ---------------------------------------------------------------- closed-form intervals and weights
 
 
 def sandwich_cov(theta: np.ndarray, a, b, score, counts) -> np.ndarray:
@@ -111,4 +113,69 @@ def sandwich_cov(theta: np.ndarray, a, b, score, counts) -> np.ndarray:
     return bread @ meat @ bread
 
 
-__all__ = ["RIDGE", "finite_models", "fit_theta", "sandwich_cov", "win_counts"]
+def ipw_counts(a, b, counts) -> np.ndarray:
+    """Vote counts reweighted by 1 / (share of the votes its unordered pair got), normalised to the same total: every
+    pair that was voted on weighs the same in the fit, so an over-sampled pair cannot dominate it."""
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    _, pair = np.unique(np.stack([lo, hi], axis=1), axis=0, return_inverse=True)
+    pair_votes = np.bincount(pair.ravel(), weights=counts)
+    weights = counts / pair_votes[pair.ravel()]
+    return weights * counts.sum() / weights.sum()
+
+
+# ---------------------------------------------------------------- fragility of the top rank
+
+
+@dataclasses.dataclass(frozen=True)
+class Fragility:
+    """The votes a greedy search removed until another model rated above the top one (indices into the cells)."""
+
+    top: int  # the top model before any removal
+    new_top: int | None  # the model on top after the removals; None if the order never flipped within the limit
+    removed: tuple[int, ...]  # cell index of each vote removed, in order
+
+    @property
+    def votes(self) -> int | None:
+        """How many votes flipped the top rank (None: more than the search was allowed to remove)."""
+        return len(self.removed) if self.new_top is not None else None
+
+
+def top_rank_fragility(a, b, score, counts, n: int, limit: int | None = None) -> Fragility:
+    """Greedy upper bound on the fewest votes whose removal puts another model above the top one: at each step try
+    removing one vote of each distinct kind that involves the top model or its closest challenger, refit them all
+    at once, and remove the one that leaves the top model's lead smallest; stop when the lead is negative (the order
+    flipped; a tie is not a flip). Exact for two models; elsewhere it can overshoot, never undershoot a real flip."""
+    left = np.asarray(counts, np.float64).copy()
+    theta = fit_theta(win_counts(a, b, score, left, n)[None])[0]
+    top = int(np.argmax(theta))
+    limit = int(left.sum()) if limit is None else int(limit)
+    removed: list[int] = []
+    while len(removed) < limit:
+        rival = int(np.argmax(np.where(np.arange(n) == top, -np.inf, theta)))
+        near = (left > 0) & np.isin(a, (top, rival)) | (left > 0) & np.isin(b, (top, rival))
+        cells = np.flatnonzero(near)
+        if not len(cells):
+            break
+        trial = np.repeat(left[None], len(cells), axis=0)
+        trial[np.arange(len(cells)), cells] -= 1.0
+        fits = fit_theta(win_counts(a, b, score, trial, n))
+        others = np.where(np.arange(n)[None] == top, -np.inf, fits).max(axis=1)
+        lead = fits[:, top] - others
+        best = int(np.argmin(lead))
+        left, theta = trial[best], fits[best]
+        removed.append(int(cells[best]))
+        if lead[best] < -1e-9:
+            return Fragility(top, int(np.argmax(theta)), tuple(removed))
+    return Fragility(top, None, tuple(removed))
+
+
+__all__ = [
+    "RIDGE",
+    "Fragility",
+    "finite_models",
+    "fit_theta",
+    "ipw_counts",
+    "sandwich_cov",
+    "top_rank_fragility",
+    "win_counts",
+]

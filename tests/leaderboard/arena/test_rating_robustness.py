@@ -1,0 +1,105 @@
+"""Tests for leaderboard.arena.rating_robustness: inverse-propensity weighted ratings against an over-sampled pair,
+and the number of votes the top rank rests on, against hand counts and an exhaustive search."""
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from leaderboard.arena.rating_robustness import ipw_bt_ratings, top_rank_votes
+from leaderboard.arena.rating_stats import fit_theta, win_counts
+from leaderboard.arena.ratings import _cells, _models, bt_ratings
+
+
+def votes(*rows: tuple[str, str, str, int]) -> pd.DataFrame:
+    flat = [(a, b, o) for a, b, o, n in rows for _ in range(n)]
+    return pd.DataFrame(flat, columns=["model_a", "model_b", "outcome"])
+
+
+def simulated_votes(true: dict[str, float], n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    names, r = np.array(list(true)), np.array(list(true.values()))
+    a = rng.integers(0, len(r), n)
+    b = (a + rng.integers(1, len(r), n)) % len(r)
+    p = 1.0 / (1.0 + 10 ** ((r[b] - r[a]) / 400))
+    return pd.DataFrame({"model_a": names[a], "model_b": names[b], "outcome": np.where(rng.random(n) < p, "a", "b")})
+
+
+# ---------------------------------------------------------------- inverse-propensity weights
+
+
+def test_ipw_ratings_ignore_how_often_a_pair_was_shown():
+    # B beat C 2 times in their only 10 votes (well below what the others imply); show that pair 10x as often
+    # (duplicate its votes): the plain fit moves B and C by ~70 points, the weighted one does not move at all (each
+    # pair weighs the same before and after, and its own win share is unchanged).
+    sim = simulated_votes({"A": 1100.0, "B": 1050.0, "C": 950.0, "D": 900.0}, 600, seed=4)
+    sim = sim[~(sim["model_a"].isin(["B", "C"]) & sim["model_b"].isin(["B", "C"]))]
+    pair = votes(("B", "C", "a", 2), ("B", "C", "b", 8))
+    v = pd.concat([sim, pair], ignore_index=True)
+    heavy = pd.concat([v] + [pair] * 9, ignore_index=True)  # that pair's votes now 10x
+    plain_move = {m: bt_ratings(heavy)[m] - bt_ratings(v)[m] for m in "ABCD"}
+    ipw_move = {m: ipw_bt_ratings(heavy)[m] - ipw_bt_ratings(v)[m] for m in "ABCD"}
+    assert max(abs(x) for x in plain_move.values()) > 20, plain_move
+    assert max(abs(x) for x in ipw_move.values()) < 1e-6, ipw_move
+    # with every pair shown equally often the weights are all 1: the same fit as plain Bradley-Terry
+    even = votes(("A", "B", "a", 3), ("A", "B", "b", 1), ("B", "C", "a", 2), ("C", "B", "a", 2), ("A", "C", "b", 4))
+    assert ipw_bt_ratings(even) == pytest.approx(bt_ratings(even))
+    assert ipw_bt_ratings(even.iloc[0:0]) == {}
+
+
+# ---------------------------------------------------------------- fragility of the top rank
+
+
+def test_two_models_flip_when_the_leaders_extra_wins_are_gone():
+    # A beats B 7:3. Removing 4 of A's wins leaves 3:3, a tie, not a flip; the 5th puts B ahead: 5 votes.
+    found = top_rank_votes(votes(("A", "B", "a", 7), ("B", "A", "a", 3)))
+    assert (found["top"], found["new_top"], found["votes"]) == ("A", "B", 5)
+    assert len(found["removed"]) == 5 and (found["removed"]["model_a"] == "A").all()
+    # 6:4 -> 3 removals; a limit below the answer reports no flip
+    assert top_rank_votes(votes(("A", "B", "a", 6), ("A", "B", "b", 4)))["votes"] == 3
+    short = top_rank_votes(votes(("A", "B", "a", 6), ("A", "B", "b", 4)), limit=2)
+    assert short["new_top"] is None and short["votes"] is None and len(short["removed"]) == 2
+
+
+def _fewest_by_exhaustion(v: pd.DataFrame) -> int:
+    """Try every way of removing votes (as counts per distinct vote), fewest first: the true minimum."""
+    models = _models(v)
+    a, b, score, counts = _cells(v, models)
+    grids = np.array(list(itertools.product(*[range(int(c) + 1) for c in counts])), float)  # votes removed
+    fits = fit_theta(win_counts(a, b, score, counts - grids, len(models)))
+    top = int(np.argmax(fit_theta(win_counts(a, b, score, counts, len(models))[None])[0]))
+    others = np.delete(fits, top, axis=1).max(axis=1)
+    flipped = others - fits[:, top] > 1e-9
+    return int(grids[flipped].sum(axis=1).min())
+
+
+def test_three_models_match_an_exhaustive_search():
+    # A leads B 3:2 and beats C more often than B does; greedy and the exhaustive minimum agree (3 of its wins over B).
+    v = votes(
+        ("A", "B", "a", 3),
+        ("A", "B", "b", 2),
+        ("A", "C", "a", 4),
+        ("A", "C", "b", 1),
+        ("B", "C", "a", 3),
+        ("B", "C", "b", 2),
+    )
+    found = top_rank_votes(v)
+    assert found["top"] == "A" and found["new_top"] == "B"
+    assert found["votes"] == _fewest_by_exhaustion(v)
+    # removing exactly those votes puts B on top
+    rest = v.copy()
+    for row in found["removed"].itertuples(index=False):
+        hit = rest.index[
+            (rest["model_a"] == row.model_a) & (rest["model_b"] == row.model_b) & (rest["outcome"] == row.outcome)
+        ]
+        rest = rest.drop(hit[0])
+    after = bt_ratings(rest)
+    assert max(after, key=after.get) == "B"
+
+
+def test_unbounded_models_are_left_out_and_tiny_tables_have_no_answer():
+    # X never lost: it has no finite rating and is not "the top"; the count is among A and B.
+    v = votes(("A", "B", "a", 7), ("B", "A", "a", 3), ("X", "A", "a", 4), ("X", "B", "a", 4))
+    assert top_rank_votes(v)["top"] == "A" and top_rank_votes(v)["votes"] == 5
+    assert top_rank_votes(votes(("A", "B", "a", 3)))["top"] is None
