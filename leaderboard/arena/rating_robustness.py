@@ -1,12 +1,26 @@
-"""Ratings that hold up, on a votes table: Bradley-Terry with inverse-propensity weights, and how many votes the
-top rank rests on (the maths is in rating_stats; the votes, cells and points come from ratings)."""
+"""Ratings that hold up, on a votes table: Bradley-Terry with inverse-propensity weights, with confounders
+controlled for, and how many votes the top rank rests on (the maths is in rating_stats; the votes, cells and points
+come from ratings)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
-from .rating_stats import fit_theta, ipw_counts, top_rank_fragility, win_counts
-from .ratings import ELO_BASE, ELO_INIT, ELO_SCALE, _cells, _finite_votes, _models, _to_points, votes_frame
+from genart_demo.errors import InputError
+
+from .rating_stats import fit_controlled, fit_theta, ipw_counts, top_rank_fragility, win_counts
+from .ratings import (
+    ELO_BASE,
+    ELO_INIT,
+    ELO_SCALE,
+    OUTCOME_SCORES,
+    _cells,
+    _finite_votes,
+    _models,
+    _to_points,
+    votes_frame,
+)
 
 
 def ipw_bt_ratings(votes, scale=ELO_SCALE, base=ELO_BASE, init=ELO_INIT) -> dict[str, float]:
@@ -20,6 +34,32 @@ def ipw_bt_ratings(votes, scale=ELO_SCALE, base=ELO_BASE, init=ELO_INIT) -> dict
     a, b, score, counts = _cells(df, models)
     theta = fit_theta(win_counts(a, b, score, ipw_counts(a, b, counts), len(models))[None])[0]
     return dict(zip(models, _to_points(theta, scale, base, init).tolist()))
+
+
+def controlled_bt(votes, covariates=("side",), scale=ELO_SCALE, base=ELO_BASE, init=ELO_INIT) -> dict:
+    """Bradley-Terry with confounders as covariates (rating_stats.fit_controlled): "side" is 1 on every vote (A is
+    the image shown first, so its coefficient is the pull of that position); any other name c needs columns c_a
+    and c_b (e.g. brightness_a, brightness_b) and enters as c_a - c_b. Returns ratings (model -> points, mean init)
+    and coefficients (name -> points: how much a unit of it is worth on the rating scale)."""
+    df = votes_frame(votes)
+    columns = []
+    for name in covariates:
+        if name == "side":
+            columns.append(np.ones(len(df)))
+            continue
+        missing = [c for c in (f"{name}_a", f"{name}_b") if c not in df.columns]
+        if missing:
+            raise InputError(f"covariate {name!r} needs columns {name}_a and {name}_b; missing {', '.join(missing)}")
+        columns.append(df[f"{name}_a"].to_numpy(float) - df[f"{name}_b"].to_numpy(float))
+    models = _models(df)
+    if not models:
+        return {"ratings": {}, "coefficients": dict.fromkeys(covariates, float("nan"))}
+    index = {m: i for i, m in enumerate(models)}
+    a, b = df["model_a"].map(index).to_numpy(), df["model_b"].map(index).to_numpy()
+    score = df["outcome"].map(OUTCOME_SCORES).to_numpy(float)
+    theta, beta = fit_controlled(a, b, score, np.stack(columns, axis=1) if columns else np.zeros((len(df), 0)))
+    points = dict(zip(models, _to_points(theta, scale, base, init).tolist()))
+    return {"ratings": points, "coefficients": dict(zip(covariates, (beta * scale / np.log(base)).tolist()))}
 
 
 def top_rank_votes(votes, limit: int | None = None) -> dict:
@@ -44,4 +84,4 @@ def top_rank_votes(votes, limit: int | None = None) -> dict:
     return {"top": top, "new_top": new_top, "votes": found.votes, "removed": removed}
 
 
-__all__ = ["ipw_bt_ratings", "top_rank_votes"]
+__all__ = ["controlled_bt", "ipw_bt_ratings", "top_rank_votes"]

@@ -1,5 +1,6 @@
-"""Bradley-Terry maths on win-count matrices: the penalised fit, which models have a finite rating, sandwich
-covariances, inverse-propensity weights and the fragility of the top rank (leaderboard.arena.ratings wraps them)."""
+"""Bradley-Terry maths on win counts: the penalised fit, which models have a finite rating, sandwich covariances,
+inverse-propensity weights, a fit with covariates and the fragility of the top rank (ratings and rating_robustness
+wrap them)."""
 
 from __future__ import annotations
 
@@ -123,6 +124,38 @@ def ipw_counts(a, b, counts) -> np.ndarray:
     return weights * counts.sum() / weights.sum()
 
 
+def fit_controlled(a, b, score, x, max_iter: int = 50) -> tuple[np.ndarray, np.ndarray]:
+    """Bradley-Terry with covariates, one row per vote: logit P(A wins) = theta_a - theta_b + x . beta, so an effect
+    that is not the model's (the side A is shown on, a brighter image) gets its own coefficient instead of leaking
+    into theta. x (V, k); ties count half (score 0.5); the RIDGE prior is on theta only. Newton's method with step
+    halving. Returns theta (n,) with mean 0 and beta (k,), both in natural log-odds units."""
+    n = int(max(a.max(), b.max())) + 1
+    votes = len(a)
+    design = np.zeros((votes, n + x.shape[1]))
+    design[np.arange(votes), a] = 1.0
+    design[np.arange(votes), b] = -1.0
+    design[:, n:] = x
+    prior = np.r_[np.full(n, RIDGE), np.zeros(x.shape[1])]
+
+    def objective(w):
+        z = design @ w
+        return -(score * np.logaddexp(0, -z) + (1 - score) * np.logaddexp(0, z)).sum() - 0.5 * (prior * w * w).sum()
+
+    w = np.zeros(design.shape[1])
+    for _ in range(max_iter):
+        p = 1.0 / (1.0 + np.exp(-(design @ w)))
+        grad = design.T @ (score - p) - prior * w
+        info = (design * (p * (1 - p))[:, None]).T @ design + np.diag(prior)
+        step = np.linalg.lstsq(info, grad, rcond=None)[0]
+        t, start = 1.0, objective(w)
+        while objective(w + t * step) < start and t > 1e-6:
+            t /= 2
+        w = w + t * step
+        if np.abs(t * step).max(initial=0.0) < 1e-10:
+            break
+    return w[:n] - w[:n].mean(), w[n:]
+
+
 # ---------------------------------------------------------------- fragility of the top rank
 
 
@@ -173,6 +206,7 @@ __all__ = [
     "RIDGE",
     "Fragility",
     "finite_models",
+    "fit_controlled",
     "fit_theta",
     "ipw_counts",
     "sandwich_cov",
