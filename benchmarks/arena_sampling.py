@@ -15,11 +15,14 @@ is the final fit's order equal to the truth (Kendall tau = 1); "adjacent" is the
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import json
 import random
 import statistics
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from itertools import combinations
 from pathlib import Path
 
@@ -97,42 +100,52 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--gap-high", type=float, default=120.0, help="largest adjacent gap, rating points")
     parser.add_argument("--check", type=int, default=10, help="check the stopping rule every this many votes")
     parser.add_argument("--cap", type=int, default=200000, help="votes at most per run")
+    parser.add_argument("--jobs", type=int, default=2, help="processes running simulations side by side")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
-    results = []
-    print(
-        f"{'models':>6} {'noise':>5} | {'today':>7} {'ours':>7} {'ratio':>5} | right today/ours | adjacent today/ours"
-    )
-    for n in [int(x) for x in args.models.split(",")]:
-        for noise in [float(x) for x in args.noise.split(",")]:
-            started = time.perf_counter()
-            runs = {"today": [], "ours": []}
-            for seed in range(args.first_seed, args.first_seed + args.seeds):
-                theta = true_strengths(n, random.Random(1000 * n + seed), args.gap_low, args.gap_high)
-                for sampler in runs:
-                    runs[sampler].append(simulate(sampler, theta, noise, seed, args.check, args.cap))
-            row = {"models": n, "noise": noise, "seconds": time.perf_counter() - started}
-            for sampler, rs in runs.items():
-                row[sampler] = {
-                    "votes_mean": statistics.mean(r["votes"] for r in rs),
-                    "stopped": sum(r["stopped"] for r in rs),
-                    "right": statistics.mean(r["right"] for r in rs),
-                    "tau": statistics.mean(r["tau"] for r in rs),
-                    "adjacent": statistics.mean(r["adjacent"] for r in rs),
-                    "votes": [r["votes"] for r in rs],
-                }
-            row["ratio"] = row["today"]["votes_mean"] / row["ours"]["votes_mean"]
-            results.append(row)
-            t, o = row["today"], row["ours"]
-            print(
-                f"{n:>6} {noise:>5.2f} | {t['votes_mean']:>7.0f} {o['votes_mean']:>7.0f} {row['ratio']:>5.2f} | "
-                f"{t['right']:>5.2f} / {o['right']:<5.2f}     | {t['adjacent']:>5.3f} / {o['adjacent']:<5.3f}"
-                f"   ({row['seconds']:.0f} s; capped {args.seeds - t['stopped']}/{args.seeds - o['stopped']})",
-                flush=True,
-            )
+    started = time.perf_counter()
+    cases = [(int(n), float(noise)) for n in args.models.split(",") for noise in args.noise.split(",")]
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    jobs = [(sampler, n, noise, seed) for n, noise in cases for seed in seeds for sampler in ("today", "ours")]
+    run = functools.partial(_run, args.gap_low, args.gap_high, args.check, args.cap)
+    with ProcessPoolExecutor(args.jobs) if args.jobs > 1 else contextlib.nullcontext() as pool:
+        done = iter((pool.map if pool else map)(run, jobs))
+        print(f"{'models':>6} {'noise':>5} | {'today':>7} {'ours':>7} {'ratio':>5} | right today/ours | adjacent t/o")
+        results = [_row(n, noise, [next(done) for _ in range(2 * len(seeds))], args.seeds) for n, noise in cases]
+    print(f"({time.perf_counter() - started:.0f} s with {args.jobs} processes)")
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
     return {"rows": results}
+
+
+def _run(gap_low: float, gap_high: float, check: int, cap: int, job: tuple) -> dict:
+    sampler, n, noise, seed = job
+    theta = true_strengths(n, random.Random(1000 * n + seed), gap_low, gap_high)  # the same truth for both samplers
+    return {"sampler": sampler, **simulate(sampler, theta, noise, seed, check, cap)}
+
+
+def _row(n: int, noise: float, runs: list[dict], seeds: int) -> dict:
+    """One printed line: each sampler's mean votes, stops, correctness, and today's votes over ours."""
+    row: dict = {"models": n, "noise": noise}
+    for sampler in ("today", "ours"):
+        rs = [r for r in runs if r["sampler"] == sampler]
+        row[sampler] = {
+            "votes_mean": statistics.mean(r["votes"] for r in rs),
+            "stopped": sum(r["stopped"] for r in rs),
+            "right": statistics.mean(r["right"] for r in rs),
+            "tau": statistics.mean(r["tau"] for r in rs),
+            "adjacent": statistics.mean(r["adjacent"] for r in rs),
+            "votes": [r["votes"] for r in rs],
+        }
+    row["ratio"] = row["today"]["votes_mean"] / row["ours"]["votes_mean"]
+    t, o = row["today"], row["ours"]
+    print(
+        f"{n:>6} {noise:>5.2f} | {t['votes_mean']:>7.0f} {o['votes_mean']:>7.0f} {row['ratio']:>5.2f} | "
+        f"{t['right']:>5.2f} / {o['right']:<5.2f}     | {t['adjacent']:>5.3f} / {o['adjacent']:<5.3f}"
+        f"   (capped {seeds - t['stopped']}/{seeds - o['stopped']})",
+        flush=True,
+    )
+    return row
 
 
 if __name__ == "__main__":
