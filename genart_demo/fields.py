@@ -25,3 +25,13 @@ def whole_number_text(text: Any) -> int | None:
         return None
     text = text.strip()
     return int(text) if _DIGITS.fullmatch(text) else None
+
+
+def unencodable_at(text: str) -> int | None:
+    """Where `text` holds a character no encoding can write (a lone UTF-16 surrogate, as a broken copy-paste or
+    client can send), or None when it is valid text."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return exc.start
+    return None

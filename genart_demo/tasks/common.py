@@ -18,6 +18,7 @@ from PIL import Image
 
 from ..cache import LoadedPipeline
 from ..errors import InputError
+from ..fields import unencodable_at
 from ..media import save_png
 from ..registry import ModelSpec
 from ..run_settings import RunSettings
@@ -167,12 +168,10 @@ def is_blank(text: str | None) -> bool:
 def text_problem(text: str, label: str, limit: int = MAX_PROMPT_CHARS) -> str | None:
     """Why `text` (called `label`) cannot be used as a prompt, or None: text that is not encodable (a lone UTF-16
     surrogate, as a broken copy-paste or client can send), or longer than `limit` characters."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:
+    if (at := unencodable_at(text)) is not None:
         return (
-            f"The {label} holds a character that is not valid text (a lone surrogate, {text[exc.start]!r} at "
-            f"position {exc.start}): retype or paste it again as plain text."
+            f"The {label} holds a character that is not valid text (a lone surrogate, {text[at]!r} at "
+            f"position {at}): retype or paste it again as plain text."
         )
     if len(text) > limit:
         return (

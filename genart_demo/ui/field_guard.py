@@ -19,6 +19,7 @@ import gradio as gr
 from gradio.exceptions import Error
 from pydantic import ValidationError
 
+from ..fields import unencodable_at
 from ..markup import without_tags
 from .common import FAULT_TITLE
 
@@ -37,13 +38,11 @@ def describe(value: Any) -> str:
         digits = math.floor(math.log10(abs(value))) + 1 if value else 1  # str() refuses over 4,300 digits
         return f"a {digits:,}-digit number" if digits > 20 else str(value)
     if isinstance(value, float):
-        return (
-            "NaN"
-            if math.isnan(value)
-            else ("infinity" if value > 0 else "-infinity")
-            if math.isinf(value)
-            else f"{value:g}"
-        )
+        if math.isnan(value):
+            return "NaN"
+        if math.isinf(value):
+            return "infinity" if value > 0 else "-infinity"
+        return f"{value:g}"
     if isinstance(value, str):
         shown = value if len(value) <= 40 else value[:40] + "…"
         return f"text {shown!r}" + (f" ({len(value):,} characters)" if len(value) > 40 else "")
@@ -57,11 +56,9 @@ def describe(value: Any) -> str:
 def _text_problem(value: Any, limit: int | None) -> str | None:
     if not isinstance(value, str):
         return f"must be text; got {describe(value)}"
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as exc:
+    if (at := unencodable_at(value)) is not None:
         return (
-            f"holds a character that is not valid text (a lone surrogate at position {exc.start}): retype or paste "
+            f"holds a character that is not valid text (a lone surrogate at position {at}): retype or paste "
             "it again as plain text"
         )
     limit = limit or MAX_TEXT_CHARS
@@ -185,7 +182,6 @@ def check_inputs(block_fn: Any, inputs: list[Any], state: Any) -> None:
         raise gr.Error(
             f"This action takes {len(block_fn.inputs)} values; got {describe(inputs)}.", print_exception=False
         )
-    names = None
     for i, block in enumerate(block_fn.inputs):
         if getattr(block, "stateful", False) or i in block_fn.component_prop_inputs:
             continue
@@ -193,8 +189,7 @@ def check_inputs(block_fn: Any, inputs: list[Any], state: Any) -> None:
             block = state[block._id]  # a component whose choices or bounds an earlier event changed
         problem = field_problem(block, inputs[i])
         if problem:
-            names = names or field_names(block_fn)
-            raise gr.Error(f"“{names[i]}” {problem}.", duration=None, print_exception=False)
+            raise gr.Error(f"“{field_names(block_fn)[i]}” {problem}.", duration=None, print_exception=False)
 
 
 class StudioBlocks(gr.Blocks):

@@ -5,6 +5,7 @@ import re
 
 import numpy as np
 import pytest
+from bad_inputs import inpaint  # the endpoints' default arguments (tests/ui/bad_inputs.py)
 from gradio_client import Client, handle_file
 from PIL import Image
 
@@ -68,29 +69,8 @@ def test_translate(client, inputs, app_server):
 
 def test_inpaint_keeps_unmasked_pixels(client, inputs):
     editor = {"background": handle_file(str(inputs[0])), "layers": [], "composite": None}
-    mask, gallery, notes, params = client.predict(
-        "sd15-inpaint",
-        editor,
-        handle_file(str(inputs[1])),
-        "a cat",
-        "",
-        1.0,
-        4,
-        False,
-        32,
-        0,
-        0,
-        0,
-        0,
-        3,
-        7.5,
-        64,
-        64,
-        9,
-        1,
-        "PNDM",
-        api_name="/inpaint",
-    )
+    args = inpaint(editor=editor, mask=handle_file(str(inputs[1])), prompt="a cat", steps=3, seed=9)
+    mask, gallery, notes, params = client.predict(*args, api_name="/inpaint")
     settings = json.loads(params)
     out = np.asarray(Image.open(gallery[0]["image"]).convert("RGB")).astype(int)
     original = np.asarray(Image.open(inputs[0]).convert("RGB")).astype(int)
@@ -103,29 +83,8 @@ def test_outpaint_shows_the_wide_canvas_with_its_new_strips(client, inputs, app_
     """Left and right strips make a 160×80 result; the mask preview is that canvas with the strips tinted (a bare mask
     showed them white, the page's colour), and the notes name the file saved."""
     editor = {"background": handle_file(str(inputs[0])), "layers": [], "composite": None}
-    preview, gallery, notes, _ = client.predict(
-        "sd15-inpaint",
-        editor,
-        None,
-        "hills",
-        "",
-        1.0,
-        4,
-        False,
-        32,
-        32,
-        32,
-        0,
-        0,
-        2,
-        7.5,
-        64,
-        64,
-        9,
-        1,
-        "PNDM",
-        api_name="/inpaint",
-    )
+    args = inpaint(editor=editor, mask=None, prompt="hills", left=32, right=32, steps=2, seed=9)
+    preview, gallery, notes, _ = client.predict(*args, api_name="/inpaint")
     shown = np.asarray(Image.open(preview).convert("RGB")).astype(int)
     assert shown.shape == (80, 160, 3) and Image.open(gallery[0]["image"]).size == (160, 80)
     original = np.asarray(Image.open(inputs[0]).convert("RGB")).astype(int)

@@ -6,26 +6,12 @@ import itertools
 import numpy as np
 import pandas as pd
 import pytest
+from arena_votes import simulated_votes, votes  # tests/leaderboard/arena/arena_votes.py
 
 from genart_demo.errors import InputError
 from leaderboard.arena.rating_robustness import controlled_bt, ipw_bt_ratings, top_rank_votes
 from leaderboard.arena.rating_stats import fit_theta, win_counts
 from leaderboard.arena.ratings import _cells, _models, bt_ratings
-
-
-def votes(*rows: tuple[str, str, str, int]) -> pd.DataFrame:
-    flat = [(a, b, o) for a, b, o, n in rows for _ in range(n)]
-    return pd.DataFrame(flat, columns=["model_a", "model_b", "outcome"])
-
-
-def simulated_votes(true: dict[str, float], n: int, seed: int) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    names, r = np.array(list(true)), np.array(list(true.values()))
-    a = rng.integers(0, len(r), n)
-    b = (a + rng.integers(1, len(r), n)) % len(r)
-    p = 1.0 / (1.0 + 10 ** ((r[b] - r[a]) / 400))
-    return pd.DataFrame({"model_a": names[a], "model_b": names[b], "outcome": np.where(rng.random(n) < p, "a", "b")})
-
 
 # ---------------------------------------------------------------- inverse-propensity weights
 

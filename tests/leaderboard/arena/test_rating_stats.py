@@ -7,30 +7,12 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from arena_votes import simulated_votes, votes  # tests/leaderboard/arena/arena_votes.py
 from scipy.optimize import minimize
 from scipy.special import expit
 
 from leaderboard.arena.rating_stats import finite_models
 from leaderboard.arena.ratings import bootstrap_bt, bt_ratings, ratings_table, sandwich_intervals
-
-
-def votes(*rows: tuple[str, str, str, int]) -> pd.DataFrame:
-    """(model_a, model_b, outcome, times) -> a votes frame with each row repeated `times` times, in order."""
-    flat = [(a, b, o) for a, b, o, n in rows for _ in range(n)]
-    return pd.DataFrame(flat, columns=["model_a", "model_b", "outcome"])
-
-
-def simulated_votes(true: dict[str, float], n: int, seed: int, ties: float = 0.0) -> pd.DataFrame:
-    """n votes between uniformly drawn pairs of distinct models, A winning with the Bradley-Terry probability of the
-    true ratings (scale 400, base 10); a share `ties` of the votes are ties instead."""
-    rng = np.random.default_rng(seed)
-    names, r = np.array(list(true)), np.array(list(true.values()))
-    a = rng.integers(0, len(r), n)
-    b = (a + rng.integers(1, len(r), n)) % len(r)
-    p = 1.0 / (1.0 + 10 ** ((r[b] - r[a]) / 400))
-    outcome = np.where(rng.random(n) < p, "a", "b")
-    outcome = np.where(rng.random(n) < ties, "tie", outcome)
-    return pd.DataFrame({"model_a": names[a], "model_b": names[b], "outcome": outcome})
 
 
 def fastchat_style_bt(df: pd.DataFrame, base=10.0, scale=400.0, init=1000.0) -> dict[str, float]:

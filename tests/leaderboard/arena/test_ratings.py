@@ -11,6 +11,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
+from arena_votes import simulated_votes, votes  # tests/leaderboard/arena/arena_votes.py
 
 from genart_demo.errors import InputError
 from leaderboard.arena.ratings import (
@@ -32,23 +33,6 @@ from leaderboard.tables import join_ratings, read_csv_table
 LOG3 = 400 * math.log10(3)  # 190.8485...: the Elo-scale gap of odds 3:1
 LOG2 = 400 * math.log10(2)  # 120.4120...: odds 2:1
 HAND = 1e-3  # hand-computed BT cases match to 1e-3 of a point (the RIDGE prior moves them by ~1e-4)
-
-
-def votes(*rows: tuple[str, str, str, int]) -> pd.DataFrame:
-    """(model_a, model_b, outcome, times) -> a votes frame with each row repeated `times` times, in order."""
-    flat = [(a, b, o) for a, b, o, n in rows for _ in range(n)]
-    return pd.DataFrame(flat, columns=["model_a", "model_b", "outcome"])
-
-
-def simulated_votes(true: dict[str, float], n: int, seed: int) -> pd.DataFrame:
-    """n votes between uniformly drawn pairs of distinct models, A winning with the Bradley-Terry probability
-    1 / (1 + 10 ** ((r_b - r_a) / 400)) of the true ratings; no ties."""
-    rng = np.random.default_rng(seed)
-    names, r = np.array(list(true)), np.array(list(true.values()))
-    a = rng.integers(0, len(r), n)
-    b = (a + rng.integers(1, len(r), n)) % len(r)
-    p = 1.0 / (1.0 + 10 ** ((r[b] - r[a]) / 400))
-    return pd.DataFrame({"model_a": names[a], "model_b": names[b], "outcome": np.where(rng.random(n) < p, "a", "b")})
 
 
 # ---------------------------------------------------------------- Elo by hand
