@@ -371,4 +371,5 @@ def export_votes(store: ArenaStore, path: Path, *, modes: tuple[str, ...] | None
     rows = [asdict(v) for v in store.votes(modes=modes)]
     if path.suffix == ".jsonl":
         return atomic_write(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    rows = [{**r, "tags": ";".join(r["tags"])} for r in rows]  # a CSV cell per vote: its tags joined with ";"
     return atomic_write(path, pd.DataFrame(rows, columns=list(Vote.__dataclass_fields__)).to_csv(index=False))

@@ -28,6 +28,12 @@ SESSIONS = sa.Table(
     sa.Column("pairs_per_rater", sa.Integer, nullable=False),
     sa.Column("seed", sa.BigInteger, nullable=False),
     sa.Column("created_at", sa.Double, nullable=False),
+    # added later (nullable: add_missing_columns gives older databases them): per prompt, its tags and its input
+    # files ({"image": path, "mask": path}); images each model shows per item; the organiser's gold pairs
+    sa.Column("tags", sa.JSON, nullable=True),
+    sa.Column("inputs", sa.JSON, nullable=True),
+    sa.Column("images_per_side", sa.Integer, nullable=True),
+    sa.Column("gold", sa.JSON, nullable=True),
 )
 BATTLES = sa.Table(
     "battles",
@@ -67,6 +73,7 @@ VOTES = sa.Table(
     sa.Column("prompt", sa.Text, nullable=False),
     sa.Column("session_code", sa.String(16), nullable=True),
     sa.Column("item", sa.Integer, nullable=True),
+    sa.Column("tags", sa.JSON, nullable=True),  # the prompt's categories, copied from the battle (added later)
     sa.Index("votes_by_task", "task", "mode"),
 )
 RATERS = sa.Table(
@@ -79,7 +86,34 @@ RATERS = sa.Table(
     sa.Column("joined_at", sa.Double, nullable=False),
     sa.UniqueConstraint("session_code", "rater", name="raters_join_once"),
 )
+KEPT_RATERS = sa.Table(  # raters the rater-quality checks flagged whom an organiser chose to keep in the ratings
+    "kept_raters",
+    METADATA,
+    sa.Column("id", ROW_ID, primary_key=True, autoincrement=True),
+    sa.Column("scope", sa.String(32), nullable=False),  # a session code, or "arena:<task>" for the open arena
+    sa.Column("rater", sa.Text, nullable=False),
+    sa.Column("kept_at", sa.Double, nullable=False),
+    sa.UniqueConstraint("scope", "rater", name="kept_once"),
+)
 COUNTED = BATTLES.c.status != "void"  # votes on void battles stay stored but are never counted
+
+
+def add_missing_columns(conn) -> list[str]:
+    """Give tables made by an older genart the nullable columns added since ("table.column" for each added):
+    create_all makes missing tables but never alters one that exists. Run inside the store's opening transaction."""
+    inspector = sa.inspect(conn)
+    added = []
+    for table in METADATA.sorted_tables:
+        have = {c["name"] for c in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in have:
+                continue
+            if not column.nullable:
+                raise RuntimeError(f"{table.name}.{column.name} is missing and NOT NULL: it cannot be added")
+            kind = column.type.compile(dialect=conn.dialect)
+            conn.execute(sa.text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'))
+            added.append(f"{table.name}.{column.name}")
+    return added
 
 
 def _sqlite_connected(dbapi_connection, _record) -> None:

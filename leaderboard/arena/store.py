@@ -6,7 +6,6 @@ import logging
 import threading
 import time
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -15,97 +14,34 @@ from sqlalchemy.pool import StaticPool
 from genart_demo.errors import InputError
 
 from .backup import JsonlBackup
-from .schema import BATTLES, BUSY_TIMEOUT_S, COUNTED, METADATA, RATERS, SESSIONS, VOTES, engine_for  # noqa: F401
+from .records import (  # noqa: F401
+    MODES,
+    OUTCOMES,
+    REFUSALS,
+    STATUSES,
+    Battle,
+    RatingSession,
+    Vote,
+    VoteRefused,
+    battle_from_row,
+    session_from_row,
+    vote_from_row,
+    vote_refused,
+)
+from .schema import (  # noqa: F401
+    BATTLES,
+    BUSY_TIMEOUT_S,
+    COUNTED,
+    KEPT_RATERS,
+    METADATA,
+    RATERS,
+    SESSIONS,
+    VOTES,
+    add_missing_columns,
+    engine_for,
+)
 
 log = logging.getLogger(__name__)
-
-OUTCOMES = ("a", "b", "tie", "bothbad")  # A = left/model_a, B = right/model_b
-MODES = ("anonymous", "named", "session")
-STATUSES = ("ready", "voted", "void")
-REFUSALS = {  # VoteRefused.reason -> what the rater is told
-    "forged": "This vote's ticket is not valid (it was altered, cut short or issued by another server); "
-    "start a new battle to vote.",
-    "expired": "This battle's voting time ran out; start a new battle to vote.",
-    "foreign": "This battle was started by someone else: only the person who started a battle can vote on it. "
-    "Start your own battle to vote.",
-    "replayed": "This battle already has its vote: each battle counts once. Start a new battle to vote again.",
-    "void": "This battle does not count ({detail}); start a new battle to vote.",
-    "unknown": "This battle is not in the arena's records; start a new battle to vote.",
-    "outcome": "{detail} is not a vote; allowed: " + ", ".join(OUTCOMES) + ".",
-}
-
-
-class VoteRefused(InputError):
-    """A vote that is not counted; .reason is one of REFUSALS, the message says what happened in plain words."""
-
-    def __init__(self, reason: str, message: str):
-        if reason not in REFUSALS:
-            raise ValueError(f"VoteRefused reason {reason!r}; allowed: {', '.join(REFUSALS)}")
-        super().__init__(message)
-        self.reason = reason
-
-    def __reduce__(self):  # so it survives pickling (e.g. from a worker process)
-        return VoteRefused, (self.reason, str(self))
-
-
-def vote_refused(reason: str, detail: str = "") -> VoteRefused:
-    """VoteRefused(reason) with the message REFUSALS gives for it."""
-    return VoteRefused(reason, REFUSALS[reason].format(detail=detail))
-
-
-@dataclass(frozen=True)
-class Battle:
-    """Two models' outputs for one prompt and seed, shown to one rater, waiting for (at most) one vote."""
-
-    id: str  # uuid4 hex (32 chars)
-    task: str  # registry task, e.g. "text-to-image"
-    mode: str  # MODES
-    model_a: str  # shown left
-    model_b: str  # shown right
-    prompt: str
-    seed: int
-    outputs_a: tuple[str, ...]  # file paths (relative to the output folder, or absolute; stored as given)
-    outputs_b: tuple[str, ...]
-    rater: str  # the only rater whose vote counts
-    created_at: float  # unix seconds
-    expires_at: float  # no vote after this
-    status: str = "ready"  # STATUSES
-    void_reason: str = ""  # why a void battle does not count
-    session_code: str | None = None  # the rating session it belongs to
-    item: int | None = None  # index of the session item this battle shows
-    settings: dict = field(default_factory=dict)  # JSON-able generation settings
-
-
-@dataclass(frozen=True)
-class Vote:
-    """One counted vote, with the battle's facts copied in so ratings need no join."""
-
-    id: int  # increasing in commit order
-    battle_id: str
-    created_at: float
-    rater: str
-    outcome: str  # OUTCOMES
-    task: str
-    mode: str
-    model_a: str
-    model_b: str
-    prompt: str
-    session_code: str | None
-    item: int | None
-
-
-@dataclass(frozen=True)
-class RatingSession:
-    """A fixed set of models x prompts that invited raters judge pair by pair."""
-
-    code: str  # 8 chars from an unambiguous alphabet, e.g. "K7Q2MX4P" (stored upper-case)
-    name: str
-    task: str
-    models: tuple[str, ...]
-    prompts: tuple[str, ...]
-    pairs_per_rater: int
-    seed: int
-    created_at: float
 
 
 def default_db_url(settings) -> str:
@@ -118,21 +54,6 @@ def backup_from_settings(settings, scheduler_factory=None) -> JsonlBackup | None
     if not settings.arena_backup_repo:
         return None
     return JsonlBackup(settings.workspace.arena_backup, settings.arena_backup_repo, scheduler_factory=scheduler_factory)
-
-
-def _battle_from_row(row) -> Battle:
-    return Battle(
-        **{
-            **row,
-            "outputs_a": tuple(row["outputs_a"]),
-            "outputs_b": tuple(row["outputs_b"]),
-            "settings": dict(row["settings"]),
-        }
-    )
-
-
-def _session_from_row(row) -> RatingSession:
-    return RatingSession(**{**row, "models": tuple(row["models"]), "prompts": tuple(row["prompts"])})
 
 
 def _check_modes(modes) -> None:
@@ -170,6 +91,9 @@ class ArenaStore:
             if conn.dialect.name == "postgresql":  # two processes starting at once create the tables once
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(7007)"))
             METADATA.create_all(conn)
+            added = add_missing_columns(conn)
+        if added:
+            log.info("arena store: added %s to a database made by an older genart", ", ".join(added))
 
     @classmethod
     def from_settings(cls, settings, *, backup: JsonlBackup | None = None) -> ArenaStore:
@@ -221,7 +145,7 @@ class ArenaStore:
     def get_battle(self, battle_id: str) -> Battle | None:
         with self._transaction() as conn:
             row = conn.execute(sa.select(BATTLES).where(BATTLES.c.id == str(battle_id))).mappings().first()
-        return None if row is None else _battle_from_row(row)
+        return None if row is None else battle_from_row(row)
 
     def void_battle(self, battle_id: str, reason: str) -> None:
         """Mark the battle void: no vote on it is accepted, and a vote it already has is no longer counted."""
@@ -240,7 +164,7 @@ class ArenaStore:
         if rater is not None:
             query = query.where(BATTLES.c.rater == rater)
         with self._transaction() as conn:
-            return [_battle_from_row(row) for row in conn.execute(query).mappings()]
+            return [battle_from_row(row) for row in conn.execute(query).mappings()]
 
     # votes
 
@@ -266,12 +190,13 @@ class ArenaStore:
                     rater=rater,
                     outcome=outcome,
                     **{k: battle[k] for k in ("task", "mode", "model_a", "model_b", "prompt", "session_code", "item")},
+                    tags=[str(t) for t in (battle["settings"] or {}).get("tags") or ()],
                 )
                 vote_id = conn.execute(VOTES.insert().values(**row)).inserted_primary_key[0]
                 conn.execute(BATTLES.update().where(BATTLES.c.id == battle["id"]).values(status="voted"))
         except IntegrityError as err:  # votes.battle_id is UNIQUE: another process's vote got there first
             raise vote_refused("replayed") from err
-        vote = Vote(id=int(vote_id), **row)
+        vote = Vote(id=int(vote_id), **{**row, "tags": tuple(row["tags"])})
         if self.backup is not None:
             try:
                 self.backup.append(vote)
@@ -300,7 +225,7 @@ class ArenaStore:
         """Counted votes in the order they were committed; modes=None keeps every mode."""
         query = self._votes_query(task, modes, session_code).order_by(VOTES.c.id)
         with self._transaction() as conn:
-            return [Vote(**row) for row in conn.execute(query).mappings()]
+            return [vote_from_row(row) for row in conn.execute(query).mappings()]
 
     def vote_count(self) -> int:
         """How many votes count, all tasks and modes."""
@@ -327,7 +252,14 @@ class ArenaStore:
         if not (code.isascii() and code.isalnum() and 4 <= len(code) <= 16):
             raise InputError(f"Session code {session.code!r}: use 4 to 16 letters and digits.")
         row = {name: getattr(session, name) for name in RatingSession.__dataclass_fields__}
-        row.update(code=code, models=list(session.models), prompts=list(session.prompts))
+        row.update(
+            code=code,
+            models=list(session.models),
+            prompts=list(session.prompts),
+            tags=None if session.tags is None else [list(t) for t in session.tags],
+            inputs=None if session.inputs is None else [dict(i) for i in session.inputs],
+            gold=None if session.gold is None else [dict(g) for g in session.gold],
+        )
         try:
             with self._transaction(write=True) as conn:
                 conn.execute(SESSIONS.insert().values(**row))
@@ -340,7 +272,7 @@ class ArenaStore:
             row = (
                 conn.execute(sa.select(SESSIONS).where(SESSIONS.c.code == str(code).strip().upper())).mappings().first()
             )
-        return None if row is None else _session_from_row(row)
+        return None if row is None else session_from_row(row)
 
     def join_session(self, code: str, rater: str, display_name: str) -> bool:
         """Add the rater to the session (once: joining again changes nothing); True if they were new."""
@@ -370,3 +302,20 @@ class ArenaStore:
         )
         with self._transaction() as conn:
             return [dict(row) for row in conn.execute(query).mappings()]
+
+    # raters kept in the ratings although a rater-quality check flagged them
+
+    def keep_rater(self, scope: str, rater: str, keep: bool = True) -> None:
+        """Keep (or stop keeping) a flagged rater's votes in the ratings of `scope`: a session code, or
+        "arena:<task>" for the open arena. Keeping twice changes nothing."""
+        scope = str(scope).strip()
+        with self._transaction(write=True) as conn:
+            conn.execute(KEPT_RATERS.delete().where(KEPT_RATERS.c.scope == scope, KEPT_RATERS.c.rater == rater))
+            if keep:
+                conn.execute(KEPT_RATERS.insert().values(scope=scope, rater=rater, kept_at=time.time()))
+
+    def kept_raters(self, scope: str) -> set[str]:
+        """The raters an organiser keeps in the ratings of `scope` whatever the checks say."""
+        query = sa.select(KEPT_RATERS.c.rater).where(KEPT_RATERS.c.scope == str(scope).strip())
+        with self._transaction() as conn:
+            return {row[0] for row in conn.execute(query)}

@@ -63,7 +63,7 @@ def test_a_battle_reads_back_as_stored(store):
     assert store.get_battle("f" * 32) is None and store.battles() == [stored]
     with pytest.raises(InputError, match="id is taken"):
         store.add_battle(stored)
-    with pytest.raises(InputError, match="allowed: anonymous, named, session"):
+    with pytest.raises(InputError, match="allowed: anonymous, named, session, gold"):
         store.add_battle(battle(mode="blind"))
     with pytest.raises(InputError, match="allowed: ready, voted, void"):
         store.add_battle(battle(status="done"))
@@ -147,7 +147,7 @@ def test_votes_filter_by_task_mode_and_session(store):
     assert store.votes(modes=()) == [] and store.vote_count() == 4
     assert store.pair_counts(TASK, modes=None) == {("sd-turbo", "sd15"): 2, ("sd15", "sdxl"): 1}
     assert store.pair_counts("image-to-image") == {("sd-turbo", "sdxl"): 1}
-    with pytest.raises(InputError, match="allowed: anonymous, named, session"):
+    with pytest.raises(InputError, match="allowed: anonymous, named, session, gold"):
         store.votes(modes=("blind",))
 
 
@@ -287,7 +287,8 @@ def test_the_backup_gets_one_line_per_counted_vote(store_url, tmp_path):
         store.record_vote(first.id, "anon:r1", "b", now=NOW)
     lines = backup.path.read_text().splitlines()
     assert backup.path.name.startswith("votes-") and backup.path.name.endswith(".jsonl")
-    assert [json.loads(line) for line in lines] == [dataclasses.asdict(v) for v in votes] == backup.lines()
+    as_json = [json.loads(json.dumps(dataclasses.asdict(v))) for v in votes]  # tuples (tags) read back as lists
+    assert [json.loads(line) for line in lines] == as_json == backup.lines()
     assert made[0].locked == 2 and made[0].triggered == 0
     store.close()
     assert made[0].triggered == 1  # closing asks for one last commit
