@@ -16,8 +16,10 @@ from genart_demo.tasks.generate import GenerateResult
 from genart_demo.ui.common import notes_markdown
 from genart_demo.ui.generate import _notes
 from leaderboard.arena.battles import Reveal
+from leaderboard.arena.session_ui import created_markdown
 from leaderboard.arena.store import RatingSession, Vote
-from leaderboard.arena.ui import created_markdown, named_message, prompt_markdown
+from leaderboard.arena.ui import named_message
+from leaderboard.arena.ui_common import prompt_markdown
 
 HOSTILE = [
     "<img src=http://x/a.png>",

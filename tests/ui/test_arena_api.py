@@ -4,7 +4,7 @@ import pytest
 from gradio_client import Client
 from PIL import Image
 
-from leaderboard.arena.ui import DISPLAY_PX
+from leaderboard.arena.ui_common import DISPLAY_PX
 
 pytestmark = pytest.mark.server
 MODELS = ("sd15", "sd-turbo")  # tests/ui/conftest.py ARENA_MODELS

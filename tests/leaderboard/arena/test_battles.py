@@ -213,7 +213,7 @@ def test_a_second_store_sees_the_votes(arena):
 
 
 def test_signed_in_space_users_vote_as_themselves(arena):
-    from leaderboard.arena.ui import _rater
+    from leaderboard.arena.ui_common import rater_of as _rater
 
     class Request:  # what gr.Request forwards: the client, the Gradio session hash, the cookie session
         def __init__(self, session, host="203.0.113.9", session_hash="abc"):
