@@ -110,6 +110,7 @@ class Settings:
     arena_token_ttl_s: float = 1800.0  # GENART_ARENA_TOKEN_TTL: seconds a battle token stays valid
     arena_backup_repo: str = ""  # GENART_ARENA_BACKUP_REPO: Hub dataset for the JSONL vote backup; "" = off
     arena_models: tuple[str, ...] = ()  # GENART_ARENA_MODELS (comma-separated ids): models battles draw from; () = all
+    arena_daily_cap: int | None = None  # GENART_ARENA_DAILY_CAP: votes per rater per UTC day that count; None = no cap
     world_size: int = 1  # WORLD_SIZE (set by accelerate launch / torchrun): processes sharing a leaderboard run
     accelerate_cpu: bool = False  # ACCELERATE_USE_CPU=true with MASTER_ADDR: `accelerate launch --cpu` (one process)
     safety_checker: str = "checkpoint"  # GENART_SAFETY_CHECKER: one of SAFETY_CHECKER_POLICIES
@@ -200,6 +201,9 @@ class Settings:
             ),
             arena_backup_repo=(env.get("GENART_ARENA_BACKUP_REPO") or "").strip(),
             arena_models=tuple(m.strip() for m in (env.get("GENART_ARENA_MODELS") or "").split(",") if m.strip()),
+            arena_daily_cap=_number(
+                env, "GENART_ARENA_DAILY_CAP", None, int, minimum=1, what="votes per rater per UTC day; unset = no cap"
+            ),
             world_size=_number(env, "WORLD_SIZE", 1, int, minimum=1),
             accelerate_cpu=_flag(env.get("ACCELERATE_USE_CPU")) and bool(env.get("MASTER_ADDR")),
             safety_checker=safety,

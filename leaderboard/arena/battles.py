@@ -32,7 +32,8 @@ from genart_demo.zerogpu import call_seconds, gpu_call
 from ..flagged import row_flagged
 from ..manifest import MANIFEST_FILE, read_manifest
 from .pairs import pair_weights, sample_pair
-from .ratings import MIN_VOTES, ratings_table, votes_frame, write_ratings_csv
+from .rated import RatedVotes, rated_votes
+from .ratings import MIN_VOTES, ratings_table, write_ratings_csv
 from .store import OUTCOMES, ArenaStore, Battle, Vote, backup_from_settings
 from .tokens import issue_token, load_secret, read_token
 
@@ -40,7 +41,6 @@ log = logging.getLogger("genart.arena")
 
 MAX_PROMPT_CHARS = 1000  # a battle prompt longer than this is refused (the text encoders read ~77 tokens anyway)
 BATTLE_TASKS = ("text-to-image",)  # tasks battles can be made for today; the task is a field of every battle
-RATED_MODES = ("anonymous", "session")  # blind votes; named (side-by-side) votes are kept out unless asked for
 OUTCOME_LABELS = {"a": "A is better", "b": "B is better", "tie": "Tie", "bothbad": "Both are bad"}
 ProgressFn = Callable[[int, int, str], None]
 FLAGGED_VOID = "flagged"  # how the void reason of a battle with a safety-checker-flagged image starts
@@ -353,10 +353,20 @@ class Arena:
         min_votes: int | None = None,
         seed: int = 0,
     ):
-        """The ratings table (Bradley-Terry with bootstrap intervals, Elo, counts) over the blind votes."""
-        modes = RATED_MODES + (("named",) if include_named else ())
-        votes = votes_frame(self.store.votes(task=task, modes=modes))
+        """The ratings table (Bradley-Terry with bootstrap intervals, Elo, counts) over the votes that count."""
+        votes = self.rated_votes(task, include_named=include_named).votes
         return ratings_table(votes, rounds=rounds, seed=seed, min_votes=MIN_VOTES if min_votes is None else min_votes)
+
+    def rated_votes(self, task: str, *, include_named: bool = False, keep_flagged: bool = False) -> RatedVotes:
+        """The votes that count in the task's ratings and the rater flags behind the choice (rated.rated_votes),
+        with the daily cap of GENART_ARENA_DAILY_CAP."""
+        return rated_votes(
+            self.store,
+            task,
+            include_named=include_named,
+            keep_flagged=keep_flagged,
+            daily_cap=self.studio.settings.arena_daily_cap,
+        )
 
     def write_ratings(self, table) -> Path:
         """The ratings table the leaderboard joins into its tables (Workspace.arena_ratings)."""
