@@ -219,6 +219,7 @@ class Arena:
         item: int | None = None,
         progress: ProgressFn | None = None,
         outputs: tuple[tuple[str, ...], ...] | None = None,
+        tags: tuple[str, ...] = (),
     ) -> BattleView:
         now = self.clock()
         battle = Battle(
@@ -236,7 +237,10 @@ class Arena:
             expires_at=now + self.studio.settings.arena_token_ttl_s,
             session_code=session_code,
             item=item,
-            settings={"standin": self.studio.runs_standin(model_a) or self.studio.runs_standin(model_b)},
+            settings={
+                "standin": self.studio.runs_standin(model_a) or self.studio.runs_standin(model_b),
+                **({"tags": list(tags)} if tags else {}),  # the prompt's categories, copied into its vote
+            },
         )
         if outputs is None:
             made = []

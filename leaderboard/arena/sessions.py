@@ -13,6 +13,7 @@ from genart_demo.atomic import atomic_write
 from genart_demo.errors import InputError
 
 from .battles import FLAGGED_VOID, Arena, BattleFlagged, BattleView, ProgressFn, check_prompt
+from .categories import tagged_prompts
 from .pairs import agreement, normalise_code, rater_order, session_code, session_items
 from .rater_quality import QualityRules, battle_start_times, rater_flags
 from .store import RatingSession
@@ -48,7 +49,8 @@ def create_session(
     models = list(dict.fromkeys(arena.check_model(task, str(m).strip()) for m in models if str(m).strip()))
     if len(models) < 2:
         raise InputError(f"A session needs at least two different models; got {models or 'none'}.")
-    prompts = [check_prompt(p) for p in prompts if str(p or "").strip()]
+    prompts, tags = tagged_prompts(prompts)  # "a red fox #animals" -> "a red fox", ("animals",)
+    prompts = [check_prompt(p) for p in prompts]
     if not prompts:
         raise InputError("A session needs at least one prompt (one per line).")
     if len(prompts) > MAX_SESSION_PROMPTS:
@@ -71,6 +73,7 @@ def create_session(
             task=task,
             models=tuple(models),
             prompts=tuple(prompts),
+            tags=tags,
             pairs_per_rater=pairs,
             seed=seed,
             created_at=arena.clock(),
@@ -147,6 +150,7 @@ def next_battle(
                 session_code=session.code,
                 item=index,
                 progress=progress_fn,
+                tags=session.tags[items[index][2]] if session.tags else (),
             )
         except BattleFlagged:
             continue  # recorded as void; every rater skips this item (all see the same images)
