@@ -3,44 +3,34 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import random
 import secrets
-import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from functools import partial
 from pathlib import Path
 
-import pandas as pd
-
-from genart_demo.atomic import atomic_write
 from genart_demo.errors import InputError, TaskFailed
 from genart_demo.markup import code_span, escape_markdown
 from genart_demo.media import read_png_settings
 from genart_demo.safety import FLAGGED_TEXT
 from genart_demo.studio import Studio
-from genart_demo.tasks.common import is_blank, text_problem
-from genart_demo.tasks.generate import GenerateRequest, generate
-from genart_demo.zerogpu import call_seconds, gpu_call
 
-from ..flagged import row_flagged
-from ..manifest import MANIFEST_FILE, read_manifest
-from .pairs import pair_weights, sample_pair
-from .rated import RatedVotes, rated_votes
+from .export import export_votes  # noqa: F401  (re-exported: the CLI and tests import it from here)
+from .rated import RATED_MODES, RatedVotes, rated_votes
 from .ratings import MIN_VOTES, ratings_table, write_ratings_csv
+from .runs_pool import RunsPool
+from .sampling import pair_chances, sample_pair
 from .store import OUTCOMES, ArenaStore, Battle, Vote, backup_from_settings
+from .task_outputs import BATTLE_TASKS, MAX_PROMPT_CHARS, battle_inputs, check_prompt, make_output, needs_prompt  # noqa: F401
 from .tokens import issue_token, load_secret, read_token
 
 log = logging.getLogger("genart.arena")
 
-MAX_PROMPT_CHARS = 1000  # a battle prompt longer than this is refused (the text encoders read ~77 tokens anyway)
-BATTLE_TASKS = ("text-to-image",)  # tasks battles can be made for today; the task is a field of every battle
 OUTCOME_LABELS = {"a": "A is better", "b": "B is better", "tie": "Tie", "bothbad": "Both are bad"}
 ProgressFn = Callable[[int, int, str], None]
 FLAGGED_VOID = "flagged"  # how the void reason of a battle with a safety-checker-flagged image starts
@@ -60,12 +50,14 @@ class BattleView:
     """What a rater is shown before voting: the outputs and the token, never the model names (unless named)."""
 
     token: str
-    prompt: str
-    outputs_a: tuple[Path, ...]  # absolute paths
+    prompt: str  # "" for a task that takes none (or an optional one left empty)
+    outputs_a: tuple[Path, ...]  # absolute paths: images_per_side files per side (.png, or .mp4 for video)
     outputs_b: tuple[Path, ...]
     mode: str
     models: tuple[str, str] | None = None  # only for named battles
     item: int | None = None  # session item index
+    inputs: tuple[Path, ...] = ()  # absolute: the input image, then the mask (image tasks); never served by URL
+    task: str = "text-to-image"
 
 
 @dataclass(frozen=True)
@@ -82,17 +74,6 @@ class Reveal:
         return (
             f"**A was {code_span(v.model_a)}, B was {code_span(v.model_b)}.** Your vote {chosen[v.outcome]} is saved."
         )
-
-
-def check_prompt(prompt: object) -> str:
-    """The prompt, stripped; empty or over-long prompts are refused."""
-    text = str(prompt or "").strip()
-    if is_blank(text):
-        raise InputError("The prompt is empty: type what both models should draw.")
-    problem = text_problem(text, "prompt", MAX_PROMPT_CHARS)  # before anything is stored or generated
-    if problem:
-        raise InputError(problem)
-    return text
 
 
 def check_outcome(outcome: object) -> str:
@@ -129,7 +110,7 @@ class Arena:
         self.clock = clock
         self.rng = random.Random(secrets.randbits(64) if seed is None else seed)
         self._rng_lock = threading.Lock()
-        self._runs_cache: tuple[tuple, dict] | None = None
+        self.runs_pool = RunsPool()
 
     @classmethod
     def open(cls, studio: Studio) -> Arena:
@@ -175,25 +156,25 @@ class Arena:
             return fn(*args, self.rng)
 
     def output_paths(
-        self, task: str, model: str, prompt: str, seed: int, progress: ProgressFn | None = None
+        self,
+        task: str,
+        model: str,
+        prompt: str,
+        seed: int,
+        progress: ProgressFn | None = None,
+        *,
+        inputs: dict[str, str] | None = None,
+        count: int = 1,
     ) -> tuple[str, ...]:
-        """The model's output for (prompt, seed), made once and kept under arena/images (paths relative to the
-        output folder). File names are hashes, so a served file never names its model. On ZeroGPU hardware the
-        generation runs under `spaces.GPU` for the time estimated for the model, as the studio's tasks do."""
-        key = json.dumps([task, model, prompt, seed, self.studio.runs_standin(model)], ensure_ascii=False)
-        name = hashlib.sha256(key.encode()).hexdigest()[:32] + ".png"
+        """The model's `count` outputs for (prompt, inputs, seeds seed .. seed + count - 1), each made once and kept
+        under arena/images (task_outputs.make_output); paths relative to the output folder, as `inputs`' are."""
         workspace = self.studio.settings.workspace
-        path = workspace.arena_images / task / name
-        rel = path.relative_to(workspace.outputs)
-        if not path.is_file():
-            self.studio.wait_for_warm_up()
-            path.parent.mkdir(parents=True, exist_ok=True)
-            request = GenerateRequest(model=model, prompt=prompt, seed=seed)
-            with tempfile.TemporaryDirectory(dir=path.parent) as tmp:
-                call = partial(generate, self.studio, request, progress=progress, output_dir=Path(tmp))
-                result = gpu_call(call, call_seconds(self.studio.registry, request), self.studio.settings.zerogpu)()
-                os.replace(result.paths[0], path)  # atomic (written whole in the same folder): never served half-made
-        return (str(rel),)
+        files = dict(zip(inputs, self.absolute(inputs.values()))) if inputs else None
+        made = [
+            make_output(self.studio, task, model, prompt, files, seed + i, progress, workspace.arena_images)
+            for i in range(count)
+        ]
+        return tuple(str(path.relative_to(workspace.outputs)) for path in made)
 
     def absolute(self, rels: Sequence[str]) -> tuple[Path, ...]:
         return tuple(self.studio.settings.workspace.outputs / rel for rel in rels)
@@ -220,6 +201,8 @@ class Arena:
         progress: ProgressFn | None = None,
         outputs: tuple[tuple[str, ...], ...] | None = None,
         tags: tuple[str, ...] = (),
+        inputs: dict[str, str] | None = None,
+        images_per_side: int = 1,
     ) -> BattleView:
         now = self.clock()
         battle = Battle(
@@ -240,13 +223,17 @@ class Arena:
             settings={
                 "standin": self.studio.runs_standin(model_a) or self.studio.runs_standin(model_b),
                 **({"tags": list(tags)} if tags else {}),  # the prompt's categories, copied into its vote
+                **({"inputs": dict(inputs)} if inputs else {}),  # input image (and mask), relative paths
+                "images_per_side": images_per_side,
             },
         )
         if outputs is None:
             made = []
             for side, model in (("A", model_a), ("B", model_b)):
                 try:
-                    made.append(self.output_paths(task, model, prompt, seed, progress))
+                    made.append(
+                        self.output_paths(task, model, prompt, seed, progress, inputs=inputs, count=images_per_side)
+                    )
                 except InputError:
                     raise
                 except Exception as exc:  # a model that fails voids the battle; it is recorded, never counted
@@ -277,51 +264,76 @@ class Arena:
             mode,
             (model_a, model_b) if mode == "named" else None,
             item,
+            self.absolute(list((inputs or {}).values())),
+            task,
         )
 
-    def start_battle(self, task: str, prompt: str, rater: str, *, progress: ProgressFn | None = None) -> BattleView:
-        """A blind battle: a pair drawn towards pairs with few votes, random sides, both made for `prompt`."""
-        prompt = check_prompt(prompt)
-        models = self.models(task)
+    def pair_votes(self, task: str) -> list[tuple[str, str, str]]:
+        """(model_a, model_b, outcome) of the task's blind votes: what pair choice reads to see where the ranking is
+        still unsure."""
+        return [(v.model_a, v.model_b, v.outcome) for v in self.store.votes(task=task, modes=RATED_MODES)]
+
+    def start_battle(
+        self,
+        task: str,
+        prompt: str,
+        rater: str,
+        *,
+        image: object = None,
+        mask: object = None,
+        images_per_side: int = 1,
+        progress: ProgressFn | None = None,
+    ) -> BattleView:
+        """A blind battle: a pair drawn where the next vote settles the ranking most (sampling.sample_pair over the
+        task's blind votes), random sides, both made for `prompt` (and the input image and mask), images_per_side
+        outputs each. Without a prompt, models that need one are left out."""
+        allowed = self.models(task)  # an unknown task is refused first
+        prompt, files, n = battle_inputs(self.studio, task, prompt, image, mask, images_per_side)
+        models = [m for m in allowed if prompt or not needs_prompt(self.studio.registry.get(m))]
         if len(models) < 2:
-            raise InputError(f"The {task} arena needs at least two models; it has {models or 'none'}.")
-        model_a, model_b = self.draw(sample_pair, models, self.store.pair_counts(task))
+            unless = "" if prompt else " that run without a prompt (type one to draw from the others)"
+            raise InputError(f"The {task} arena needs at least two models{unless}; it has {models or 'none'}.")
+        model_a, model_b = self.draw(sample_pair, models, self.pair_votes(task))
         seed = self.draw(lambda rng: rng.randrange(2**31))
-        return self._make_battle(task, "anonymous", model_a, model_b, prompt, seed, rater, progress=progress)
+        return self._make_battle(
+            task, "anonymous", model_a, model_b, prompt, seed, rater, progress=progress, inputs=files, images_per_side=n
+        )
 
     def named_battle(
-        self, task: str, model_a: str, model_b: str, prompt: str, rater: str, *, progress: ProgressFn | None = None
+        self,
+        task: str,
+        model_a: str,
+        model_b: str,
+        prompt: str,
+        rater: str,
+        *,
+        image: object = None,
+        mask: object = None,
+        images_per_side: int = 1,
+        progress: ProgressFn | None = None,
     ) -> BattleView:
         """Side by side with the models the user picked; its votes stay out of the ratings unless asked for."""
-        prompt = check_prompt(prompt)
         model_a, model_b = self.check_model(task, model_a), self.check_model(task, model_b)
         if model_a == model_b:
             raise InputError("Pick two different models.")
+        prompt, files, n = battle_inputs(self.studio, task, prompt, image, mask, images_per_side)
+        for model in (model_a, model_b):
+            if not prompt and needs_prompt(self.studio.registry.get(model)):
+                raise InputError(f"{model} needs a prompt: type what it should make of the image.")
         seed = self.draw(lambda rng: rng.randrange(2**31))
-        return self._make_battle(task, "named", model_a, model_b, prompt, seed, rater, progress=progress)
+        return self._make_battle(
+            task, "named", model_a, model_b, prompt, seed, rater, progress=progress, inputs=files, images_per_side=n
+        )
 
     def cached_outputs(self) -> dict[str, dict[tuple[str, int], str]]:
-        """model -> (prompt, seed) -> image path (relative to the output folder) from the workspace's leaderboard
-        runs: the pre-generated pool instant battles come from. Re-read when a manifest changes."""
-        root = self.studio.settings.workspace.runs
-        runs = sorted(p for p in root.glob(f"*/{MANIFEST_FILE}")) if root.is_dir() else []
-        stamp = tuple((str(p), p.stat().st_mtime_ns) for p in runs)
-        if self._runs_cache and self._runs_cache[0] == stamp:
-            return self._runs_cache[1]
-        found: dict[str, dict[tuple[str, int], str]] = {}
-        for manifest in runs:
-            run = manifest.parent
-            for row in read_manifest(run):
-                if row_flagged(row):
-                    continue  # a black image its safety checker put in: never offered to voters
-                rel = (run / row["path"]).relative_to(self.studio.settings.workspace.outputs)
-                found.setdefault(row["model"], {})[(row["prompt"], int(row["seed"]))] = str(rel)
-        self._runs_cache = (stamp, found)
-        return found
+        """model -> (prompt, seed) -> image path from the leaderboard runs: what instant battles draw from."""
+        return self.runs_pool.outputs(self.studio.settings.workspace)
 
     def instant_battle(self, task: str, rater: str) -> BattleView:
         """A blind battle served at once from pre-generated outputs (`genart leaderboard run` makes them)."""
-        pool = self.cached_outputs() if task == "text-to-image" else {}
+        if task != "text-to-image":  # leaderboard runs pre-generate text-to-image outputs only
+            raise InputError(f"Instant battles are text-to-image only; start a {task} battle with your own input.")
+        pool = self.cached_outputs()
         models = [m for m in self.models(task) if m in pool]
         shared = {(a, b): sorted(pool[a].keys() & pool[b].keys()) for a in models for b in models if a < b}
         shared = {pair: keys for pair, keys in shared.items() if keys}
@@ -331,10 +343,10 @@ class Arena:
                 f"--prompts drawbench --out {self.studio.settings.workspace.runs}/NAME`, "
                 "or type a prompt."
             )
-        weights = pair_weights(sorted({m for pair in shared for m in pair}), self.store.pair_counts(task))
-        pairs = list(shared)
+        chances = pair_chances(sorted({m for pair in shared for m in pair}), self.pair_votes(task))
+        pairs = list(shared)  # only pairs with outputs to show: pair_chances' weights among them
         with self._rng_lock:
-            pair = self.rng.choices(pairs, weights=[weights[p] for p in pairs])[0]
+            pair = self.rng.choices(pairs, weights=[chances[p] for p in pairs])[0]
             prompt, seed = self.rng.choice(shared[pair])
             model_a, model_b = pair if self.rng.random() < 0.5 else pair[::-1]
         outputs = ((pool[model_a][(prompt, seed)],), (pool[model_b][(prompt, seed)],))
@@ -375,15 +387,3 @@ class Arena:
     def write_ratings(self, table) -> Path:
         """The ratings table the leaderboard joins into its tables (Workspace.arena_ratings)."""
         return write_ratings_csv(table, self.studio.settings.workspace.arena_ratings)
-
-
-def export_votes(store: ArenaStore, path: Path, *, modes: tuple[str, ...] | None = None) -> Path:
-    """Every vote (all modes unless narrowed) as CSV or JSON lines, by the file's suffix; written atomically."""
-    path = Path(path)
-    if path.suffix not in (".jsonl", ".csv"):
-        raise InputError(f"Export to {path.name!r}: use a .csv or .jsonl file name.")
-    rows = [asdict(v) for v in store.votes(modes=modes)]
-    if path.suffix == ".jsonl":
-        return atomic_write(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
-    rows = [{**r, "tags": ";".join(r["tags"])} for r in rows]  # a CSV cell per vote: its tags joined with ";"
-    return atomic_write(path, pd.DataFrame(rows, columns=list(Vote.__dataclass_fields__)).to_csv(index=False))

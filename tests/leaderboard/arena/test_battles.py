@@ -1,6 +1,11 @@
-"""The arena service on tiny stand-ins: blind and named battles, tokens, void battles, instant battles, ratings."""
+"""The arena service on tiny stand-ins: blind and named battles, tokens, void battles, instant battles, ratings, and
+the pair each battle shows (where the votes leave the ranking unsure)."""
 
 import dataclasses
+import inspect
+import random
+import uuid
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -8,7 +13,8 @@ import pytest
 from genart_demo.errors import InputError
 from genart_demo.studio import Studio
 from leaderboard.arena.battles import MAX_PROMPT_CHARS, Arena, BattleFailed, check_prompt, export_votes, rater_id
-from leaderboard.arena.store import ArenaStore, VoteRefused
+from leaderboard.arena.sampling import sample_pair
+from leaderboard.arena.store import ArenaStore, Battle, VoteRefused
 
 MODELS = ("sd15", "sd-turbo")
 
@@ -97,11 +103,11 @@ def test_a_failed_model_voids_the_battle(arena, monkeypatch):
     real = arena.output_paths
     calls = []
 
-    def second_fails(task, model, prompt, seed, progress=None):
+    def second_fails(task, model, prompt, seed, progress=None, **given):
         calls.append(model)
         if len(calls) == 2:
             raise RuntimeError("out of memory")
-        return real(task, model, prompt, seed, progress)
+        return real(task, model, prompt, seed, progress, **given)
 
     monkeypatch.setattr(arena, "output_paths", second_fails)
     with pytest.raises(BattleFailed, match="void"):
@@ -232,3 +238,71 @@ def test_signed_in_space_users_vote_as_themselves(arena):
         rater = _rater(arena, request)
         assert rater.startswith("anon:") and "203.0.113.9" not in rater
     assert _rater(arena, Request(None)) != _rater(arena, Request(None, session_hash="other"))
+
+
+# ---------------------------------------------------------------------------------------------- pair choice
+
+THREE = ("sd15", "sd-turbo", "ldm-text2im")
+CLOSE = ("sd-turbo", "sd15")  # sorted, as pairs are keyed
+
+
+@pytest.fixture
+def arena3(studio, tmp_path):
+    """An arena of three stand-ins with planted votes: sd15 and sd-turbo level at 30-30 (60 votes), each 35-5 over
+    ldm-text2im (40 votes a pair): the close pair has the most votes, so 1 / (1 + votes) would draw it least."""
+    settings = dataclasses.replace(studio.settings, output_dir=tmp_path / "out", arena_models=THREE, db_url="")
+    made = Arena.open(Studio(settings, studio.registry, studio.cache, True, "tests"))
+    planted = [("sd15", "sd-turbo", "a", 30), ("sd15", "sd-turbo", "b", 30)]
+    planted += [(m, "ldm-text2im", o, n) for m in CLOSE for o, n in (("a", 35), ("b", 5))]
+    for k, (a, b, outcome, _) in enumerate(row for row in planted for _ in range(row[3])):
+        battle = Battle(uuid.uuid4().hex, "text-to-image", "anonymous", a, b, "p", 0, (), (), "anon:x", k, 1e12)
+        made.store.add_battle(battle)
+        made.store.record_vote(battle.id, "anon:x", outcome, now=k)
+    named = Battle(uuid.uuid4().hex, "text-to-image", "named", "sd15", "sd-turbo", "p", 0, (), (), "anon:x", 0, 1e12)
+    made.store.add_battle(named)  # a named vote: left out of pair choice as it is of the ratings
+    made.store.record_vote(named.id, "anon:x", "a", now=0)
+    made.rng.seed(7)
+    yield made
+    made.store.close()
+
+
+def _picks(arena, monkeypatch) -> list[dict]:
+    """Stub out making the battle: each call's arguments (model_a, model_b, seed, ...) by name, in order."""
+    picks = []
+
+    def capture(*args, **kwargs):
+        picks.append(inspect.signature(Arena._make_battle).bind(arena, *args, **kwargs).arguments)
+
+    monkeypatch.setattr(arena, "_make_battle", capture)
+    return picks
+
+
+def test_blind_pairs_follow_the_uncertainty_and_replay(arena3, monkeypatch):
+    picks = _picks(arena3, monkeypatch)
+    for _ in range(300):
+        arena3.start_battle("text-to-image", "a kite", "anon:r1")
+    pairs = Counter(tuple(sorted((p["model_a"], p["model_b"]))) for p in picks)
+    assert pairs[CLOSE] / 300 > 0.85  # chance 0.93 (0.17 under 1 / (1 + votes))
+    assert len(pairs) == 3  # every pair keeps a chance (0.033 each)
+    votes = arena3.pair_votes("text-to-image")
+    assert len(votes) == 140  # the blind votes only
+    rng = random.Random(7)  # the arena's generator replays: the same pairs, sides and seeds
+    expected = [(*sample_pair(THREE, votes, rng), rng.randrange(2**31)) for _ in range(300)]
+    assert [(p["model_a"], p["model_b"], p["seed"]) for p in picks] == expected
+
+
+def test_instant_pairs_follow_the_uncertainty_among_the_pairs_with_outputs(arena3, monkeypatch):
+    pool = {"sd15": {("p", 0): "s.png", ("q", 1): "s1.png"}, "sd-turbo": {("p", 0): "t.png"}}
+    pool["ldm-text2im"] = {("q", 1): "l.png"}  # shares a prompt with sd15 only: (ldm, sd-turbo) can't be shown
+    monkeypatch.setattr(arena3, "cached_outputs", lambda: pool)
+    picks = _picks(arena3, monkeypatch)
+    for _ in range(300):
+        arena3.instant_battle("text-to-image", "anon:r1")
+    pairs = Counter(tuple(sorted((p["model_a"], p["model_b"]))) for p in picks)
+    assert set(pairs) == {CLOSE, ("ldm-text2im", "sd15")}
+    assert pairs[CLOSE] / 300 > 0.85  # 0.93 : 0.033 of the chances (0.40 under 1 / (1 + votes))
+    for p in picks:
+        assert p["outputs"] == (
+            (pool[p["model_a"]][(p["prompt"], p["seed"])],),
+            (pool[p["model_b"]][(p["prompt"], p["seed"])],),
+        )
