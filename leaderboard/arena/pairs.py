@@ -1,4 +1,4 @@
-"""Arena pairs: which two models a battle shows, balanced rating-session items, session codes, rater agreement."""
+"""Arena pairs: balanced rating-session items, rater orders, session codes, rater agreement (battle pairs: sampling)."""
 
 from __future__ import annotations
 
@@ -20,38 +20,11 @@ NO_WINNER = ("tie", "bothbad")  # outcomes that pick no model; "a" and "b" pick 
 AGREEMENT_COLUMNS = ("rater", "item", "model_a", "model_b", "outcome")  # what agreement() reads from each vote
 
 
-# ---------------------------------------------------------------------------------------------- battle pairs
-
-
 def _distinct_models(models: Iterable[str]) -> list[str]:
     distinct = list(dict.fromkeys(str(m) for m in models))
     if len(distinct) < 2:
         raise InputError(f"A pair needs at least two different models; got {distinct or 'none'}.")
     return distinct
-
-
-def pair_weights(models: Iterable[str], counts: Mapping[tuple[str, str], int]) -> dict[tuple[str, str], float]:
-    """Every unordered pair of `models` (key sorted, e.g. ("sd-turbo", "sd15")) -> its chance of being drawn,
-    proportional to 1 / (1 + votes so far), so pairs with few votes come up more often. The chances sum to 1.
-    `counts` is keyed by sorted pair (either order is read); pairs of other models are ignored."""
-    seen: Counter[tuple[str, str]] = Counter()
-    for pair, n in counts.items():
-        n = int(n)
-        if n < 0:
-            raise InputError(f"A vote count cannot be negative; got {n} for {pair}.")
-        seen[tuple(sorted(pair))] += n
-    pairs = list(combinations(sorted(_distinct_models(models)), 2))
-    raw = {pair: 1.0 / (1 + seen[pair]) for pair in pairs}
-    total = sum(raw.values())
-    return {pair: w / total for pair, w in raw.items()}
-
-
-def sample_pair(models: Iterable[str], counts: Mapping[tuple[str, str], int], rng: random.Random) -> tuple[str, str]:
-    """(left, right) for a blind battle: a pair drawn with pair_weights, its sides in random order."""
-    weights = pair_weights(models, counts)
-    pairs = list(weights)
-    pair = rng.choices(pairs, weights=[weights[p] for p in pairs])[0]
-    return pair if rng.random() < 0.5 else (pair[1], pair[0])
 
 
 # ---------------------------------------------------------------------------------------------- session items

@@ -145,8 +145,7 @@ def pair_chances(models: Iterable[str], votes: Iterable[Sequence[str]], explore:
 def sample_pair(
     models: Iterable[str], votes: Iterable[Sequence[str]], rng: random.Random, explore: float = EXPLORE
 ) -> tuple[str, str]:
-    """(left, right) for a blind battle: a pair drawn with pair_chances, its sides in random order. The drop-in
-    for pairs.sample_pair that reads the votes (not just their counts)."""
+    """(left, right) for a blind battle: a pair drawn with pair_chances, its sides in random order."""
     chances = pair_chances(models, votes, explore)
     pairs = list(chances)
     pair = rng.choices(pairs, weights=[chances[p] for p in pairs])[0]

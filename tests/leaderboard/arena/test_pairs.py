@@ -1,4 +1,4 @@
-"""Arena pairs: weighted pair draws, balanced session items, rater orders, session codes and rater agreement."""
+"""Arena pairs: balanced session items, rater orders, session codes and rater agreement."""
 
 import math
 import random
@@ -8,7 +8,6 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats
 
 from genart_demo.errors import InputError
 from leaderboard.arena.pairs import (
@@ -16,76 +15,13 @@ from leaderboard.arena.pairs import (
     agreement,
     fleiss_kappa,
     normalise_code,
-    pair_weights,
     rater_order,
-    sample_pair,
     session_code,
     session_items,
     vote_choice,
 )
 
 MODELS = ["sd15", "sd-turbo", "ldm-text2im", "flux-schnell"]
-
-
-# ---------------------------------------------------------------------------------------------- battle pairs
-
-
-def test_pair_weights_are_one_over_one_plus_votes():
-    counts = {("sd-turbo", "sd15"): 3, ("ldm-text2im", "sd15"): 1, ("elsewhere", "sd15"): 50}
-    weights = pair_weights(["sd15", "sd-turbo", "ldm-text2im"], counts)
-    # raw 1/(1+n): (ldm, sd-turbo) 1, (ldm, sd15) 1/2, (sd-turbo, sd15) 1/4; sum 7/4
-    assert weights == pytest.approx(
-        {("ldm-text2im", "sd-turbo"): 4 / 7, ("ldm-text2im", "sd15"): 2 / 7, ("sd-turbo", "sd15"): 1 / 7}
-    )
-    # a count keyed the other way round is the same pair; duplicate models are one model
-    assert pair_weights(["b", "a", "a"], {("b", "a"): 9}) == {("a", "b"): 1.0}
-
-
-def test_sampled_pairs_follow_the_weights():
-    counts = {
-        ("flux-schnell", "ldm-text2im"): 0,
-        ("flux-schnell", "sd-turbo"): 1,
-        ("flux-schnell", "sd15"): 2,
-        ("ldm-text2im", "sd-turbo"): 4,
-        ("ldm-text2im", "sd15"): 9,
-        ("sd-turbo", "sd15"): 19,
-    }
-    weights = pair_weights(MODELS, counts)
-    rng = random.Random(1234)
-    draws = 30_000
-    seen = Counter(tuple(sorted(sample_pair(MODELS, counts, rng))) for _ in range(draws))
-    pairs = sorted(weights)
-    observed = [seen[p] for p in pairs]
-    expected = [weights[p] * draws for p in pairs]
-    chi2, p_value = stats.chisquare(observed, expected)
-    assert p_value > 0.001, (chi2, observed, expected)  # 5 degrees of freedom
-    for p in pairs:  # and each frequency within 4 standard errors of its weight
-        se = math.sqrt(weights[p] * (1 - weights[p]) / draws)
-        assert abs(seen[p] / draws - weights[p]) < 4 * se
-
-
-def test_sides_are_random_and_few_votes_win():
-    rng = random.Random(7)
-    draws = 20_000
-    pairs = [sample_pair(["sd15", "sd-turbo"], {}, rng) for _ in range(draws)]
-    left = sum(a == "sd15" for a, _ in pairs)
-    assert {frozenset(p) for p in pairs} == {frozenset(("sd15", "sd-turbo"))}
-    assert abs(left / draws - 0.5) < 4 * math.sqrt(0.25 / draws)  # 4 standard errors: about ±0.014
-
-    counts = {("a", "b"): 0, ("a", "c"): 100, ("b", "c"): 100}
-    seen = Counter(tuple(sorted(sample_pair(["a", "b", "c"], counts, rng))) for _ in range(draws))
-    # weights 1 : 1/101 : 1/101, so the unvoted pair comes up about 101 times as often as each voted one
-    assert seen[("a", "b")] / draws == pytest.approx(101 / 103, abs=0.01)
-    assert seen[("a", "b")] > 50 * max(seen[("a", "c")], seen[("b", "c")])
-
-
-def test_bad_pair_inputs_are_refused():
-    with pytest.raises(InputError, match="at least two different models"):
-        pair_weights(["sd15"], {})
-    with pytest.raises(InputError, match="at least two different models"):
-        sample_pair(["sd15", "sd15"], {}, random.Random(0))
-    with pytest.raises(InputError, match="cannot be negative"):
-        pair_weights(["a", "b"], {("a", "b"): -1})
 
 
 # ---------------------------------------------------------------------------------------------- session items
