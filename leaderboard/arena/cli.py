@@ -19,7 +19,9 @@ from genart_demo.studio import Studio
 
 from ..prompts import load_prompt_set
 from .battles import BATTLE_TASKS, Arena, export_votes
+from .rating_report import DEFAULT_WIDTH, coefficients_frame, fragility_text, rating_report, report_json, stop_text
 from .ratings import write_ratings_csv
+from .sampling import RULES
 from .sessions import agreement_tables, create_session, export_session, get_session, status_table
 
 
@@ -58,18 +60,42 @@ def _arena(args: argparse.Namespace, *, create: bool = False):
 
 def cmd_ratings(args: argparse.Namespace) -> int:
     arena = _arena(args)
-    table = arena.ratings(args.task, include_named=args.include_named, rounds=args.rounds, min_votes=args.min_votes)
+    report = rating_report(
+        arena,
+        args.task,
+        include_named=args.include_named,
+        rule=args.stop or ("width" if args.width is not None else RULES[0]),
+        width=args.width,
+        rounds=args.rounds,
+        min_votes=args.min_votes,
+    )
+    table = report.table
     if args.csv:
         write_ratings_csv(table, Path(args.csv))
     elif not args.db:  # the default store: refresh the table the leaderboard joins
         arena.write_ratings(table)
     if args.json:
-        print(table.to_json(orient="records", indent=2))
+        print(json.dumps(report_json(report), indent=2))
     elif table.empty:
         print(f"no votes yet for {args.task}")
     else:
         print(table.to_string(index=False, float_format=lambda x: f"{x:.1f}"))
+        _print_robustness(report)
     return 0
+
+
+def _print_robustness(report) -> None:
+    """What the ratings rest on, after the table: stopping rule, fragility, covariates, flagged raters."""
+    print(f"\n{stop_text(report)}\n{fragility_text(report)}")
+    coefficients = coefficients_frame(report)
+    if len(coefficients):
+        print(f"\ncontrolled Bradley-Terry ({report.covariate_votes} votes), rating points:")
+        print(coefficients.to_string(index=False, float_format=lambda x: f"{x:+.1f}"))
+    if len(report.flags):
+        print("\nflagged raters (kept = counted all the same):")
+        print(report.flags.to_string(index=False))
+    else:
+        print("\nflagged raters: none")
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -147,6 +173,15 @@ def register(sub) -> None:
     ratings.add_argument("--include-named", action="store_true", help="count named (side-by-side) votes too")
     ratings.add_argument("--rounds", type=int, default=100, help="bootstrap rounds (default 100)")
     ratings.add_argument("--min-votes", type=int, help="models with fewer votes are listed unranked")
+    ratings.add_argument(
+        "--stop",
+        choices=RULES,
+        help="stopping rule: separated (all adjacent ranks separated; the default) or width (every interval "
+        "narrower than --width points; the default when --width is given)",
+    )
+    ratings.add_argument(
+        "--width", type=float, help=f"the width rule's interval width in rating points (default {DEFAULT_WIDTH:g})"
+    )
     ratings.add_argument("--csv", help="also write the table here (default: the leaderboard's ratings.csv)")
     ratings.add_argument("--json", action="store_true", help="print JSON records")
     ratings.set_defaults(func=cmd_ratings)

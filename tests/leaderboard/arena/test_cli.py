@@ -6,16 +6,18 @@ import uuid
 
 import pandas as pd
 import pytest
+from arena_planted import LEFTY, plant_arena  # tests/leaderboard/arena/arena_planted.py
 
 from leaderboard.arena.store import ArenaStore, Battle
 
 
 def _fill(url: str, results: list[tuple[str, str, str]], mode: str = "anonymous") -> None:
-    """One committed vote per (model_a, model_b, outcome)."""
+    """One committed vote per (model_a, model_b, outcome), each by its own rater 5 s after its battle started (one
+    rater casting them all would be flagged for always picking A)."""
     store = ArenaStore(url)
     try:
         now = time.time()
-        for model_a, model_b, outcome in results:
+        for i, (model_a, model_b, outcome) in enumerate(results):
             battle = Battle(
                 id=uuid.uuid4().hex,
                 task="text-to-image",
@@ -26,12 +28,12 @@ def _fill(url: str, results: list[tuple[str, str, str]], mode: str = "anonymous"
                 seed=0,
                 outputs_a=("a.png",),
                 outputs_b=("b.png",),
-                rater="anon:t",
+                rater=f"anon:t{i}",
                 created_at=now,
                 expires_at=now + 600,
             )
             store.add_battle(battle)
-            store.record_vote(battle.id, "anon:t", outcome, now=now)
+            store.record_vote(battle.id, f"anon:t{i}", outcome, now=now + 5)
     finally:
         store.close()
 
@@ -53,14 +55,14 @@ def test_ratings_and_export(genart_cli, db, tmp_path):
     _fill(db, [("ldm-text2im", "sd15", "a")] * 5, mode="named")  # kept out unless --include-named
     done = genart_cli("arena", "ratings", "--db", db, "--json", "--min-votes", "1")
     assert done.returncode == 0, done.stderr
-    rows = {r["model"]: r for r in json.loads(done.stdout)}
+    rows = {r["model"]: r for r in json.loads(done.stdout)["ratings"]}
     assert [m for m, _ in sorted(rows.items(), key=lambda kv: -kv[1]["rating"])] == ["sd15", "sd-turbo", "ldm-text2im"]
     assert (rows["sd15"]["votes"], rows["sd-turbo"]["votes"], rows["ldm-text2im"]["votes"]) == (10, 20, 10)
     assert rows["sd15"]["ci_low"] <= rows["sd15"]["rating"] <= rows["sd15"]["ci_high"]
     named = json.loads(
         genart_cli("arena", "ratings", "--db", db, "--json", "--min-votes", "1", "--include-named").stdout
     )
-    assert {r["model"]: r["votes"] for r in named}["ldm-text2im"] == 15
+    assert {r["model"]: r["votes"] for r in named["ratings"]}["ldm-text2im"] == 15
 
     out = tmp_path / "all.csv"
     done = genart_cli("arena", "export", "--db", db, "--out", str(out))
@@ -69,6 +71,26 @@ def test_ratings_and_export(genart_cli, db, tmp_path):
     assert len(df) == 25 and (df["mode"] == "named").sum() == 5
     bad = genart_cli("arena", "export", "--db", db, "--out", str(tmp_path / "all.xlsx"))
     assert bad.returncode == 2 and ".csv or .jsonl" in bad.stderr
+
+
+def test_ratings_report_what_they_rest_on(genart_cli, db):
+    store = ArenaStore(db)
+    plant_arena(store)  # four honest raters, one who always picks A
+    store.close()
+    done = genart_cli("arena", "ratings", "--db", db)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "Stopping rule (all adjacent ranks separated): not yet; 1 adjacent pair(s) still overlap" in out
+    assert "about 280 more votes likely needed" in out
+    assert "Top rank (sd15): removing 5 vote(s) changes the top rank (to sd-turbo)." in out
+    assert "controlled Bradley-Terry (60 votes), rating points:" in out and "for being shown as A (left)" in out
+    assert "flagged raters (kept = counted all the same):" in out and LEFTY in out and "picks one side" in out
+    body = json.loads(genart_cli("arena", "ratings", "--db", db, "--json", "--width", "300").stdout)
+    assert body["stopping_rule"]["rule"] == "width" and body["stopping_rule"]["done"] is True
+    assert body["fragility"]["votes"] == 5 and list(body["covariates"]["coefficients"]) == ["side"]
+    assert [(f["rater"], f["check"], f["kept"]) for f in body["flagged_raters"]] == [(LEFTY, "side", False)]
+    bad = genart_cli("arena", "ratings", "--db", db, "--stop", "width", "--width", "0")
+    assert bad.returncode == 2 and "give a number of rating points above 0" in bad.stderr
 
 
 def test_session_create_and_status(genart_cli, db, tmp_path):

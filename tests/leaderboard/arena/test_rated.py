@@ -1,58 +1,13 @@
 """Which votes count in a task's ratings (rated.rated_votes, Arena.rated_votes) on SQLite and PostgreSQL."""
 
-import random
-import uuid
 from types import SimpleNamespace
+
+from arena_planted import LEFTY, NOW, STRENGTH, TASK, plant, plant_arena  # tests/leaderboard/arena/arena_planted.py
 
 from genart_demo.settings import Settings
 from leaderboard.arena.battles import Arena
 from leaderboard.arena.rated import arena_scope, rated_votes
-from leaderboard.arena.store import ArenaStore, Battle, RatingSession
-
-NOW = 1_700_000_000.0  # 2023-11-14 22:13:20 UTC: the planted votes all fall on that UTC day
-TASK = "text-to-image"
-STRENGTH = {"sd15": 2, "sd-turbo": 1, "sdxl": 0}
-LEFTY = "anon:lefty"
-
-
-def plant(store: ArenaStore, rater: str, model_a: str, model_b: str, outcome: str, at: float, **extra) -> None:
-    """One battle started at `at` and voted on 10 s later."""
-    battle = Battle(
-        id=uuid.uuid4().hex,
-        task=TASK,
-        mode=extra.pop("mode", "anonymous"),
-        model_a=model_a,
-        model_b=model_b,
-        prompt="a red fox",
-        seed=7,
-        outputs_a=("images/a.png",),
-        outputs_b=("images/b.png",),
-        rater=rater,
-        created_at=at,
-        expires_at=at + 60,
-        **extra,
-    )
-    store.add_battle(battle)
-    store.record_vote(battle.id, rater, outcome, now=at + 10)
-
-
-def plant_arena(store: ArenaStore, *, lefty_votes: int = 20, session_code: str | None = None) -> None:
-    """Four honest raters (the stronger model wins 4 times in 5, sides at random) and one who always picks A."""
-    rng = random.Random(3)
-    pairs = [("sd15", "sd-turbo"), ("sd15", "sdxl"), ("sd-turbo", "sdxl")]
-    at = NOW
-    for rater in ("anon:h1", "anon:h2", "anon:h3", "anon:h4"):
-        for _ in range(15):
-            a, b = rng.choice(pairs) if rng.random() < 0.5 else rng.choice(pairs)[::-1]
-            better = "a" if STRENGTH[a] > STRENGTH[b] else "b"
-            outcome = better if rng.random() < 0.8 else {"a": "b", "b": "a"}[better]
-            plant(store, rater, a, b, outcome, at)
-            at += 20
-    session = {} if session_code is None else {"mode": "session", "session_code": session_code, "item": 0}
-    for i in range(lefty_votes):
-        a, b = pairs[i % 3] if i % 2 else pairs[i % 3][::-1]
-        plant(store, LEFTY, a, b, "a", at, **session)
-        at += 20
+from leaderboard.arena.store import RatingSession
 
 
 def test_a_planted_always_left_rater_is_left_out_until_kept(store):
