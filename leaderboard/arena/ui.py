@@ -8,12 +8,23 @@ import gradio as gr
 
 from genart_demo.markup import code_span
 from genart_demo.studio import Studio
-from genart_demo.ui.common import gradio_progress, guarded
+from genart_demo.ui.common import gradio_progress, guarded, whole
 
 from .battles import Arena, BattleView
 from .ratings_ui import ratings_tab
 from .session_ui import organise_tab, session_tab
-from .ui_common import TASK, VOTE_BUTTONS, battle_image, pixels, rater_of, vote_row
+from .task_outputs import TASK_INPUTS
+from .ui_common import (
+    TASK,
+    VOTE_BUTTONS,
+    BattleRow,
+    InputFields,
+    battle_arguments,
+    per_side_slider,
+    rater_of,
+    task_dropdown,
+    vote_row,
+)
 
 log = logging.getLogger("genart.arena")
 
@@ -23,26 +34,14 @@ def named_message(model_a: object, model_b: object) -> str:
     return f"A is {code_span(model_a)}, B is {code_span(model_b)}. Named votes are kept apart from the blind ratings."
 
 
-def _shown(view: BattleView, note: str):
-    """Outputs for (image A, image B, token, message, 4 vote buttons enabled)."""
-    return (
-        pixels(view.outputs_a),
-        pixels(view.outputs_b),
-        view.token,
-        note,
-        *[gr.update(interactive=True) for _ in VOTE_BUTTONS],
-    )
-
-
-def _voted(text: str):
-    """Outputs after a committed vote: token cleared, message, vote buttons disabled."""
-    return ("", text, *[gr.update(interactive=False) for _ in VOTE_BUTTONS])
+BLIND_NOTE = "Which is better? The names are revealed after your vote."
 
 
 def _battle_tab(arena: Arena, named: bool) -> None:
     prefix = "arena-named" if named else "arena"
     models = arena.models(TASK)
     with gr.Row():
+        task = task_dropdown(prefix)
         if named:
             pick_a = gr.Dropdown(models, value=models[0] if models else None, label="Model A", elem_id=f"{prefix}-a")
             pick_b = gr.Dropdown(
@@ -55,61 +54,104 @@ def _battle_tab(arena: Arena, named: bool) -> None:
             elem_id=f"{prefix}-prompt",
             max_lines=3,
         )
+        per_side = per_side_slider(prefix)
+    fields = InputFields.build(prefix, prompt)
     with gr.Row():
         go = gr.Button("Generate both" if named else "New battle", variant="primary", elem_id=f"{prefix}-go")
         instant = None if named else gr.Button("Instant battle (pre-generated)", elem_id=f"{prefix}-instant")
-    with gr.Row():
-        image_a = battle_image("A", f"{prefix}-image-a")
-        image_b = battle_image("B", f"{prefix}-image-b")
+    row = BattleRow.build(prefix)
     buttons = vote_row(prefix)
     message = gr.Markdown(
-        "Type a prompt and press the button; vote, and the names are revealed."
+        "Pick a task, give its inputs and press the button; vote, and the names are revealed."
         if not named
-        else "Pick two models and a prompt.",
+        else "Pick a task, two models and the inputs.",
         elem_id=f"{prefix}-message",
     )
     token = gr.Textbox(visible=False, elem_id=f"{prefix}-token")
 
-    def on_blind(text, request: gr.Request, progress=gr.Progress()):
-        view = guarded(arena.start_battle, TASK, text, rater_of(arena, request), progress=gradio_progress(progress))
-        return _shown(view, "Which is better? The names are revealed after your vote.")
+    def shown(view: BattleView, note: str) -> dict:
+        return {
+            **row.values(view),
+            token: view.token,
+            message: note,
+            **{b: gr.update(interactive=True) for b in buttons},
+        }
 
-    def on_named(text, model_a, model_b, request: gr.Request, progress=gr.Progress()):
+    # The new inputs default to None where the client may leave them out: an older API call still works.
+    def on_blind(
+        text, task_value=TASK, editor=None, mask=None, n=1, request: gr.Request = None, progress=gr.Progress()
+    ):
+        text, inputs = battle_arguments(task_value, text, editor, mask)
+        rater, report = rater_of(arena, request), gradio_progress(progress)
+        view = guarded(
+            arena.start_battle, task_value, text, rater, **inputs, images_per_side=whole(n, 1), progress=report
+        )
+        return shown(view, BLIND_NOTE)
+
+    def on_named(
+        text,
+        model_a,
+        model_b,
+        task_value=TASK,
+        editor=None,
+        mask=None,
+        n=1,
+        request: gr.Request = None,
+        progress=gr.Progress(),
+    ):
+        text, inputs = battle_arguments(task_value, text, editor, mask)
+        rater, report = rater_of(arena, request), gradio_progress(progress)
         view = guarded(
             arena.named_battle,
-            TASK,
+            task_value,
             model_a,
             model_b,
             text,
-            rater_of(arena, request),
-            progress=gradio_progress(progress),
+            rater,
+            **inputs,
+            images_per_side=whole(n, 1),
+            progress=report,
         )
-        return _shown(view, named_message(model_a, model_b))
+        return shown(view, named_message(model_a, model_b))
 
-    def on_instant(request: gr.Request):
-        view = guarded(arena.instant_battle, TASK, rater_of(arena, request))
-        return (view.prompt, *_shown(view, "Which is better? The names are revealed after your vote."))
+    def on_instant(task_value=TASK, request: gr.Request = None):
+        view = guarded(arena.instant_battle, task_value or TASK, rater_of(arena, request))
+        return {prompt: view.prompt, **shown(view, BLIND_NOTE)}
 
     def on_vote(token_value, outcome_value, request: gr.Request):
         reveal = guarded(arena.vote, token_value, outcome_value, rater_of(arena, request))
-        return _voted(reveal.text())
+        return ("", reveal.text(), *[gr.update(interactive=False) for _ in VOTE_BUTTONS])
 
-    shown = [image_a, image_b, token, message, *buttons]
-    inputs = [prompt, pick_a, pick_b] if named else [prompt]
+    def on_task(task_value):
+        changed = fields.updates(task_value)
+        if named and task_value in TASK_INPUTS:
+            choices = guarded(arena.models, task_value)
+            changed[pick_a] = gr.update(choices=choices, value=choices[0] if choices else None)
+            changed[pick_b] = gr.update(choices=choices, value=choices[1] if len(choices) > 1 else None)
+        return changed
+
+    outputs = [*row.firsts(), token, message, *buttons, *row.extras()]  # new parts last: older API calls read the same
+    extras = [task, fields.editor, fields.mask, per_side]
+    inputs = [prompt, pick_a, pick_b, *extras] if named else [prompt, *extras]
     on_battle = on_named if named else on_blind
-    go.click(
-        on_battle,
-        inputs,
-        shown,
-        api_name="arena_named" if named else "arena_battle",
-        concurrency_limit=1,
-        concurrency_id="arena-generate",
+    task.change(on_task, task, [*fields.parts(), *([pick_a, pick_b] if named else [])], api_visibility="private")
+    row.follow(
+        go.click(
+            on_battle,
+            inputs,
+            outputs,
+            api_name="arena_named" if named else "arena_battle",
+            concurrency_limit=1,
+            concurrency_id="arena-generate",
+        )
     )
-    prompt.submit(
-        on_battle, inputs, shown, api_visibility="private", concurrency_limit=1, concurrency_id="arena-generate"
+    row.follow(
+        prompt.submit(
+            on_battle, inputs, outputs, api_visibility="private", concurrency_limit=1, concurrency_id="arena-generate"
+        )
     )
     if instant is not None:
-        instant.click(on_instant, None, [prompt, *shown], api_name="arena_instant")
+        row.follow(instant.click(on_instant, [task], [prompt, *outputs], api_name="arena_instant"))
     for button, value in zip(buttons, VOTE_BUTTONS):
         button.click(
             on_vote, [token, gr.State(value)], [token, message, *buttons], api_visibility="private", concurrency_limit=4
