@@ -84,5 +84,7 @@ def test_session_through_the_api(client, app_server, tmp_path):
     raters, _, kappa = client.predict(code, api_name="/arena_session_status")
     assert "Fleiss' kappa" in kappa
     assert raters["data"][0][:3] == ["Ada", 2, 2]
+    flagged, _ = client.predict(code, api_name="/arena_session_flagged")  # rater quality: too few votes to flag
+    assert flagged["headers"] == ["rater", "check", "reason", "kept"] and not any(any(r) for r in flagged["data"])
     files = client.predict(code, api_name="/arena_session_export")
     assert sorted(f.rsplit("-", 1)[-1] for f in files) == ["agreement.csv", "votes.csv"]

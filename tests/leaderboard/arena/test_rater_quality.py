@@ -194,7 +194,7 @@ def test_session_quality_table_names_flagged_raters_from_the_store():
             quick = 0.2 if rater == "r-left" else 4.0
             store.record_vote(battle.id, rater, "a" if rater == "r-left" or i % 2 else "b", now=1000.0 * i + quick)
     table = sessions.quality_table(arena, "QUAB2345")
-    assert table.columns.tolist() == ["rater", "check", "reason"]
-    assert table[["rater", "check"]].values.tolist() == [["Lefty", "side"], ["Lefty", "fast"]]
+    assert table.columns.tolist() == ["rater", "check", "reason", "kept"]
+    assert table[["rater", "check", "kept"]].values.tolist() == [["Lefty", "side", "no"], ["Lefty", "fast", "no"]]
     assert table["reason"].iloc[1].startswith("votes faster than the images can be seen: 20 of 20 votes within 1 s")
     store.close()
