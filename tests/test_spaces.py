@@ -62,6 +62,8 @@ SPACE_APIS = {
         "arena_session_status",
         "arena_session_export",
         "arena_ratings",
+        "arena_slices",
+        "arena_my_ratings",
     },
 }
 SPACE_APIS["studio"] = set().union(*SPACE_APIS.values()) | {

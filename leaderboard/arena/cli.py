@@ -20,9 +20,10 @@ from genart_demo.studio import Studio
 from ..prompts import load_prompt_set
 from .battles import BATTLE_TASKS, Arena, export_votes
 from .rating_report import DEFAULT_WIDTH, coefficients_frame, fragility_text, rating_report, report_json, stop_text
-from .ratings import write_ratings_csv
+from .ratings import MIN_VOTES, write_ratings_csv
 from .sampling import RULES
 from .sessions import agreement_tables, create_session, export_session, get_session, status_table
+from .slices import arena_slices, rater_ratings
 
 
 def _arena(args: argparse.Namespace, *, create: bool = False):
@@ -60,6 +61,8 @@ def _arena(args: argparse.Namespace, *, create: bool = False):
 
 def cmd_ratings(args: argparse.Namespace) -> int:
     arena = _arena(args)
+    if args.by or args.rater:
+        return _print_slice(arena, args)
     report = rating_report(
         arena,
         args.task,
@@ -96,6 +99,33 @@ def _print_robustness(report) -> None:
         print(report.flags.to_string(index=False))
     else:
         print("\nflagged raters: none")
+
+
+def _print_slice(arena: Arena, args: argparse.Namespace) -> int:
+    """`--by category`: the ratings per prompt category; `--rater ID`: that rater's own ratings (after 30 votes)."""
+    if args.rater:
+        personal = rater_ratings(arena, args.task, args.rater, include_named=args.include_named)
+        table = personal.table
+        if args.json:
+            rows = None if table is None else json.loads(table.to_json(orient="records"))
+            print(
+                json.dumps({"rater": args.rater, "votes": personal.votes, "needed": personal.needed, "ratings": rows})
+            )
+            return 0
+        print(personal.message())
+    else:
+        min_votes = MIN_VOTES if args.min_votes is None else args.min_votes
+        table = arena_slices(
+            arena, args.task, include_named=args.include_named, min_votes=min_votes, rounds=args.rounds
+        )
+        if args.json:
+            print(table.to_json(orient="records", indent=2))
+            return 0
+        if table.empty:
+            print(f"no votes yet for {args.task}")
+    if table is not None and len(table):
+        print(table.to_string(index=False, float_format=lambda x: f"{x:.1f}"))
+    return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -184,6 +214,9 @@ def register(sub) -> None:
     )
     ratings.add_argument("--csv", help="also write the table here (default: the leaderboard's ratings.csv)")
     ratings.add_argument("--json", action="store_true", help="print JSON records")
+    sliced = ratings.add_mutually_exclusive_group()
+    sliced.add_argument("--by", choices=("category",), help="one table per prompt category (#tag or benchmark's)")
+    sliced.add_argument("--rater", help="one rater's own ratings (a rater id as in the export), after 30 votes")
     ratings.set_defaults(func=cmd_ratings)
 
     export = cmds.add_parser("export", help="every vote as .csv or .jsonl")

@@ -1,4 +1,4 @@
-"""Ratings sliced: one Bradley-Terry table per prompt category, and a rater's own ratings once they have voted enough."""
+"""Ratings sliced: a Bradley-Terry table per prompt category, and a rater's own ratings once they have voted enough."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pandas as pd
 from genart_demo.errors import InputError
 
 from .categories import vote_categories
+from .rated import rated_modes
 from .ratings import BOOTSTRAP_ROUNDS, MIN_VOTES, ratings_table, votes_frame
 
 PERSONAL_MIN_VOTES = 30  # a rater's own table appears at this many of their votes (fewer say little about them)
@@ -71,3 +72,15 @@ def personal_ratings(
     needed = max(0, int(min_votes) - len(mine))
     table = None if needed else ratings_table(mine, rounds=rounds, seed=seed)
     return PersonalRatings(len(mine), needed, table)
+
+
+def arena_slices(arena, task: str, *, include_named: bool = False, min_votes: int = MIN_VOTES, rounds=BOOTSTRAP_ROUNDS):
+    """slice_ratings over the votes that count in the task's main table (flagged raters left out alike)."""
+    votes = arena.rated_votes(task, include_named=include_named).votes
+    return slice_ratings(votes, min_votes=min_votes, rounds=rounds)
+
+
+def rater_ratings(arena, task: str, rater: str, *, include_named: bool = False) -> PersonalRatings:
+    """personal_ratings over every counted vote of `rater` for the task: their own taste, so no rater-quality flag
+    hides it from them."""
+    return personal_ratings(arena.store.votes(task=task, modes=rated_modes(include_named)), rater)

@@ -13,6 +13,7 @@ from genart_demo.ui.common import gradio_progress, guarded, whole
 from .battles import Arena, BattleView
 from .ratings_ui import ratings_tab
 from .session_ui import organise_tab, session_tab
+from .slices_ui import slices_tab
 from .task_outputs import TASK_INPUTS
 from .ui_common import (
     TASK,
@@ -183,4 +184,6 @@ def build_arena_ui(studio: Studio, arena: Arena) -> gr.Column:
                 organise_tab(arena)
             with gr.Tab("Ratings", id="arena-tab-ratings"):
                 ratings_tab(arena)
+            with gr.Tab("Slices", id="arena-tab-slices"):
+                slices_tab(arena)
     return page
