@@ -62,6 +62,7 @@ SPACE_APIS = {
         "arena_session_status",
         "arena_session_export",
         "arena_ratings",
+        "arena_keep_rater",
         "arena_slices",
         "arena_my_ratings",
     },

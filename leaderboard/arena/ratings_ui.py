@@ -98,7 +98,7 @@ def ratings_tab(arena: Arena) -> None:
         [task, rater, keep],
         kept_note,
         api_name="arena_keep_rater",
-    ).then(on_refresh, [task, include_named, rule, width], outputs)
+    ).then(on_refresh, [task, include_named, rule, width], outputs, api_visibility="private")
 
 
 __all__ = ["KEEP_CHOICES", "keep_rater", "ratings_tab"]
