@@ -1,7 +1,7 @@
 """The arena on the launched app through gradio_client: blind battles, tokens, named battles, sessions, ratings."""
 
 import pytest
-from gradio_client import Client
+from gradio_client import Client, handle_file
 from PIL import Image
 
 from leaderboard.arena.ui_common import DISPLAY_PX
@@ -88,3 +88,19 @@ def test_session_through_the_api(client, app_server, tmp_path):
     assert flagged["headers"] == ["rater", "check", "reason", "kept"] and not any(any(r) for r in flagged["data"])
     files = client.predict(code, api_name="/arena_session_export")
     assert sorted(f.rsplit("-", 1)[-1] for f in files) == ["agreement.csv", "votes.csv"]
+
+
+def test_a_gold_pair_is_served_between_items_and_not_revealed(client, tmp_path):
+    reference = tmp_path / "reference.png"
+    Image.new("RGB", (32, 32), (200, 40, 40)).save(reference)
+    _, code = client.predict(
+        "gold session", list(MODELS), "a red kite\na blue door", 2, "text-to-image", [], [], 1,
+        [handle_file(str(reference))], api_name="/arena_session_create",
+    )  # fmt: skip
+    progress, *rest = client.predict(code, "Gil", api_name="/arena_session_join")
+    progress, *rest = client.predict(rest[3], "a", code, "Gil", api_name="/arena_session_vote")
+    assert progress.startswith("**1 / 2** · last one: A was `")  # then the gold pair, due before the second item
+    progress, *rest = client.predict(rest[3], "a", code, "Gil", api_name="/arena_session_vote")
+    assert progress == "**1 / 2** · saved"  # the gold pair: not counted, its answer not told
+    progress, *_ = client.predict(rest[3], "a", code, "Gil", api_name="/arena_session_vote")
+    assert "2 / 2" in progress and "all done" in progress
