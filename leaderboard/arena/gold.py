@@ -20,13 +20,11 @@ from genart_demo.imageio import load_image
 from genart_demo.tasks.video import VIDEO_TASKS
 
 from .battles import BattleView
-from .records import Battle, RatingSession
+from .records import BAD, GOOD, Battle, RatingSession
 from .tokens import issue_token
 
 GOLD_EVERY = 10  # one gold pair in each run of this many session items of a rater's order (never the very first)
 MAX_GOLD_IMAGES = 50
-GOOD, BAD = "gold:good", "gold:bad"  # the model names of a gold battle (mode "gold"): the reference and its twin
-GOLD_ANSWERS = {(GOOD, BAD, None): "a"}  # rater_quality.GoldKey -> right outcome: the reference wins, either side
 BLUR_SHARE = 0.03  # Gaussian blur radius of the twin, as a share of the image's shorter side (at least 3 px)
 NOISE_SD = 40.0  # then Gaussian noise of this standard deviation, in 0-255 levels
 NOISE_SEED = 0  # the same noise for the same image: a session made twice gets the same twins

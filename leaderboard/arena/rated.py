@@ -8,6 +8,7 @@ import pandas as pd
 
 from .rater_quality import QualityRules, RaterFlag, battle_start_times, rater_flags, trusted_votes
 from .ratings import votes_frame
+from .records import GOLD_ANSWERS
 from .store import ArenaStore
 
 RATED_MODES = ("anonymous", "session")  # blind votes; named (side-by-side) votes are kept out unless asked for
@@ -50,12 +51,17 @@ def rated_votes(
     """The one answer to "which votes count in a task's ratings": its blind votes (named too when asked), less
     every vote of a rater a rater-quality check flagged (rater_quality.rater_flags; too fast is timed from the
     battle's start) unless an organiser keeps them, less each rater's votes over `daily_cap` a UTC day (None: no
-    cap). keep_flagged counts every vote, flagged or over the cap; the flags are still returned."""
-    votes = votes_frame(store.votes(task=task, modes=rated_modes(include_named)))
+    cap). keep_flagged counts every vote, flagged or over the cap; the flags are still returned. A session's gold
+    pairs check its raters against their known answers and are never counted."""
+    checked = votes_frame(store.votes(task=task, modes=rated_modes(include_named) + ("gold",)))
+    gold = not checked.empty and bool((checked["mode"] == "gold").any())
+    votes = checked[checked["mode"] != "gold"].reset_index(drop=True) if gold else checked
     if votes.empty:
         return RatedVotes(votes, [], kept_raters(store, task, ()))
     rules = QualityRules(daily_cap=daily_cap)
-    flags = rater_flags(votes, rules, shown_at=battle_start_times(store.battles()))
+    flags = rater_flags(
+        checked, rules, gold=GOLD_ANSWERS if gold else None, shown_at=battle_start_times(store.battles())
+    )
     kept = kept_raters(store, task, votes["session_code"].dropna().unique())
     if keep_flagged:
         return RatedVotes(votes, flags, kept)

@@ -8,6 +8,8 @@ from genart_demo.errors import InputError
 
 OUTCOMES = ("a", "b", "tie", "bothbad")  # A = left/model_a, B = right/model_b
 MODES = ("anonymous", "named", "session", "gold")  # gold: a session's known-answer pairs, never rated
+GOOD, BAD = "gold:good", "gold:bad"  # the model names of a gold battle: the reference image and its corrupted twin
+GOLD_ANSWERS = {(GOOD, BAD, None): "a"}  # rater_quality.GoldKey -> right outcome: the reference wins, either side
 STATUSES = ("ready", "voted", "void")
 REFUSALS = {  # VoteRefused.reason -> what the rater is told
     "forged": "This vote's ticket is not valid (it was altered, cut short or issued by another server); "

@@ -14,9 +14,10 @@ from genart_demo.errors import InputError
 
 from .battles import FLAGGED_VOID, Arena, BattleFlagged, BattleView, ProgressFn, check_prompt
 from .categories import split_tags, tagged_prompts
-from .gold import GOLD_ANSWERS, gold_battle, gold_slots, store_gold
+from .gold import gold_battle, gold_slots, store_gold
 from .pairs import agreement, normalise_code, rater_order, session_code, session_items
 from .rater_quality import QualityRules, battle_start_times, rater_flags
+from .records import GOLD_ANSWERS
 from .store import RatingSession
 from .task_outputs import TASK_INPUTS, check_images_per_side, check_task_prompt, needs_prompt, store_inputs
 

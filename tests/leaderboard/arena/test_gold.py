@@ -171,3 +171,15 @@ def test_the_organiser_keeps_a_flagged_rater_and_leaves_them_out_again(studio, t
             sessions.keep_rater(arena, session.code, "Nobody")
     finally:
         arena.close()
+
+
+def test_a_rater_who_fails_gold_pairs_is_left_out_of_the_ratings_unless_kept(arena, gold_files):
+    session = sessions.create_session(arena, "pilot", MODELS, PROMPTS, 41, gold_images=gold_files, seed=8)
+    ada, _ = _rate(arena, session, "Ada", "honest")
+    goldie, cast = _rate(arena, session, "Goldie", "gold-fail")
+    assert cast == 46  # 41 items and 5 gold pairs: enough for the default gold test (QualityRules.gold_min_votes)
+    counted = arena.rated_votes(TASK)
+    assert [(f.rater, f.check) for f in counted.flags] == [(goldie, "gold")]
+    assert set(counted.votes["rater"]) == {ada} and len(counted.votes) == 41  # gold votes never counted
+    sessions.keep_rater(arena, session.code, "Goldie")
+    assert len(arena.rated_votes(TASK).votes) == 82
