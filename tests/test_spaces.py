@@ -61,6 +61,7 @@ SPACE_APIS = {
         "arena_session_create",
         "arena_session_status",
         "arena_session_export",
+        "arena_session_flagged",
         "arena_ratings",
         "arena_keep_rater",
         "arena_slices",

@@ -11,12 +11,14 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
+from genart_demo.atomic import atomic_write
 from genart_demo.media import read_png_settings
 
 MEASURES = ("brightness", "contrast", "saturation")  # measured from the pixels, each 0 to 1
 GENERATION_TIME = "generation_s"  # seconds to make the image, where its PNG settings record them
 SAME = 1e-9  # sides whose measures differ by less are taken as equal (a flat image's luma sd is ~1e-17, not 0)
 SECONDS_KEY = "seconds"  # the key of the generation time among a PNG's settings (RunSettings.extra)
+TIMING_SUFFIX = ".seconds"  # beside an arena output (any file type): the seconds its model took to make it
 
 
 def measure_image(image: Image.Image) -> dict[str, float]:
@@ -29,12 +31,29 @@ def measure_image(image: Image.Image) -> dict[str, float]:
     return {"brightness": float(luma.mean()), "contrast": float(luma.std()), "saturation": float(saturation.mean())}
 
 
+def timing_file(path: Path) -> Path:
+    """Where the arena keeps the generation time of the output at `path`: <name>.seconds beside it."""
+    path = Path(path)
+    return path.with_name(path.name + TIMING_SUFFIX)
+
+
+def record_seconds(path: Path, seconds: float) -> Path:
+    """Write the generation time of the output that will be at `path` (before the output itself is put there, so a
+    reader that sees the output also sees its time)."""
+    return atomic_write(timing_file(path), f"{float(seconds):.6f}\n")
+
+
 def generation_seconds(path: Path) -> float | None:
-    """The seconds its PNG settings say the image took to make; None when they do not say (or it is no PNG)."""
-    if Path(path).suffix.lower() != ".png":
-        return None
-    settings = read_png_settings(path)
-    value = (settings.extra if settings is not None else {}).get(SECONDS_KEY)
+    """The seconds the output took to make: from its timing file (record_seconds), else from its PNG settings; None
+    when neither says."""
+    path = Path(path)
+    try:
+        value = timing_file(path).read_text(encoding="utf-8").strip()
+    except OSError:
+        value = None
+    if value is None and path.suffix.lower() == ".png":
+        settings = read_png_settings(path)
+        value = (settings.extra if settings is not None else {}).get(SECONDS_KEY)
     try:
         seconds = float(value)
     except (TypeError, ValueError):
@@ -113,6 +132,8 @@ __all__ = [
     "MEASURES",
     "SECONDS_KEY",
     "generation_seconds",
+    "record_seconds",
+    "timing_file",
     "measure_file",
     "measure_image",
     "side_measures",

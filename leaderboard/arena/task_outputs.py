@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import tempfile
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -24,6 +25,8 @@ from genart_demo.tasks.translate import TranslateRequest, translate
 from genart_demo.tasks.upscale import UpscaleRequest, upscale
 from genart_demo.tasks.video import VIDEO_TASKS, VideoRequest, generate_video
 from genart_demo.zerogpu import call_seconds, gpu_call
+
+from .image_measures import record_seconds
 
 MAX_PROMPT_CHARS = 1000  # a battle prompt longer than this is refused (the text encoders read ~77 tokens anyway)
 MAX_IMAGES_PER_SIDE = 4  # outputs each model shows in one battle (seeds seed .. seed + N - 1); one vote for all
@@ -189,6 +192,8 @@ def make_output(
     request = runner.request(model=model, prompt=prompt, seed=seed, **files)
     with tempfile.TemporaryDirectory(dir=path.parent) as tmp:
         call = partial(runner.run, studio, request, progress=progress, output_dir=Path(tmp))
+        started = time.perf_counter()
         result = gpu_call(call, call_seconds(studio.registry, request), studio.settings.zerogpu)()
+        record_seconds(path, time.perf_counter() - started)  # a covariate of the ratings (model loading included)
         os.replace(runner.output(result), path)  # atomic (written whole in the same folder): never served half-made
     return path

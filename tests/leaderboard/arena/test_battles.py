@@ -13,6 +13,7 @@ import pytest
 from genart_demo.errors import InputError
 from genart_demo.studio import Studio
 from leaderboard.arena.battles import MAX_PROMPT_CHARS, Arena, BattleFailed, check_prompt, export_votes, rater_id
+from leaderboard.arena.image_measures import generation_seconds
 from leaderboard.arena.sampling import sample_pair
 from leaderboard.arena.store import ArenaStore, Battle, VoteRefused
 
@@ -64,6 +65,7 @@ def test_blind_battle_hides_names_until_the_vote(arena):
     assert view.models is None and view.mode == "anonymous"
     for path in (*view.outputs_a, *view.outputs_b):
         assert path.is_file() and not any(m in path.name for m in MODELS)  # served file names never name a model
+        assert generation_seconds(path) > 0  # timed when made: a covariate of the controlled ratings
     assert arena.store.vote_count() == 0
     reveal = arena.vote(view.token, "a", "anon:r1")
     assert {reveal.vote.model_a, reveal.vote.model_b} == set(MODELS)

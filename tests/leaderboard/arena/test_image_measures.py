@@ -12,9 +12,12 @@ from genart_demo.media import save_png
 from genart_demo.tasks.generate import GenerateSettings
 from leaderboard.arena.image_measures import (
     GENERATION_TIME,
+    generation_seconds,
     measure_file,
     measure_image,
+    record_seconds,
     side_measures,
+    timing_file,
     usable_covariates,
     vote_covariates,
 )
@@ -63,3 +66,13 @@ def test_votes_get_both_sides_measures_and_an_unknown_one_is_skipped(tmp_path):
     assert measured["brightness_a"].tolist() == [1.0, 0.0] and measured["brightness_b"].tolist() == [0.0, 1.0]
     assert measured[f"{GENERATION_TIME}_a"].isna().all()
     assert usable_covariates(measured) == ["brightness"]  # no PNG says its time; contrast, saturation are all 0
+
+
+def test_a_timing_file_beside_any_output_gives_its_generation_time(tmp_path):
+    video = tmp_path / "clip.mp4"
+    video.write_bytes(b"not decoded")
+    record_seconds(video, 3.25)
+    assert timing_file(video).name == "clip.mp4.seconds" and generation_seconds(video) == 3.25
+    png = save_png(Image.new("RGB", (4, 4)), tmp_path / "t.png", GenerateSettings(model="sd15", extra={"seconds": 9}))
+    record_seconds(png, 1.5)
+    assert measure_file(png)[GENERATION_TIME] == 1.5  # the arena's own measurement wins over the PNG's
