@@ -18,7 +18,7 @@ from leaderboard.arena.battles import Arena
 from leaderboard.arena.session_ui import session_arguments
 from leaderboard.arena.task_outputs import BATTLE_TASKS, TASK_INPUTS
 from leaderboard.arena.ui import build_arena_ui
-from leaderboard.arena.ui_common import DISPLAY_PX, input_value, side_value
+from leaderboard.arena.ui_common import DISPLAY_PX, battle_arguments, input_value, side_value
 from tests.ui.handlers import by_elem_id, handler
 
 MODELS = ("sd15", "sd-turbo", "realesrgan-x4plus", "esrgan-remacri", "pix2pix-facades", "cyclegan-sim2real")
@@ -167,3 +167,12 @@ def test_a_super_resolve_session_shows_each_items_input_and_images(tab, arena, p
     out = shown(tab, handler(tab, api_name="arena_session_vote")(out["arena-session-token"], "tie", code, "Ada", quiet))
     assert "all done" in out["arena-session-progress"] and out["layout"]["input"] is None
     assert sessions.progress(arena, arena.store.get_session(code), sessions.session_rater(arena, code, "Ada")).done
+
+
+def test_the_form_sends_only_what_the_task_takes():
+    editor = {"background": "in.png", "layers": ["drawn.png"], "composite": "c.png"}
+    assert battle_arguments("inpaint", "a boat", editor, None) == ("a boat", {"image": "in.png", "mask": "drawn.png"})
+    assert battle_arguments("inpaint", "", editor, "up.png") == ("", {"image": "in.png", "mask": "up.png"})
+    assert battle_arguments("super-resolve", "x", editor, "up.png") == ("x", {"image": "in.png", "mask": None})
+    assert battle_arguments("image-to-video", "left over", editor, None) == ("", {"image": "in.png", "mask": None})
+    assert battle_arguments("text-to-image", "a kite", editor, "up.png") == ("a kite", {"image": None, "mask": None})
