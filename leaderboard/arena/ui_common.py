@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import os
 import subprocess
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,18 +96,31 @@ def vote_row(prefix: str):
 # ---------------------------------------------------------------- outputs as shown: N images or videos per side
 
 
+@functools.cache
+def _shown_videos() -> Path:
+    """One temporary folder per process for the videos pages show (made when first needed)."""
+    return Path(tempfile.mkdtemp(prefix="genart-arena-video-"))
+
+
 def stripped_video(path: Path) -> str:
-    """A copy of an output video without its metadata (the settings comment names the model), in a fresh temporary
-    folder under a neutral name: the arena's own folder is never served by URL (it holds the vote database and the
-    ticket key), and Gradio serves only what a handler returns. The stream is copied, not re-encoded."""
-    out = Path(tempfile.mkdtemp(prefix="genart-arena-video-")) / "video.mp4"
+    """A copy of an output video without its metadata (the settings comment names the model), in the process's
+    temporary folder under a name hashed from the output's own (hash-named) file, so showing a video again reuses its
+    copy and the folder holds one file per video shown: the arena's own folder is never served by URL (it holds the
+    vote database and the ticket key), and Gradio serves only what a handler returns. The stream is copied, not
+    re-encoded; the copy is made under a temporary name and renamed, so it is never served half-written."""
+    out = _shown_videos() / (hashlib.sha256(Path(path).name.encode()).hexdigest()[:24] + ".mp4")
+    if out.is_file():
+        return str(out)
+    part = out.with_name(f".{out.stem}.{os.getpid()}.{threading.get_ident()}.mp4")
     command = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-i", str(path)]
     command += ["-map_metadata", "-1", "-map_chapters", "-1", "-c", "copy", "-fflags", "+bitexact"]
     done = subprocess.run(
-        [*command, "-flags:v", "+bitexact", "-movflags", "+faststart", str(out)], capture_output=True, check=False
+        [*command, "-flags:v", "+bitexact", "-movflags", "+faststart", str(part)], capture_output=True, check=False
     )
     if done.returncode != 0:
+        part.unlink(missing_ok=True)
         raise TaskFailed(f"Could not prepare a video for showing: {done.stderr.decode('utf-8', 'replace')[-500:]}")
+    os.replace(part, out)
     return str(out)
 
 
