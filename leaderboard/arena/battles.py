@@ -30,6 +30,7 @@ from .task_outputs import BATTLE_TASKS, MAX_PROMPT_CHARS, battle_inputs, check_p
 from .tokens import issue_token, load_secret, read_token
 
 log = logging.getLogger("genart.arena")
+LEADERBOARD_TASK = "text-to-image"  # the task of the leaderboard's prompt-set runs, which joins these ratings
 
 OUTCOME_LABELS = {"a": "A is better", "b": "B is better", "tie": "Tie", "bothbad": "Both are bad"}
 ProgressFn = Callable[[int, int, str], None]
@@ -384,6 +385,9 @@ class Arena:
             daily_cap=self.studio.settings.arena_daily_cap,
         )
 
-    def write_ratings(self, table) -> Path:
-        """The ratings table the leaderboard joins into its tables (Workspace.arena_ratings)."""
+    def write_ratings(self, table, task: str = LEADERBOARD_TASK) -> Path | None:
+        """The ratings table the leaderboard joins into its tables (Workspace.arena_ratings); only the leaderboard's
+        own task's ratings are written there (None for another task's, which would replace them)."""
+        if task != LEADERBOARD_TASK:
+            return None
         return write_ratings_csv(table, self.studio.settings.workspace.arena_ratings)

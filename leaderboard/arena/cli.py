@@ -76,7 +76,7 @@ def cmd_ratings(args: argparse.Namespace) -> int:
     if args.csv:
         write_ratings_csv(table, Path(args.csv))
     elif not args.db:  # the default store: refresh the table the leaderboard joins
-        arena.write_ratings(table)
+        arena.write_ratings(table, args.task)
     if args.json:
         print(json.dumps(report_json(report), indent=2))
     elif table.empty:

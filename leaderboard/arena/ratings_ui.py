@@ -78,7 +78,7 @@ def ratings_tab(arena: Arena) -> None:
 
     def on_refresh(task_name, named, rule_name, width_points):
         report = guarded(rating_report, arena, task_name, include_named=bool(named), rule=rule_name, width=width_points)
-        arena.write_ratings(report.table)  # the leaderboard joins this file
+        arena.write_ratings(report.table, task_name)  # the leaderboard joins this file
         raters = sorted(set(report.flags["rater"]))
         return (
             report.table.round(1),

@@ -18,7 +18,16 @@ from . import sessions
 from .battles import Arena
 from .store import RatingSession
 from .task_outputs import TASK_INPUTS
-from .ui_common import TASK, VOTE_BUTTONS, BattleRow, per_side_slider, prompt_markdown, task_dropdown, vote_row
+from .ui_common import (
+    TASK,
+    VOTE_BUTTONS,
+    BattleRow,
+    model_choices,
+    per_side_slider,
+    prompt_markdown,
+    task_dropdown,
+    vote_row,
+)
 
 
 def created_markdown(session: RatingSession) -> str:
@@ -52,7 +61,7 @@ def session_tab(arena: Arena) -> None:
         if view is None:
             return {
                 **row.cleared(),
-                progress_md: f"**{done.text()}** · all done, thank you!",
+                progress_md: f"**{done.text()}** {note} · all done, thank you!",  # the last reveal stays
                 prompt_md: "",
                 token: "",
                 **{b: gr.update(interactive=False) for b in buttons},
@@ -193,7 +202,9 @@ def organise_tab(arena: Arena) -> None:
     models = arena.models(TASK)
     with gr.Row():
         title = gr.Textbox(label="Session name", value="rating session", elem_id="arena-org-name")
-        chosen = gr.Dropdown(models, value=models[:2], multiselect=True, label="Models", elem_id="arena-org-models")
+        chosen = gr.Dropdown(
+            model_choices(arena), value=models[:2], multiselect=True, label="Models", elem_id="arena-org-models"
+        )
         pairs = gr.Number(
             value=20,
             precision=0,
@@ -202,7 +213,12 @@ def organise_tab(arena: Arena) -> None:
             label="Pairs per rater",
             elem_id="arena-org-pairs",
         )
-    prompts = gr.Textbox(label="Prompts (one per line)", lines=5, elem_id="arena-org-prompts")
+    prompts = gr.Textbox(
+        label="Prompts (one per line)",
+        info="End a line with #tags (a red fox reading #animals #style) to see the ratings per tag under Slices.",
+        lines=5,
+        elem_id="arena-org-prompts",
+    )
     items = SessionInputs.build()
     gold = gr.File(
         label="Gold images (optional): references genart pairs with a blurred, noisy twin to check raters",

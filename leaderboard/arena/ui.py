@@ -21,6 +21,7 @@ from .ui_common import (
     BattleRow,
     InputFields,
     battle_arguments,
+    model_choices,
     per_side_slider,
     rater_of,
     task_dropdown,
@@ -40,13 +41,13 @@ BLIND_NOTE = "Which is better? The names are revealed after your vote."
 
 def _battle_tab(arena: Arena, named: bool) -> None:
     prefix = "arena-named" if named else "arena"
-    models = arena.models(TASK)
+    models, choices = arena.models(TASK), model_choices(arena)
     with gr.Row():
         task = task_dropdown(prefix)
         if named:
-            pick_a = gr.Dropdown(models, value=models[0] if models else None, label="Model A", elem_id=f"{prefix}-a")
+            pick_a = gr.Dropdown(choices, value=models[0] if models else None, label="Model A", elem_id=f"{prefix}-a")
             pick_b = gr.Dropdown(
-                models, value=models[1] if len(models) > 1 else None, label="Model B", elem_id=f"{prefix}-b"
+                choices, value=models[1] if len(models) > 1 else None, label="Model B", elem_id=f"{prefix}-b"
             )
         prompt = gr.Textbox(
             label="Prompt",

@@ -257,6 +257,13 @@ class BattleRow:
 # ---------------------------------------------------------------- what a battle is made from: task, prompt, inputs
 
 
+def model_choices(arena: Arena) -> list[str]:
+    """Every model of every battle task, the choices of a page's model pickers: a page narrows them to the picked
+    task's models, but an API call (which never picks a task on the page) must find its task's models among them;
+    the battle or session then refuses a model that does not serve its task, by name."""
+    return list(dict.fromkeys(m for task in BATTLE_TASKS for m in arena.models(task)))
+
+
 def task_dropdown(prefix: str) -> gr.Dropdown:
     return gr.Dropdown(list(BATTLE_TASKS), value=TASK, label="Task", elem_id=f"{prefix}-task")
 

@@ -14,6 +14,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 ARENA_MODELS = "sd15,sd-turbo"  # the arena's battles draw from these two fast stand-ins
+# Two stand-ins per task beside text-to-image, the fastest the registry has (GAN translators and upscalers run in one
+# step): the arena_tasks_server's battles draw from them.
+ARENA_TASK_MODELS = {
+    "image-to-image": ("pix2pix-facades", "cyclegan-sim2real"),
+    "inpaint": ("sd15-inpaint", "sd15-inpaint-img2img"),
+    "super-resolve": ("realesrgan-x4plus", "esrgan-remacri"),
+    "text-to-video": ("modelscope-t2v", "animatediff-sd15"),
+}
 
 
 def start_app(servers, out: Path, cache_dir: Path, log_path: Path, **env_extra: str):
@@ -109,3 +117,24 @@ def page():
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         yield page
         browser.close()
+
+
+@pytest.fixture(scope="session")
+def arena_tasks_server(servers, cache_dir, tmp_path_factory):
+    """An app whose arena draws each task's battles from ARENA_TASK_MODELS (shared by the API and browser tests)."""
+    out = tmp_path_factory.mktemp("arena-tasks-out")
+    models = ",".join(m for pair in ARENA_TASK_MODELS.values() for m in pair)
+    proc, url = start_app(servers, out, cache_dir, out / "app.log", GENART_ARENA_MODELS=models)
+    yield url
+    servers.stop(proc)
+
+
+@pytest.fixture(scope="session")
+def task_files(tmp_path_factory):
+    """A 64 px input picture and an inpainting mask over its top half."""
+    d = tmp_path_factory.mktemp("arena-task-inputs")
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(d / "in.png")
+    mask = np.zeros((64, 64), np.uint8)
+    mask[:32] = 255
+    Image.fromarray(mask).save(d / "mask.png")
+    return {"image": str(d / "in.png"), "mask": str(d / "mask.png")}

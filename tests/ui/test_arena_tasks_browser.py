@@ -2,53 +2,23 @@
 editing, inpainting, super-resolution and text-to-video, and a super-resolution rating session, each showing the
 input beside both sides."""
 
-import numpy as np
 import pytest
-from PIL import Image
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from tests.ui.conftest import start_app
+from tests.ui.conftest import ARENA_TASK_MODELS as MODELS
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
-# Two stand-ins per task, the fastest the registry has (GAN translators and upscalers run in one step).
-MODELS = {
-    "image-to-image": ("pix2pix-facades", "cyclegan-sim2real"),
-    "inpaint": ("sd15-inpaint", "sd15-inpaint-img2img"),
-    "super-resolve": ("realesrgan-x4plus", "esrgan-remacri"),
-    "text-to-video": ("modelscope-t2v", "animatediff-sd15"),
-}
 ERRORS = "[data-testid='status-tracker'] .error, [data-testid='toast-body']"  # error badges and popups
 PROMPTED = ("inpaint", "text-to-video")  # these stand-ins need a prompt; the GANs and upscalers take none
 VISIBLE_ERRORS = f'() => [...document.querySelectorAll("{ERRORS}")].map(e => e.innerText)'
 
 
 @pytest.fixture(scope="module")
-def server(servers, cache_dir, tmp_path_factory):
-    """An app of this module's own, whose arena draws each task's battles from MODELS."""
-    out = tmp_path_factory.mktemp("arena-tasks-out")
-    models = ",".join(m for pair in MODELS.values() for m in pair)
-    proc, url = start_app(servers, out, cache_dir, out / "app.log", GENART_ARENA_MODELS=models)
-    yield url
-    servers.stop(proc)
-
-
-@pytest.fixture(scope="module")
-def files(tmp_path_factory):
-    """A 64 px input picture and an inpainting mask over its top half."""
-    d = tmp_path_factory.mktemp("arena-task-inputs")
-    Image.fromarray(np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(d / "in.png")
-    mask = np.zeros((64, 64), np.uint8)
-    mask[:32] = 255
-    Image.fromarray(mask).save(d / "mask.png")
-    return {"image": str(d / "in.png"), "mask": str(d / "mask.png")}
-
-
-@pytest.fixture(scope="module")
-def arena_page(page, server):
+def arena_page(page, arena_tasks_server):
     errors = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(server)
+    page.goto(arena_tasks_server)
     page.wait_for_selector("#generate-prompt textarea", timeout=60_000)
     page.get_by_role("tab", name="Arena").click()
     yield page
@@ -92,16 +62,16 @@ def _shown(page, prefix, side, kind, count):
         ("text-to-video", 1, "video"),
     ],
 )
-def test_blind_battle_for_each_task(arena_page, files, artifacts, task, per_side, kind):
+def test_blind_battle_for_each_task(arena_page, task_files, artifacts, task, per_side, kind):
     page = arena_page
     page.get_by_role("tab", name="Battle (blind)").click()
     _pick(page, "#arena-task", task)
     takes_image = task != "text-to-video"
     page.wait_for_selector("#arena-input-image", state="visible" if takes_image else "hidden", timeout=30_000)
     if takes_image:
-        page.set_input_files("#arena-input-image input[type=file]", files["image"])
+        page.set_input_files("#arena-input-image input[type=file]", task_files["image"])
     if task == "inpaint":
-        page.set_input_files("#arena-input-mask input[type=file]", files["mask"])
+        page.set_input_files("#arena-input-mask input[type=file]", task_files["mask"])
     page.fill("#arena-prompt textarea", "a boat" if task in PROMPTED else "")
     page.fill("#arena-per-side input[type=number]", str(per_side))
     page.press("#arena-per-side input[type=number]", "Enter")
@@ -126,12 +96,12 @@ def test_blind_battle_for_each_task(arena_page, files, artifacts, task, per_side
     page.screenshot(path=str(artifacts / f"arena-{task}.png"), full_page=True)
 
 
-def test_super_resolve_session(arena_page, files, artifacts):
+def test_super_resolve_session(arena_page, task_files, artifacts):
     page = arena_page
     page.get_by_role("tab", name="Organise a session").click()
     _pick(page, "#arena-org-task", "super-resolve")
     page.wait_for_selector("#arena-org-images", state="visible", timeout=30_000)
-    page.set_input_files("#arena-org-images input[type=file]", [files["image"], files["mask"]])
+    page.set_input_files("#arena-org-images input[type=file]", [task_files["image"], task_files["mask"]])
     page.fill("#arena-org-pairs input", "2")
     page.fill("#arena-org-name textarea", "upscalers")
     page.click("#arena-org-create")

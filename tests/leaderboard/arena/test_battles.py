@@ -194,6 +194,8 @@ def test_ratings_file_joins_the_leaderboard(arena):
     assert path == arena.studio.settings.workspace.arena / "ratings.csv"
     joined = join_ratings(pd.DataFrame({"model": list(MODELS), "clip_score": [30.0, 31.0]}), pd.read_csv(path))
     assert joined["rating"].notna().all()
+    assert arena.write_ratings(table.iloc[:0], "inpaint") is None  # another task's ratings never replace them
+    assert len(pd.read_csv(path)) == 2
 
 
 def test_export_writes_every_vote(arena, tmp_path):
