@@ -332,7 +332,7 @@ class Arena:
 
     def instant_battle(self, task: str, rater: str) -> BattleView:
         """A blind battle served at once from pre-generated outputs (`genart leaderboard run` makes them)."""
-        if task != "text-to-image":  # leaderboard runs pre-generate text-to-image outputs only
+        if task != LEADERBOARD_TASK:  # leaderboard runs pre-generate text-to-image outputs only
             raise InputError(f"Instant battles are text-to-image only; start a {task} battle with your own input.")
         pool = self.cached_outputs()
         models = [m for m in self.models(task) if m in pool]

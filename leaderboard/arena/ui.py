@@ -10,7 +10,7 @@ from genart_demo.markup import code_span
 from genart_demo.studio import Studio
 from genart_demo.ui.common import gradio_progress, guarded, whole
 
-from .battles import Arena, BattleView
+from .battles import LEADERBOARD_TASK, Arena, BattleView
 from .ratings_ui import ratings_tab
 from .session_ui import organise_tab, session_tab
 from .slices_ui import slices_tab
@@ -130,13 +130,16 @@ def _battle_tab(arena: Arena, named: bool) -> None:
             choices = guarded(arena.models, task_value)
             changed[pick_a] = gr.update(choices=choices, value=choices[0] if choices else None)
             changed[pick_b] = gr.update(choices=choices, value=choices[1] if len(choices) > 1 else None)
+        if instant is not None and task_value in TASK_INPUTS:  # only leaderboard runs' task has pre-made outputs
+            changed[instant] = gr.update(visible=task_value == LEADERBOARD_TASK)
         return changed
 
     outputs = [*row.firsts(), token, message, *buttons, *row.extras()]  # new parts last: older API calls read the same
     extras = [task, fields.editor, fields.mask, per_side]
     inputs = [prompt, pick_a, pick_b, *extras] if named else [prompt, *extras]
     on_battle = on_named if named else on_blind
-    task.change(on_task, task, [*fields.parts(), *([pick_a, pick_b] if named else [])], api_visibility="private")
+    follows_task = [*fields.parts(), *([pick_a, pick_b] if named else [instant])]
+    task.change(on_task, task, follows_task, api_visibility="private")
     row.follow(
         go.click(
             on_battle,

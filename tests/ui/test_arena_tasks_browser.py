@@ -66,6 +66,7 @@ def test_blind_battle_for_each_task(arena_page, task_files, artifacts, task, per
     page = arena_page
     page.get_by_role("tab", name="Battle (blind)").click()
     _pick(page, "#arena-task", task)
+    page.wait_for_selector("#arena-instant", state="hidden", timeout=30_000)  # pre-made outputs: text-to-image only
     takes_image = task != "text-to-video"
     page.wait_for_selector("#arena-input-image", state="visible" if takes_image else "hidden", timeout=30_000)
     if takes_image:
