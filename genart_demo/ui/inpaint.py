@@ -52,6 +52,21 @@ def editor_parts(value) -> tuple[str | None, str | None]:
     return value.get("background") or value.get("composite"), (layers[0] if layers else None)
 
 
+def mask_editor(label: str, *, height: int, elem_id: str, visible: bool = True) -> gr.ImageEditor:
+    """An image upload to paint the mask on with a white brush (white = repaint; `editor_parts` reads it back)."""
+    return readable_uploads(
+        gr.ImageEditor(
+            label=label,
+            type="filepath",
+            format="png",
+            height=height,
+            brush=gr.Brush(colors=["#ffffff"], color_mode="fixed", default_size=24),
+            visible=visible,
+            elem_id=elem_id,
+        )
+    )
+
+
 def build_inpaint_ui(studio: Studio) -> gr.Column:
     """The tab's components, added to the app being built (one of its tabs, or a Space's only page)."""
     specs = studio.registry.for_tasks(["inpaint"])
@@ -62,16 +77,7 @@ def build_inpaint_ui(studio: Studio) -> gr.Column:
             with gr.Column(scale=2):
                 model = gr.Dropdown(model_choices(specs), value=first.id, label="Model")
                 card = gr.Markdown(model_card(first))
-                editor = readable_uploads(
-                    gr.ImageEditor(
-                        label="Image — paint over what to change",
-                        type="filepath",
-                        format="png",
-                        height=360,
-                        brush=gr.Brush(colors=["#ffffff"], color_mode="fixed", default_size=24),
-                        elem_id="inpaint-editor",
-                    )
-                )
+                editor = mask_editor("Image — paint over what to change", height=360, elem_id="inpaint-editor")
                 mask_upload = readable_uploads(
                     gr.Image(label="…or upload a mask (white = repaint)", type="filepath", height=160)
                 )

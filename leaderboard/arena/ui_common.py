@@ -20,7 +20,7 @@ from genart_demo.errors import TaskFailed
 from genart_demo.markup import escape_markdown
 from genart_demo.tasks.inpaint import mask_preview
 from genart_demo.ui.common import result_gallery, result_image
-from genart_demo.ui.inpaint import editor_parts
+from genart_demo.ui.inpaint import editor_parts, mask_editor
 from genart_demo.ui.uploads import readable_uploads
 from genart_demo.video import ffmpeg_exe
 
@@ -286,17 +286,7 @@ class InputFields:
     @classmethod
     def build(cls, prefix: str, prompt: gr.Textbox) -> InputFields:
         with gr.Row():
-            editor = readable_uploads(
-                gr.ImageEditor(
-                    label="Input image",
-                    type="filepath",
-                    format="png",
-                    height=300,
-                    brush=gr.Brush(colors=["#ffffff"], color_mode="fixed", default_size=24),
-                    visible=False,
-                    elem_id=f"{prefix}-input-image",
-                )
-            )
+            editor = mask_editor("Input image", height=300, visible=False, elem_id=f"{prefix}-input-image")
             mask = readable_uploads(
                 gr.Image(
                     label="…or upload a mask (white = repaint)",
