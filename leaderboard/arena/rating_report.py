@@ -12,7 +12,7 @@ from genart_demo.errors import InputError
 
 from .image_measures import GENERATION_TIME, usable_covariates, vote_covariates
 from .rated import RatedVotes
-from .rating_robustness import controlled_bt, top_rank_votes
+from .rating_robustness import controlled_bt, ipw_bt_ratings, top_rank_votes
 from .ratings import BOOTSTRAP_ROUNDS, MIN_VOTES, ratings_table
 from .sampling import RULES, Progress, stopping_rule
 
@@ -75,6 +75,19 @@ def _among(votes: pd.DataFrame, models: list[str]) -> pd.DataFrame:
     return votes[votes["model_a"].isin(models) & votes["model_b"].isin(models)] if len(votes) else votes
 
 
+def with_ipw(table: pd.DataFrame, votes: pd.DataFrame, models: list[str]) -> pd.DataFrame:
+    """The table with an ipw_rating column beside the rating: Bradley-Terry over the same votes among the finite
+    models with every pair weighted alike (rating_robustness.ipw_bt_ratings), since the arena's sampler shows the
+    close pairs most; NaN for a model with no finite rating."""
+    weighted = ipw_bt_ratings(_among(votes, models)) if len(models) >= 2 else {}
+    column = table["model"].astype(str).map(weighted).astype(float) if len(table) else pd.Series(dtype=float)
+    out = table.copy()
+    out.insert(
+        list(out.columns).index("rating") + 1 if "rating" in out.columns else len(out.columns), "ipw_rating", column
+    )
+    return out
+
+
 def covariate_coefficients(votes: pd.DataFrame, models: list[str], outputs, absolute) -> tuple[dict[str, float], int]:
     """Rating points of the side shown and of each measured image property (rating_robustness.controlled_bt) over
     the votes among `models` that have every used measure; (coefficients, votes used)."""
@@ -108,6 +121,7 @@ def rating_report(
     rated = arena.rated_votes(task, include_named=include_named)
     table = ratings_table(rated.votes, rounds, seed, MIN_VOTES if min_votes is None else min_votes)
     models = _finite_models(table)
+    table = with_ipw(table, rated.votes, models)
     votes = _among(rated.votes, models)
     pairs = list(zip(votes["model_a"], votes["model_b"], votes["outcome"])) if len(votes) else []
     stop = stopping_rule(models, pairs, rule, width) if len(models) >= 2 else None

@@ -4,7 +4,7 @@ import dataclasses
 from types import SimpleNamespace
 
 import pytest
-from arena_planted import LEFTY, TASK, grey_images, plant_arena  # tests/leaderboard/arena/arena_planted.py
+from arena_planted import LEFTY, TASK, grey_images, plant, plant_arena  # tests/leaderboard/arena/arena_planted.py
 
 from genart_demo.errors import InputError
 from genart_demo.settings import Settings
@@ -18,6 +18,7 @@ from leaderboard.arena.rating_report import (
     report_json,
     stop_text,
 )
+from leaderboard.arena.rating_robustness import ipw_bt_ratings
 
 
 @pytest.fixture
@@ -63,3 +64,22 @@ def test_stopping_rule_choices_are_checked():
     for bad in ("0", "-5", "wide", "nan"):
         with pytest.raises(InputError, match="above 0"):
             check_stop_rule("width", bad)
+
+
+def test_the_table_has_inverse_propensity_weighted_ratings_beside_the_plain_ones(store, tmp_path):
+    """sd15 / sd-turbo shown five times as often as the other pairs: the weighted column counts every pair alike."""
+    settings = dataclasses.replace(Settings.from_env({}), output_dir=tmp_path / "out")
+    shown = [("sd15", "sd-turbo", 40, 30), ("sd-turbo", "sdxl", 8, 6), ("sd15", "sdxl", 8, 4)]
+    at = 1_700_000_000.0
+    for winner, loser, votes, wins in shown:
+        for i in range(votes):
+            a, b = (winner, loser) if i % 2 else (loser, winner)  # sides alternate: no rater picks one side
+            won = winner if i < wins else loser
+            plant(store, f"anon:r{i % 8}", a, b, "a" if won == a else "b", at)
+            at += 30
+    report = rating_report(Arena(SimpleNamespace(settings=settings), store, b"k" * 32), TASK)
+    table = report.table.set_index("model")
+    assert list(report.table.columns[:3]) == ["model", "rating", "ipw_rating"]
+    weighted = ipw_bt_ratings(report.votes)
+    assert table["ipw_rating"].to_dict() == pytest.approx(weighted, abs=1e-6)
+    assert abs(table.loc["sd15", "ipw_rating"] - table.loc["sd15", "rating"]) > 5  # the weighting matters here
