@@ -271,6 +271,14 @@ def prompt_warnings(pipe: Any, prompt: str, max_sequence_length: int = 0) -> lis
     return warnings
 
 
+def locked_prompt_warnings(entry: Any, prompt: str, max_sequence_length: int = 0) -> list[str]:
+    """prompt_warnings for a cached pipeline, under its lock: a fast tokenizer keeps its padding and truncation as
+    state, so counting tokens while another request encodes its prompts on the same pipeline changes theirs (its
+    empty negative prompt then comes out 2 tokens long instead of 77, and the pipeline fails to join them)."""
+    with entry.lock:
+        return prompt_warnings(entry.pipe, prompt, max_sequence_length)
+
+
 class _CountingBar:
     """Stands in for a pipeline's tqdm bar: counts steps and reports them (iterable or with/update use)."""
 

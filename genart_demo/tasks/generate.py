@@ -31,10 +31,10 @@ from .common import (
     check_steps,
     generators,
     is_blank,
+    locked_prompt_warnings,
     model_settings,
     option,
     pipeline_params,
-    prompt_warnings,
     resolve_seed,
     save_images,
     spec_for_tasks,
@@ -174,7 +174,7 @@ def generate(
     settings = replace(settings, seed=resolve_seed(req.seed))
     entry = studio.cache.get(studio.registry.get(spec.id))
     refiner = studio.cache.get(studio.registry.get(spec.refiner), keep=(spec.id,)) if req.refine else None
-    warnings = prompt_warnings(entry.pipe, settings.prompt, spec.defaults.max_sequence_length)
+    warnings = locked_prompt_warnings(entry, settings.prompt, spec.defaults.max_sequence_length)
     if "class_label" in spec.controls():
         index, name = _class_id(entry.pipe, req.class_label)
         settings = replace(settings, class_index=index, class_label=name)
@@ -261,7 +261,7 @@ def generate_many(
     warnings = [
         w
         for p in dict.fromkeys(s.prompt for _, s in checked)
-        for w in prompt_warnings(entry.pipe, p, spec.defaults.max_sequence_length)
+        for w in locked_prompt_warnings(entry, p, spec.defaults.max_sequence_length)
     ]
     if "class_label" in spec.controls():
         index, name = _class_id(entry.pipe, requests[0].class_label)

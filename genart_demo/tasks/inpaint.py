@@ -30,10 +30,10 @@ from .common import (
     check_unit_interval,
     generators,
     is_blank,
+    locked_prompt_warnings,
     model_settings,
     option,
     pipeline_params,
-    prompt_warnings,
     resolve_seed,
     save_images,
     spec_for_tasks,
@@ -189,7 +189,7 @@ def inpaint(
         )
     settings = replace(settings, seed=resolve_seed(req.seed), width=canvas.width, height=canvas.height)
     entry = studio.cache.get(studio.registry.get(spec.id))
-    notes += prompt_warnings(entry.pipe, settings.prompt, spec.defaults.max_sequence_length)
+    notes += locked_prompt_warnings(entry, settings.prompt, spec.defaults.max_sequence_length)
     generated, flags = _run(
         entry,
         settings,

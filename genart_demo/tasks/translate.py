@@ -31,10 +31,10 @@ from .common import (
     check_unit_interval,
     generators,
     is_blank,
+    locked_prompt_warnings,
     model_settings,
     option,
     pipeline_params,
-    prompt_warnings,
     resolve_seed,
     save_images,
     spec_for_tasks,
@@ -153,7 +153,7 @@ def translate(
         if progress:
             progress(1, 1, f"{spec.id}: translating")
     else:
-        notes += prompt_warnings(entry.pipe, settings.prompt, spec.defaults.max_sequence_length)
+        notes += locked_prompt_warnings(entry, settings.prompt, spec.defaults.max_sequence_length)
         images, flags = _run_diffusion(entry, settings, fitted, control, req.batch, progress)
     per_image = [replace(settings, seed=settings.seed + i, nsfw_flagged=flag) for i, flag in enumerate(flags)]
     paths = save_images(images, per_image, workspace_for(studio, output_dir))

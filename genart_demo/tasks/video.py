@@ -32,10 +32,10 @@ from .common import (
     check_unit_interval,
     generators,
     is_blank,
+    locked_prompt_warnings,
     model_settings,
     option,
     pipeline_params,
-    prompt_warnings,
     resolve_seed,
     spec_for_tasks,
     step_progress,
@@ -214,7 +214,7 @@ def generate_video(
         notes += loaded.notes + fit_notes
     settings = replace(settings, seed=resolve_seed(req.seed))
     entry = studio.cache.get(studio.registry.get(spec.id))
-    notes += prompt_warnings(entry.pipe, settings.prompt, spec.defaults.max_sequence_length)
+    notes += locked_prompt_warnings(entry, settings.prompt, spec.defaults.max_sequence_length)
     kwargs = _pipeline_kwargs(entry.pipe, settings, image)
     chunks = math.ceil(settings.frames / (settings.decode_chunk or settings.frames))
     with entry.lock:

@@ -4,6 +4,7 @@ import pytest
 
 from genart_demo.registry import Registry
 from genart_demo.tasks.common import encoder_limits, prompt_warnings
+from genart_demo.tasks.generate import GenerateRequest, generate
 from genart_demo.tiny.builders import build_standin
 
 REGISTRY = Registry.load()
@@ -37,3 +38,22 @@ def test_the_pipelines_own_t5_length_when_the_entry_gives_none(flux):
     assert [n for _, _, n in encoder_limits(flux)] == [77, 512]  # FluxPipeline.__call__'s max_sequence_length
     assert [n for _, _, n in encoder_limits(build_standin("StableDiffusion3Pipeline"))] == [77, 77, 256]
     assert [n for _, _, n in encoder_limits(build_standin("StableDiffusionPipeline"))] == [77]
+
+
+def test_tokens_are_counted_under_the_pipelines_lock(studio, tmp_path, monkeypatch):
+    """A fast tokenizer keeps its padding and truncation as state: counting a prompt's tokens while another request
+    encodes on the same pipeline turned that request's empty negative prompt into 2 tokens instead of 77 (seen
+    under load as "Expected size 2 but got size 77"). Every count is made holding the pipeline's lock."""
+    entry = studio.cache.get(REGISTRY.get("sd15"))
+    counted = []
+    tokenizer_class = type(entry.pipe.tokenizer)
+    real = tokenizer_class.__call__
+
+    def recording(self, *args, **kwargs):
+        if kwargs.get("truncation") is False:  # prompt_warnings' count (the pipeline's own encoding truncates)
+            counted.append(entry.lock.locked())
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(tokenizer_class, "__call__", recording)
+    generate(studio, GenerateRequest(model="sd15", prompt=words(100), steps=1, seed=1), output_dir=tmp_path)
+    assert counted == [True] and not entry.lock.locked()
