@@ -28,6 +28,7 @@ CLIPScore fails with "'BaseModelOutputWithPooling' object has no attribute 'norm
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -125,6 +126,9 @@ class ClipScorer:
 
     def __init__(self, model, tokenizer, image_processor, info: ExtractorInfo) -> None:
         self.model, self.tokenizer, self.image_processor, self.info = model.eval(), tokenizer, image_processor, info
+        # A fast tokenizer keeps padding and truncation as state, and one scorer serves concurrent requests: its two
+        # calls per tokenize (count uncut, then pad and cut) are made as one step.
+        self._tokenizing = threading.Lock()
         config = getattr(model.config, "text_config", model.config)
         self.max_length = min(int(tokenizer.model_max_length), int(config.max_position_embeddings))
 
@@ -140,11 +144,12 @@ class ClipScorer:
         """Token ids padded to the longest prompt, cut to max_length keeping <|endoftext|>; indices that were cut."""
         if isinstance(prompts, str) or not all(isinstance(p, str) for p in prompts):
             raise ValueError("prompts must be a list of strings, one per image")
-        full = self.tokenizer(list(prompts), truncation=False, padding=False, verbose=False)["input_ids"]
+        with self._tokenizing:
+            full = self.tokenizer(list(prompts), truncation=False, padding=False, verbose=False)["input_ids"]
+            enc = self.tokenizer(
+                list(prompts), padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
+            )
         truncated = [i for i, ids in enumerate(full) if len(ids) > self.max_length]
-        enc = self.tokenizer(
-            list(prompts), padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
-        )
         return {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]}, truncated
 
     def _pixels(self, images) -> torch.Tensor:

@@ -179,3 +179,20 @@ def test_matches_torchmetrics_clipscore_on_a_saved_tiny_clip(tmp_path, monkeypat
     neg = scorer_neg.score(images, PROMPTS, convention="mean")
     assert (neg["per_image"] < 0).all() and neg["mean"] == 0.0
     assert scorer_neg.score(images, PROMPTS)["mean"] == 0.0
+
+
+def test_concurrent_requests_tokenize_one_at_a_time(scorer, monkeypatch):
+    """One scorer serves concurrent requests and a fast tokenizer keeps its padding and truncation as state: both
+    calls of a tokenize (count uncut, then pad and cut) are made under the scorer's lock, so another request's
+    settings cannot land between them."""
+    held = []
+    tokenizer_class = type(scorer.tokenizer)
+    real = tokenizer_class.__call__
+
+    def recording(self, *args, **kwargs):
+        held.append(scorer._tokenizing.locked())
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(tokenizer_class, "__call__", recording)
+    scorer.tokenize(["a red fox", "a blue kite over the sea"])
+    assert held == [True, True] and not scorer._tokenizing.locked()
