@@ -46,16 +46,18 @@ def test_a_full_queue_answers_clearly_and_recovers(launch_app, tmp_path):
     _, url = launch_app(tmp_path / "out", tmp_path / "app.log", GENART_QUEUE_SIZE="1")
     outcomes: list[str] = []
 
-    def one(seed: int):
+    # The clients connect first, one by one (each reads the app's config, with gradio_client's 20 s timeout, while
+    # the new server may still be importing torch and diffusers): the burst is of requests, not of connections.
+    clients = [Client(url, verbose=False) for _ in range(8)]
+
+    def one(client, seed: int):
         try:
-            Client(url, verbose=False).predict(
-                "sd15", "a red fox", "", "", 12, 5.0, 64, 64, seed, 1, "Euler", False, api_name="/generate"
-            )
+            client.predict("sd15", "a red fox", "", "", 12, 5.0, 64, 64, seed, 1, "Euler", False, api_name="/generate")
             outcomes.append("done")
         except Exception as exc:  # noqa: BLE001  (any failure of a call is an outcome to count)
             outcomes.append(str(exc))
 
-    threads = [threading.Thread(target=one, args=(seed,)) for seed in range(8)]
+    threads = [threading.Thread(target=one, args=(client, seed)) for seed, client in enumerate(clients)]
     for t in threads:
         t.start()
     for t in threads:
