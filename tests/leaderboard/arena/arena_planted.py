@@ -1,12 +1,12 @@
 """Arena votes planted in a store for tests: four honest raters and one who always picks A, optionally with images."""
 
 import random
-import uuid
 from pathlib import Path
 
 from PIL import Image
+from test_store import battle as planned  # one battle open 60 s, as the store tests make them
 
-from leaderboard.arena.store import ArenaStore, Battle
+from leaderboard.arena.store import ArenaStore
 
 NOW = 1_700_000_000.0  # 2023-11-14 22:13:20 UTC: the planted votes all fall on that UTC day
 TASK = "text-to-image"
@@ -18,21 +18,7 @@ PAIRS = (("sd15", "sd-turbo"), ("sd15", "sdxl"), ("sd-turbo", "sdxl"))
 
 def plant(store: ArenaStore, rater: str, model_a: str, model_b: str, outcome: str, at: float, **extra) -> None:
     """One battle started at `at` and voted on 10 s later; extra overrides Battle fields (mode, outputs_a, ...)."""
-    fields = {
-        "id": uuid.uuid4().hex,
-        "task": TASK,
-        "mode": "anonymous",
-        "model_a": model_a,
-        "model_b": model_b,
-        "prompt": "a red fox",
-        "seed": 7,
-        "outputs_a": ("images/a.png",),
-        "outputs_b": ("images/b.png",),
-        "rater": rater,
-        "created_at": at,
-        "expires_at": at + 60,
-    }
-    battle = Battle(**{**fields, **extra})
+    battle = planned(rater, model_a, model_b, created_at=at, **extra)
     store.add_battle(battle)
     store.record_vote(battle.id, rater, outcome, now=at + 10)
 
