@@ -14,6 +14,7 @@ from PIL import Image
 from ..cache import LoadedPipeline
 from ..errors import InputError
 from ..fields import whole_number_text
+from ..peak_memory import PeakMemory, highest_peak, measure_peak
 from ..registry import GENERATE_TASKS, ModelSpec
 from ..run_settings import GenerateSettings
 from ..safety import images_and_flags
@@ -85,6 +86,7 @@ class GenerateResult:
     warnings: list[str] = field(default_factory=list)
     standin: bool = False
     seconds: float = 0.0
+    peak: PeakMemory | None = None  # highest memory during the pipeline call(s); kept beside the PNG, not in it
 
 
 def _check_request(studio: Studio, req: GenerateRequest) -> tuple[ModelSpec, GenerateSettings]:
@@ -179,7 +181,7 @@ def generate(
         index, name = _class_id(entry.pipe, req.class_label)
         settings = replace(settings, class_index=index, class_label=name)
     batch, steps = req.batch, settings.steps
-    with entry.lock:
+    with entry.lock, measure_peak(entry.device) as meter:
         use_sampler(entry, settings.scheduler)
         kwargs = _pipeline_kwargs(entry, settings, batch)
         total = steps  # one denoising loop covers the whole batch
@@ -187,15 +189,19 @@ def generate(
             kwargs.update(output_type="latent", denoising_end=REFINER_SPLIT)
         with step_progress(entry.pipe, kwargs, progress, total, 0, f"{spec.id}: denoising") as done:
             output = entry.run(kwargs)
+    peak = meter.result
     if refiner is not None:
-        output = _refine(refiner, output.images, settings, batch, progress, done[0])
+        with measure_peak(refiner.device) as refined:
+            output = _refine(refiner, output.images, settings, batch, progress, done[0])
+        peak = highest_peak(peak, refined.result)
     images, flags = images_and_flags(output)
     per_image = [
         replace(settings, seed=settings.seed + i, width=img.width, height=img.height, nsfw_flagged=flag)
         for i, (img, flag) in enumerate(zip(images, flags))
     ]
     paths = save_images(images, per_image, workspace_for(studio, output_dir))
-    return GenerateResult(images, paths, per_image, warnings, studio.runs_standin(spec), time.perf_counter() - started)
+    seconds = time.perf_counter() - started
+    return GenerateResult(images, paths, per_image, warnings, studio.runs_standin(spec), seconds, peak)
 
 
 def _refine(

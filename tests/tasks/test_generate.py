@@ -1,13 +1,16 @@
 """The generate task on tiny stand-ins: every model, reproducibility, metadata, bad input, progress, compare."""
 
+import time
 from dataclasses import replace
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from genart_demo.cache import LoadedPipeline
 from genart_demo.errors import InputError
 from genart_demo.media import read_png_settings
+from genart_demo.peak_memory import CPU_KIND
 from genart_demo.registry import GENERATE_TASKS, Registry, UnknownModelError
 from genart_demo.schedulers import SchedulerError
 from genart_demo.tasks.generate import CompareRequest, GenerateRequest, compare, generate, request_from_settings
@@ -163,6 +166,23 @@ def test_compare_shares_prompt_and_seed(studio, tmp_path):
     assert seen[-1][0] == seen[-1][1]
     with pytest.raises(InputError, match="1 to 4 models"):
         compare(studio, CompareRequest(_req(""), ("sd15",) * 5), output_dir=tmp_path)
+
+
+def test_peak_memory_is_measured_around_the_pipeline_call_and_kept_out_of_the_png(studio, tmp_path, monkeypatch):
+    """A pipeline call that holds 100 MB shows as a rise of at least that much; the PNG's settings do not change."""
+    plain = generate(studio, _req("sd15"), output_dir=tmp_path)
+    run = LoadedPipeline.run
+
+    def run_holding_100_mb(self, kwargs):
+        held = np.ones(100 * 10**6, np.uint8)
+        output = run(self, kwargs)
+        time.sleep(0.05)
+        return output if held[-1] else None
+
+    monkeypatch.setattr(LoadedPipeline, "run", run_holding_100_mb)
+    result = generate(studio, _req("sd15"), output_dir=tmp_path)
+    assert result.peak.kind == CPU_KIND and result.peak.rise_bytes >= 95 * 10**6
+    assert read_png_settings(result.paths[0]) == plain.settings[0]  # same settings: remaking it is unchanged
 
 
 def test_lcm_is_refused_for_a_model_not_distilled_for_it(studio, tmp_path):
