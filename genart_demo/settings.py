@@ -17,6 +17,7 @@ MIN_GUIDANCE = 0.0  # classifier-free guidance scale lower bound (0 = guidance o
 MAX_GUIDANCE = 50.0  # upper bound; beyond this images are saturated noise
 MAX_SEED = 2**32 - 1  # torch.Generator.manual_seed accepts 0..2**64-1; A1111 seeds are 32-bit
 MAX_COMPARE_MODELS = 4  # compare mode runs at most this many models side by side
+MAX_GRID_CELLS = 64  # an X/Y/Z grid runs at most this many cells (X values x Y values x Z values)
 DEFAULT_MAX_PIXELS = 4096 * 4096  # largest input image (width x height) unless GENART_MAX_PIXELS says otherwise
 DEFAULT_EVAL_MAX_MB = 4096  # image bytes (unpacked, MB) one evaluation request may read unless GENART_EVAL_MAX_MB says
 MAX_ZIP_RATIO = 100  # a zip entry declaring it unpacks to more than this many times its packed size is refused...

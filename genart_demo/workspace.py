@@ -41,6 +41,11 @@ class Workspace:
         now = _dt.datetime.now()
         return self.outputs / now.strftime("%Y-%m-%d") / f"{now.strftime('%H%M%S-%f')}-{model_id}-{seed}{suffix}"
 
+    def grid_path(self) -> Path:
+        """outputs/grids/YYYY-MM-DD/HHMMSS-ffffff-grid.png: one X/Y/Z grid picture (its cells are ordinary outputs)."""
+        now = _dt.datetime.now()
+        return self.outputs / "grids" / now.strftime("%Y-%m-%d") / f"{now.strftime('%H%M%S-%f')}-grid.png"
+
     @property
     def runs(self) -> Path:
         """Leaderboard runs, one folder each (`genart leaderboard run --out` puts them here by default)."""
