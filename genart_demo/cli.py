@@ -19,6 +19,7 @@ from typing import Any, NoReturn
 
 from .cli_common import add_request_options, one_thread_for_standin, progress_line, request_from_args, studio_for
 from .cli_eval import add_eval_parser
+from .cli_grid import add_grid_parser
 from .cli_spaces import add_spaces_parser
 from .errors import InputError, TaskFailed
 from .loading import LoadError, offline_capable
@@ -201,6 +202,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         task.add_argument("--out", help="output folder (default: GENART_OUTPUT_DIR, else outputs)")
         task.set_defaults(func=cmd_task)
 
+    add_grid_parser(sub)
     add_eval_parser(sub)
     add_spaces_parser(sub)
     add_plugins(sub, argv)
