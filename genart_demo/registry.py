@@ -122,6 +122,9 @@ class ModelSpec:
     hide: tuple[str, ...] = ()  # controls hidden although the pipeline accepts them
     schedulers: tuple[str, ...] = ()  # explicit usable samplers; () = all compatible ones
     verified: str = ""  # how the repo id and class were checked
+    # AUTOMATIC1111's "Model hash" of single-file checkpoints of these weights (the first 10 hex digits of the file's
+    # sha256), so a PNG infotext naming one finds this entry; only hashes checked against a published sha256
+    hashes: tuple[str, ...] = ()
     scale: int = 0  # super-resolve: output side / input side
     control: str = ""  # ControlNet conditioning computed in the app, e.g. "canny"
     file: str = ""  # single-file checkpoints (GAN upscalers): the weights file in the repo
@@ -174,7 +177,7 @@ def _spec_from_table(model_id: str, table: Mapping[str, object]) -> ModelSpec:
     if table.get("kind", "pipeline") not in KINDS:
         raise ValueError(f"registry entry {model_id!r}: unknown kind {table['kind']!r}; allowed: {', '.join(KINDS)}")
     kwargs = {k: v for k, v in table.items() if k in _SPEC_FIELDS}
-    for key in ("tasks", "hide", "schedulers"):
+    for key in ("tasks", "hide", "schedulers", "hashes"):
         if key in kwargs:
             kwargs[key] = tuple(kwargs[key])
     extra = {k: v for k, v in table.items() if k not in _SPEC_FIELDS and k != "defaults"}

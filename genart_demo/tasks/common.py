@@ -21,7 +21,7 @@ from ..errors import InputError
 from ..fields import unencodable_at
 from ..media import save_png
 from ..registry import ModelSpec
-from ..run_settings import RunSettings
+from ..run_settings import ONE_PASS_SAMPLER, RunSettings
 from ..schedulers import build_scheduler, sampler
 from ..settings import MAX_GUIDANCE, MAX_SEED, MAX_STEPS, MIN_GUIDANCE
 from ..studio import Studio
@@ -52,6 +52,22 @@ class TaskRequest:
     def model_ids(self) -> tuple[str, ...]:
         """Registry ids of the models this request runs (ZeroGPU sizes its GPU time from them)."""
         return (self.model,)
+
+
+def request_from_run_settings(cls: type, settings: RunSettings, **fixed: Any) -> Any:
+    """A `cls` request remaking one output from its read-back settings: each request field the settings hold a value
+    for under the same name (a field a later version adds comes along), then `fixed`; the rest keep their defaults,
+    and a required field the settings lack (an input image) is None."""
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        value = getattr(settings, f.name, None)
+        if f.name == "scheduler" and value in ("", ONE_PASS_SAMPLER):  # none recorded, or a one-pass model's
+            continue
+        if value is not None:
+            values[f.name] = value
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            values[f.name] = None
+    return cls(**{**values, **fixed})
 
 
 @cache

@@ -16,7 +16,7 @@ from ..errors import InputError
 from ..fields import whole_number_text
 from ..peak_memory import PeakMemory, highest_peak, measure_peak
 from ..registry import GENERATE_TASKS, ModelSpec
-from ..run_settings import GenerateSettings
+from ..run_settings import GenerateSettings, RunSettings
 from ..safety import images_and_flags
 from ..settings import MAX_COMPARE_MODELS
 from ..studio import Studio
@@ -36,6 +36,7 @@ from .common import (
     model_settings,
     option,
     pipeline_params,
+    request_from_run_settings,
     resolve_seed,
     save_images,
     spec_for_tasks,
@@ -302,20 +303,12 @@ def generate_many(
     )
 
 
-def request_from_settings(settings: GenerateSettings) -> GenerateRequest:
-    """The request that remakes an image (one image: batch 1), from the settings read back out of its PNG."""
-    return GenerateRequest(
-        model=settings.model,
-        prompt=settings.prompt,
-        negative_prompt=settings.negative_prompt,
-        steps=settings.steps,
-        guidance=settings.guidance,
-        width=settings.width,
-        height=settings.height,
-        seed=settings.seed,
-        scheduler=settings.scheduler or None,
-        refine=settings.refine,
-        class_label=settings.class_index if settings.class_index is not None else settings.class_label,
+def request_from_settings(settings: RunSettings) -> GenerateRequest:
+    """The request that remakes an image (one image: batch 1), from the settings read back out of its PNG: every field
+    of the same name, the class by its index where one was recorded."""
+    index = getattr(settings, "class_index", None)
+    return request_from_run_settings(
+        GenerateRequest, settings, class_label=index if index is not None else getattr(settings, "class_label", None)
     )
 
 

@@ -13,7 +13,7 @@ from PIL import Image, ImageFilter, ImageOps
 from ..errors import InputError
 from ..imageio import load_image, load_mask
 from ..registry import ModelSpec
-from ..run_settings import InpaintSettings
+from ..run_settings import InpaintSettings, RunSettings
 from ..safety import images_and_flags
 from ..studio import Studio
 from .common import (
@@ -34,6 +34,7 @@ from .common import (
     model_settings,
     option,
     pipeline_params,
+    request_from_run_settings,
     resolve_seed,
     save_images,
     spec_for_tasks,
@@ -234,3 +235,16 @@ def _run(
         use_sampler(entry, settings.scheduler)
         with step_progress(entry.pipe, kwargs, progress, total, 0, f"{entry.spec.id}: inpainting"):
             return images_and_flags(entry.run(kwargs))
+
+
+def request_from_settings(settings: RunSettings) -> InpaintRequest:
+    """The request that remakes an output (batch 1) from settings read back out of a PNG, without its image and mask,
+    which a PNG does not hold. An inpaint PNG's width x height is its canvas: the request's size is the working
+    size it recorded (work_*); where none is recorded (another task's, an A1111 text), its size is."""
+    return request_from_run_settings(
+        InpaintRequest,
+        settings,
+        width=getattr(settings, "work_width", None) or getattr(settings, "width", None),
+        height=getattr(settings, "work_height", None) or getattr(settings, "height", None),
+        batch=1,
+    )

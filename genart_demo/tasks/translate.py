@@ -14,7 +14,7 @@ from ..errors import InputError
 from ..imagefit import FIT_MODES, fit_image
 from ..imageio import load_image
 from ..registry import ModelSpec
-from ..run_settings import TranslateSettings
+from ..run_settings import RunSettings, TranslateSettings
 from ..safety import images_and_flags
 from ..studio import Studio
 from .common import (
@@ -35,6 +35,7 @@ from .common import (
     model_settings,
     option,
     pipeline_params,
+    request_from_run_settings,
     resolve_seed,
     save_images,
     spec_for_tasks,
@@ -197,3 +198,9 @@ def _run_diffusion(
         use_sampler(entry, settings.scheduler)
         with step_progress(entry.pipe, kwargs, progress, total, 0, f"{entry.spec.id}: denoising"):
             return images_and_flags(entry.run(kwargs))
+
+
+def request_from_settings(settings: RunSettings) -> TranslateRequest:
+    """The request that remakes an output (batch 1) from settings read back out of a PNG, without its input image,
+    which a PNG does not hold (image None)."""
+    return request_from_run_settings(TranslateRequest, settings, batch=1)

@@ -13,7 +13,7 @@ from ..errors import InputError
 from ..imagefit import same_aspect
 from ..imageio import load_image
 from ..registry import ModelSpec
-from ..run_settings import UpscaleSettings
+from ..run_settings import RunSettings, UpscaleSettings
 from ..safety import any_flagged, images_and_flags
 from ..studio import Studio
 from .common import (
@@ -28,6 +28,7 @@ from .common import (
     model_settings,
     option,
     pipeline_params,
+    request_from_run_settings,
     resolve_seed,
     save_images,
     spec_for_tasks,
@@ -214,3 +215,9 @@ def _reference_metrics(
         scores[f"{name}psnr"] = round(float(psnr(t, r)[0]), 4)
         scores[f"{name}ssim"] = round(float(ssim(t, r)[0]), 6)
     return scores
+
+
+def request_from_settings(settings: RunSettings) -> UpscaleRequest:
+    """The request that remakes an output from settings read back out of a PNG, without its input image, which a PNG
+    does not hold (image None)."""
+    return request_from_run_settings(UpscaleRequest, settings)

@@ -16,7 +16,7 @@ from ..errors import InputError
 from ..imagefit import fit_image
 from ..imageio import load_image
 from ..registry import ModelSpec
-from ..run_settings import VideoSettings
+from ..run_settings import RunSettings, VideoSettings
 from ..safety import nsfw_flags
 from ..studio import Studio
 from ..video import MAX_FPS, MIN_FPS, frame_strip, write_gif, write_mp4
@@ -36,6 +36,7 @@ from .common import (
     model_settings,
     option,
     pipeline_params,
+    request_from_run_settings,
     resolve_seed,
     spec_for_tasks,
     step_progress,
@@ -233,3 +234,9 @@ def generate_video(
     return VideoResult(
         mp4, gif, frame_strip(frames), frames, settings, notes, studio.runs_standin(spec), time.perf_counter() - started
     )
+
+
+def request_from_settings(settings: RunSettings) -> VideoRequest:
+    """The request that remakes a video from settings read back out of its mp4 (or a PNG), without an image-to-video
+    model's input image, which the file does not hold."""
+    return request_from_run_settings(VideoRequest, settings, image=None)
