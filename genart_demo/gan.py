@@ -1,4 +1,5 @@
-"""GAN image translators (pix2pix U-Net, CycleGAN ResNet): the class table, inference, and tiny stand-ins."""
+"""genart's GANs (pix2pix U-Net and CycleGAN ResNet translators, a StyleGAN sampler): the class table, inference,
+and tiny stand-ins."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from torch import nn
 
 from .atomic import atomic_folder
 from .gan_nets import CycleGANResnetGenerator, Pix2PixUNetGenerator, ResnetBlock
+from .stylegan_nets import StyleGANGenerator
 from .workspace import Workspace
 
 __all__ = [
@@ -23,6 +25,7 @@ __all__ = [
     "CycleGANResnetGenerator",
     "Pix2PixUNetGenerator",
     "ResnetBlock",
+    "StyleGANGenerator",
     "build_gan_standin",
     "default_config",
     "ensure_gan_standin",
@@ -34,11 +37,18 @@ __all__ = [
 ]
 
 STANDIN_VERSION = 2  # bump when a layout or a stand-in config changes: cached stand-ins are keyed on it
-STANDIN_NGF = 8  # stand-ins keep the real layout (every key name) and shrink only the base width ngf
+STANDIN_NGF = 8  # stand-ins keep the real layout (every key name) and shrink only the base width ngf...
+STANDIN_WIDTHS = {
+    "ngf": STANDIN_NGF,
+    "z_dim": 16,
+    "w_dim": 16,
+    "width": 16,
+}  # ...or a StyleGAN's latent and channel widths
 
 GAN_CLASSES: dict[str, type[nn.Module]] = {
     "Pix2PixUNetGenerator": Pix2PixUNetGenerator,
     "CycleGANResnetGenerator": CycleGANResnetGenerator,
+    "StyleGANGenerator": StyleGANGenerator,  # unconditional: called like a pipeline, see stylegan_nets
 }
 
 
@@ -97,10 +107,11 @@ def translate_image(model: nn.Module, image: Image.Image) -> Image.Image:
 # Tiny stand-ins
 # ---------------------------------------------------------------------------------------------------------------
 
-# Each stand-in is its class's real config (the constructor defaults) with only the base width shrunk: the same key
+# Each stand-in is its class's real config (the constructor defaults) with only its widths shrunk: the same key
 # names, the same depth and size rules, 1/64 of the parameters or fewer.
 STANDIN_CONFIGS: dict[str, dict[str, Any]] = {
-    name: {**default_config(cls), "ngf": STANDIN_NGF} for name, cls in GAN_CLASSES.items()
+    name: {**(config := default_config(cls)), **{k: v for k, v in STANDIN_WIDTHS.items() if k in config}}
+    for name, cls in GAN_CLASSES.items()
 }
 
 

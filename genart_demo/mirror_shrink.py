@@ -42,6 +42,7 @@ DEPTH_KEYS = (
 )
 TEXT_KEYS = ("hidden_size", "intermediate_size", "projection_dim", "d_model", "d_ff", "encoder_ffn_dim")
 GAN_SIZES = {"ngf": 8, "n_blocks": 2, "num_downs": 5}  # genart_demo.gan's generators: filters, blocks, levels
+STYLEGAN_SIZES = {"z_dim": 16, "w_dim": 16, "width": 16}  # genart_demo.stylegan_nets: latent and channel widths
 TOKEN_ID_KEYS = ("bos_token_id", "eos_token_id", "pad_token_id", "decoder_start_token_id")
 
 
@@ -207,6 +208,8 @@ def _shrink(class_name: str, config: dict[str, Any], tokens: Mapping[str, int] |
         _shrink_transformer(class_name, config)
     elif "ngf" in config:  # a genart GAN (pix2pix U-Net, CycleGAN ResNet): its constructor's arguments
         config.update({k: v for k, v in GAN_SIZES.items() if k in config})
+    elif "w_dim" in config and "mapping_layers" in config:  # genart's StyleGAN (its config has no `width`: 512)
+        config.update(STYLEGAN_SIZES)
     elif any(key in config for key in TEXT_KEYS):
         _shrink_text(config, tokens)
     else:

@@ -36,13 +36,14 @@ CONTROLS = (
     "noise_level",
     "motion_bucket_id",
     "noise_aug",
+    "truncation",
 )
 # The controls each task's pipelines take (a test checks them against the diffusers signatures);
 # an entry's `hide` removes ones its checkpoint ignores, "scheduler" shows only with 2+ samplers, and
 # strength / image_guidance / noise_level show only where the entry's defaults give them a value.
 TASK_CONTROLS = {
     "text-to-image": ("prompt", "negative_prompt", "guidance", "size", "scheduler"),
-    "unconditional": ("scheduler",),
+    "unconditional": ("scheduler", "truncation"),
     "class-conditional": ("class_label", "guidance", "scheduler"),
     "image-to-image": ("prompt", "negative_prompt", "guidance", "size", "scheduler", "strength", "image_guidance"),
     "inpaint": ("prompt", "negative_prompt", "guidance", "size", "scheduler", "strength"),
@@ -64,6 +65,7 @@ OPTIONAL_CONTROLS = (
     "noise_level",
     "motion_bucket_id",
     "noise_aug",
+    "truncation",
 )  # shown when the defaults set them (> 0)
 
 
@@ -95,6 +97,7 @@ class Defaults:
     decode_chunk: int = 0  # video: frames decoded at a time (bounds decoder memory); 0 = all at once
     motion_bucket_id: int = 0  # SVD: amount of motion (0 = not used)
     noise_aug: float = 0.0  # SVD: noise added to the conditioning image (0 = not used)
+    truncation: float = 0.0  # GANs: default truncation psi, 0..1 (0 = not used: the pipeline takes no truncation_psi)
 
 
 @dataclass(frozen=True)

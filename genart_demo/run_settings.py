@@ -37,6 +37,7 @@ A1111_LABELS = (
     ("mask_blur", "Mask blur"),  # inpaint
     ("scale", "Postprocess upscale by"),  # upscale
     ("class_label", "Class"),
+    ("truncation", "Truncation psi"),
     ("standin", "Stand-in"),
     ("nsfw_flagged", "NSFW flagged"),
 )
@@ -217,6 +218,7 @@ class GenerateSettings(RunSettings):
     refine: bool = False  # SDXL: the last 20% of denoising by the refiner
     class_index: int | None = None  # class-conditional: the ImageNet index
     class_label: str | None = None  # ... and its name
+    truncation: float | None = None  # GANs: truncation psi (0 = the average image, 1 = none)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -102,7 +102,7 @@ def _write_weights(state: dict, files: tuple[str, ...], folder) -> dict:
     return {"pytorch_model.bin": folder / "pytorch_model.bin"}
 
 
-@pytest.mark.parametrize("name", sorted(gan.GAN_CLASSES))
+@pytest.mark.parametrize("name", sorted(GAN_IDS))
 def test_the_real_checkpoint_layout_loads_strictly_through_the_loader(name, tmp_path, monkeypatch, settings):
     """A checkpoint with exactly the real repo's keys and shapes, served as the repo serves it (no config.json; the
     weights file the Hub facts list), loads through load_pipeline into the registry's class, every tensor taken."""
@@ -123,7 +123,7 @@ def test_the_real_checkpoint_layout_loads_strictly_through_the_loader(name, tmp_
     assert all(torch.equal(loaded[k], v) for k, v in state.items())  # every tensor came from the file
 
 
-@pytest.mark.parametrize("name", sorted(gan.GAN_CLASSES))
+@pytest.mark.parametrize("name", sorted(GAN_IDS))
 def test_the_standin_has_the_real_key_names_and_depth(name):
     real = CHECKPOINT_SHAPES[name]()
     standin = gan.build_gan_standin(name).state_dict()
@@ -167,7 +167,7 @@ def _image(w: int, h: int, seed: int = 0) -> Image.Image:
     return Image.fromarray(np.random.RandomState(seed).randint(0, 256, (h, w, 3), dtype=np.uint8))
 
 
-@pytest.mark.parametrize("name", sorted(gan.GAN_CLASSES))
+@pytest.mark.parametrize("name", sorted(GAN_IDS))
 def test_standin_roundtrip_identical(name, cache_dir):
     path = gan.ensure_gan_standin(name, cache_dir)
     assert path == cache_dir / "standins" / f"{name}-v{gan.STANDIN_VERSION}"
@@ -230,7 +230,7 @@ def test_grayscale_io():
     assert out.mode == "RGB" and out.size == (32, 32)
 
 
-@pytest.mark.parametrize("name", sorted(gan.GAN_CLASSES))
+@pytest.mark.parametrize("name", sorted(GAN_IDS))
 def test_offline_the_cached_real_layout_loads_without_a_config(name, tmp_path, settings):
     """Offline, a GAN repo in the local Hub cache (weights only, no config.json, as on the Hub) loads for real: the
     Hub mixin alone would fail, since it forgives a missing config.json only when the Hub answers 404."""

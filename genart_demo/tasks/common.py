@@ -72,7 +72,12 @@ def request_from_run_settings(cls: type, settings: RunSettings, **fixed: Any) ->
 
 @cache
 def pipeline_params(pipeline_class: str) -> frozenset[str]:
-    """Argument names of a diffusers pipeline's __call__ (imports the class; allocates nothing)."""
+    """Argument names of a diffusers pipeline's __call__, or of a genart GAN's forward (a torch module's __call__
+    passes its arguments on to forward); imports the class, allocates nothing."""
+    from ..gan import GAN_CLASSES  # lazy: imports torch (seconds); only a model run needs it
+
+    if pipeline_class in GAN_CLASSES:
+        return frozenset(inspect.signature(GAN_CLASSES[pipeline_class].forward).parameters)
     import diffusers  # lazy: importing diffusers takes seconds; the app serves before any pipeline is needed
 
     return frozenset(inspect.signature(getattr(diffusers, pipeline_class).__call__).parameters)

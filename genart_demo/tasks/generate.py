@@ -30,6 +30,7 @@ from .common import (
     check_scheduler,
     check_size,
     check_steps,
+    check_unit_interval,
     generators,
     is_blank,
     locked_prompt_warnings,
@@ -65,6 +66,7 @@ class GenerateRequest(TaskRequest):
     scheduler: str | None = option(None, "sampler name, e.g. 'DPM++ 2M Karras' (default: the model's)")
     class_label: str | int | None = option(None, "class-conditional models: ImageNet class name or index")
     refine: bool = option(False, "SDXL: hand the last 20%% of denoising to the refiner")
+    truncation: float | None = option(None, "GANs: truncation psi 0..1, 0 = the average image (default: the model's)")
 
 
 @dataclass(frozen=True)
@@ -116,8 +118,16 @@ def _check_request(studio: Studio, req: GenerateRequest) -> tuple[ModelSpec, Gen
         height=height,
         scheduler=scheduler,
         refine=bool(req.refine),
+        truncation=_truncation(spec, req.truncation),
     )
     return spec, settings
+
+
+def _truncation(spec: ModelSpec, psi: float | None) -> float | None:
+    """The truncation psi a GAN samples with (checked, 0..1); None for models without it."""
+    if "truncation" not in spec.controls():
+        return None
+    return check_unit_interval("Truncation psi", spec.defaults.truncation if psi is None else psi)
 
 
 def _class_id(pipe: Any, label: str | int | None) -> tuple[int, str]:
@@ -159,6 +169,8 @@ def _pipeline_kwargs(entry: LoadedPipeline, settings: GenerateSettings, batch: i
         kwargs["class_labels"] = [settings.class_index] * batch
     if "guidance_scale" in params:
         kwargs["guidance_scale"] = settings.guidance
+    if "truncation_psi" in params:
+        kwargs["truncation_psi"] = settings.truncation
     if "height" in params and "width" in params:
         kwargs["height"], kwargs["width"] = settings.height, settings.width
     if "clean_caption" in params:
