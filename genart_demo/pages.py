@@ -26,11 +26,14 @@ class Page:
     builder: str  # "module:function": function(studio[, service]) adding the page's components to the app being built
     order: int  # tabs appear in increasing order
     service: str = ""  # "module:function": function(studio) -> the process-wide object passed to the builder
+    sends: bool = False  # its builder takes the app's send-to links (ui.send_to.SendTargets) as keyword `sends`
 
-    def build(self, studio: Any, service: Any = None) -> Any:
-        """Add the page's components to the gr.Blocks being built (imports its module, and so Gradio, now)."""
+    def build(self, studio: Any, service: Any = None, sends: Any = None) -> Any:
+        """Add the page's components to the gr.Blocks being built (imports its module, and so Gradio, now); `sends`
+        reaches only a page that takes it (None: a page shown alone, with no other tab to link to)."""
         build = EntryPoint(self.key, self.builder, ENTRY_POINT_GROUP).load()
-        return build(studio, service) if self.service else build(studio)
+        kwargs = {"sends": sends} if self.sends else {}
+        return build(studio, service, **kwargs) if self.service else build(studio, **kwargs)
 
     def open_service(self, studio: Any) -> Any:
         """The process-wide object this page needs (None when it needs none); call once per process."""
@@ -38,12 +41,14 @@ class Page:
 
 
 CORE_PAGES = (
-    Page("generate", "Generate", "genart_demo.ui.generate:build_generate_ui", 10),
-    Page("translate", "Translate", "genart_demo.ui.translate:build_translate_ui", 20),
-    Page("inpaint", "Inpaint", "genart_demo.ui.inpaint:build_inpaint_ui", 30),
-    Page("upscale", "Super-resolve", "genart_demo.ui.upscale:build_upscale_ui", 40),
-    Page("video", "Video", "genart_demo.ui.video:build_video_ui", 50),
+    Page("generate", "Generate", "genart_demo.ui.generate:build_generate_ui", 10, sends=True),
+    Page("grid", "Grid", "genart_demo.ui.grid:build_grid_ui", 15),
+    Page("translate", "Translate", "genart_demo.ui.translate:build_translate_ui", 20, sends=True),
+    Page("inpaint", "Inpaint", "genart_demo.ui.inpaint:build_inpaint_ui", 30, sends=True),
+    Page("upscale", "Super-resolve", "genart_demo.ui.upscale:build_upscale_ui", 40, sends=True),
+    Page("video", "Video", "genart_demo.ui.video:build_video_ui", 50, sends=True),
     Page("evaluate", "Evaluate", "genart_demo.ui.evaluate:build_evaluate_ui", 60),
+    Page("png_info", "PNG info", "genart_demo.ui.png_info:build_png_info_ui", 65, sends=True),
 )
 
 

@@ -69,6 +69,7 @@ SPACE_APIS = {
     },
 }
 SPACE_APIS["studio"] = set().union(*SPACE_APIS.values()) | {
+    "grid",
     "translate",
     "inpaint",
     "evaluate",
