@@ -33,6 +33,8 @@ A1111_LABELS = (
     ("size", "Size"),
     ("model", "Model"),
     ("repo", "Model repo"),
+    ("variation_seed", "Variation seed"),  # A1111's subseed
+    ("variation_strength", "Variation seed strength"),  # ... and subseed_strength
     ("strength", "Denoising strength"),  # img2img, inpaint
     ("mask_blur", "Mask blur"),  # inpaint
     ("scale", "Postprocess upscale by"),  # upscale
@@ -218,6 +220,8 @@ class GenerateSettings(RunSettings):
     refine: bool = False  # SDXL: the last 20% of denoising by the refiner
     class_index: int | None = None  # class-conditional: the ImageNet index
     class_label: str | None = None  # ... and its name
+    variation_seed: int | None = None  # A1111's variation seed (image i: the request's + i); None = no variation
+    variation_strength: float | None = None  # 0..1: initial noise = slerp(strength, noise(seed), noise(variation_seed))
     truncation: float | None = None  # GANs: truncation psi (0 = the average image, 1 = none)
 
 

@@ -211,3 +211,39 @@ def test_every_task_class_is_frozen_and_named():
     assert set(TASK_SETTINGS) == {"generate", "translate", "inpaint", "upscale", "video"}
     with pytest.raises(AttributeError):
         EXAMPLES[0].seed = 1  # frozen
+
+
+VARIED = GenerateSettings(
+    model="sd15",
+    prompt="a fox",
+    steps=2,
+    guidance=7.5,
+    width=64,
+    height=64,
+    scheduler="Euler",
+    seed=42,
+    variation_seed=7,
+    variation_strength=0.3,
+)
+
+
+def test_variation_seed_is_written_with_a1111s_labels_and_read_back_by_both_readers(tmp_path):
+    text = VARIED.parameters_text()
+    assert "Model: sd15, Variation seed: 7, Variation seed strength: 0.3" in text.split("\n")[-1]
+    back = RunSettings.from_parameters_text(text)
+    assert (back.variation_seed, back.variation_strength) == (7, 0.3) and back.extra == {}
+    path = save_png(Image.new("RGB", (8, 8)), tmp_path / "varied.png", VARIED)
+    chunks = Image.open(path).text
+    assert json.loads(chunks["genart"])["variation_seed"] == 7 and read_png_settings(path) == VARIED
+    assert RunSettings.from_parameters_text(chunks["parameters"]).variation_strength == 0.3
+
+
+def test_no_variation_writes_no_variation_labels():
+    assert "Variation" not in EXAMPLES[0].parameters_text()
+    assert "variation_seed" not in EXAMPLES[0].to_metadata()
+
+
+def test_another_tools_variation_seed_is_read():
+    text = "a castle\nSteps: 20, Sampler: Euler a, CFG scale: 7, Seed: 1, Variation seed: 99, Variation seed strength: 0.25"
+    back = RunSettings.from_parameters_text(text)
+    assert (back.seed, back.variation_seed, back.variation_strength, back.extra) == (1, 99, 0.25, {})

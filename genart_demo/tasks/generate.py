@@ -45,6 +45,7 @@ from .common import (
     use_sampler,
     workspace_for,
 )
+from .variation import check_variation, nth_seed, varied_noise
 
 DEFAULT_CLASS = 207  # ImageNet "golden retriever": the class DiT examples use when none is chosen
 REFINER_SPLIT = 0.8  # SDXL base denoises the first 80% of the schedule, the refiner the rest
@@ -66,6 +67,8 @@ class GenerateRequest(TaskRequest):
     scheduler: str | None = option(None, "sampler name, e.g. 'DPM++ 2M Karras' (default: the model's)")
     class_label: str | int | None = option(None, "class-conditional models: ImageNet class name or index")
     refine: bool = option(False, "SDXL: hand the last 20%% of denoising to the refiner")
+    variation_seed: int = option(-1, "AUTOMATIC1111's variation seed, -1 = random; image i uses variation_seed + i")
+    variation_strength: float = option(0.0, "0..1: initial noise slerped from the seed's to the variation seed's")
     truncation: float | None = option(None, "GANs: truncation psi 0..1, 0 = the average image (default: the model's)")
 
 
@@ -118,6 +121,7 @@ def _check_request(studio: Studio, req: GenerateRequest) -> tuple[ModelSpec, Gen
         height=height,
         scheduler=scheduler,
         refine=bool(req.refine),
+        variation_strength=check_variation(spec, req.variation_seed, req.variation_strength),
         truncation=_truncation(spec, req.truncation),
     )
     return spec, settings
@@ -187,6 +191,8 @@ def generate(
     started = time.perf_counter()
     spec, settings = _check_request(studio, req)
     settings = replace(settings, seed=resolve_seed(req.seed))
+    if settings.variation_strength:
+        settings = replace(settings, variation_seed=resolve_seed(req.variation_seed))
     entry = studio.cache.get(studio.registry.get(spec.id))
     refiner = studio.cache.get(studio.registry.get(spec.refiner), keep=(spec.id,)) if req.refine else None
     warnings = locked_prompt_warnings(entry, settings.prompt, spec.defaults.max_sequence_length)
@@ -200,7 +206,11 @@ def generate(
         total = steps  # one denoising loop covers the whole batch
         if refiner is not None:  # base and refiner each walk their share of one `steps` schedule
             kwargs.update(output_type="latent", denoising_end=REFINER_SPLIT)
-        with step_progress(entry.pipe, kwargs, progress, total, 0, f"{spec.id}: denoising") as done:
+        variation = settings.variation_seed, settings.variation_strength
+        with (
+            step_progress(entry.pipe, kwargs, progress, total, 0, f"{spec.id}: denoising") as done,
+            varied_noise(entry.pipe, kwargs["generator"], *variation),
+        ):
             output = entry.run(kwargs)
     peak = meter.result
     if refiner is not None:
@@ -209,7 +219,14 @@ def generate(
         peak = highest_peak(peak, refined.result)
     images, flags = images_and_flags(output)
     per_image = [
-        replace(settings, seed=settings.seed + i, width=img.width, height=img.height, nsfw_flagged=flag)
+        replace(
+            settings,
+            seed=settings.seed + i,
+            variation_seed=nth_seed(settings.variation_seed, i),
+            width=img.width,
+            height=img.height,
+            nsfw_flagged=flag,
+        )
         for i, (img, flag) in enumerate(zip(images, flags))
     ]
     paths = save_images(images, per_image, workspace_for(studio, output_dir))
@@ -248,7 +265,8 @@ def checked_settings(studio: Studio, req: GenerateRequest) -> GenerateSettings:
     return _check_request(studio, req)[1]
 
 
-_PER_IMAGE = ("prompt", "negative_prompt", "seed", "extra")  # what may differ between the requests of one generate_many
+# what may differ between the requests of one generate_many
+_PER_IMAGE = ("prompt", "negative_prompt", "seed", "variation_seed", "extra")
 
 
 def generate_many(
@@ -276,6 +294,7 @@ def generate_many(
                 f"settings; {req.model!r} with prompt {req.prompt[:40]!r} differs in: {', '.join(differ)}."
             )
     seeds = [resolve_seed(r.seed) for r in requests]
+    variation_seeds = [resolve_seed(r.variation_seed) if shared.variation_strength else None for r in requests]
     entry = studio.cache.get(studio.registry.get(spec.id))
     warnings = [
         w
@@ -296,7 +315,10 @@ def generate_many(
             kwargs.pop("negative_prompt", None)
             if "negative_prompt" in pipeline_params(type(entry.pipe).__name__) and any(negatives):
                 kwargs["negative_prompt"] = negatives  # "" encodes as the pipeline's own empty negative
-        with step_progress(entry.pipe, kwargs, progress, shared.steps, 0, f"{spec.id}: denoising"):
+        with (
+            step_progress(entry.pipe, kwargs, progress, shared.steps, 0, f"{spec.id}: denoising"),
+            varied_noise(entry.pipe, kwargs["generator"], variation_seeds, shared.variation_strength),
+        ):
             images, flags = images_and_flags(entry.run(kwargs))
     per_image = [
         replace(
@@ -304,11 +326,12 @@ def generate_many(
             prompt=s.prompt,
             negative_prompt=s.negative_prompt,
             seed=seed,
+            variation_seed=variation_seed,
             width=img.width,
             height=img.height,
             nsfw_flagged=flag,
         )
-        for (_, s), seed, img, flag in zip(checked, seeds, images, flags)
+        for (_, s), seed, variation_seed, img, flag in zip(checked, seeds, variation_seeds, images, flags)
     ]
     return GenerateResult(
         list(images), [], per_image, warnings, studio.runs_standin(spec), time.perf_counter() - started
@@ -333,9 +356,10 @@ def compare(
     if not 1 <= len(model_ids) <= MAX_COMPARE_MODELS:
         raise InputError(f"Compare takes 1 to {MAX_COMPARE_MODELS} models; got {len(model_ids)}.")
     seed = resolve_seed(req.request.seed)  # one seed for every model, drawn once
+    variation_seed = resolve_seed(req.request.variation_seed)  # ... and one variation seed
     requests = []
     for model_id in model_ids:
-        one = replace(req.request, model=model_id, seed=seed)
+        one = replace(req.request, model=model_id, seed=seed, variation_seed=variation_seed)
         if req.own_defaults:
             one = replace(one, steps=None, guidance=None, width=None, height=None, scheduler=None, refine=False)
         _check_request(studio, one)  # refuse before any model runs

@@ -105,6 +105,11 @@ def build_generate_ui(studio: Studio) -> gr.Column:
                         first.samplers(), value=d.scheduler, label="Scheduler", allow_custom_value=True
                     )
                 refine = gr.Checkbox(False, label="Finish with the SDXL refiner", visible=bool(first.refiner))
+                with gr.Accordion("Variation seed", open=False), gr.Row():  # AUTOMATIC1111's, same names
+                    variation_seed = gr.Number(
+                        -1, label="Variation seed (-1 = random)", precision=0, minimum=-1, maximum=MAX_SEED
+                    )
+                    variation_strength = gr.Slider(0, 1, value=0, step=0.01, label="Variation strength")
                 run = gr.Button("Generate", variant="primary", elem_id="generate-button")
             with gr.Column(scale=3):
                 gallery = result_gallery("Images", elem_id="generate-gallery")
@@ -152,6 +157,8 @@ def build_generate_ui(studio: Studio) -> gr.Column:
             "batch": batch,
             "scheduler": scheduler,
             "refine": refine,
+            "variation_seed": variation_seed,
+            "variation_strength": variation_strength,
         }
 
         follow_model(
@@ -193,6 +200,8 @@ def build_generate_ui(studio: Studio) -> gr.Column:
             "class_label": compare_class,
             **{k: form[k] for k in ("steps", "guidance", "width", "height", "seed", "scheduler")},
             "own_defaults": own_defaults,
+            "variation_seed": variation_seed,  # after own_defaults: earlier /compare callers keep their positions
+            "variation_strength": variation_strength,
         }
 
         def on_compare(progress=gr.Progress(), models=None, own_defaults=True, **values):
