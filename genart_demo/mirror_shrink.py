@@ -163,6 +163,28 @@ def _shrink_text(config: dict[str, Any], tokens: Mapping[str, int] | None) -> No
                 config[key] = tokens[key]
 
 
+def _shrink_uvit(class_name: str, config: dict[str, Any]) -> None:
+    """aMUSEd's U-ViT (UVit2DModel): its conv blocks' channels and heads, the transformer's width and heads, depths,
+    and the widths it shares with the CLIP text encoder (hidden states, pooled projection) and with the five
+    micro-conditions (micro_cond_embed_dim = 5 x micro_cond_encode_dim, so both divide by the same factor).
+    The codebook and vocabulary sizes are the VQ-GAN's token ids and stay as they are."""
+    config["hidden_size"], config["num_attention_heads"] = TRANSFORMER_HEADS * TRANSFORMER_HEAD_DIM, TRANSFORMER_HEADS
+    config["block_out_channels"], config["block_num_heads"] = (
+        TRANSFORMER_HEADS * TRANSFORMER_HEAD_DIM,
+        TRANSFORMER_HEADS,
+    )
+    config["in_channels"] = LEVEL_BASE  # the token embedding's width, inside the model
+    for key in ("num_hidden_layers", "num_res_blocks"):
+        config[key] = _depth(config[key])
+    for key in ("intermediate_size", "cond_embed_dim", "encoder_hidden_size", "micro_cond_encode_dim"):
+        config[key] = embed(config[key], key)
+    config["micro_cond_embed_dim"] = embed(config["micro_cond_embed_dim"], "micro_cond_embed_dim")
+
+
+# Models whose config names its widths in a way no generic rule above reads: class name -> its shrink.
+CLASS_SHRINKS = {"UVit2DModel": _shrink_uvit}
+
+
 def _shrink_clip_pair(config: dict[str, Any], tokens: Mapping[str, int] | None) -> None:
     """A CLIPConfig (Stable Diffusion's safety checker): its text and vision towers and their shared projection."""
     for key in ("text_config", "vision_config", "text_config_dict", "vision_config_dict"):
@@ -200,7 +222,9 @@ def _plain(value: Any) -> Any:
 
 
 def _shrink(class_name: str, config: dict[str, Any], tokens: Mapping[str, int] | None) -> dict[str, Any]:
-    if config.get("model_type") == "clip" or "vision_config" in config or "vision_config_dict" in config:
+    if class_name in CLASS_SHRINKS:
+        CLASS_SHRINKS[class_name](class_name, config)
+    elif config.get("model_type") == "clip" or "vision_config" in config or "vision_config_dict" in config:
         _shrink_clip_pair(config, tokens)
     elif "block_out_channels" in config:
         _shrink_levels(class_name, config)

@@ -52,6 +52,7 @@ SAMPLERS: Mapping[str, Sampler] = MappingProxyType(
             Sampler("Flow Euler", "FlowMatchEulerDiscreteScheduler", "flow"),
             Sampler("CogVideoX DDIM", "CogVideoXDDIMScheduler", "cogvideox-ddim"),  # CogVideoX entries list both
             Sampler("CogVideoX DPM", "CogVideoXDPMScheduler", "cogvideox-dpm"),
+            Sampler("aMUSEd", "AmusedScheduler", "masked"),  # unmasks VQ tokens by confidence: masked models only
         )
     }
 )

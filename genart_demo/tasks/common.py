@@ -99,6 +99,32 @@ def generators(seed: int, count: int) -> list:
     return [torch.Generator("cpu").manual_seed(seed + i) for i in range(count)]
 
 
+@cache
+def takes_generator_list(pipeline_class: str) -> bool:
+    """Whether a pipeline's `generator` argument takes a list, one per image (most do; aMUSEd's and unCLIP's take
+    a single generator, from the annotation of their __call__)."""
+    import diffusers  # lazy: importing diffusers takes seconds; the app serves before any pipeline is needed
+
+    cls = getattr(diffusers, pipeline_class, None)
+    param = inspect.signature(cls.__call__).parameters.get("generator") if cls is not None else None
+    return param is None or "list" in str(param.annotation).lower()
+
+
+def generator_arg(pipeline_class: str, seed: int, count: int) -> Any:
+    """The `generator` argument for `count` images: one generator per image (seed + i), or the single generator a
+    pipeline that takes only one needs; such a pipeline makes one image per call, since image i of a batch must be
+    remakeable alone from seed + i."""
+    gens = generators(seed, count)
+    if takes_generator_list(pipeline_class):
+        return gens
+    if count > 1:
+        raise InputError(
+            f"{pipeline_class} takes a single random generator, so it makes one image per call: batch must be 1; "
+            f"got {count}."
+        )
+    return gens[0]
+
+
 def check_steps(steps: Any) -> int:
     if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= MAX_STEPS:
         raise InputError(f"Steps must be a whole number from 1 to {MAX_STEPS}; got {steps!r}.")

@@ -31,6 +31,7 @@ from .common import (
     check_size,
     check_steps,
     check_unit_interval,
+    generator_arg,
     generators,
     is_blank,
     locked_prompt_warnings,
@@ -162,7 +163,8 @@ def _class_id(pipe: Any, label: str | int | None) -> tuple[int, str]:
 def _pipeline_kwargs(entry: LoadedPipeline, settings: GenerateSettings, batch: int) -> dict:
     """Arguments for the pipeline's __call__, using diffusers' own names; only those the class takes."""
     params, spec = pipeline_params(type(entry.pipe).__name__), entry.spec
-    kwargs: dict[str, Any] = {"num_inference_steps": settings.steps, "generator": generators(settings.seed, batch)}
+    kwargs: dict[str, Any] = {"num_inference_steps": settings.steps}
+    kwargs["generator"] = generator_arg(type(entry.pipe).__name__, settings.seed, batch)
     if spec.text_conditioned:
         kwargs["prompt"] = [settings.prompt] * batch
         if "negative_prompt" in params and settings.negative_prompt:

@@ -41,6 +41,7 @@ STANDIN_BUILDERS: dict[str, Callable[[], DiffusionPipeline | ModelMixin]] = {
     "PixArtSigmaPipeline": bt.build_pixart_sigma,
     "StableDiffusion3Pipeline": bt.build_sd3,
     "FluxPipeline": bt.build_flux,
+    "AmusedPipeline": bt.build_amused,
     "StableDiffusionImg2ImgPipeline": bi.build_sd_img2img,
     "StableDiffusionInstructPix2PixPipeline": bi.build_sd_instruct_pix2pix,
     "StableDiffusionControlNetPipeline": bi.build_sd_controlnet,

@@ -1,8 +1,10 @@
-"""Stand-in builders for the transformer pipelines: DiT, PixArt-Sigma, Stable Diffusion 3, Flux."""
+"""Stand-in builders for the transformer pipelines: DiT, PixArt-Sigma, Stable Diffusion 3, Flux, aMUSEd."""
 
 from __future__ import annotations
 
 from diffusers import (
+    AmusedPipeline,
+    AmusedScheduler,
     DDIMScheduler,
     DiTPipeline,
     DiTTransformer2DModel,
@@ -14,6 +16,8 @@ from diffusers import (
     PixArtTransformer2DModel,
     SD3Transformer2DModel,
     StableDiffusion3Pipeline,
+    UVit2DModel,
+    VQModel,
 )
 
 from .components import (
@@ -28,6 +32,8 @@ from .components import (
 from .tokenizers import make_clip_tokenizer, make_t5_tokenizer
 
 T5_DIM = 32  # d_model of the PixArt and Flux T5 encoders
+AMUSED_CODEBOOK = 8192  # VQ-GAN codes, as real: samplers are built from the repo's scheduler config (mask id 8255)
+AMUSED_VOCAB = 8256  # the U-ViT's token ids: the codes, then the mask token (the last id) and unused ids
 SD3_T5_DIM = 64  # SD3 zero-pads the concatenated CLIP-L/G states (32 + 32) up to T5's width, so T5 must be >= 64
 
 
@@ -134,4 +140,50 @@ def build_flux() -> FluxPipeline:
         text_encoder_2=t5_encoder(tokenizer_2, d_model=T5_DIM),
         tokenizer_2=tokenizer_2,
         transformer=transformer,
+    )
+
+
+def build_amused() -> AmusedPipeline:
+    """AmusedPipeline (amused/amused-256's layout): CLIP-L-style text encoder with projection, a U-ViT predicting
+    VQ-GAN tokens, and a five-level VQ-GAN (factor 16: 64 px <-> 4x4 tokens) decoding them by codebook lookup."""
+    tokenizer = make_clip_tokenizer(pad_token="!")  # the repo's tokenizer pads with '!'
+    vqvae = VQModel(
+        in_channels=3,
+        out_channels=3,
+        down_block_types=("DownEncoderBlock2D",) * 5,
+        up_block_types=("UpDecoderBlock2D",) * 5,
+        block_out_channels=(8,) * 5,
+        layers_per_block=1,
+        latent_channels=8,  # real: 64
+        num_vq_embeddings=AMUSED_CODEBOOK,
+        norm_num_groups=4,
+        sample_size=64,
+        lookup_from_codebook=True,  # the pipeline hands it token ids, not latents
+        mid_block_add_attention=False,
+        force_upcast=True,
+    )
+    transformer = UVit2DModel(
+        hidden_size=16,
+        num_attention_heads=2,
+        block_out_channels=16,
+        block_num_heads=2,
+        in_channels=8,
+        intermediate_size=32,
+        cond_embed_dim=TEXT_PROJECTION,  # the pooled, projected CLIP embedding
+        encoder_hidden_size=TEXT_HIDDEN,  # CLIP's penultimate hidden states
+        micro_cond_encode_dim=4,
+        micro_cond_embed_dim=5 * 4,  # five micro-conditions (size, crop, aesthetic score), each encoded to 4
+        vocab_size=AMUSED_VOCAB,
+        codebook_size=AMUSED_CODEBOOK,
+        num_hidden_layers=1,
+        num_res_blocks=1,
+        sample_size=4,  # tokens per side: 4 x 16 = 64 px by default
+    )
+    scheduler = AmusedScheduler(mask_token_id=AMUSED_VOCAB - 1, masking_schedule="cosine")
+    return AmusedPipeline(
+        vqvae=vqvae,
+        tokenizer=tokenizer,
+        text_encoder=clip_text_encoder_with_projection(tokenizer, hidden_act="quick_gelu"),
+        transformer=transformer,
+        scheduler=scheduler,
     )
