@@ -19,6 +19,13 @@ def _cast(value: Any, dtype) -> Any:
 
 
 def _module_dtype(module: Any):
+    """The dtype the module computes in: its library's own `dtype` where it has one (diffusers and transformers skip
+    the parameters they keep in float32, e.g. Wan's scale_shift_table, listed first), else its first parameter's."""
+    import torch  # lazy: only called while a model runs
+
+    own = getattr(module, "dtype", None)
+    if isinstance(own, torch.dtype):
+        return own
     return next((p.dtype for p in module.parameters()), None)
 
 

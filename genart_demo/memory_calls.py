@@ -23,7 +23,8 @@ def _tensor(model, *shape: int) -> torch.Tensor:
     """Float input in the model's dtype on its device: empty on the meta device, random elsewhere."""
     p = next(model.parameters())
     make = torch.empty if p.device.type == "meta" else torch.randn
-    return make(*shape, device=p.device, dtype=p.dtype)
+    # the library's own dtype skips parameters kept in float32 (Wan's first one, scale_shift_table)
+    return make(*shape, device=p.device, dtype=getattr(model, "dtype", p.dtype))
 
 
 def _ids(model, *shape: int) -> torch.Tensor:
@@ -105,17 +106,21 @@ def denoiser_call(model, n: int, h: int, w: int, f: int, text: int, pooled: int)
             tokens = f * (h // c.patch_size) * (w // c.patch_size)
             kw["image_rotary_emb"] = (e(tokens, c.attention_head_dim), e(tokens, c.attention_head_dim))
         return lambda: model(**kw)
+    if cls == "WanTransformer3DModel":
+        kw = {"hidden_states": e(n, c.in_channels, f, h, w), "timestep": e(n)}
+        kw["encoder_hidden_states"] = e(n, text, c.text_dim)
+        return lambda: model(**kw)
     return None
 
 
 def is_3d(vae) -> bool:
-    return "temporal_compression_ratio" in vae.config
+    return "temporal_compression_ratio" in vae.config or "temperal_downsample" in vae.config  # Wan spells it so
 
 
 def vae_call(vae, op: str, n: int, f: int, h: int, w: int) -> Callable:
     """vae.decode of (n, C, [f,] h, w) latents, or vae.encode of (n, 3, [f,] h, w) pixels."""
     c = vae.config
-    channels = c.in_channels if op == "encode" else (c.get("vq_embed_dim") or c.latent_channels)
+    channels = c.in_channels if op == "encode" else (c.get("vq_embed_dim") or c.get("latent_channels") or c.z_dim)
     x = _tensor(vae, n, channels, f, h, w) if is_3d(vae) else _tensor(vae, n, channels, h, w)
     kw = {"num_frames": n} if op == "decode" and "num_frames" in signature_params(type(vae), "decode") else {}
     return lambda: getattr(vae, op)(x, **kw)

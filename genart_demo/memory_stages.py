@@ -127,8 +127,11 @@ def _traced(key: tuple, dtype: str, call: tuple) -> int | None:
 
 def vae_factors(vae) -> tuple[int, int]:
     """(spatial, temporal) downsampling of an autoencoder, as its pipelines compute them."""
-    spatial = 2 ** (len(vae.config.block_out_channels) - 1)
-    return spatial, (vae.config.temporal_compression_ratio if is_3d(vae) else 1)
+    c = vae.config
+    if "temperal_downsample" in c:  # Wan's VAE: one halving per level, in time only where the flag says
+        return 2 ** len(c.temperal_downsample), 2 ** sum(c.temperal_downsample)
+    spatial = 2 ** (len(c.block_out_channels) - 1)
+    return spatial, (c.temporal_compression_ratio if is_3d(vae) else 1)
 
 
 def _tile(vae) -> tuple[int, int, int, int, float, float] | None:

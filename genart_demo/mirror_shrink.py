@@ -111,7 +111,7 @@ def _shrink_levels(class_name: str, config: dict[str, Any]) -> None:
 
 
 def _shrink_transformer(class_name: str, config: dict[str, Any]) -> None:
-    """Diffusion transformers (DiT, PixArt, SD3, FLUX, CogVideoX): heads, head width, layers, shared widths."""
+    """Diffusion transformers (DiT, PixArt, SD3, FLUX, CogVideoX, Wan): heads, head width, layers, shared widths."""
     inner = config["num_attention_heads"] * config["attention_head_dim"]
     head_dim = TRANSFORMER_HEAD_DIM
     if config.get("axes_dims_rope"):
@@ -134,6 +134,8 @@ def _shrink_transformer(class_name: str, config: dict[str, Any]) -> None:
         "caption_channels",
         "text_embed_dim",
         "time_embed_dim",
+        "text_dim",  # Wan: its UMT5 encoder's width
+        "ffn_dim",  # Wan: the feed-forward width (8960 for the 1.3B)
     ):
         if config.get(key):
             config[key] = new_inner if config[key] == inner else embed(config[key], key)
@@ -228,6 +230,8 @@ def _shrink(class_name: str, config: dict[str, Any], tokens: Mapping[str, int] |
         _shrink_clip_pair(config, tokens)
     elif "block_out_channels" in config:
         _shrink_levels(class_name, config)
+    elif "base_dim" in config and "dim_mult" in config:  # Wan's VAE: levels are base_dim x dim_mult, RMS norms
+        config["base_dim"], config["num_res_blocks"] = LEVEL_BASE, _depth(config["num_res_blocks"])
     elif isinstance(config.get("num_attention_heads"), int) and config.get("attention_head_dim"):
         _shrink_transformer(class_name, config)
     elif "ngf" in config:  # a genart GAN (pix2pix U-Net, CycleGAN ResNet): its constructor's arguments

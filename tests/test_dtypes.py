@@ -49,3 +49,26 @@ def test_cast_inputs_follows_the_module_dtype_and_keeps_timesteps():
     probe.float()  # an fp32 upcast (as SDXL's VAE does) is followed at call time
     probe(torch.zeros(1, 3, 4, 4, dtype=torch.float16), torch.tensor([981.5]))
     assert seen == [(torch.float16, torch.float32, torch.float16), (torch.float32, torch.float32, None)]
+
+
+def test_cast_inputs_uses_the_dtype_the_library_reports_over_float32_kept_parameters():
+    """Wan's transformer keeps its first parameter (scale_shift_table) in float32 under bfloat16; the pipeline hands
+    it bfloat16 latents, which must stay bfloat16 for its bfloat16 patch embedding."""
+    seen = []
+
+    class Kept(torch.nn.Module):
+        dtype = torch.bfloat16  # as diffusers' ModelMixin.dtype reports it, skipping _keep_in_fp32_modules
+
+        def __init__(self):
+            super().__init__()
+            self.scale_shift_table = torch.nn.Parameter(torch.zeros(1))  # float32, listed first
+            self.weight = torch.nn.Parameter(torch.zeros(1, dtype=torch.bfloat16))
+
+        def forward(self, sample):
+            seen.append(sample.dtype)
+            return sample
+
+    kept = Kept()
+    cast_inputs(kept)
+    kept(torch.zeros(1, 3, 4, 4, dtype=torch.bfloat16))
+    assert seen == [torch.bfloat16]

@@ -325,3 +325,17 @@ def test_models_command_prints_and_lists_plans(capsys, tmp_path, monkeypatch):
     )
     assert cog["weights_bytes"] == sum(c["bytes"] for c in cog["components"]) and cog["headroom_bytes"] > 19 * GIB
     assert list((tmp_path / "memory-plans").glob("*.json"))  # measurements kept for the next process
+
+
+def test_wan_plan_counts_the_hub_sized_weights_and_traces_every_stage():
+    """Wan 2.1 1.3B from its rebuilt configs: the parameter counts are the Hub's fp32 file sizes / 4 (transformer
+    shards 5.68 GB, UMT5 shards 22.73 GB, VAE 508 MB), and its transformer and Wan VAE are traced, in bfloat16."""
+    plan = plan_memory(REGISTRY.get("wan21-t2v-1-3b"), 24)
+    assert params(plan) == {
+        "wan21-t2v-1-3b/text_encoder": 5_680_910_336,
+        "wan21-t2v-1-3b/transformer": 1_418_996_800,
+        "wan21-t2v-1-3b/vae": 126_892_531,
+    }
+    assert {c.dtype for c in plan.components} == {"bfloat16"}
+    assert {s.name for s in plan.stages} == {"encode:text_encoder", "denoise", "decode"}
+    assert all(s.act() > 0 for s in plan.stages) and plan.peak_bytes < 24 * GIB

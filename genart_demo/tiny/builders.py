@@ -14,6 +14,7 @@ from . import builders_image as bi
 from . import builders_transformer as bt
 from . import builders_unet as bu
 from . import builders_video as bv
+from . import builders_video_flow as bvf
 from . import components
 from .table import (  # noqa: F401  (re-exported)
     STANDIN_CLASSES,
@@ -55,6 +56,7 @@ STANDIN_BUILDERS: dict[str, Callable[[], DiffusionPipeline | ModelMixin]] = {
     "AnimateDiffPipeline": bv.build_animatediff,
     "CogVideoXPipeline": bv.build_cogvideox,
     "StableVideoDiffusionPipeline": bv.build_svd,
+    "WanPipeline": bvf.build_wan,
     "AutoencoderKL": components.build_sd_vae,
     "AutoencoderKL@sdxl": components.build_sdxl_vae,
     "VQModel": components.build_vq_f4,

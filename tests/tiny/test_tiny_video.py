@@ -53,6 +53,7 @@ def test_video_keys_are_registered() -> None:
         "AnimateDiffPipeline",
         "CogVideoXPipeline",
         "StableVideoDiffusionPipeline",
+        "WanPipeline",
     }
     assert set(VIDEO_KEYS) <= set(STANDIN_BUILDERS) and set(VIDEO_KEYS) <= set(STANDIN_SIZES)
     assert (STANDIN_FRAMES["CogVideoXPipeline"] - 1) % 8 == 0  # CogVideoX: 8k + 1 frames come back exactly
@@ -116,3 +117,30 @@ def test_svd_input_image_steers_the_video(cache_dir: Path) -> None:
     pipe = load(key, cache_dir)
     flipped = gradient_image(STANDIN_SIZES[key]).transpose(Image.Transpose.FLIP_LEFT_RIGHT)
     assert not np.array_equal(generate(pipe, key), generate(pipe, key, image=flipped))
+
+
+def test_wan_standin_is_the_real_config_shrunk(cache_dir: Path) -> None:
+    """Every key of the committed Wan 2.1 1.3B configs survives except widths and depths (genart_demo.mirror_shrink)."""
+    from genart_demo.hubfacts import repo_facts
+
+    facts = repo_facts("Wan-AI/Wan2.1-T2V-1.3B-Diffusers")
+    wan = load("WanPipeline", cache_dir)
+    real = facts.json("transformer/config.json")
+    got = wan.transformer.config
+    assert (list(got.patch_size), got.in_channels, got.qk_norm, got.freq_dim) == (
+        [1, 2, 2],
+        16,
+        "rms_norm_across_heads",
+        256,
+    )
+    assert (got.num_layers, got.ffn_dim, got.text_dim) == (1, real["ffn_dim"] // 64, wan.text_encoder.config.d_model)
+    assert wan.vae.config.temperal_downsample == [False, True, True] and wan.vae.config.z_dim == 16
+    assert wan.vae.config.latents_std == facts.json("vae/config.json")["latents_std"]
+    assert wan.vae_scale_factor_spatial == 8 and wan.vae_scale_factor_temporal == 4
+    scheduler = wan.scheduler.config
+    assert (scheduler.flow_shift, scheduler.use_flow_sigmas, scheduler.prediction_type) == (
+        3.0,
+        True,
+        "flow_prediction",
+    )
+    assert type(wan.text_encoder).__name__ == "UMT5EncoderModel"
