@@ -11,6 +11,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ..errors import InputError
+from ..lora_spec import with_weight
 from ..settings import MAX_GRID_CELLS
 
 # "1-5", "1-5 (+2)", "10-4 (-3)", "1.5-3 (+0.5)": A1111's range forms (the step in brackets, 1 when left out)
@@ -90,6 +91,15 @@ def _strength(req: Any, value: float) -> Any:
     return replace(req, strength=value)
 
 
+def _lora_weight(req: Any, value: float) -> Any:
+    if not _has_field(req, "loras") or not req.loras.strip():
+        raise InputError(
+            "A LoRA weight axis sets the weight of the request's LoRAs, and it lists none: add a LoRA "
+            "('source:weight'), then sweep its weight."
+        )
+    return replace(req, loras=with_weight(req.loras, value))
+
+
 @dataclass(frozen=True)
 class AxisKind:
     """One kind of grid axis."""
@@ -112,9 +122,16 @@ AXIS_KINDS: dict[str, AxisKind] = {
         AxisKind("prompt_sr", "Prompt S/R", split_values, _prompt_replace, "fox, cat, owl"),
         AxisKind("size", "Size", _sizes, lambda r, v: replace(r, width=v[0], height=v[1]), "512x512, 512x768"),
         AxisKind("strength", "Strength", _real("Strength"), _strength, "0.3, 0.5, 0.7"),
+        AxisKind("lora_weight", "LoRA weight", _real("LoRA weight"), _lora_weight, "0, 0.5, 1"),
     )
 }
-KIND_ALIASES = {"scheduler": "sampler", "cfg": "guidance", "prompt s/r": "prompt_sr", "prompt": "prompt_sr"}
+KIND_ALIASES = {
+    "lora": "lora_weight",
+    "scheduler": "sampler",
+    "cfg": "guidance",
+    "prompt s/r": "prompt_sr",
+    "prompt": "prompt_sr",
+}
 
 
 def kind_named(name: str) -> AxisKind:

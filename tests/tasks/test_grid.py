@@ -14,7 +14,7 @@ from genart_demo.media import read_png_settings
 from genart_demo.settings import MAX_GRID_CELLS
 from genart_demo.studio import Studio
 from genart_demo.tasks.generate import GenerateRequest, generate, request_from_settings
-from genart_demo.tasks.grid import GridRequest, run_grid
+from genart_demo.tasks.grid import GridRequest, plan_cells, run_grid
 from genart_demo.tasks.grid_axes import Axis
 from genart_demo.tasks.grid_image import read_grid_metadata
 
@@ -65,6 +65,10 @@ def test_axis_values_are_read_like_a1111(text, points):
         (("seed: 1-9", "steps: 1-8"), f"9 x 8 = 72 cells; at most {MAX_GRID_CELLS}"),
         (("prompt_sr: wolf, cat", "seed: 1"), "searches for 'wolf'"),
         (("strength: 0.3, 0.6", "seed: 1"), "A strength axis needs an image-to-image request"),
+        (
+            ("lora_weight: 0, 1", "seed: 1"),
+            "A LoRA weight axis sets the weight of the request's LoRAs, and it lists none",
+        ),
         (("steps", "seed: 1"), "needs a kind and values"),
         (("steps:", "seed: 1"), "The steps axis has no values"),
         (("seed: 1, 2", "steps: 2, 501"), "Grid cell Seed: 1 · Steps: 501: Steps must be a whole number from 1 to 500"),
@@ -153,3 +157,18 @@ def test_a_stopped_grid_keeps_the_cells_already_made(studio, tmp_path):
     assert meta["cancelled"] is True and [c["file"] is None for c in meta["cells"]].count(True) == 10
     w, h = result.made()[0].result.images[0].size
     assert result.image.size[1] > 2 * 2 * h  # Z stacks two blocks of two rows
+
+
+def test_a_lora_weight_axis_sets_every_listed_lora_to_each_weight():
+    base = replace(BASE, loras="style.safetensors:1, owner/detail:0.5")
+    cells = plan_cells(_grid("lora: 0, 0.5-1 (+0.5)", "seed: 1", base=base))
+    assert [c.request.loras for c in cells] == [
+        "style.safetensors:0, owner/detail:0",
+        "style.safetensors:0.5, owner/detail:0.5",
+        "style.safetensors:1, owner/detail:1",
+    ]
+    assert [c.label for c in cells] == [
+        "LoRA weight: 0.0 · Seed: 1",
+        "LoRA weight: 0.5 · Seed: 1",
+        "LoRA weight: 1.0 · Seed: 1",
+    ]
