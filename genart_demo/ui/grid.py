@@ -94,6 +94,7 @@ def build_grid_ui(studio: Studio) -> gr.Column:
                     scheduler = gr.Dropdown(
                         first.samplers(), value=d.scheduler, label="Scheduler", allow_custom_value=True
                     )
+                loras = gr.Textbox(label="LoRAs ('source:weight, ...'; a LoRA weight axis sets their weights)")
                 gr.Markdown(
                     f"Axes: values separated by commas (`1, 2, 3`), ranges `1-5` or `10-30 (+10)`, sizes `512x768`; "
                     f"Prompt S/R replaces its first value by each value. At most {MAX_GRID_CELLS} cells."
@@ -125,6 +126,7 @@ def build_grid_ui(studio: Studio) -> gr.Column:
             "height": height,
             "seed": seed,
             "scheduler": scheduler,
+            "loras": loras,
         }
         axis_form = dict(zip(("x_kind", "x_values", "y_kind", "y_values", "z_kind", "z_values"), axes))
         follow_model(

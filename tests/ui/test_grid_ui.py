@@ -30,6 +30,7 @@ def _args(**kw):
         height=64,
         seed=3,
         scheduler="Euler a",
+        loras="",
         x_kind="steps",
         x_values="1-3",
         y_kind="guidance",
@@ -66,5 +67,7 @@ def test_a_bad_axis_is_refused_and_the_server_keeps_serving(client):
         client.predict(*_args(y_values="3, x"), api_name="/grid")
     with pytest.raises(Exception, match="Each grid axis must be of a different kind; steps is given twice"):
         client.predict(*_args(y_kind="steps"), api_name="/grid")
+    with pytest.raises(Exception, match="A LoRA weight axis sets the weight of the request's LoRAs"):
+        client.predict(*_args(y_kind="lora_weight", y_values="0, 1"), api_name="/grid")
     _, cells, _ = client.predict(*_args(x_values="1", y_values="3, 5"), api_name="/grid")
     assert len(cells) == 2
