@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 from . import __version__
 from .errors import InputError
 from .fields import allowed_types
+from .lora_spec import prompt_lora_tags
 
 PARAMETERS_KEY = "parameters"  # the text chunk AUTOMATIC1111's webui and its readers use
 JSON_KEY = "genart"  # our chunk: every setting as JSON
@@ -39,6 +40,8 @@ A1111_LABELS = (
     ("mask_blur", "Mask blur"),  # inpaint
     ("scale", "Postprocess upscale by"),  # upscale
     ("class_label", "Class"),
+    ("loras", "LoRA"),  # genart's: "source:weight, ..." (A1111 writes <lora:name:weight> into the prompt instead)
+    ("lora_hashes", "Lora hashes"),  # A1111's: "name: hash, ..." (sha256 of the tensor data, 12 hex digits)
     ("truncation", "Truncation psi"),
     ("standin", "Stand-in"),
     ("nsfw_flagged", "NSFW flagged"),
@@ -168,6 +171,7 @@ def parse_parameters(text: str) -> dict[str, Any]:
     else:
         values["prompt"] = "\n".join(body[:negative_at])
         values["negative_prompt"] = "\n".join(body[negative_at:])[len("Negative prompt:") :].strip()
+    values["prompt"], tagged = prompt_lora_tags(values["prompt"])  # A1111 reads <lora:name:w> out of the prompt
     keys = {label: key for key, label in A1111_LABELS}
     for match in re.finditer(r'\s*([\w \-+]+):\s*("(?:\\.|[^\\"])*"|[^,]*)(?:,|$)', last):
         label, raw = match.group(1).strip(), match.group(2).strip()
@@ -178,6 +182,8 @@ def parse_parameters(text: str) -> dict[str, Any]:
             values["width"], values["height"] = width, height
         else:
             values[key] = value
+    if tagged and "loras" not in values:
+        values["loras"] = tagged
     return values
 
 
@@ -220,6 +226,8 @@ class GenerateSettings(RunSettings):
     refine: bool = False  # SDXL: the last 20% of denoising by the refiner
     class_index: int | None = None  # class-conditional: the ImageNet index
     class_label: str | None = None  # ... and its name
+    loras: str | None = None  # LoRAs applied, "source:weight, ..." (lora_spec.format_loras); None = none
+    lora_hashes: str | None = None  # ... their short hashes, "name: hash, ..." as AUTOMATIC1111 writes them
     variation_seed: int | None = None  # A1111's variation seed (image i: the request's + i); None = no variation
     variation_strength: float | None = None  # 0..1: initial noise = slerp(strength, noise(seed), noise(variation_seed))
     truncation: float | None = None  # GANs: truncation psi (0 = the average image, 1 = none)

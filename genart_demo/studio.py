@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from .cache import PipelineCache
 from .loading import STANDIN_NOTICE, effective_spec, hub_reachable, runs_standin
+from .lora import LoraFiles
 from .registry import ModelSpec, Registry
 from .settings import Settings
 
@@ -24,6 +25,7 @@ class Studio:
     offline: bool  # True: the Hub is not used; models load from the local Hub cache, stand-ins for those missing
     offline_reason: str = ""
     _warm_up: threading.Thread | None = field(default=None, repr=False)
+    loras: LoraFiles = field(default_factory=LoraFiles, repr=False)  # LoRA files hashed and read once per process
 
     @classmethod
     def create(cls, settings: Settings | None = None, registry: Registry | None = None) -> Studio:

@@ -14,6 +14,7 @@ from PIL import Image
 from ..cache import LoadedPipeline
 from ..errors import InputError
 from ..fields import whole_number_text
+from ..lora import lora_settings, studio_loras, use_loras
 from ..peak_memory import PeakMemory, highest_peak, measure_peak
 from ..registry import GENERATE_TASKS, ModelSpec
 from ..run_settings import GenerateSettings, RunSettings
@@ -68,6 +69,7 @@ class GenerateRequest(TaskRequest):
     scheduler: str | None = option(None, "sampler name, e.g. 'DPM++ 2M Karras' (default: the model's)")
     class_label: str | int | None = option(None, "class-conditional models: ImageNet class name or index")
     refine: bool = option(False, "SDXL: hand the last 20%% of denoising to the refiner")
+    loras: str = option("", "LoRAs 'source:weight, ...': a .safetensors file or Hub owner/name[/file.safetensors]")
     variation_seed: int = option(-1, "AUTOMATIC1111's variation seed, -1 = random; image i uses variation_seed + i")
     variation_strength: float = option(0.0, "0..1: initial noise slerped from the seed's to the variation seed's")
     truncation: float | None = option(None, "GANs: truncation psi 0..1, 0 = the average image (default: the model's)")
@@ -122,6 +124,7 @@ def _check_request(studio: Studio, req: GenerateRequest) -> tuple[ModelSpec, Gen
         height=height,
         scheduler=scheduler,
         refine=bool(req.refine),
+        **lora_settings(studio_loras(studio, spec, req.loras, GENERATE_TASKS)),
         variation_strength=check_variation(spec, req.variation_seed, req.variation_strength),
         truncation=_truncation(spec, req.truncation),
     )
@@ -204,6 +207,7 @@ def generate(
     batch, steps = req.batch, settings.steps
     with entry.lock, measure_peak(entry.device) as meter:
         use_sampler(entry, settings.scheduler)
+        use_loras(studio, entry, settings.loras)
         kwargs = _pipeline_kwargs(entry, settings, batch)
         total = steps  # one denoising loop covers the whole batch
         if refiner is not None:  # base and refiner each walk their share of one `steps` schedule
@@ -309,6 +313,7 @@ def generate_many(
     count = len(requests)
     with entry.lock:
         use_sampler(entry, shared.scheduler)
+        use_loras(studio, entry, shared.loras)
         kwargs = _pipeline_kwargs(entry, shared, count)
         kwargs["generator"] = [generators(seed, 1)[0] for seed in seeds]  # (count,) one generator per image
         if "prompt" in kwargs:
