@@ -16,6 +16,7 @@ from ..zerogpu import prepare_zerogpu
 from .common import offline_banner
 from .field_guard import StudioBlocks
 from .http_guard import guarded_app_kwargs
+from .send_to import SendTargets
 
 TITLE = "genart studio"
 HEADING = "# genart studio\nCompare generative image and video models on the same prompt, seed and settings."
@@ -48,10 +49,12 @@ def build_app(
         if len(pages) == 1:
             pages[0].build(studio, services.get(pages[0].key))
         else:
-            with gr.Tabs():
+            sends = SendTargets()  # this app's send-to links (PNG info -> the task tabs), wired once all are built
+            with gr.Tabs() as tabs:
                 for page in pages:
                     with gr.Tab(page.title, id=page.key):
-                        page.build(studio, services.get(page.key))
+                        page.build(studio, services.get(page.key), sends)
+            sends.wire(tabs)
     return app
 
 

@@ -51,15 +51,23 @@ def follow_model(
     *,
     card_text=model_card,
     also: Sequence[Any] = (),
-) -> None:
+) -> gr.State:
     """When another model is picked: its card, and `updates(spec, form)` ({component: update}) for the form's
-    components and those in `also`."""
+    components and those in `also`. Returns a gr.State of form values by field that the next model change sets over
+    the model's defaults, then empties: how "send to" sets a model and its settings at once (the change event the new
+    model fires would otherwise put the defaults back)."""
+    pending = gr.State({})
 
-    def on_model(model_id):
+    def on_model(model_id, restore=None):
         spec = studio.spec(model_id)
-        return {card: card_text(spec), **updates(spec, form)}
+        shown = {card: card_text(spec), **updates(spec, form)}
+        for name, value in (restore or {}).items():
+            if name in form:
+                shown[form[name]] = {**shown.get(form[name], gr.update()), "value": value}
+        return {**shown, pending: {}}
 
-    model.change(on_model, model, [card, *form.values(), *also], api_visibility="private")
+    model.change(on_model, [model, pending], [card, *form.values(), *also, pending], api_visibility="private")
+    return pending
 
 
 def notes_markdown(notes: list[str]) -> str:

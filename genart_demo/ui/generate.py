@@ -23,6 +23,7 @@ from .common import (
     size_sliders,
     size_updates,
 )
+from .send_to import SendTargets
 
 EXAMPLES = [
     ["an astronaut riding a horse on the moon, photorealistic"],
@@ -72,7 +73,7 @@ def _notes(studio: Studio, results) -> str:
     return "\n\n".join(warnings + [saved_note(studio, r.paths) for r in results])
 
 
-def build_generate_ui(studio: Studio) -> gr.Column:
+def build_generate_ui(studio: Studio, sends: SendTargets | None = None) -> gr.Column:
     """The tab's components, added to the app being built (one of its tabs, or a Space's only page)."""
     specs = studio.registry.for_tasks(GENERATE_TASKS)
     text_models = [s.id for s in specs if "text-to-image" in s.tasks]
@@ -161,7 +162,7 @@ def build_generate_ui(studio: Studio) -> gr.Column:
             "variation_strength": variation_strength,
         }
 
-        follow_model(
+        pending = follow_model(
             studio,
             model,
             card,
@@ -169,6 +170,8 @@ def build_generate_ui(studio: Studio) -> gr.Column:
             lambda spec, form: _control_updates(spec, form, size_note, examples.dataset),
             also=[size_note, examples.dataset],
         )
+        if sends is not None:
+            sends.add_form("generate", form, tab="generate", pending=pending)
 
         compare_fields = (compare_prompt, compare_negative, compare_class)
 
@@ -203,6 +206,8 @@ def build_generate_ui(studio: Studio) -> gr.Column:
             "variation_seed": variation_seed,  # after own_defaults: earlier /compare callers keep their positions
             "variation_strength": variation_strength,
         }
+        if sends is not None:
+            sends.add_form("compare", compare_form, tab="generate")
 
         def on_compare(progress=gr.Progress(), models=None, own_defaults=True, **values):
             request = CompareRequest(

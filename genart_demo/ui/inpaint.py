@@ -26,6 +26,7 @@ from .common import (
     size_updates,
     whole,
 )
+from .send_to import SendTargets
 from .uploads import readable_uploads
 
 
@@ -67,7 +68,7 @@ def mask_editor(label: str, *, height: int, elem_id: str, visible: bool = True) 
     )
 
 
-def build_inpaint_ui(studio: Studio) -> gr.Column:
+def build_inpaint_ui(studio: Studio, sends: SendTargets | None = None) -> gr.Column:
     """The tab's components, added to the app being built (one of its tabs, or a Space's only page)."""
     specs = studio.registry.for_tasks(["inpaint"])
     first = studio.spec(specs[0].id)
@@ -140,7 +141,11 @@ def build_inpaint_ui(studio: Studio) -> gr.Column:
             "scheduler": scheduler,
         }
 
-        follow_model(studio, model, card, form, lambda spec, form: _updates(spec, form, size_note), also=[size_note])
+        pending = follow_model(
+            studio, model, card, form, lambda spec, form: _updates(spec, form, size_note), also=[size_note]
+        )
+        if sends is not None:
+            sends.add_form("inpaint", form, tab="inpaint", pending=pending)
         example_rows = [
             [m, str(image), mask and str(mask), p, left_px, right_px]
             for m, image, mask, p, left_px, right_px in INPAINT_EXAMPLES

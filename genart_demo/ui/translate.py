@@ -26,6 +26,7 @@ from .common import (
     size_sliders,
     size_updates,
 )
+from .send_to import SendTargets
 from .uploads import readable_uploads
 
 
@@ -49,7 +50,7 @@ def _updates(spec: ModelSpec, form: dict, size_note=None) -> dict:
     }
 
 
-def build_translate_ui(studio: Studio) -> gr.Column:
+def build_translate_ui(studio: Studio, sends: SendTargets | None = None) -> gr.Column:
     """The tab's components, added to the app being built (one of its tabs, or a Space's only page)."""
     specs = studio.registry.for_tasks(["image-to-image"])
     first = studio.spec(specs[0].id)
@@ -131,7 +132,9 @@ def build_translate_ui(studio: Studio) -> gr.Column:
             canny = gr.update(visible=spec.control == "canny")  # the thresholds and the edge map: ControlNet canny only
             return {canny_row: canny, control: canny, **_updates(spec, form, size_note)}
 
-        follow_model(studio, model, card, form, updates, also=[canny_row, control, size_note])
+        pending = follow_model(studio, model, card, form, updates, also=[canny_row, control, size_note])
+        if sends is not None:
+            sends.add_form("translate", form, tab="translate", pending=pending)
 
         def on_translate(progress=gr.Progress(), **values):
             if not values.get("image"):

@@ -20,6 +20,7 @@ from .common import (
     saved_note,
     settings_json,
 )
+from .send_to import SendTargets
 from .uploads import readable_uploads
 
 
@@ -60,7 +61,7 @@ def metrics_markdown(metrics: dict) -> str:
     )
 
 
-def build_upscale_ui(studio: Studio) -> gr.Column:
+def build_upscale_ui(studio: Studio, sends: SendTargets | None = None) -> gr.Column:
     """The tab's components, added to the app being built (one of its tabs, or a Space's only page)."""
     specs = studio.registry.for_tasks(["super-resolve"])
     first = studio.spec(specs[0].id)
@@ -116,7 +117,9 @@ def build_upscale_ui(studio: Studio) -> gr.Column:
             "reference": reference,
         }
 
-        follow_model(studio, model, card, form, _updates, card_text=_card)
+        pending = follow_model(studio, model, card, form, _updates, card_text=_card)
+        if sends is not None:
+            sends.add_form("upscale", form, tab="upscale", pending=pending)
         served = {s.id for s in specs}
         example_rows = [[m, str(i), p, str(r)] for m, i, p, r in UPSCALE_EXAMPLES if m in served]
         if example_rows:  # a Space may serve none of the example models

@@ -23,6 +23,7 @@ from .common import (
     saved_note,
     settings_json,
 )
+from .send_to import SendTargets
 from .uploads import readable_uploads
 
 
@@ -50,7 +51,7 @@ def _updates(spec: ModelSpec, form: dict) -> dict:
     }
 
 
-def build_video_ui(studio: Studio) -> gr.Column:
+def build_video_ui(studio: Studio, sends: SendTargets | None = None) -> gr.Column:
     """The tab's components, added to the app being built (one of its tabs, or a Space's only page)."""
     specs = studio.registry.for_tasks(["text-to-video", "image-to-video"])
     first = studio.spec(specs[0].id)
@@ -134,7 +135,9 @@ def build_video_ui(studio: Studio) -> gr.Column:
             "noise_aug": noise_aug,
         }
 
-        follow_model(studio, model, card, form, _updates)
+        pending = follow_model(studio, model, card, form, _updates)
+        if sends is not None:
+            sends.add_form("video", form, tab="video", pending=pending)
         served = {s.id for s in specs}
         example_rows = [[m, p, i and str(i)] for m, p, i in VIDEO_EXAMPLES if m in served]
         if example_rows:  # a Space may serve none of the example models

@@ -11,7 +11,18 @@ from genart_demo.pages import CORE_PAGES, all_pages, get_pages
 from genart_demo.ui.app import build_app, close_services, open_services
 
 ROOT = Path(__file__).resolve().parents[2]
-TITLES = ["Generate", "Grid", "Translate", "Inpaint", "Super-resolve", "Video", "Evaluate", "Leaderboard", "Arena"]
+TITLES = [
+    "Generate",
+    "Grid",
+    "Translate",
+    "Inpaint",
+    "Super-resolve",
+    "Video",
+    "Evaluate",
+    "PNG info",
+    "Leaderboard",
+    "Arena",
+]
 
 
 def tab_titles(app: gr.Blocks, pages) -> list[str]:
