@@ -158,3 +158,9 @@ def test_hub_sources_resolve_offline_from_the_hub_cache(settings, lora_dir, tmp_
     assert result.settings[0].loras == "someone/tiny-lora:1"
     with pytest.raises(InputError, match="'someone/absent' is not in the local Hub cache and genart is offline"):
         _image(studio, "someone/absent:1")
+
+
+def test_the_command_line_takes_loras_and_names_a_bad_one(genart_cli):
+    done = genart_cli("generate", "--model", MODEL, "--prompt", "a fox", "--steps", "1", "--loras", "owner/repo:9")
+    assert done.returncode != 0
+    assert "LoRA weight for LoRA 'owner/repo' must be from -4 to 4; got '9'" in done.stderr + done.stdout
