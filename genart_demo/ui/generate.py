@@ -23,6 +23,7 @@ from .common import (
     size_sliders,
     size_updates,
 )
+from .compare_viewer import CompareViewer, compare_shots
 from .send_to import SendTargets
 
 EXAMPLES = [
@@ -111,12 +112,6 @@ def build_generate_ui(studio: Studio, sends: SendTargets | None = None) -> gr.Co
                         -1, label="Variation seed (-1 = random)", precision=0, minimum=-1, maximum=MAX_SEED
                     )
                     variation_strength = gr.Slider(0, 1, value=0, step=0.01, label="Variation strength")
-                loras = gr.Textbox(
-                    "",  # a value: /generate callers may leave it out
-                    label="LoRA: source:weight, ... (a .safetensors file or Hub owner/name; weight -4 to 4)",
-                    placeholder="style.safetensors:0.8, owner/repo:0.5",
-                    elem_id="generate-loras",
-                )
                 run = gr.Button("Generate", variant="primary", elem_id="generate-button")
             with gr.Column(scale=3):
                 gallery = result_gallery("Images", elem_id="generate-gallery")
@@ -149,6 +144,7 @@ def build_generate_ui(studio: Studio, sends: SendTargets | None = None) -> gr.Co
             )
             compare_notes = gr.Markdown(elem_id="compare-notes")
             compare_params = gr.Code(label="Parameters", language="json", elem_id="compare-params")
+            viewer = CompareViewer()
 
         # The form, keyed by GenerateRequest field; its order is the /generate API's argument order.
         form = {
@@ -166,7 +162,6 @@ def build_generate_ui(studio: Studio, sends: SendTargets | None = None) -> gr.Co
             "refine": refine,
             "variation_seed": variation_seed,
             "variation_strength": variation_strength,
-            "loras": loras,  # last: earlier /generate callers keep their positions
         }
 
         pending = follow_model(
@@ -225,12 +220,14 @@ def build_generate_ui(studio: Studio, sends: SendTargets | None = None) -> gr.Co
                 compare_gallery: _gallery(results),
                 compare_notes: _notes(studio, results),
                 compare_params: settings_json([s for r in results for s in r.settings]),
+                viewer.state: compare_shots(results),  # a gr.State: not among the /compare API's outputs
             }
 
-        run_compare.click(
+        compared = run_compare.click(
             on_compare,
             inputs_kwargs=compare_form,
-            outputs=[compare_gallery, compare_notes, compare_params],
+            outputs=[compare_gallery, compare_notes, compare_params, viewer.state],
             api_name="compare",
         )
+        viewer.follow(compared)
     return page
