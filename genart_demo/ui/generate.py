@@ -112,6 +112,12 @@ def build_generate_ui(studio: Studio, sends: SendTargets | None = None) -> gr.Co
                         -1, label="Variation seed (-1 = random)", precision=0, minimum=-1, maximum=MAX_SEED
                     )
                     variation_strength = gr.Slider(0, 1, value=0, step=0.01, label="Variation strength")
+                loras = gr.Textbox(
+                    "",  # a value: /generate callers may leave it out
+                    label="LoRA: source:weight, ... (a .safetensors file or Hub owner/name; weight -4 to 4)",
+                    placeholder="style.safetensors:0.8, owner/repo:0.5",
+                    elem_id="generate-loras",
+                )
                 run = gr.Button("Generate", variant="primary", elem_id="generate-button")
             with gr.Column(scale=3):
                 gallery = result_gallery("Images", elem_id="generate-gallery")
@@ -162,6 +168,7 @@ def build_generate_ui(studio: Studio, sends: SendTargets | None = None) -> gr.Co
             "refine": refine,
             "variation_seed": variation_seed,
             "variation_strength": variation_strength,
+            "loras": loras,  # last: earlier /generate callers keep their positions
         }
 
         pending = follow_model(
