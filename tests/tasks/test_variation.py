@@ -226,3 +226,21 @@ def test_a_single_generator_call_is_varied_too():
     with varied_noise(Pipe(), gen, 9, 1.0):
         noise = module.randn_tensor((1, 4, 8, 8), generator=gen)
     assert torch.equal(noise, torch.randn((1, 4, 8, 8), generator=generators(9, 1)[0]))
+
+
+# one model per pipeline class drawing Gaussian noise: the wrapper is per pipeline module
+NOISY = list(
+    {s.pipeline: s.id for s in REGISTRY.for_tasks(GENERATE_TASKS) if draws_gaussian_noise(s.pipeline)}.values()
+)
+
+
+@pytest.mark.parametrize("model_id", NOISY)
+def test_every_model_with_gaussian_noise_varies_its_image(studio, tmp_path, model_id):
+    """The first draw from the call's generators is its initial noise in every such pipeline (else TaskFailed)."""
+    request = GenerateRequest(model=model_id, prompt="a red fox", steps=2, seed=5)
+    base = generate(studio, request, output_dir=tmp_path)
+    varied = generate(
+        studio, dataclasses.replace(request, variation_seed=9, variation_strength=1.0), output_dir=tmp_path
+    )
+    assert not np.array_equal(np.asarray(base.images[0]), np.asarray(varied.images[0]))
+    assert varied.settings[0].variation_seed == 9
