@@ -4,19 +4,29 @@ import time
 
 import numpy as np
 import pytest
+import torch
 
 from genart_demo import peak_memory
-from genart_demo.peak_memory import CPU_KIND, measure_peak, memory_text, resident_bytes
+from genart_demo.peak_memory import (
+    CPU_KIND,
+    CUDA_KIND,
+    PeakMemory,
+    highest_peak,
+    measure_peak,
+    memory_text,
+    resident_bytes,
+)
 
 MB = 10**6
 
-pytestmark = pytest.mark.skipif(resident_bytes() is None, reason="no /proc/self/statm on this platform")
+needs_proc = pytest.mark.skipif(resident_bytes() is None, reason="no /proc/self/statm on this platform")
 
 
 def _touched(nbytes: int) -> np.ndarray:
     return np.ones(nbytes, dtype=np.uint8)  # written, so every page is resident
 
 
+@needs_proc
 def test_a_200_mb_buffer_freed_inside_the_block_is_its_peak():
     with measure_peak("cpu") as meter:
         buffer = _touched(200 * MB)
@@ -30,6 +40,7 @@ def test_a_200_mb_buffer_freed_inside_the_block_is_its_peak():
     assert resident_bytes() < found.peak_bytes - 150 * MB  # it was freed: the peak is not today's size
 
 
+@needs_proc
 def test_a_buffer_alive_at_the_end_is_caught_by_the_last_reading(monkeypatch):
     monkeypatch.setattr(peak_memory, "SAMPLE_SECONDS", 60.0)  # the sampler never wakes: only start and end readings
     with measure_peak("cpu") as meter:
@@ -38,6 +49,7 @@ def test_a_buffer_alive_at_the_end_is_caught_by_the_last_reading(monkeypatch):
     del buffer
 
 
+@needs_proc
 def test_no_proc_gives_no_result(monkeypatch):
     monkeypatch.setattr(peak_memory, "STATM", peak_memory.Path("/nonexistent/statm"))
     with measure_peak("cpu") as meter:
@@ -48,3 +60,33 @@ def test_no_proc_gives_no_result(monkeypatch):
 def test_memory_text():
     assert memory_text(412 * 2**20) == "412 MiB"
     assert memory_text(int(3.25 * 2**30)) == "3.25 GiB"
+
+
+def test_cuda_reads_the_allocator_peak_after_resetting_it(monkeypatch):
+    """On CUDA the peak is torch's, reset as the block starts (torch.cuda stubbed here: the calls and their order)."""
+    calls = []
+    stub = {
+        "synchronize": lambda d: calls.append(("synchronize", d)),
+        "reset_peak_memory_stats": lambda d: calls.append(("reset", d)),
+        "memory_allocated": lambda d: 100,
+        "max_memory_allocated": lambda d: 700,
+    }
+    for name, fn in stub.items():
+        monkeypatch.setattr(torch.cuda, name, fn)
+    with measure_peak("cuda:1") as meter:
+        calls.append(("block", None))
+    assert meter.result == PeakMemory(700, 100, CUDA_KIND) and meter.result.rise_bytes == 600
+    assert calls == [("synchronize", "cuda:1"), ("reset", "cuda:1"), ("block", None), ("synchronize", "cuda:1")]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_a_256_mib_cuda_tensor_is_its_peak():
+    with measure_peak("cuda") as meter:
+        held = torch.ones(256 * 2**20, dtype=torch.uint8, device="cuda")
+        del held
+    assert 256 * 2**20 <= meter.result.rise_bytes <= 258 * 2**20
+
+
+def test_highest_peak_ignores_missing_measures():
+    low, high = PeakMemory(5, 1, CPU_KIND), PeakMemory(9, 8, CPU_KIND)
+    assert highest_peak(low, None, high) is high and highest_peak(None) is None
