@@ -34,6 +34,9 @@ RUN_FACTS |= {"metrics", "input_size", "class_index"}
 # the image plus the outpaint sizes; an upscaler's scale and output size are the model's), so no control takes them.
 OUTPUT_FACTS = {"inpaint": ("width", "height"), "upscale": ("scale", "width", "height")}
 RENAMED = {"work_width": "width", "work_height": "height"}  # inpaint settings field -> request field
+# Settings fields that only record something about another field: named as not restored only where that one is empty
+# (the LoRA hashes of a genart PNG come back with its LoRAs; an A1111 text's, with no LoRA genart can load, do not).
+RECORDS_OF = {"lora_hashes": "loras"}
 NO_SETTINGS = (
     "No settings found in this file: it has neither genart's `genart` JSON chunk nor an AUTOMATIC1111 `parameters` "
     "text. (ComfyUI writes its workflow as `prompt`/`workflow` chunks, which genart does not read.)"
@@ -168,6 +171,7 @@ def _left_over(settings: RunSettings, request_fields: set[str]) -> list[tuple[st
         if f.name not in skipped
         and RENAMED.get(f.name, f.name) not in request_fields
         and getattr(settings, f.name) not in (None, "", False, 0, ())
+        and not getattr(settings, RECORDS_OF.get(f.name, ""), None)
     ]
     return left + [(key, _shown(value)) for key, value in settings.extra.items()]
 

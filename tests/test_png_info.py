@@ -11,11 +11,13 @@ from genart_demo.errors import InputError
 from genart_demo.png_info import NO_SETTINGS, TARGETS, match_model, read_file_settings, send_values
 from genart_demo.registry import Registry
 from genart_demo.run_settings import GenerateSettings
+from genart_demo.studio import Studio
 from genart_demo.tasks.generate import GenerateRequest, generate
 from genart_demo.tasks.inpaint import OUTPAINT_SIDES, InpaintRequest, inpaint
 from genart_demo.tasks.translate import TranslateRequest, translate
 from genart_demo.tasks.upscale import UpscaleRequest, upscale
 from genart_demo.tasks.video import VideoRequest, generate_video
+from genart_demo.tiny.lora import build_tiny_lora
 from genart_demo.video import read_frames
 from tests.tasks.conftest import photo, square_mask  # noqa: F401  (the image tasks' inputs)
 from tests.tasks.test_a1111 import CASES
@@ -38,7 +40,7 @@ CASES = {
         inpaint(
             s,
             InpaintRequest(
-                model="sd15-inpaint", image=photo, prompt="sky", steps=2, seed=19, mask_blur=2, outpaint=(8, 0, 16, 0)
+                model="sd15-inpaint", image=image, prompt="sky", steps=2, seed=19, mask_blur=2, outpaint=(8, 0, 16, 0)
             ),
             output_dir=out,
         ).paths
@@ -148,7 +150,7 @@ def test_unknown_sampler_model_and_a1111_only_labels_are_named_not_guessed(tmp_p
     assert named["model"].startswith("myMix_v2 (no Generate model")
     assert named["scheduler"].startswith("DPM++ 3M SDE Exponential (not one of DDPM, DDIM")
     assert (named["Model hash"], named["ENSD"], named["Hires upscale"]) == ("0123456789", "31337", "2")
-    assert named["Lora hashes"] == "detail: e3f9c2b1a8d7"
+    assert named["lora_hashes"] == "detail: e3f9c2b1a8d7"  # no LoRA to load: its hash is named
 
 
 def test_img2img_text_sent_to_translate_keeps_its_denoising_strength(tmp_path):
@@ -170,3 +172,18 @@ def test_a_png_without_settings_says_so(tmp_path):
     (tmp_path / "notes.txt").write_text("hello")
     with pytest.raises(InputError, match="Could not read the file as an image"):
         read_file_settings(tmp_path / "notes.txt")
+
+
+def test_a_png_with_a_lora_restores_it_and_does_not_name_its_hash(settings, tmp_path):
+    studio = Studio.create(settings)  # its own: the session's SD 1.5 stand-in never carries the adapter
+    build_tiny_lora(tmp_path / "style.safetensors", seed=1)
+    loras = f"{tmp_path / 'style.safetensors'}:0.7"
+    first = generate(
+        studio, GenerateRequest(model="sd15", prompt="a fox", steps=2, seed=4, loras=loras), output_dir=tmp_path
+    )
+    found = read_file_settings(first.paths[0])
+    assert found.settings.lora_hashes  # recorded beside the LoRAs
+    sent = send_values(REGISTRY, found, TARGETS["generate"])
+    assert sent.values["loras"] == found.settings.loras and sent.not_restored == []
+    again = generate(studio, GenerateRequest(**sent.values), output_dir=tmp_path / "again")
+    assert np.array_equal(np.asarray(first.images[0]), np.asarray(again.images[0]))
