@@ -62,7 +62,7 @@ def test_weight_zero_equals_the_base_image(studio, lora_dir):
     half, _ = _image(studio, f"{lora_dir / 'style.safetensors'}:0.5")
     full, _ = _image(studio, f"{lora_dir / 'style.safetensors'}:1")
     assert np.array_equal(zero, base)
-    assert 0 < _diff(half, base) < _diff(full, base) + 1e-9 or _diff(half, full) > 0
+    assert _diff(half, base) > 0.5 and _diff(half, full) > 0.5  # the weight scales the adapter
 
 
 def test_two_loras_at_once_each_with_its_weight(studio, lora_dir):
