@@ -103,11 +103,12 @@ def _stage_of(name: str) -> str:
 
 
 def _text_length(spec: ModelSpec, src: Source, model) -> int:
-    """Tokens a text encoder reads: its position table (CLIP, BERT), else the entry's T5 budget, else its
-    tokenizer's model_max_length (text_encoder_2 pairs with tokenizer_2)."""
+    """Tokens a text encoder reads: its position table (CLIP, BERT) or the entry's token budget where smaller (a
+    decoder LM such as SANA's Gemma 2 has 8192 positions but reads the budget), else the entry's T5 budget, else
+    its tokenizer's model_max_length (text_encoder_2 pairs with tokenizer_2)."""
     limit = getattr(model.config, "max_position_embeddings", None)
     if limit:
-        return int(limit)
+        return min(int(limit), spec.defaults.max_sequence_length or int(limit))
     if spec.defaults.max_sequence_length:
         return spec.defaults.max_sequence_length
     tokenizer = src.name.replace("text_encoder", "tokenizer")
@@ -130,6 +131,9 @@ def vae_factors(vae) -> tuple[int, int]:
     c = vae.config
     if "temperal_downsample" in c:  # Wan's VAE: one halving per level, in time only where the flag says
         return 2 ** len(c.temperal_downsample), 2 ** sum(c.temperal_downsample)
+    own = vars(vae)  # LTX-Video's VAE works its ratios out itself (a 4x4 patch, then halvings; config keys None)
+    if isinstance(own.get("spatial_compression_ratio"), int) and isinstance(own.get("temporal_compression_ratio"), int):
+        return own["spatial_compression_ratio"], own["temporal_compression_ratio"]
     spatial = 2 ** (len(c.block_out_channels) - 1)
     return spatial, (c.temporal_compression_ratio if is_3d(vae) else 1)
 
@@ -145,13 +149,26 @@ def _tile(vae) -> tuple[int, int, int, int, float, float] | None:
             vae.tile_latent_min_width,
             vae.tile_sample_min_height,
             vae.tile_sample_min_width,
-            vae.tile_overlap_factor_height,
-            vae.tile_overlap_factor_width,
+            _overlap(vae, "height"),
+            _overlap(vae, "width"),
         )
     if isinstance(getattr(vae, "tile_latent_min_size", None), int):
         t, ts, o = vae.tile_latent_min_size, vae.tile_sample_min_size, vae.tile_overlap_factor
         return t, t, ts, ts, o, o
     return None
+
+
+def _overlap(vae, side: str) -> float:
+    """The fraction of a tile its neighbour overlaps: given, or from the tile stride (AutoencoderDC: 512 every 448)."""
+    given = getattr(vae, f"tile_overlap_factor_{side}", None)
+    if given is not None:
+        return given
+    return 1 - getattr(vae, f"tile_sample_stride_{side}") / getattr(vae, f"tile_sample_min_{side}")
+
+
+def _image_channels(vae) -> int:
+    """Channels of the decoded image (AutoencoderDC's config names only in_channels: it decodes to as many)."""
+    return vae.config.get("out_channels") or vae.config.in_channels
 
 
 def _vae_variants(vae, op: str, n: int, f: int, h: int, w: int, out_f: int) -> dict[str, tuple[tuple, int]]:
@@ -162,7 +179,7 @@ def _vae_variants(vae, op: str, n: int, f: int, h: int, w: int, out_f: int) -> d
     size = next(vae.parameters()).element_size()
     spatial, _ = vae_factors(vae)
     lat_h, lat_w = (h, w) if op == "decode" else (h // spatial, w // spatial)
-    out_item = vae.config.out_channels * out_f * lat_h * lat_w * spatial * spatial * size if op == "decode" else 0
+    out_item = _image_channels(vae) * out_f * lat_h * lat_w * spatial * spatial * size if op == "decode" else 0
     variants = {"plain": (("vae", op, n, f, h, w), 0)}
     if n > 1 and hasattr(vae, "use_slicing"):
         variants["sliced"] = (("vae", op, 1, f, h, w), 2 * n * out_item)
@@ -170,7 +187,7 @@ def _vae_variants(vae, op: str, n: int, f: int, h: int, w: int, out_f: int) -> d
     if tile is not None and (lat_h > tile[0] or lat_w > tile[1]):
         th, tw, sh, sw, oh, ow = tile
         tiles = -(-lat_h // max(1, int(th * (1 - oh)))) * -(-lat_w // max(1, int(tw * (1 - ow))))
-        kept = tiles * vae.config.out_channels * out_f * sh * sw * size + out_item if op == "decode" else 0
+        kept = tiles * _image_channels(vae) * out_f * sh * sw * size + out_item if op == "decode" else 0
         one = (th, tw) if op == "decode" else (sh, sw)
         variants["tiled"] = (("vae", op, n, f, *one), n * kept)
         if n > 1 and hasattr(vae, "use_slicing"):

@@ -111,7 +111,8 @@ def _shrink_levels(class_name: str, config: dict[str, Any]) -> None:
 
 
 def _shrink_transformer(class_name: str, config: dict[str, Any]) -> None:
-    """Diffusion transformers (DiT, PixArt, SD3, FLUX, CogVideoX, Wan): heads, head width, layers, shared widths."""
+    """Diffusion transformers (DiT, PixArt, SD3, FLUX, CogVideoX, Wan, SANA): heads, head width, layers, shared
+    widths."""
     inner = config["num_attention_heads"] * config["attention_head_dim"]
     head_dim = TRANSFORMER_HEAD_DIM
     if config.get("axes_dims_rope"):
@@ -122,6 +123,8 @@ def _shrink_transformer(class_name: str, config: dict[str, Any]) -> None:
     for key in ("num_layers", "num_single_layers"):
         if key in config:
             config[key] = _depth(config[key])
+    if config.get("num_cross_attention_heads"):  # SANA: cross-attention heads of their own, as wide as the inner width
+        config["num_cross_attention_heads"], config["cross_attention_head_dim"] = TRANSFORMER_HEADS, head_dim
     if config.get("dual_attention_layers"):
         config["dual_attention_layers"] = [i for i in config["dual_attention_layers"] if i < config["num_layers"]]
     # Widths equal to the inner width follow it (PixArt's cross_attention_dim, SD3's caption_projection_dim);
@@ -154,6 +157,8 @@ def _shrink_text(config: dict[str, Any], tokens: Mapping[str, int] | None) -> No
     for key in ("num_attention_heads", "num_heads", "encoder_attention_heads"):
         if config.get(key):
             config[key] = math.gcd(int(config[key]), int(width), TEXT_HEADS)
+    if config.get("num_key_value_heads"):  # Gemma 2 (grouped-query attention): key/value heads divide the heads
+        config["num_key_value_heads"] = math.gcd(int(config["num_key_value_heads"]), int(config["num_attention_heads"]))
     if config.get("d_kv"):  # T5: per-head width, independent of d_model
         config["d_kv"] = TRANSFORMER_HEAD_DIM
     if config.get("head_dim"):  # LDMBert: likewise
@@ -183,8 +188,18 @@ def _shrink_uvit(class_name: str, config: dict[str, Any]) -> None:
     config["micro_cond_embed_dim"] = embed(config["micro_cond_embed_dim"], "micro_cond_embed_dim")
 
 
+def _shrink_dc_autoencoder(class_name: str, config: dict[str, Any]) -> None:
+    """SANA's deep-compression autoencoder (AutoencoderDC): encoder and decoder channels per level, depths per level,
+    and the attention head width of its EfficientViT levels. The number of levels (its 32x compression) and the
+    latent channels stay."""
+    for side in ("encoder", "decoder"):
+        config[f"{side}_block_out_channels"] = _levels(config[f"{side}_block_out_channels"], class_name)
+        config[f"{side}_layers_per_block"] = _depth(config[f"{side}_layers_per_block"])
+    config["attention_head_dim"] = TRANSFORMER_HEAD_DIM
+
+
 # Models whose config names its widths in a way no generic rule above reads: class name -> its shrink.
-CLASS_SHRINKS = {"UVit2DModel": _shrink_uvit}
+CLASS_SHRINKS = {"UVit2DModel": _shrink_uvit, "AutoencoderDC": _shrink_dc_autoencoder}
 
 
 def _shrink_clip_pair(config: dict[str, Any], tokens: Mapping[str, int] | None) -> None:

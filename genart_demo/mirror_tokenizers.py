@@ -1,6 +1,6 @@
 """Tiny but valid tokenizer files under a Hub repo's real names (vocab.json, merges.txt, vocab.txt, spiece.model,
-tokenizer.json), for the mirrored Hub cache; the repo's own tokenizer_config.json and special_tokens_map.json are
-kept as committed, so transformers reads the real settings over a tiny vocabulary."""
+tokenizer.model, tokenizer.json), for the mirrored Hub cache; the repo's own tokenizer_config.json and
+special_tokens_map.json are kept as committed, so transformers reads the real settings over a tiny vocabulary."""
 
 from __future__ import annotations
 
@@ -15,19 +15,26 @@ from pathlib import Path
 import sentencepiece as spm
 from transformers import BertTokenizer, CLIPTokenizer, T5TokenizerFast
 
-from .tiny.tokenizers import COMMON_WORDS, bert_vocab, clip_vocab_and_merges
+from .tiny.tokenizers import (
+    COMMON_WORDS,
+    bert_vocab,
+    clip_vocab_and_merges,
+    gemma_sentencepiece_model,
+    make_gemma_tokenizer,
+)
 
-FAMILIES = ("clip", "t5", "bert")
-VOCAB_FILES = ("vocab.json", "merges.txt", "vocab.txt", "spiece.model", "tokenizer.json")
+FAMILIES = ("clip", "t5", "bert", "gemma")
+VOCAB_FILES = ("vocab.json", "merges.txt", "vocab.txt", "spiece.model", "tokenizer.model", "tokenizer.json")
 SP_VOCAB_SIZE = 150  # pieces the tiny SentencePiece model is trained to (about this many: the limit is soft)
 
 
 class TokenizerFamilyError(ValueError):
-    """A tokenizer folder whose kind (CLIP BPE, T5 SentencePiece, BERT WordPiece) cannot be told."""
+    """A tokenizer folder whose kind (CLIP BPE, T5 SentencePiece, BERT WordPiece, Gemma BPE) cannot be told."""
 
 
 def tokenizer_family(class_name: str, files: Iterable[str]) -> str:
-    """ "clip", "t5" or "bert", from the tokenizer class (model_index / tokenizer_config) or else from its files."""
+    """ "clip", "t5", "bert" or "gemma", from the tokenizer class (model_index / tokenizer_config) or else from its
+    files."""
     lowered = class_name.lower()
     for family in FAMILIES:
         if lowered.startswith(family):
@@ -78,6 +85,8 @@ def _fast_tokenizer_json(family: str) -> bytes:
         tokenizer = CLIPTokenizer(vocab=vocab, merges=merges)
     elif family == "t5":
         tokenizer = T5TokenizerFast(vocab=_sentencepiece_pieces(), extra_ids=0)
+    elif family == "gemma":
+        tokenizer = make_gemma_tokenizer()
     else:
         tokenizer = BertTokenizer(vocab=bert_vocab(), do_lower_case=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -99,6 +108,8 @@ def vocabulary_file(family: str, name: str) -> bytes:
         return "".join(f"{tok}\n" for tok in sorted(vocab, key=vocab.get)).encode()
     if family == "t5" and name == "spiece.model":
         return _sentencepiece_model()
+    if family == "gemma" and name == "tokenizer.model":  # the SentencePiece model tokenizer.json was made from
+        return gemma_sentencepiece_model()
     raise TokenizerFamilyError(f"a {family} tokenizer has no file {name}")
 
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from . import builders_image as bi
+from . import builders_sana as bsana
 from . import builders_transformer as bt
 from . import builders_unet as bu
 from . import builders_video as bv
@@ -43,6 +44,7 @@ STANDIN_BUILDERS: dict[str, Callable[[], DiffusionPipeline | ModelMixin]] = {
     "StableDiffusion3Pipeline": bt.build_sd3,
     "FluxPipeline": bt.build_flux,
     "AmusedPipeline": bt.build_amused,
+    "SanaPipeline": bsana.build_sana,
     "StableDiffusionImg2ImgPipeline": bi.build_sd_img2img,
     "StableDiffusionInstructPix2PixPipeline": bi.build_sd_instruct_pix2pix,
     "StableDiffusionControlNetPipeline": bi.build_sd_controlnet,

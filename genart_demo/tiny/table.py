@@ -19,6 +19,7 @@ STANDIN_SIZES: dict[str, int] = {
     "StableDiffusion3Pipeline": 64,
     "FluxPipeline": 64,  # Flux packs 2x2 latent patches: 64 px -> 8x8 latents -> 4x4 tokens
     "AmusedPipeline": 64,  # VQ-GAN factor 16: 64 px <-> 4x4 tokens
+    "SanaPipeline": 64,  # with use_resolution_binning (default) it samples at 512 (16x16 latents) and resizes to 64
     # Image-conditioned pipelines (builders_image.py): 64 px in, 8x8 latents, 64 px out.
     "StableDiffusionImg2ImgPipeline": 64,
     "StableDiffusionInstructPix2PixPipeline": 64,

@@ -1,15 +1,21 @@
-"""Tiny offline tokenizers (CLIP BPE, BERT WordPiece, T5 Unigram) built from in-code vocabularies."""
+"""Tiny offline tokenizers (CLIP BPE, BERT WordPiece, T5 Unigram, Gemma byte-fallback BPE) built from in-code
+vocabularies."""
 
 from __future__ import annotations
 
+import io
 import string
 from functools import lru_cache
 
-from transformers import BertTokenizer, CLIPTokenizer, T5TokenizerFast
+import sentencepiece as spm
+from transformers import BertTokenizer, CLIPTokenizer, GemmaTokenizer, T5TokenizerFast
+from transformers.convert_slow_tokenizer import generate_merges
 
 CLIP_MAX_LENGTH = 77  # CLIP's context length; SD/SDXL/SD3/Flux all tokenize to exactly 77
 BERT_MAX_LENGTH = 77  # LDMTextToImagePipeline pads/truncates LDMBert input to 77
 T5_MAX_LENGTH = 512  # T5's model_max_length; pipelines pass their own max_sequence_length (<= 512)
+GEMMA_VOCAB_SIZE = 420  # pieces of the tiny Gemma model: 5 specials, 2 turn markers, 256 bytes, letters and words
+GEMMA_TURN_TOKENS = ("<start_of_turn>", "<end_of_turn>")  # the chat markers Gemma's tokenizer lists as special
 
 CLIP_BOS = "<|startoftext|>"
 CLIP_EOS = "<|endoftext|>"
@@ -170,3 +176,49 @@ def make_t5_tokenizer() -> T5TokenizerFast:
     hand-made `tokenizer_object`) makes save_pretrained/from_pretrained rebuild exactly the same tokenizer.
     """
     return T5TokenizerFast(vocab=t5_vocab(), extra_ids=0, model_max_length=T5_MAX_LENGTH)
+
+
+@lru_cache(maxsize=1)
+def gemma_sentencepiece_model() -> bytes:
+    """A tiny SentencePiece BPE model laid out like Gemma's tokenizer.model: <pad>=0, <eos>=1, <bos>=2, <unk>=3,
+    <mask>=4, the turn markers, byte fallback (<0x00>..<0xFF>, so any text encodes), no dummy prefix."""
+    text = [" ".join(COMMON_WORDS)] * 20 + [" ".join((string.ascii_letters, string.digits, string.punctuation))]
+    model = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(text),
+        model_writer=model,
+        vocab_size=GEMMA_VOCAB_SIZE,
+        hard_vocab_limit=False,
+        model_type="bpe",
+        pad_id=0,
+        eos_id=1,
+        bos_id=2,
+        unk_id=3,
+        pad_piece="<pad>",
+        eos_piece="<eos>",
+        bos_piece="<bos>",
+        unk_piece="<unk>",
+        user_defined_symbols=["<mask>", *GEMMA_TURN_TOKENS],
+        byte_fallback=True,
+        add_dummy_prefix=False,
+        character_coverage=1.0,
+        normalization_rule_name="identity",
+        num_threads=1,
+        minloglevel=2,
+    )
+    return model.getvalue()
+
+
+def make_gemma_tokenizer() -> GemmaTokenizer:
+    """Gemma's tokenizer (byte-fallback BPE, '▁' for spaces, <bos> prepended) over the tiny SentencePiece model's
+    pieces, so it encodes exactly as that tokenizer.model would; pads on the right, as SANA's repo saves it."""
+    sp = spm.SentencePieceProcessor(model_proto=gemma_sentencepiece_model())
+    vocab = {sp.id_to_piece(i): i for i in range(sp.get_piece_size())}
+    return GemmaTokenizer(
+        vocab=vocab,
+        merges=generate_merges(vocab),
+        additional_special_tokens=list(GEMMA_TURN_TOKENS),
+        add_bos_token=True,  # as Gemma's post-processor does; SANA keeps that first token's state
+        add_eos_token=False,
+        padding_side="right",
+    )
