@@ -47,6 +47,7 @@ def _control_updates(spec: ModelSpec, form: dict, size_note=None, examples=None)
         **size_updates(spec, form["width"], form["height"], size_note),
         form["scheduler"]: gr.update(choices=spec.samplers(), value=d.scheduler, visible="scheduler" in shown),
         form["refine"]: gr.update(value=False, visible=bool(spec.refiner)),
+        form["truncation"]: gr.update(value=d.truncation, visible="truncation" in shown),
     }
     if examples is not None:
         updates[examples] = gr.update(visible="prompt" in shown)
@@ -118,6 +119,15 @@ def build_generate_ui(studio: Studio, sends: SendTargets | None = None) -> gr.Co
                     placeholder="style.safetensors:0.8, owner/repo:0.5",
                     elem_id="generate-loras",
                 )
+                truncation = gr.Slider(  # style-based GANs: w = w_avg + psi (w - w_avg)
+                    0,
+                    1,
+                    value=d.truncation,
+                    step=0.05,
+                    label="Truncation psi (0 = the average image, 1 = untruncated)",
+                    visible="truncation" in first.controls(),
+                    elem_id="generate-truncation",
+                )
                 run = gr.Button("Generate", variant="primary", elem_id="generate-button")
             with gr.Column(scale=3):
                 gallery = result_gallery("Images", elem_id="generate-gallery")
@@ -168,7 +178,8 @@ def build_generate_ui(studio: Studio, sends: SendTargets | None = None) -> gr.Co
             "refine": refine,
             "variation_seed": variation_seed,
             "variation_strength": variation_strength,
-            "loras": loras,  # last: earlier /generate callers keep their positions
+            "loras": loras,
+            "truncation": truncation,  # last: earlier /generate callers keep their positions
         }
 
         pending = follow_model(

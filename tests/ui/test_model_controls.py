@@ -148,3 +148,15 @@ def test_the_saved_note_names_files_inside_the_output_folder(studio, tmp_path):
         "💾 Saved `2026-01-01/0001-sd15-7.png` in the output folder",
         f"💾 Saved `{tmp_path / 'elsewhere.png'}`",
     ]
+
+
+def test_the_truncation_slider_shows_only_for_models_that_take_it(tabs):
+    """StyleGAN's truncation psi is a Generate control (the /generate API's last argument): shown, at the entry's
+    default, for the models whose pipeline takes truncation_psi, hidden for every other generate model."""
+    t = tabs["generate"]
+    slider = t.by_id["generate-truncation"]
+    assert not slider.visible  # the tab opens on a text-to-image model
+    for spec in REGISTRY.for_tasks(GENERATE_TASKS):
+        update = t.pick(spec.id)[slider]
+        assert update["visible"] == ("truncation" in spec.controls()), spec.id
+    assert t.pick("stylegan-ffhq-128")[slider] == {"value": 0.7, "visible": True}
