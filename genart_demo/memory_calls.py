@@ -110,6 +110,11 @@ def denoiser_call(model, n: int, h: int, w: int, f: int, text: int, pooled: int)
         kw = {"hidden_states": e(n, c.in_channels, f, h, w), "timestep": e(n)}
         kw["encoder_hidden_states"] = e(n, text, c.text_dim)
         return lambda: model(**kw)
+    if cls == "LTXVideoTransformer3DModel":  # LTXPipeline packs each latent (patch 1x1x1) into one token
+        kw = {"hidden_states": e(n, f * h * w, c.in_channels), "timestep": e(n), "num_frames": f, "height": h}
+        kw |= {"encoder_hidden_states": e(n, text, c.caption_channels), "encoder_attention_mask": e(n, text)}
+        kw |= {"width": w, "rope_interpolation_scale": (8 / 25, 32, 32)}  # the VAE's time / frame rate, space
+        return lambda: model(**kw)
     return None
 
 

@@ -39,6 +39,7 @@ DEPTH_KEYS = (
     "motion_layers_per_block",
     "motion_mid_block_layers_per_block",
     "temporal_transformer_layers_per_block",
+    "decoder_layers_per_block",  # LTX-Video's VAE: its decoder's depths (class defaults where a config omits them)
 )
 TEXT_KEYS = ("hidden_size", "intermediate_size", "projection_dim", "d_model", "d_ff", "encoder_ffn_dim")
 GAN_SIZES = {"ngf": 8, "n_blocks": 2, "num_downs": 5}  # genart_demo.gan's generators: filters, blocks, levels
@@ -86,6 +87,8 @@ def _shrink_levels(class_name: str, config: dict[str, Any]) -> None:
     wide = "norm_num_groups" in config and config["norm_num_groups"] is None
     channels = [SKIP_GROUPS] * len(real) if wide else _levels(real, class_name)
     config["block_out_channels"] = channels
+    if config.get("decoder_block_out_channels"):  # LTX-Video's VAE: its decoder's own levels
+        config["decoder_block_out_channels"] = _levels(list(config["decoder_block_out_channels"]), class_name)
     for key in DEPTH_KEYS:
         if key in config:
             config[key] = _depth(config[key])

@@ -78,6 +78,7 @@ class Defaults:
     """Default settings and size limits of one checkpoint."""
 
     steps: int = 50  # num_inference_steps
+    min_steps: int = 1  # fewest steps the sampler takes (LTX's shift_terminal stretch divides by zero at 1 step)
     guidance: float = 0.0  # guidance_scale; 0 for models without classifier-free guidance
     width: int = 512  # pixels
     height: int = 512  # pixels

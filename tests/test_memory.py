@@ -41,6 +41,7 @@ from genart_demo.memory import (
 )
 from genart_demo.memory_calls import make_call
 from genart_demo.memory_meta import build_model, meta_model, traced_peak
+from genart_demo.memory_stages import vae_factors
 from genart_demo.registry import Registry
 
 REGISTRY = Registry.load()
@@ -339,3 +340,20 @@ def test_wan_plan_counts_the_hub_sized_weights_and_traces_every_stage():
     assert {c.dtype for c in plan.components} == {"bfloat16"}
     assert {s.name for s in plan.stages} == {"encode:text_encoder", "denoise", "decode"}
     assert all(s.act() > 0 for s in plan.stages) and plan.peak_bytes < 24 * GIB
+
+
+def test_ltx_plan_counts_the_hub_sized_weights_and_traces_every_stage():
+    """LTX-Video 0.9 from its Hub configs: parameter counts are the Hub's fp32 file sizes / 4 (transformer shards
+    7.69 GB, T5 shards 19.05 GB with the tied embedding stored once, VAE 1.68 GB); its transformer (one token per
+    latent) and its VAE (space / 32, time / 8) are traced, in bfloat16."""
+    plan = plan_memory(REGISTRY.get("ltx-video"), 24)
+    assert params(plan) == {
+        "ltx-video/text_encoder": 4_762_310_656,
+        "ltx-video/transformer": 1_923_385_472,
+        "ltx-video/vae": 419_193_649,
+    }
+    assert {c.dtype for c in plan.components} == {"bfloat16"}
+    assert {s.name for s in plan.stages} == {"encode:text_encoder", "denoise", "decode"}
+    assert all(s.act() > 0 for s in plan.stages) and plan.peak_bytes < 24 * GIB
+    vae = meta_model("Lightricks/LTX-Video", "main", "vae/config.json", "diffusers", "AutoencoderKLLTXVideo")
+    assert vae_factors(vae) == (32, 8)  # its config leaves both ratios None: the model works them out itself

@@ -125,9 +125,11 @@ def generator_arg(pipeline_class: str, seed: int, count: int) -> Any:
     return gens[0]
 
 
-def check_steps(steps: Any) -> int:
-    if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= MAX_STEPS:
-        raise InputError(f"Steps must be a whole number from 1 to {MAX_STEPS}; got {steps!r}.")
+def check_steps(steps: Any, minimum: int = 1, model: str = "") -> int:
+    """`steps` if it is a whole number from `minimum` (the model's fewest, where it names itself) to MAX_STEPS."""
+    if isinstance(steps, bool) or not isinstance(steps, int) or not minimum <= steps <= MAX_STEPS:
+        where = f" for {model}" if model else ""
+        raise InputError(f"Steps must be a whole number from {minimum} to {MAX_STEPS}{where}; got {steps!r}.")
     return steps
 
 

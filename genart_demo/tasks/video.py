@@ -137,7 +137,7 @@ def _check(studio: Studio, req: VideoRequest) -> tuple[ModelSpec, VideoSettings]
         fps=fps,
         width=width,
         height=height,
-        steps=check_steps(d.steps if req.steps is None else req.steps),
+        steps=check_steps(d.steps if req.steps is None else req.steps, d.min_steps, spec.id),
         guidance=check_guidance(d.guidance if req.guidance is None else req.guidance),
         scheduler=check_scheduler(spec, req.scheduler),
         decode_chunk=chunk,
@@ -194,6 +194,7 @@ def _pipeline_kwargs(pipe: Any, settings: VideoSettings, image: Image.Image | No
         "motion_bucket_id": settings.motion_bucket_id,
         "noise_aug_strength": settings.noise_aug,
         "fps": settings.fps,
+        "frame_rate": settings.fps,  # LTX-Video: its rotary positions are scaled to the video's frame rate
     }
     for param, value in optional.items():
         if param in params and value is not None:

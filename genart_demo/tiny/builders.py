@@ -59,6 +59,7 @@ STANDIN_BUILDERS: dict[str, Callable[[], DiffusionPipeline | ModelMixin]] = {
     "CogVideoXPipeline": bv.build_cogvideox,
     "StableVideoDiffusionPipeline": bv.build_svd,
     "WanPipeline": bvf.build_wan,
+    "LTXPipeline": bvf.build_ltx,
     "AutoencoderKL": components.build_sd_vae,
     "AutoencoderKL@sdxl": components.build_sdxl_vae,
     "VQModel": components.build_vq_f4,

@@ -40,6 +40,7 @@ STANDIN_SIZES: dict[str, int] = {
     "StableVideoDiffusionPipeline": 64,  # image-to-video: the input image is 64x64 too
     # Current fast text-to-video (builders_wan.py): the real configs shrunk in width and depth (genart_demo.mirror_shrink).
     "WanPipeline": 64,  # 8x8 latents x the real factor 8, patched 2x2 -> 4x4 tokens a frame
+    "LTXPipeline": 64,  # the real factor 32 (4x4 patch, three halvings): 2x2 latents, one token each
     # Bare autoencoders (components.build_*_vae / build_vq_f4): the default INPUT side of a round trip; 8x8 or 16x16 latents.
     "AutoencoderKL": 64,  # SD 1.5-like kl-f8
     "AutoencoderKL@sdxl": 64,  # SDXL-like kl-f8 (scaling factor 0.13025)
@@ -55,6 +56,7 @@ STANDIN_FRAMES: dict[str, int] = {
     "CogVideoXPipeline": 9,
     "StableVideoDiffusionPipeline": 8,
     "WanPipeline": 5,  # 4k + 1 (the VAE compresses time by 4 after the first frame): 2 latent frames
+    "LTXPipeline": 9,  # 8k + 1 (the VAE compresses time by 8 after the first frame): 2 latent frames
 }
 
 # Upscaling pipelines: key -> output side / input side.

@@ -79,7 +79,7 @@ def tiny_registry() -> Registry:
 def steps_for(spec) -> int:
     """One step, or as few as make strength x steps reach a whole step (img2img skips the rest)."""
     strength = spec.defaults.strength
-    return math.ceil(1 / strength - 1e-9) if 0 < strength < 1 else 1
+    return max(spec.defaults.min_steps, math.ceil(1 / strength - 1e-9) if 0 < strength < 1 else 1)
 
 
 def lower_sample_size(spec, pipe) -> int | None:

@@ -54,6 +54,7 @@ def test_video_keys_are_registered() -> None:
         "CogVideoXPipeline",
         "StableVideoDiffusionPipeline",
         "WanPipeline",
+        "LTXPipeline",
     }
     assert set(VIDEO_KEYS) <= set(STANDIN_BUILDERS) and set(VIDEO_KEYS) <= set(STANDIN_SIZES)
     assert (STANDIN_FRAMES["CogVideoXPipeline"] - 1) % 8 == 0  # CogVideoX: 8k + 1 frames come back exactly
@@ -144,3 +145,26 @@ def test_wan_standin_is_the_real_config_shrunk(cache_dir: Path) -> None:
         "flow_prediction",
     )
     assert type(wan.text_encoder).__name__ == "UMT5EncoderModel"
+
+
+def test_ltx_standin_is_the_real_config_shrunk(cache_dir: Path) -> None:
+    """The committed LTX-Video configs shrunk in width and depth only: the VAE's 4x4 patch and three halvings (space
+    / 32, time / 8), its 128 latent channels, the decoder widths its config leaves to the class defaults (shrunk
+    like the encoder's), one token per latent, and the repo's dynamically shifted flow-matching Euler."""
+    from genart_demo.hubfacts import repo_facts
+
+    facts = repo_facts("Lightricks/LTX-Video")
+    ltx = load("LTXPipeline", cache_dir)
+    got, vae = ltx.transformer.config, ltx.vae.config
+    assert (got.patch_size, got.patch_size_t, got.in_channels, got.qk_norm) == (1, 1, 128, "rms_norm_across_heads")
+    assert (got.num_layers, got.caption_channels) == (1, ltx.text_encoder.config.d_model)
+    assert (vae.patch_size, vae.latent_channels, list(vae.spatio_temporal_scaling)) == (
+        4,
+        128,
+        [True, True, True, False],
+    )
+    assert list(vae.block_out_channels) == list(vae.decoder_block_out_channels) == [8, 16, 32, 32]
+    assert (ltx.vae_spatial_compression_ratio, ltx.vae_temporal_compression_ratio) == (32, 8)
+    real = {k: v for k, v in facts.json("scheduler/scheduler_config.json").items() if not k.startswith("_")}
+    assert {k: ltx.scheduler.config[k] for k in real} == real and real["shift_terminal"] == 0.1
+    assert type(ltx.text_encoder).__name__ == "T5EncoderModel"
