@@ -33,5 +33,7 @@ VIDEO_EXAMPLES = [
     ("modelscope-t2v", "a sailing boat drifting on a calm lake at sunset", None),
     ("animatediff-sd15", "clouds rolling over green hills, timelapse", None),
     ("cogvideox-2b", "a red-roofed cottage by a lake, the camera slowly circling it", None),
+    ("wan21-t2v-1-3b", "a cat walking through tall grass in the wind, soft afternoon light", None),
+    ("ltx-video", "waves breaking on a rocky shore, the camera slowly pushing in", None),
     ("svd-xt", "", SCENE),
 ]

@@ -38,7 +38,7 @@ def _updates(spec: ModelSpec, form: dict) -> dict:
         form["image"]: gr.update(visible="image-to-video" in spec.tasks),
         form["frames"]: gr.update(value=d.frames, minimum=counts.start, maximum=counts[-1], step=counts.step),
         form["fps"]: gr.update(value=d.fps),
-        form["steps"]: gr.update(value=d.steps),
+        form["steps"]: gr.update(value=d.steps, minimum=d.min_steps),
         form["guidance"]: gr.update(value=d.guidance),
         form["width"]: gr.update(value=d.width, **size),
         form["height"]: gr.update(value=d.height, **size),
@@ -83,7 +83,7 @@ def build_video_ui(studio: Studio, sends: SendTargets | None = None) -> gr.Colum
                     )
                     fps = gr.Slider(MIN_FPS, MAX_FPS, value=d.fps, step=1, label="FPS")
                 with gr.Row():
-                    steps = gr.Slider(1, MAX_STEPS, value=d.steps, step=1, label="Steps")
+                    steps = gr.Slider(d.min_steps, MAX_STEPS, value=d.steps, step=1, label="Steps")
                     guidance = gr.Slider(0, MAX_GUIDANCE, value=d.guidance, step=0.5, label="Guidance (CFG) scale")
                 with gr.Row():
                     width = gr.Slider(d.size_min, d.size_max, value=d.width, step=d.size_multiple, label="Width")
