@@ -146,8 +146,8 @@ class RunSettings:
         values = {key: getattr(self, key, None) for key, _ in A1111_LABELS}
         width, height = getattr(self, "width", None), getattr(self, "height", None)
         values["size"] = f"{width}x{height}" if width and height else None
-        if values["steps"] is None:
-            values.update(steps=1, scheduler=values["scheduler"] or ONE_PASS_SAMPLER)
+        if values["steps"] is None or not values["scheduler"]:  # a GAN generator records steps 1 and no sampler
+            values.update(steps=values["steps"] or 1, scheduler=values["scheduler"] or ONE_PASS_SAMPLER)
         if values["guidance"] is None:
             values["guidance"] = NO_GUIDANCE
         return values

@@ -123,6 +123,11 @@ def test_generate_makes_pngs_whose_settings_remake_them(studio, tmp_path):
     first = generate(studio, GenerateRequest(model=MODEL_ID, seed=40, batch=2, truncation=0.5), output_dir=tmp_path)
     assert first.standin and [s.truncation for s in first.settings] == [0.5, 0.5]
     assert "Truncation psi: 0.5" in first.settings[1].parameters_text()
+    # one forward pass: no sampler is recorded (the A1111 line says so), not the registry's placeholder DDIM
+    assert (
+        first.settings[0].scheduler == ""
+        and "Steps: 1, Sampler: One forward pass," in first.settings[0].parameters_text()
+    )
     for image, path in zip(first.images, first.paths):
         settings = read_png_settings(path)
         again = generate(studio, request_from_settings(settings), output_dir=tmp_path)

@@ -262,6 +262,8 @@ def use_sampler(entry: LoadedPipeline, name: str) -> None:
 
     Rebuilt only when the sampler changes: every pipeline call starts with set_timesteps, which resets a
     scheduler's per-run state, so reusing the instance across calls (under the entry's lock) is safe."""
+    if not name:  # a one-pass model (a GAN generator) has no sampler to set
+        return
     if entry.sampler != name:
         spec = entry.spec
         entry.pipe.scheduler = build_scheduler(name, entry.scheduler_config, spec.samplers(), spec.scheduler_overrides)

@@ -111,7 +111,7 @@ def _check_request(studio: Studio, req: GenerateRequest) -> tuple[ModelSpec, Gen
         width, height = check_size(
             spec, d.width if req.width is None else req.width, d.height if req.height is None else req.height
         )
-    scheduler = check_scheduler(spec, req.scheduler)
+    scheduler = check_scheduler(spec, req.scheduler) if spec.denoises else ""  # a GAN samples in one pass
     if req.refine and not spec.refiner:
         raise InputError(
             f"{spec.id} has no refiner; models with one: {', '.join(s.id for s in studio.registry if s.refiner)}."
