@@ -37,7 +37,15 @@ def test_models_json_lists_every_entry(genart_cli):
 def test_models_task_filter(genart_cli):
     proc = genart_cli("models", "--task", "unconditional")
     ids = [line.split()[0] for line in proc.stdout.splitlines()[1:]]
-    assert ids == ["ddpm-cifar10", "ddim-cifar10", "ddpm-celebahq", "ddim-church", "ncsnpp-celebahq", "ldm-celebahq"]
+    assert ids == [
+        "ddpm-cifar10",
+        "ddim-cifar10",
+        "ddpm-celebahq",
+        "ddim-church",
+        "ncsnpp-celebahq",
+        "ldm-celebahq",
+        "stylegan-ffhq-128",
+    ]
 
 
 def test_readme_model_table_matches_the_registry():

@@ -16,6 +16,7 @@ FORM = {
         "height",
         "scheduler",
         "refine",
+        "truncation",
     )
 }
 
@@ -29,7 +30,7 @@ def _updates(studio, model_id):
 def test_text_model_shows_text_controls(studio):
     u = _updates(studio, "sd15")
     assert u["prompt"]["visible"] and u["negative"]["visible"] and u["guidance"]["visible"]
-    assert not u["class_label"]["visible"] and not u["refine"]["visible"]
+    assert not u["class_label"]["visible"] and not u["refine"]["visible"] and not u["truncation"]["visible"]
     assert (u["width"]["minimum"], u["width"]["maximum"], u["width"]["step"], u["width"]["value"]) == (32, 256, 8, 64)
     assert "DPM++ 2M Karras" in u["scheduler"]["choices"] and u["scheduler"]["value"] == "PNDM"
     assert "stable-diffusion-v1-5/stable-diffusion-v1-5" in u["card"]

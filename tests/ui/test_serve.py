@@ -40,11 +40,13 @@ def test_genart_serve_shows_every_tab_as_app_py_does(servers, cache_dir, tmp_pat
         assert tabs == [p.title for p in all_pages()]
         assert tabs == [
             "Generate",
+            "Grid",
             "Translate",
             "Inpaint",
             "Super-resolve",
             "Video",
             "Evaluate",
+            "PNG info",
             "Leaderboard",
             "Arena",
         ]
