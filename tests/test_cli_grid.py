@@ -38,3 +38,28 @@ def test_grid_command_refuses_a_bad_axis(genart_cli, tmp_path):
     assert done.returncode == 2
     assert "error: Each grid axis must be of a different kind; seed is given twice." in done.stderr
     assert not list(tmp_path.rglob("*.png"))
+
+
+def test_a_two_model_grid_from_the_command_line_remakes_its_cells(genart_cli, tmp_path):
+    """2 models x 3 seeds by `genart grid`: each model's text encoding is computed once (one per model), the cells
+    are each model's, and a cell of each model made again by `genart generate` from its PNG's settings has the same
+    pixels (both in a CLI process: CPU float sums may round apart between processes with other thread settings)."""
+    done = genart_cli(
+        "grid", "--model", "sd15", "--prompt", "a red fox", "--steps", "2",
+        "--x", "model: sd15, sd-turbo", "--y", "seed: 1-3", "--out", str(tmp_path / "cli"),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "6 cells (2 text encodings, 4 shared)" in done.stderr
+    cells = [Path(c["file"]) for c in read_grid_metadata(Path(done.stdout.strip()))["cells"]]
+    assert sorted((read_png_settings(c).model, read_png_settings(c).seed) for c in cells) == [
+        ("sd-turbo", 1), ("sd-turbo", 2), ("sd-turbo", 3), ("sd15", 1), ("sd15", 2), ("sd15", 3),
+    ]  # fmt: skip
+    for cell in (cells[0], cells[-1]):
+        s = read_png_settings(cell)
+        again = genart_cli(
+            "generate", "--model", s.model, "--prompt", s.prompt, "--steps", str(s.steps), "--guidance",
+            str(s.guidance), "--scheduler", s.scheduler, "--seed", str(s.seed), "--out", str(tmp_path / cell.stem),
+        )  # fmt: skip
+        assert again.returncode == 0, again.stderr
+        remade = next((tmp_path / cell.stem).rglob("*.png"))
+        assert np.array_equal(np.asarray(Image.open(remade)), np.asarray(Image.open(cell))), cell.name
