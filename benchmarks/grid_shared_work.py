@@ -27,10 +27,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from genart_demo.settings import Settings
 from genart_demo.studio import Studio
-from genart_demo.tasks.common import TOKENIZER_ATTRS
 from genart_demo.tasks.generate import GenerateRequest, generate
 from genart_demo.tasks.grid import GridRequest, plan_cells, run_grid
 from genart_demo.tasks.grid_axes import Axis
+from genart_demo.tasks.prompt_length import TOKENIZER_ATTRS
 
 ENCODERS = tuple(attr.replace("tokenizer", "text_encoder") for attr in TOKENIZER_ATTRS)
 

@@ -35,7 +35,6 @@ from .common import (
     generator_arg,
     generators,
     is_blank,
-    locked_prompt_warnings,
     model_settings,
     option,
     pipeline_params,
@@ -47,6 +46,7 @@ from .common import (
     use_sampler,
     workspace_for,
 )
+from .prompt_length import locked_prompt_warnings
 from .variation import check_variation, nth_seed, varied_noise
 
 DEFAULT_CLASS = 207  # ImageNet "golden retriever": the class DiT examples use when none is chosen

@@ -30,7 +30,6 @@ from .common import (
     check_unit_interval,
     generators,
     is_blank,
-    locked_prompt_warnings,
     model_settings,
     option,
     pipeline_params,
@@ -42,6 +41,7 @@ from .common import (
     use_sampler,
     workspace_for,
 )
+from .prompt_length import locked_prompt_warnings
 
 MAX_OUTPAINT = 1024  # pixels one side may be extended by
 MAX_MASK_BLUR = 64  # pixels of feathering inside the mask edge

@@ -31,7 +31,6 @@ from .common import (
     check_unit_interval,
     generators,
     is_blank,
-    locked_prompt_warnings,
     model_settings,
     option,
     pipeline_params,
@@ -43,6 +42,7 @@ from .common import (
     use_sampler,
     workspace_for,
 )
+from .prompt_length import locked_prompt_warnings
 
 
 @dataclass(frozen=True)

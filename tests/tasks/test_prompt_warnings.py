@@ -3,8 +3,8 @@
 import pytest
 
 from genart_demo.registry import Registry
-from genart_demo.tasks.common import encoder_limits, prompt_warnings
 from genart_demo.tasks.generate import GenerateRequest, generate
+from genart_demo.tasks.prompt_length import encoder_limits, prompt_warnings
 from genart_demo.tiny.builders import build_standin
 
 REGISTRY = Registry.load()
