@@ -118,7 +118,9 @@ def read_file_settings(source: str | Path | Image.Image) -> FileSettings:
         return FileSettings(RunSettings.from_metadata(data), "genart")
     if isinstance(text.get(PARAMETERS_KEY), str):
         values = parse_parameters(text[PARAMETERS_KEY])
-        return FileSettings(RunSettings.from_metadata({**values, "task": "generate"}), "parameters", values)
+        # the text does not say which genart version (if any) wrote it: "" rather than this version's number
+        read = RunSettings.from_metadata({"genart": "", **values, "task": "generate"})
+        return FileSettings(read, "parameters", values)
     return FileSettings(None, "")
 
 

@@ -105,6 +105,7 @@ def test_compare_and_other_tabs_get_the_same_model_by_repo(studio, tmp_path):
 def test_a1111_png_restores_the_generate_form_and_names_the_rest():
     found = read_file_settings(A1111_PNG)
     assert found.source == "parameters" and "AUTOMATIC1111" in found.message
+    assert found.settings.genart == ""  # A1111 wrote it: no genart version is claimed for it
     sent = send_values(REGISTRY, found, TARGETS["generate"])
     assert sent.values == {
         "model": "sd15",
