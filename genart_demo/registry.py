@@ -157,8 +157,9 @@ class ModelSpec:
         return "text-to-image" in self.tasks or "text-to-video" in self.tasks
 
     def samplers(self) -> list[str]:
-        """Sampler names this checkpoint can use (its explicit list, or its default's family)."""
-        return compatible_samplers(self.defaults.scheduler, self.schedulers)
+        """Sampler names this checkpoint can use (its explicit list, or its default's family); none for a model that
+        samples in one forward pass (a GAN)."""
+        return compatible_samplers(self.defaults.scheduler, self.schedulers) if self.denoises else []
 
     def controls(self) -> frozenset[str]:
         """The generate controls that change this model's output (the UI shows only these)."""
