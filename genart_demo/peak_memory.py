@@ -1,4 +1,8 @@
-"""Peak memory over one block of work (a pipeline call): CUDA's allocator peak, or the process's resident peak on CPU."""
+"""Peak memory over one block of work (a pipeline call): CUDA's allocator peak, or the process's resident peak on CPU.
+
+On CPU the rise is a lower bound of what the block allocated: memory the process freed earlier but still holds (the C
+allocator keeps it) is reused without raising the resident size, so in a long-lived process that has already run a
+bigger call, a call's rise can read 0 while its peak (the resident size) stays true."""
 
 from __future__ import annotations
 

@@ -1,8 +1,9 @@
 """Peak memory over a block: a known CPU allocation is seen at its size, a freed spike is still caught."""
 
-import time
+import json
+import subprocess
+import sys
 
-import numpy as np
 import pytest
 import torch
 
@@ -22,31 +23,47 @@ MB = 10**6
 needs_proc = pytest.mark.skipif(resident_bytes() is None, reason="no /proc/self/statm on this platform")
 
 
-def _touched(nbytes: int) -> np.ndarray:
-    return np.ones(nbytes, dtype=np.uint8)  # written, so every page is resident
+def _in_fresh_process(code: str) -> dict:
+    """Run `code` (which sets `result`) in a new Python: this test process has freed hundreds of MB that the C
+    allocator still holds, and a new buffer reusing them would not raise the resident size at all."""
+    script = "import json, time\nimport numpy as np\nfrom genart_demo import peak_memory\n" + code
+    done = subprocess.run(
+        [sys.executable, "-c", script + "\nprint(json.dumps(result))"], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 @needs_proc
 def test_a_200_mb_buffer_freed_inside_the_block_is_its_peak():
-    with measure_peak("cpu") as meter:
-        buffer = _touched(200 * MB)
-        time.sleep(20 * peak_memory.SAMPLE_SECONDS)  # several sampling periods with the buffer alive
-        del buffer
-        time.sleep(4 * peak_memory.SAMPLE_SECONDS)
-    found = meter.result
-    assert found is not None and found.kind == CPU_KIND
-    assert 195 * MB <= found.rise_bytes <= 230 * MB, found
-    assert found.peak_bytes >= found.start_bytes + 195 * MB
-    assert resident_bytes() < found.peak_bytes - 150 * MB  # it was freed: the peak is not today's size
+    found = _in_fresh_process(
+        """
+with peak_memory.measure_peak("cpu") as meter:
+    buffer = np.ones(200 * 10**6, dtype=np.uint8)  # written, so every page is resident
+    time.sleep(20 * peak_memory.SAMPLE_SECONDS)  # several sampling periods with the buffer alive
+    del buffer
+    time.sleep(4 * peak_memory.SAMPLE_SECONDS)
+r = meter.result
+result = dict(kind=r.kind, rise=r.rise_bytes, peak=r.peak_bytes, start=r.start_bytes, now=peak_memory.resident_bytes())
+"""
+    )
+    assert found["kind"] == CPU_KIND
+    assert 195 * MB <= found["rise"] <= 230 * MB, found
+    assert found["peak"] >= found["start"] + 195 * MB
+    assert found["now"] < found["peak"] - 150 * MB  # it was freed: the peak is not today's size
 
 
 @needs_proc
-def test_a_buffer_alive_at_the_end_is_caught_by_the_last_reading(monkeypatch):
-    monkeypatch.setattr(peak_memory, "SAMPLE_SECONDS", 60.0)  # the sampler never wakes: only start and end readings
-    with measure_peak("cpu") as meter:
-        buffer = _touched(100 * MB)
-    assert 95 * MB <= meter.result.rise_bytes <= 120 * MB
-    del buffer
+def test_a_buffer_alive_at_the_end_is_caught_by_the_last_reading():
+    found = _in_fresh_process(
+        """
+peak_memory.SAMPLE_SECONDS = 60.0  # the sampler never wakes: only the start and end readings
+with peak_memory.measure_peak("cpu") as meter:
+    buffer = np.ones(100 * 10**6, dtype=np.uint8)
+result = dict(rise=meter.result.rise_bytes)
+"""
+    )
+    assert 95 * MB <= found["rise"] <= 120 * MB, found
 
 
 @needs_proc
