@@ -117,10 +117,8 @@ def read_file_settings(source: str | Path | Image.Image) -> FileSettings:
             raise InputError(f"The PNG's `{JSON_KEY}` chunk is not valid JSON: {exc}.") from exc
         return FileSettings(RunSettings.from_metadata(data), "genart")
     if isinstance(text.get(PARAMETERS_KEY), str):
-        values = parse_parameters(text[PARAMETERS_KEY])
-        # the text does not say which genart version (if any) wrote it: "" rather than this version's number
-        read = RunSettings.from_metadata({"genart": "", **values, "task": "generate"})
-        return FileSettings(read, "parameters", values)
+        read = RunSettings.from_parameters_text(text[PARAMETERS_KEY])
+        return FileSettings(read, "parameters", parse_parameters(text[PARAMETERS_KEY]))
     return FileSettings(None, "")
 
 

@@ -155,8 +155,9 @@ class RunSettings:
     @staticmethod
     def from_parameters_text(text: str) -> GenerateSettings:
         """Settings read from an A1111 `parameters` text (genart's or another tool's); labels genart does not
-        know (e.g. "Model hash") are kept in `extra` under their label."""
-        return GenerateSettings._from_values(parse_parameters(text))
+        know (e.g. "Model hash") are kept in `extra` under their label. `genart` is "": the text does not say
+        which genart version, if any, wrote it."""
+        return GenerateSettings._from_values({"genart": "", **parse_parameters(text)})
 
 
 def parse_parameters(text: str) -> dict[str, Any]:

@@ -147,6 +147,7 @@ def test_a1111_text_layout_and_round_trip():
     assert lines[0] == 'a "cat", sitting: here' and lines[1] == "Negative prompt: blurry"
     assert lines[2].startswith("Steps: 20, Sampler: Euler a, CFG scale: 7.5, Seed: 42, Size: 64x48, Model: sd15")
     back = RunSettings.from_parameters_text(text)
+    assert back.genart == ""  # the text carries no genart version: none is claimed for it
     for name in (
         "prompt",
         "negative_prompt",
