@@ -10,56 +10,45 @@ from genart_demo.video import probe_mp4, read_frames
 
 WAN = "wan21-t2v-1-3b"
 LTX = "ltx-video"
+# model -> (frame counts: first, second, last, how many), frames to make, its sampler, a refused count and the message
+CASES = {
+    WAN: ((1, 5, 81, 21), 9, "UniPC", 8, r"wan21-t2v-1-3b makes 1 \+ 4·k frames \(1, 5, 9, 13, 17, …\); got 8"),
+    LTX: ((1, 9, 257, 33), 17, "Flow Euler", 13, r"ltx-video makes 1 \+ 8·k frames \(1, 9, 17, 25, 33, …\); got 13"),
+}
 
 
-def _wan(**kw) -> VideoRequest:
-    return VideoRequest(**{"model": WAN, "prompt": "a boat on a lake", "steps": 2, "seed": 5, **kw})
-
-
-def test_wan_takes_4k_plus_1_frames_up_to_81(studio):
-    counts = frame_counts(studio.registry.get(WAN))
-    assert (counts[0], counts[1], counts[-1], len(counts)) == (1, 5, 81, 21)
-
-
-def test_wan_standin_writes_the_frames_asked_for_and_repeats_per_seed(studio, tmp_path):
-    first = generate_video(studio, _wan(frames=9, fps=12), output_dir=tmp_path)
-    info = probe_mp4(first.mp4)
-    assert first.standin and (info.frames, info.fps, info.codec) == (9, 12, "h264")
-    assert first.frames.shape == (9, 64, 64, 3) and first.settings.scheduler == "UniPC"
-    again = generate_video(studio, _wan(frames=9, fps=12), output_dir=tmp_path)
-    assert np.array_equal(again.frames, first.frames) and np.array_equal(read_frames(again.mp4), read_frames(first.mp4))
-    other = generate_video(studio, _wan(frames=9, fps=12, seed=6), output_dir=tmp_path)
-    assert not np.array_equal(other.frames, first.frames)
-
-
-def test_wan_refuses_frame_counts_its_vae_does_not_make(studio, tmp_path):
-    with pytest.raises(InputError, match=r"wan21-t2v-1-3b makes 1 \+ 4·k frames \(1, 5, 9, 13, 17, …\); got 8"):
-        generate_video(studio, _wan(frames=8), output_dir=tmp_path)
+def _request(model: str, **kw) -> VideoRequest:
+    return VideoRequest(**{"model": model, "prompt": "a boat on a lake", "steps": 2, "seed": 5, **kw})
 
 
 def _ltx(**kw) -> VideoRequest:
-    return VideoRequest(**{"model": LTX, "prompt": "a boat on a lake", "steps": 2, "seed": 5, **kw})
+    return _request(LTX, **kw)
 
 
-def test_ltx_takes_8k_plus_1_frames_up_to_257(studio):
-    counts = frame_counts(studio.registry.get(LTX))
-    assert (counts[0], counts[1], counts[-1], len(counts)) == (1, 9, 257, 33)
+@pytest.mark.parametrize("model", CASES)
+def test_frame_counts_are_the_ones_its_vae_makes(studio, model):
+    counts = frame_counts(studio.registry.get(model))
+    assert (counts[0], counts[1], counts[-1], len(counts)) == CASES[model][0]
 
 
-def test_ltx_standin_writes_the_frames_asked_for_and_repeats_per_seed(studio, tmp_path):
-    first = generate_video(studio, _ltx(frames=17, fps=12), output_dir=tmp_path)
+@pytest.mark.parametrize("model", CASES)
+def test_standin_writes_the_frames_asked_for_and_repeats_per_seed(studio, tmp_path, model):
+    _, frames, sampler, _, _ = CASES[model]
+    first = generate_video(studio, _request(model, frames=frames, fps=12), output_dir=tmp_path)
     info = probe_mp4(first.mp4)
-    assert first.standin and (info.frames, info.fps, info.codec) == (17, 12, "h264")
-    assert first.frames.shape == (17, 64, 64, 3) and first.settings.scheduler == "Flow Euler"
-    again = generate_video(studio, _ltx(frames=17, fps=12), output_dir=tmp_path)
+    assert first.standin and (info.frames, info.fps, info.codec) == (frames, 12, "h264")
+    assert first.frames.shape == (frames, 64, 64, 3) and first.settings.scheduler == sampler
+    again = generate_video(studio, _request(model, frames=frames, fps=12), output_dir=tmp_path)
     assert np.array_equal(again.frames, first.frames) and np.array_equal(read_frames(again.mp4), read_frames(first.mp4))
-    other = generate_video(studio, _ltx(frames=17, fps=12, seed=6), output_dir=tmp_path)
+    other = generate_video(studio, _request(model, frames=frames, fps=12, seed=6), output_dir=tmp_path)
     assert not np.array_equal(other.frames, first.frames)
 
 
-def test_ltx_refuses_frame_counts_its_vae_does_not_make(studio, tmp_path):
-    with pytest.raises(InputError, match=r"ltx-video makes 1 \+ 8·k frames \(1, 9, 17, 25, 33, …\); got 13"):
-        generate_video(studio, _ltx(frames=13), output_dir=tmp_path)
+@pytest.mark.parametrize("model", CASES)
+def test_frame_counts_its_vae_does_not_make_are_refused(studio, tmp_path, model):
+    _, _, _, bad, message = CASES[model]
+    with pytest.raises(InputError, match=message):
+        generate_video(studio, _request(model, frames=bad), output_dir=tmp_path)
 
 
 def test_ltx_refuses_one_step(studio, tmp_path):
