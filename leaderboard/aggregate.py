@@ -1,4 +1,10 @@
-"""Leaderboard statistics: per-prompt rows and per-model (and per-category) tables with bootstrap intervals."""
+"""Leaderboard statistics: per-prompt rows and per-model (and per-category) tables with bootstrap intervals.
+
+CLIPScore keeps its own columns (clip_score, clip_max, clip_ci_low, clip_ci_high); every other per-image metric `m`
+(a key of genart_demo.metrics.scorers.SCORERS) gets m (per prompt: the mean over seeds; per group: the mean of the
+per-prompt means) and m_lo / m_hi (the bootstrap CI over prompts, the same seed as CLIPScore's, so every metric and
+group resamples the same prompt indices).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,19 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from genart_demo.metrics.scorers import SCORERS
+
 CONFIDENCE = 0.95  # of every interval in the leaderboard's tables
+
+
+def ci_columns(metric: str) -> tuple[str, str]:
+    """The (low, high) columns of a metric's CI in the aggregate tables: CLIPScore's historic names, else m_lo/m_hi."""
+    return ("clip_ci_low", "clip_ci_high") if metric == "clip_score" else (f"{metric}_lo", f"{metric}_hi")
+
+
+def extra_metrics(table: pd.DataFrame) -> list[str]:
+    """The per-image metrics besides CLIPScore whose columns `table` has, in SCORERS order."""
+    return [m for m in SCORERS if m in table.columns]
 
 
 def bootstrap_ci(
@@ -33,17 +51,21 @@ def bootstrap_ci(
 
 
 def per_prompt_table(per_image: pd.DataFrame) -> pd.DataFrame:
-    """One row per (model, prompt): CLIPScore mean and max over its seeds, seeds, mean seconds per image."""
+    """One row per (model, prompt): CLIPScore mean and max over its seeds, each other metric's mean over its seeds
+    (extra_metrics), seeds, mean seconds per image."""
     keys = ["model", "prompt_id", "category", "challenge", "prompt"]
+    extra = extra_metrics(per_image)
     grouped = per_image.groupby(keys, sort=True, dropna=False)
     out = grouped.agg(
         n_seeds=("seed", "size"),
         clip_score=("clip_score", "mean"),
         clip_max=("clip_score", "max"),
+        **{m: (m, "mean") for m in extra},
         seconds=("seconds", "mean"),
     ).reset_index()
     return out[
-        ["model", "prompt_id", "category", "challenge", "n_seeds", "clip_score", "clip_max", "seconds", "prompt"]
+        ["model", "prompt_id", "category", "challenge", "n_seeds", "clip_score", "clip_max", *extra, "seconds"]
+        + ["prompt"]
     ]
 
 
@@ -51,34 +73,37 @@ def aggregate_table(
     per_prompt: pd.DataFrame, by: str | None = None, *, bootstrap: int = 1000, seed: int = 0
 ) -> pd.DataFrame:
     """Per model (and per value of `by`: "category" or "challenge"): clip_score with its bootstrap CI over prompts,
-    clip_max, n_prompts, n_images, seconds_per_image. Rows with an empty `by` value are left out."""
+    clip_max, each extra metric with its CI (m, m_lo, m_hi; prompts where it is NaN left out), n_prompts, n_images,
+    seconds_per_image. Rows with an empty `by` value are left out."""
     if by not in (None, "category", "challenge"):
         raise ValueError(f"aggregate by {by!r}; allowed: None, 'category', 'challenge'")
     keys = ["model"] + ([by] if by else [])
     table = per_prompt[per_prompt[by] != ""] if by else per_prompt
+    extra = extra_metrics(per_prompt)
     rows = []
     for key, group in table.sort_values(keys + ["prompt_id"]).groupby(keys, sort=True):
         low, high = bootstrap_ci(group["clip_score"].to_numpy(), bootstrap, CONFIDENCE, seed)
         n_images = int(group["n_seeds"].sum())
         timed = group[group["seconds"].notna()]  # prompt mean seconds weighted by images: the mean per image
         seconds = float((timed["seconds"] * timed["n_seeds"]).sum() / timed["n_seeds"].sum()) if len(timed) else np.nan
-        rows.append(
-            {
-                **dict(zip(keys, key)),
-                "clip_score": float(group["clip_score"].mean()),
-                "clip_ci_low": low,
-                "clip_ci_high": high,
-                "clip_max": float(group["clip_max"].mean()),
-                "n_prompts": len(group),
-                "n_images": n_images,
-                "seconds_per_image": seconds,
-            }
-        )
+        row = {
+            **dict(zip(keys, key)),
+            "clip_score": float(group["clip_score"].mean()),
+            "clip_ci_low": low,
+            "clip_ci_high": high,
+            "clip_max": float(group["clip_max"].mean()),
+        }
+        for m in extra:
+            values = group[m].dropna().to_numpy()
+            row[m] = float(values.mean()) if values.size else np.nan
+            row.update(zip(ci_columns(m), bootstrap_ci(values, bootstrap, CONFIDENCE, seed)))
+        rows.append({**row, "n_prompts": len(group), "n_images": n_images, "seconds_per_image": seconds})
     columns = keys + [
         "clip_score",
         "clip_ci_low",
         "clip_ci_high",
         "clip_max",
+        *[c for m in extra for c in (m, *ci_columns(m))],
         "n_prompts",
         "n_images",
         "seconds_per_image",

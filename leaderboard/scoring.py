@@ -3,6 +3,10 @@
 Conventions (also written to RUN/scores/scores.json):
 
 - **CLIPScore** is genart_demo.metrics.clip's `per_sample` convention: 100·max(cos, 0) for each image, then means.
+- **Other metrics** (`metrics=`, keys of genart_demo.metrics.scorers.SCORERS: PickScore, VQAScore, GenEval, ...):
+  one per-image column each plus `<metric>_id`, cached per image, scorer id and prompt (leaderboard.scoring_metrics);
+  per prompt the mean over seeds, per group the mean over prompts with its CI in `<metric>_lo` / `<metric>_hi`
+  (the same bootstrap and seed as CLIPScore's, so the intervals of every metric resample the same prompts).
 - **Per prompt** (per model): the mean and the max of the images' CLIPScores over seeds.
 - **Per group** (a model overall, or within one category / challenge): `clip_score` = the mean over the group's
   prompts of the per-prompt means (= the mean over images when all prompts have the same seeds); `clip_max` = the
@@ -10,10 +14,7 @@ Conventions (also written to RUN/scores/scores.json):
   group's prompts with replacement (numpy default_rng(seed)); CI = the 2.5% and 97.5% quantiles of the resampled
   means. Every group uses the same seed, so models scored on the same prompts share the resampled prompt indices
   (common random numbers). One prompt gives a zero-width CI; bootstrap=0 gives NaN.
-- **FID / KID** against a reference folder: features of genart_demo.metrics' "fid-inception" extractor, cached per
-  image set (reference and each model) in a ReferenceCache keyed by extractor id and content hash. FID by
-  FrechetReference (float64); KID = kid(reference, model) with 100 subsets of min(1000, n) and seed 2020
-  (torch-fidelity's draws). `between_models=True` adds the FID of every pair of models.
+- **FID / KID** against a reference folder, or between models: leaderboard.scoring_fid.
 """
 
 from __future__ import annotations
@@ -21,34 +22,25 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from genart_demo import __version__
 from genart_demo.atomic import atomic_write
 from genart_demo.errors import InputError
-from genart_demo.imagesets import ImageSet, read_set
 
 from . import tables as tb
 from .aggregate import CONFIDENCE, aggregate_table, per_prompt_table
-from .features import (
-    CLIP_CONVENTION,
-    clip_scores,
-    decoded_image,
-    describe_clip,
-    expected_clip_info,
-    image_features,
-    set_hash,
-)
+from .features import CLIP_CONVENTION, clip_scores, describe_clip, expected_clip_info
 from .flagged import flagged_counts, flagged_notes, split_flagged, with_flagged_column
 from .manifest import read_run_json
+from .scoring_fid import KID_OPTIONS, fid_tables
+from .scoring_metrics import DEFAULT_METRICS, check_metrics, image_columns, score_metrics
 
-KID_OPTIONS = {"subsets": 100, "subset_size": 1000, "seed": 2020}
 IMAGE_COLUMNS = (
     "model",
     "prompt_id",
@@ -84,6 +76,7 @@ class ScoreResult:
     scored: int = 0  # images CLIP-scored by this call
     reused: int = 0  # images whose CLIPScore came from the per_image.csv cache
     paths: list[Path] = field(default_factory=list)  # files written
+    metric_images: dict[str, dict] = field(default_factory=dict)  # scorer metric -> {"scored": n, "reused": k}
 
 
 def _image_record(row: dict, prompts: dict[str, dict]) -> dict:
@@ -104,6 +97,15 @@ def _image_record(row: dict, prompts: dict[str, dict]) -> dict:
     }
 
 
+def _previous_info(out_dir: Path) -> dict:
+    """The last scores.json of this run, or {} when there is none or it cannot be read."""
+    try:
+        info = json.loads((out_dir / "scores.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return info if isinstance(info, dict) else {}
+
+
 def _cached_scores(path: Path) -> dict[tuple, dict]:
     if not path.is_file():
         return {}
@@ -114,115 +116,6 @@ def _cached_scores(path: Path) -> dict[tuple, dict]:
     if not set(IMAGE_COLUMNS) <= set(old.columns):
         return {}
     return {(r["model"], r["prompt_id"], int(r["seed"]), r["sha256"]): r for r in old.to_dict("records")}
-
-
-def _fid_tables(
-    run: Path,
-    images: pd.DataFrame,
-    *,
-    reference,
-    between_models: bool,
-    extractor,
-    cache_dir: Path,
-    batch_size: int,
-    progress: ProgressFn | None,
-    notes: list[str],
-) -> tuple[dict, dict]:
-    """({"fid": long table, "fid_matrix": square table (between_models)}, info for scores.json)."""
-    # lazy: imports torch (seconds); only this path needs it
-    from genart_demo.metrics.frechet import frechet_distance_features
-    from genart_demo.metrics.kid import kid
-    from genart_demo.metrics.refcache import ReferenceCache
-
-    cache = ReferenceCache(cache_dir)
-    ext_id = extractor.info.id
-    feats: dict[str, np.ndarray] = {}
-    for model, group in images.groupby("model", sort=True):
-        if len(group) < 2:
-            notes.append(f"{model}: FID/KID need at least 2 images; it has {len(group)}, so it gets none.")
-            continue
-        paths = [run / p for p in group["path"]]
-        entry = cache.get_or_compute(
-            ext_id,
-            set_hash(list(group["sha256"])),
-            lambda paths=paths, model=model: (
-                image_features(
-                    extractor,
-                    lambda i: decoded_image(paths[i]),
-                    len(paths),
-                    batch_size=batch_size,
-                    progress=progress,
-                    desc=f"features {model}",
-                ),
-                None,
-            ),
-        )
-        feats[model] = entry.features  # (n, d) float32
-    rows, info = [], {"extractor": extractor.info.as_dict(), "kid": dict(KID_OPTIONS), "reference": None}
-    if reference is not None:
-        ref_set = reference if isinstance(reference, ImageSet) else read_set(reference)
-        notes.extend(ref_set.notes)
-        key = ref_set.content_hash()
-        ref = cache.get_or_compute(
-            ext_id,
-            key,
-            lambda: (
-                image_features(
-                    extractor,
-                    lambda i: ref_set.decode(i).image,
-                    len(ref_set),
-                    batch_size=batch_size,
-                    progress=progress,
-                    desc="features reference",
-                ),
-                None,
-            ),
-        )
-        info["reference"] = {
-            "label": ref_set.label,
-            "source": str(reference) if not isinstance(reference, ImageSet) else ref_set.label,
-            "content_hash": key,
-            "n": len(ref_set),
-        }
-        frechet = ref.reference()
-        for model, f in feats.items():
-            kid_mean, kid_std = kid(ref.features, f, **KID_OPTIONS)
-            rows.append(
-                {
-                    "model": model,
-                    "against": "reference",
-                    "fid": frechet.distance(f),
-                    "kid": kid_mean,
-                    "kid_std": kid_std,
-                    "n": len(f),
-                    "n_against": len(ref.features),
-                }
-            )
-    tables: dict[str, pd.DataFrame] = {}
-    if between_models:
-        names = sorted(feats)
-        matrix = pd.DataFrame(0.0, index=names, columns=names)
-        for i, a in enumerate(names):
-            for b in names[i + 1 :]:
-                matrix.loc[a, b] = matrix.loc[b, a] = frechet_distance_features(feats[a], feats[b])
-        for a in names:
-            rows += [
-                {
-                    "model": a,
-                    "against": b,
-                    "fid": float(matrix.loc[a, b]),
-                    "kid": np.nan,
-                    "kid_std": np.nan,
-                    "n": len(feats[a]),
-                    "n_against": len(feats[b]),
-                }
-                for b in names
-                if b != a
-            ]
-        tables["fid_matrix"] = matrix.rename_axis("model").reset_index()
-    if reference is not None or between_models:
-        tables["fid"] = pd.DataFrame(rows, columns=["model", "against", "fid", "kid", "kid_std", "n", "n_against"])
-    return tables, info
 
 
 def score_run(
@@ -239,19 +132,24 @@ def score_run(
     bootstrap: int = 1000,
     seed: int = 0,
     cache_dir: str | os.PathLike | None = None,
+    metrics: str | Sequence[str] = DEFAULT_METRICS,
+    scorers: dict | None = None,
 ) -> ScoreResult:
     """Score RUN (see the module docstring) and write RUN/scores/*.csv + scores.json; re-runs reuse cached scores.
 
     reference: a folder or .zip of real images (or an ImageSet) for FID/KID; clip: a ClipScorer-like object
     (.score(images, prompts, convention=...) -> {"per_image": (N,)}), default load_clip(standin=standin);
     extractor: a metrics Extractor, default load_extractor("fid-inception", standin=standin); cache_dir: where
-    image-set features are cached (default RUN/scores/cache).
+    image-set features are cached (default RUN/scores/cache); metrics: "clip_score" (always computed) and any
+    keys of genart_demo.metrics.scorers.SCORERS (leaderboard.scoring_metrics; unknown names: InputError);
+    scorers: {metric: ImageScorer} to use instead of load_scorer(metric, standin=standin).
     """
     run = Path(run_dir)
     if not run.is_dir():
         raise InputError(f"{run} is not a folder; give a run folder written by `genart leaderboard run`.")
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1; got {batch_size}")
+    metrics = check_metrics(metrics)
     out_dir = run / tb.SCORES_DIR
     prompts = tb.run_prompts(run)
     good, skipped = tb.verified_rows(run, tb.run_rows(run))
@@ -295,7 +193,21 @@ def score_run(
             c = cached[(r["model"], r["prompt_id"], r["seed"], r["sha256"])]
             r["clip_score"], r["truncated"] = float(c["clip_score"]), bool(c["truncated"])
         r["clip_id"] = clip_info["id"]
-    per_image = pd.DataFrame(records, columns=list(IMAGE_COLUMNS))
+    run_meta = read_run_json(run) or {}
+    scorer_infos, metric_counts = score_metrics(
+        run,
+        records,
+        cached,
+        metrics,
+        scorers=scorers,
+        previous=_previous_info(out_dir).get("scorers"),
+        prompt_set=run_meta.get("prompt_set"),
+        standin=standin,
+        device=device,
+        batch_size=batch_size,
+        progress=progress,
+    )
+    per_image = pd.DataFrame(records, columns=[*IMAGE_COLUMNS, *image_columns(metrics)])
     if per_image["truncated"].any():
         notes.append(
             f"{int(per_image['truncated'].sum())} image(s) had prompts longer than CLIP's 77 tokens; "
@@ -323,7 +235,7 @@ def score_run(
             from genart_demo.metrics.extractors import load_extractor
 
             extractor = load_extractor("fid-inception", device=device, standin=standin)
-        fid_tables, fid_info = _fid_tables(
+        fid_found, fid_info = fid_tables(
             run,
             per_image,
             reference=reference,
@@ -334,14 +246,13 @@ def score_run(
             progress=progress,
             notes=notes,
         )
-        tables.update(fid_tables)
+        tables.update(fid_found)
         if reference is not None:
-            ref_rows = fid_tables["fid"][fid_tables["fid"]["against"] == "reference"].set_index("model")
+            ref_rows = fid_found["fid"][fid_found["fid"]["against"] == "reference"].set_index("model")
             for column in ("fid", "kid", "kid_std"):
                 tables["overall"][column] = tables["overall"]["model"].map(ref_rows[column])
     tables["overall"] = with_flagged_column(tables["overall"], flagged)
 
-    run_meta = read_run_json(run) or {}
     from genart_demo.metrics.clip import CONVENTIONS  # lazy: imports torch (seconds); only this path needs it
 
     info = {
@@ -352,8 +263,11 @@ def score_run(
         "clip": clip_info,
         "clip_convention": CLIP_CONVENTION,
         "clip_convention_text": CONVENTIONS[CLIP_CONVENTION],
-        "per_prompt": "mean and max of CLIPScore over seeds",
-        "aggregate": "mean over prompts of the per-prompt mean (clip_score) and max (clip_max)",
+        "metrics": list(metrics),
+        "scorers": scorer_infos,  # metric -> the ScorerInfo of the scorer that filled its column
+        "per_prompt": "mean and max of CLIPScore over seeds; the mean over seeds of every other metric",
+        "aggregate": "mean over prompts of the per-prompt mean (clip_score and every other metric) and max "
+        "(clip_max); other metrics' CIs in <metric>_lo / <metric>_hi",
         "bootstrap": {
             "resamples": bootstrap,
             "confidence": CONFIDENCE,
@@ -364,6 +278,7 @@ def score_run(
         **fid_info,
         "between_models": bool(between_models),
         "images": {"scored": len(todo), "reused": len(records) - len(todo), "skipped": len(skipped)},
+        "metric_images": metric_counts,  # metric -> images scored now / reused from per_image.csv
         "skipped": skipped,
         "flagged": flagged_counts(flagged),  # model -> images left out: flagged by its safety checker
         "notes": notes,
@@ -377,7 +292,9 @@ def score_run(
     info["files"] = [p.name for p in paths]
     scores_json = out_dir / "scores.json"
     atomic_write(scores_json, json.dumps(info, indent=1, default=str) + "\n")
-    return ScoreResult(run, tables, info, notes, skipped, len(todo), len(records) - len(todo), paths + [scores_json])
+    return ScoreResult(
+        run, tables, info, notes, skipped, len(todo), len(records) - len(todo), paths + [scores_json], metric_counts
+    )
 
 
 __all__ = ["KID_OPTIONS", "ScoreResult", "score_run"]
