@@ -1,0 +1,213 @@
+"""The metric-vs-rater agreement table recovers preferences planted in an arena database (arena and session votes)."""
+
+import sys
+import types
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+from PIL.PngImagePlugin import PngInfo
+
+from genart_demo.errors import InputError
+from genart_demo.metrics import scorers
+from genart_demo.metrics.scorers import ScorerEntry, ScorerInfo
+from leaderboard import agreement_metrics
+from leaderboard.agreement import agreement_table, agreement_text, bootstrap_ci, vote_agreement
+from leaderboard.agreement_metrics import ImageValues, PairMetric, default_metrics, measure_metric
+from leaderboard.arena.records import Battle, RatingSession
+from leaderboard.arena.store import ArenaStore
+
+NOW = 1_700_000_000.0
+SESSION = "AGREE001"
+MODELS = ("sd15", "sd-turbo", "sdxl")
+ARENA_VOTES, SESSION_VOTES = 200, 100  # decisive; raters pick the brighter side except every 10th vote
+ARENA_TIES, SESSION_TIES = 20, 10  # "tie" in the arena, "bothbad" in the session
+LEFTY_VOTES = 20  # arena votes of a rater who always picks A: the side check flags them, so they do not count
+
+
+def grey(outputs: Path, name: str, level: int) -> str:
+    """A 4x4 grey PNG whose bytes are unique to `name` (a text chunk), so each image has its own sha256."""
+    info = PngInfo()
+    info.add_text("planted", name)
+    Image.new("RGB", (4, 4), (level,) * 3).save(outputs / "planted" / f"{name}.png", pnginfo=info)
+    return f"planted/{name}.png"
+
+
+def plant(store, outputs, i, outcome_of, *, session=False, rater=None):
+    """Battle i: two distinct grey levels, voted 10 s after it started by `rater` (default: one of five raters)."""
+    rng = np.random.default_rng(i)
+    la, lb = (int(v) for v in rng.choice(np.arange(20, 236), size=2, replace=False))
+    rater = rater or f"anon:r{i % 5}"
+    at = NOW + 20 * i
+    battle = Battle(
+        id=f"b{i:05d}",
+        task="text-to-image",
+        mode="session" if session else "anonymous",
+        model_a=MODELS[i % 3],
+        model_b=MODELS[(i + 1) % 3],
+        prompt=f"prompt {i % 7}",
+        seed=i,
+        outputs_a=(grey(outputs, f"{i}a", la),),
+        outputs_b=(grey(outputs, f"{i}b", lb),),
+        rater=rater,
+        created_at=at,
+        expires_at=at + 60,
+        session_code=SESSION if session else None,
+        item=0 if session else None,
+    )
+    store.add_battle(battle)
+    store.record_vote(battle.id, rater, outcome_of(i, la, lb), now=at + 10)
+
+
+def brighter(i, la, lb):
+    """The planted rater: the brighter side, except every 10th vote (exactly 90% of each block of 10)."""
+    pick = "a" if la > lb else "b"
+    return pick if i % 10 != 9 else {"a": "b", "b": "a"}[pick]
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory):
+    root = tmp_path_factory.mktemp("agreement")
+    outputs = root / "outputs"
+    (outputs / "planted").mkdir(parents=True)
+    store = ArenaStore(f"sqlite:///{root / 'arena.db'}")
+    store.create_session(
+        RatingSession(SESSION, "panel", "text-to-image", MODELS, ("p",), 6, 3, NOW)  # code, name, task, ..., seed
+    )
+    i = 0
+    for n, outcome_of, session, rater in (
+        (ARENA_VOTES, brighter, False, None),
+        (ARENA_TIES, lambda *_: "tie", False, None),
+        (LEFTY_VOTES, lambda *_: "a", False, "anon:lefty"),
+        (SESSION_VOTES, brighter, True, None),
+        (SESSION_TIES, lambda *_: "bothbad", True, None),
+    ):
+        for _ in range(n):
+            plant(store, outputs, i, outcome_of, session=session, rater=rater)
+            i += 1
+    yield store, outputs, root / "arena.db"
+    store.close()
+
+
+def random_metric(seed: int) -> PairMetric:
+    def score(images, prompts):
+        return np.random.default_rng([seed, len(images), *map(len, prompts)]).random(len(images))
+
+    return PairMetric("random", "Random", f"random-{seed}", True, False, score)
+
+
+def rows_by_source(table: pd.DataFrame, metric: str) -> dict[str, dict]:
+    return {r["source"]: r for r in table[table["metric"] == metric].to_dict("records")}
+
+
+def test_planted_brightness_preference_is_recovered_from_arena_and_session_votes(planted):
+    store, outputs, _ = planted
+    bright = measure_metric("brightness")
+    darker = replace(bright, key="darkness", label="Darkness", higher_is_better=False)  # the negated metric
+    values = ImageValues()
+    result = agreement_table(store, outputs, [bright, darker, random_metric(4)], values=values)
+    table = result.table
+    for source, n, ties in (("arena", 200, 20), ("sessions", 100, 10), ("all", 300, 30)):
+        b, d, r = (rows_by_source(table, m)[source] for m in ("brightness", "darkness", "random"))
+        assert (b["n"], b["human_ties"], b["missing"], b["metric_ties"]) == (n, ties, 0, 0)
+        assert b["agreement"] == pytest.approx(0.9) and b["ci_low"] <= 0.9 <= b["ci_high"]
+        assert b["ci_low"] > 0.8 and b["ci_high"] < 0.96  # 95% of a proportion 0.9 over >= 100 votes: about ±0.06
+        assert d["agreement"] == pytest.approx(0.1) and d["ci_low"] <= 0.1 <= d["ci_high"]
+        assert abs(r["agreement"] - 0.5) < 0.12 and r["ci_low"] < 0.5 < r["ci_high"]
+    images = 2 * (300 + 30)  # the lefty's battles are not counted, so not scored
+    assert values.scored == {"measure-brightness": images, "random-4": images}  # darkness shares brightness's id
+    again = agreement_table(store, outputs, [bright, darker, random_metric(4)], values=values)
+    pd.testing.assert_frame_equal(again.table, table)  # seeded bootstrap, cached values: the same table
+    assert values.scored["measure-brightness"] == images  # nothing scored twice
+    text = agreement_text(result)
+    assert "Brightness (higher wins)" in text and "90.0" in text and "FID, KID and CMMD are left out" in text
+
+
+def test_flagged_raters_count_only_when_kept(planted):
+    """The votes the ratings count: the always-A rater's 20 votes drop out unless keep_flagged (or an organiser)
+    keeps them; kept, they agree with brightness about half the time."""
+    store, outputs, _ = planted
+    kept = rows_by_source(
+        agreement_table(store, outputs, [measure_metric("brightness")], keep_flagged=True).table, "brightness"
+    )
+    assert kept["arena"]["n"] == ARENA_VOTES + LEFTY_VOTES and kept["all"]["n"] == 320
+    assert 0.75 < kept["arena"]["agreement"] < 0.9
+
+
+def test_metric_ties_count_half_and_human_ties_are_not_counted():
+    values = np.array([[1.0, 1.0], [2.0, 1.0], [1.0, 2.0], [2.0, 1.0], [np.nan, 1.0]])
+    outcomes = ["a", "a", "a", "tie", "b"]
+    got = vote_agreement(values, outcomes, higher_is_better=True)
+    np.testing.assert_array_equal(got[:3], [0.5, 1.0, 0.0])
+    assert np.isnan(got[3]) and np.isnan(got[4])
+    np.testing.assert_array_equal(vote_agreement(values[:3], outcomes[:3], higher_is_better=False), [0.5, 0.0, 1.0])
+
+
+def test_bootstrap_is_seeded_and_refuses_bad_options(planted):
+    scores = np.r_[np.ones(90), np.zeros(10)]
+    assert bootstrap_ci(scores, 1000, 0.95, seed=1) == bootstrap_ci(scores, 1000, 0.95, seed=1)
+    assert bootstrap_ci(np.ones(5)) == (1.0, 1.0)
+    assert all(np.isnan(bootstrap_ci(np.array([]))))
+    store, outputs, _ = planted
+    with pytest.raises(InputError, match="Bootstrap rounds -1"):
+        agreement_table(store, outputs, [], rounds=-1)
+    with pytest.raises(InputError, match="Confidence 1.5"):
+        agreement_table(store, outputs, [], confidence=1.5)
+
+
+def test_values_come_from_a_runs_per_image_csv_when_the_sha256_matches(planted, tmp_path):
+    store, outputs, _ = planted
+    fake = PairMetric("clip_score", "CLIPScore", "clip-x", True, True, lambda im, p: pytest.fail("scored"), False)
+    fake = replace(fake, run_column="clip_score", run_id_column="clip_id")
+    values = ImageValues()
+    path = outputs / "planted" / "0a.png"
+    rows = pd.DataFrame(
+        {"sha256": [values.sha256(path)] * 2, "prompt": ["prompt 0", "prompt 0"], "clip_score": [31.5, 7.0]}
+    ).assign(clip_id=["clip-x", "clip-other"])
+    (tmp_path / "scores").mkdir()
+    rows.head(1).to_csv(tmp_path / "scores" / "per_image.csv", index=False)
+    assert values.add_run(tmp_path, [fake]) == 1
+    assert values.values(fake, [path], ["prompt 0"]).tolist() == [31.5]  # read, not scored
+    with pytest.raises(InputError, match="has no scores/per_image.csv"):
+        values.add_run(tmp_path / "nowhere", [fake])
+
+
+class PlantedScorer:
+    """A stand-in scorer for the test: brightness on 0..100 (the SCORERS contract: images, prompts -> (N,))."""
+
+    info = ScorerInfo("standin-planted-seed0", "planted brightness", "planted", "RGB mean", "0..100", True)
+
+    def score(self, images, prompts, batch_size=8):
+        scorers.check_pairs(images, prompts, "planted scorer")
+        return np.array([100 * np.asarray(im.convert("L"), float).mean() / 255 for im in images])
+
+    def to(self, device):
+        return self
+
+
+def test_default_metrics_run_a_standin_scorer_through_load_scorer_end_to_end(planted, monkeypatch):
+    module = types.ModuleType("planted_scorer_module")
+    module.DEFAULT_MODEL = "planted/brightness"
+    module.load = lambda model_id=None, *, standin=False, local_files_only=False, **options: PlantedScorer()
+    monkeypatch.setitem(sys.modules, "planted_scorer_module", module)
+    table = {
+        "planted": ScorerEntry("Planted brightness", "planted_scorer_module", False),
+        "broken": ScorerEntry("Not installed", "no_such_scorer_module", True),
+    }
+    monkeypatch.setattr(scorers, "SCORERS", table)
+    monkeypatch.setattr(agreement_metrics, "SCORERS", table)
+    metrics, notes = default_metrics(standin=True, measures=False)
+    assert [m.key for m in metrics] == ["clip_score", "planted"] and all(m.standin for m in metrics)
+    assert notes == [
+        "Not installed left out: it did not load (ModuleNotFoundError: No module named 'no_such_scorer_module')."
+    ]
+    store, outputs, _ = planted
+    result = agreement_table(store, outputs, metrics, rounds=200)
+    rows = rows_by_source(result.table, "planted")
+    assert rows["all"]["agreement"] == pytest.approx(0.9) and rows["all"]["n"] == 300
+    clip = rows_by_source(result.table, "clip_score")["all"]
+    assert clip["n"] == 300 and 0 <= clip["agreement"] <= 1 and clip["standin"]
+    assert any("tiny random weights" in n for n in result.notes)
