@@ -127,6 +127,7 @@ def score_run(
     device: str = "cpu",
     clip=None,
     extractor=None,
+    cmmd_extractor=None,
     progress: ProgressFn | None = None,
     batch_size: int = 32,
     bootstrap: int = 1000,
@@ -139,7 +140,9 @@ def score_run(
 
     reference: a folder or .zip of real images (or an ImageSet) for FID/KID; clip: a ClipScorer-like object
     (.score(images, prompts, convention=...) -> {"per_image": (N,)}), default load_clip(standin=standin);
-    extractor: a metrics Extractor, default load_extractor("fid-inception", standin=standin); cache_dir: where
+    extractor: a metrics Extractor, default load_extractor("fid-inception", standin=standin); cmmd_extractor: CMMD's
+    CLIP image extractor, default genart_demo.metrics.cmmd.cmmd_extractor(standin=standin), loaded only with a
+    reference; cache_dir: where
     image-set features are cached (default RUN/scores/cache); metrics: "clip_score" (always computed) and any
     keys of genart_demo.metrics.scorers.SCORERS (leaderboard.scoring_metrics; unknown names: InputError);
     scorers: {metric: ImageScorer} to use instead of load_scorer(metric, standin=standin).
@@ -201,7 +204,6 @@ def score_run(
         metrics,
         scorers=scorers,
         previous=_previous_info(out_dir).get("scorers"),
-        prompt_set=run_meta.get("prompt_set"),
         standin=standin,
         device=device,
         batch_size=batch_size,
@@ -228,19 +230,25 @@ def score_run(
     }
     standins = per_image.groupby("model")["standin"].any()
     tables["overall"]["standin"] = tables["overall"]["model"].map(standins).astype(bool)
-    fid_info: dict[str, Any] = {"extractor": None, "reference": None}
+    fid_info: dict[str, Any] = {"extractor": None, "reference": None, "cmmd": None}
     if reference is not None or between_models:
         if extractor is None:
             # lazy: imports torch (seconds); only this path needs it
             from genart_demo.metrics.extractors import load_extractor
 
             extractor = load_extractor("fid-inception", device=device, standin=standin)
+        if cmmd_extractor is None and reference is not None:
+            from genart_demo.metrics.cmmd import cmmd_extractor as load_cmmd  # lazy: imports torch (seconds)
+
+            cmmd_extractor = load_cmmd(standin=standin)
+            cmmd_extractor.scorer.to(device)
         fid_found, fid_info = fid_tables(
             run,
             per_image,
             reference=reference,
             between_models=between_models,
             extractor=extractor,
+            cmmd_extractor=cmmd_extractor,
             cache_dir=Path(cache_dir or out_dir / "cache"),
             batch_size=batch_size,
             progress=progress,
@@ -249,7 +257,7 @@ def score_run(
         tables.update(fid_found)
         if reference is not None:
             ref_rows = fid_found["fid"][fid_found["fid"]["against"] == "reference"].set_index("model")
-            for column in ("fid", "kid", "kid_std"):
+            for column in ("fid", "kid", "kid_std", "cmmd"):
                 tables["overall"][column] = tables["overall"]["model"].map(ref_rows[column])
     tables["overall"] = with_flagged_column(tables["overall"], flagged)
 

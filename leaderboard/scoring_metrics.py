@@ -6,14 +6,13 @@ same, so scoring again with one more metric computes only that metric. A scorer 
 needs it: its id is known before loading from an injected scorer, or from the last scores.json when that scorer was
 loaded with the same `standin`.
 
-GenEval's scorer checks each image against its prompt's GenEval metadata (objects, counts, colours, positions);
-when the run's prompt set is "geneval" it gets `metadata=` (one dict per image, the row of
-leaderboard/data/GenEval_evaluation_metadata.jsonl whose prompt is the image's prompt) in .score().
+GenEval's scorer checks each image against its prompt's GenEval metadata (objects, counts, colours, positions): it
+is loaded with `metadata=` {prompt: row} read from leaderboard/data/GenEval_evaluation_metadata.jsonl (the bundled
+file the geneval prompt set comes from), and a run whose prompts are not all in it is refused before any scoring.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
@@ -28,7 +27,7 @@ from .features import decoded_image
 BASE_METRIC = "clip_score"  # always computed: the tables' base column (CLIPScore, leaderboard.features)
 DEFAULT_METRICS = (BASE_METRIC,)
 GENEVAL_METADATA = Path(__file__).parent / "data" / "GenEval_evaluation_metadata.jsonl"
-METADATA_SETS = {"geneval": "geneval"}  # prompt set -> the scorer that needs its per-prompt metadata
+METADATA_SCORERS = ("geneval",)  # scorers that need GenEval's per-prompt metadata
 ProgressFn = Callable[[int, int, str], None]
 
 
@@ -62,20 +61,24 @@ def image_columns(metrics: Sequence[str]) -> list[str]:
 @cache
 def geneval_metadata() -> dict[str, dict]:
     """GenEval's evaluation metadata by prompt text (tag, include[, exclude], prompt; one row per prompt)."""
-    rows = [json.loads(line) for line in GENEVAL_METADATA.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return {row["prompt"]: row for row in rows}
+    from genart_demo.metrics.geneval import read_metadata  # lazy: imports torch; only GenEval scoring needs it
+
+    return read_metadata(GENEVAL_METADATA)
 
 
-def metadata_for(metric: str, prompt_set: str | None, records: Sequence[dict]) -> list[dict] | None:
-    """The per-image metadata the `metric` scorer needs for this run's prompt set, or None when it needs none;
-    InputError when a prompt has no GenEval metadata."""
-    if METADATA_SETS.get(prompt_set or "") != metric:
-        return None
+def load_options(metric: str, records: Sequence[dict]) -> dict:
+    """What load_scorer(metric, ...) needs besides standin for these images: GenEval's metadata, after checking that
+    every prompt has a row (InputError naming one that has none)."""
+    if metric not in METADATA_SCORERS:
+        return {}
     table = geneval_metadata()
     missing = sorted({r["prompt"] for r in records} - set(table))
     if missing:
-        raise InputError(f"{len(missing)} prompt(s) of this geneval run have no GenEval metadata, e.g. {missing[0]!r}")
-    return [table[r["prompt"]] for r in records]
+        raise InputError(
+            f"GenEval scores only GenEval's own prompts (prompt set geneval); {len(missing)} prompt(s) of this run "
+            f"have no GenEval metadata, e.g. {missing[0]!r}"
+        )
+    return {"metadata": table}
 
 
 def scorer_info(scorer) -> dict:
@@ -93,14 +96,13 @@ def _todo(records: Sequence[dict], cached: dict[tuple, dict], metric: str, score
     return out
 
 
-def _scores(scorer, run: Path, rows: list[dict], metadata, batch_size: int, progress, label: str) -> np.ndarray:
+def _scores(scorer, run: Path, rows: list[dict], batch_size: int, progress, label: str) -> np.ndarray:
     """scorer.score over rows in batches: (N,) float64."""
     out = np.zeros(len(rows))
     for start in range(0, len(rows), batch_size):
         chunk = rows[start : start + batch_size]
-        extra = {"metadata": metadata[start : start + len(chunk)]} if metadata is not None else {}
         images = [decoded_image(run / r["path"]) for r in chunk]
-        got = scorer.score(images, [r["prompt"] for r in chunk], batch_size=batch_size, **extra)
+        got = scorer.score(images, [r["prompt"] for r in chunk], batch_size=batch_size)
         out[start : start + len(chunk)] = np.asarray(got, dtype=np.float64).reshape(len(chunk))
         if progress:
             progress(start + len(chunk), len(rows), label)
@@ -115,7 +117,6 @@ def score_metrics(
     *,
     scorers: dict | None = None,
     previous: dict | None = None,
-    prompt_set: str | None = None,
     standin: bool = False,
     device: str = "cpu",
     batch_size: int = 32,
@@ -140,13 +141,12 @@ def score_metrics(
             info = None
         todo = _todo(records, cached, metric, info and info["id"])
         if todo and metric not in scorers:
-            scorers[metric] = load_scorer(metric, standin=standin).to(device)
+            scorers[metric] = load_scorer(metric, standin=standin, **load_options(metric, records)).to(device)
             info = scorer_info(scorers[metric])
             todo = _todo(records, cached, metric, info["id"])
         rows = [records[i] for i in todo]
-        metadata = metadata_for(metric, prompt_set, rows)
         label = SCORERS[metric].label
-        fresh = _scores(scorers[metric], run, rows, metadata, batch_size, progress, label) if rows else []
+        fresh = _scores(scorers[metric], run, rows, batch_size, progress, label) if rows else []
         values = dict(zip(todo, fresh))
         for i, r in enumerate(records):
             key = (r["model"], r["prompt_id"], r["seed"], r["sha256"])
@@ -165,6 +165,6 @@ __all__ = [
     "geneval_metadata",
     "id_column",
     "image_columns",
-    "metadata_for",
+    "load_options",
     "score_metrics",
 ]

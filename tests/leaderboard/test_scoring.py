@@ -234,6 +234,7 @@ def _features(extractor, paths):
 
 
 def test_fid_kid_equal_the_metric_functions_on_the_same_features(tmp_path):
+    from genart_demo.metrics.cmmd import cmmd, cmmd_extractor
     from genart_demo.metrics.extractors import load_extractor
     from genart_demo.metrics.frechet import frechet_distance_features
     from genart_demo.metrics.kid import kid
@@ -244,11 +245,17 @@ def test_fid_kid_equal_the_metric_functions_on_the_same_features(tmp_path):
     ref_paths = [tmp_path / "ref" / f"r{i:02d}.png" for i in range(10)]
     for p in ref_paths:
         write_png(p, (rng.integers(0, 128, (32, 32, 3))).astype(np.uint8))
-    extractor = load_extractor("fid-inception", standin=True)
+    extractor, clip_extractor = load_extractor("fid-inception", standin=True), cmmd_extractor(standin=True)
     result = score_run(
-        run, reference=tmp_path / "ref", between_models=True, clip=CountingClip(), extractor=extractor, bootstrap=50
+        run,
+        reference=tmp_path / "ref",
+        between_models=True,
+        clip=CountingClip(),
+        extractor=extractor,
+        cmmd_extractor=clip_extractor,
+        bootstrap=50,
     )
-    ref = _features(extractor, ref_paths)
+    ref, clip_ref = _features(extractor, ref_paths), _features(clip_extractor, ref_paths)
     per_image = result.tables["per_image"]
     model_feats = {m: _features(extractor, [run / p for p in g["path"]]) for m, g in per_image.groupby("model")}
     fid = result.tables["fid"]
@@ -259,7 +266,12 @@ def test_fid_kid_equal_the_metric_functions_on_the_same_features(tmp_path):
         assert row["kid"] == pytest.approx(kid_mean, rel=1e-9, abs=1e-12)
         assert row["kid_std"] == pytest.approx(kid_std, rel=1e-9, abs=1e-12)
         assert (row["n"], row["n_against"]) == (12, 10)
+        clip_model = _features(clip_extractor, [run / p for p in per_image[per_image.model == m]["path"]])
+        assert row["cmmd"] == pytest.approx(cmmd(clip_ref, clip_model), rel=1e-6) and row["cmmd"] > 0
         assert result.tables["overall"].set_index("model").loc[m, "fid"] == row["fid"]
+        assert result.tables["overall"].set_index("model").loc[m, "cmmd"] == row["cmmd"]
+    assert fid[fid.against != "reference"]["cmmd"].isna().all()  # CMMD is against the reference only
+    assert info_cmmd(result) == clip_extractor.info.id
     matrix = result.tables["fid_matrix"].set_index("model")
     assert list(matrix.index) == list(matrix.columns) == ["m-a", "m-b", "m-c"]
     assert np.allclose(np.diag(matrix.to_numpy()), 0) and np.allclose(matrix.to_numpy(), matrix.to_numpy().T)
@@ -269,8 +281,8 @@ def test_fid_kid_equal_the_metric_functions_on_the_same_features(tmp_path):
     info = result.info
     assert info["reference"]["content_hash"] == content_hash(p.read_bytes() for p in ref_paths)
     assert info["extractor"]["id"] == extractor.info.id
-    # the cache holds 3 model sets + the reference; a re-run extracts nothing
-    assert len(list((run / "scores" / "cache").iterdir())) == 4
+    # the cache holds 3 model sets + the reference, for Inception and for CLIP; a re-run extracts nothing
+    assert len(list((run / "scores" / "cache").iterdir())) == 8
 
     class NoCalls:
         info = extractor.info
@@ -278,12 +290,26 @@ def test_fid_kid_equal_the_metric_functions_on_the_same_features(tmp_path):
         def __call__(self, images):
             raise AssertionError("features should come from the cache")
 
-    again = score_run(run, reference=tmp_path / "ref", between_models=True, clip=CountingClip(), extractor=NoCalls())
+    class NoClipCalls(NoCalls):
+        info = clip_extractor.info
+
+    again = score_run(
+        run,
+        reference=tmp_path / "ref",
+        between_models=True,
+        clip=CountingClip(),
+        extractor=NoCalls(),
+        cmmd_extractor=NoClipCalls(),
+    )
     pd.testing.assert_frame_equal(again.tables["fid"], fid)
     # without a reference or between_models the FID files from before are removed, and the removal is noted
     last = score_run(run, clip=CountingClip())
     assert "fid" not in last.tables and not (run / "scores" / "fid.csv").exists()
     assert any("fid.csv" in n for n in last.notes)
+
+
+def info_cmmd(result) -> str:
+    return result.info["cmmd"]["extractor"]["id"]
 
 
 def test_set_hash_equals_content_hash_of_the_files(tmp_path):

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from genart_demo.errors import InputError
-from genart_demo.metrics.scorers import SCORERS, ScorerEntry, ScorerInfo
+from genart_demo.metrics.scorers import ScorerInfo
 from leaderboard.scoring import score_run
 from leaderboard.scoring_metrics import check_metrics, geneval_metadata
 from tests.leaderboard.test_scoring import PROMPTS, CountingClip, constant, make_run
@@ -110,23 +110,27 @@ def test_cached_metric_loads_no_scorer(tmp_path, monkeypatch):
     assert made == [("aesthetic", True)] and again.metric_images["aesthetic"]["reused"] == 6
 
 
-def test_geneval_runs_pass_each_images_metadata(tmp_path, monkeypatch):
-    monkeypatch.setitem(SCORERS, "geneval", ScorerEntry("GenEval", "genart_demo.metrics.geneval", True))
+def test_geneval_loads_with_the_bundled_metadata_and_refuses_other_prompts(tmp_path, monkeypatch):
     texts = list(geneval_metadata())[:2]
+    assert len(geneval_metadata()) == 553 and geneval_metadata()[texts[0]]["tag"] == "single_object"
     run = make_run(tmp_path / "run", models=("m-a",), seeds=(0,))
-    (run / "run.json").write_text(json.dumps({"prompt_set": "geneval"}))
     rows = [json.loads(line) for line in (run / "manifest.jsonl").read_text().splitlines()]
     for r in rows:
         r["prompt"] = texts[int(r["prompt_id"][-1]) % 2]
     (run / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    scorer = Brightness("geneval")
-    score_run(run, clip=CountingClip(), metrics=["geneval"], scorers={"geneval": scorer}, bootstrap=10)
-    assert [m["prompt"] for m in scorer.metadata] == [texts[i % 2] for i in range(6)]
-    assert scorer.metadata[0]["tag"] == "single_object" and scorer.metadata[0]["include"][0]["count"] == 1
+    loaded = []
+
+    def fake_load(name, model_id=None, *, standin=False, **options):
+        loaded.append(options)
+        return Brightness(name)
+
+    monkeypatch.setattr("leaderboard.scoring_metrics.load_scorer", fake_load)
+    result = score_run(run, clip=CountingClip(), metrics=["geneval"], standin=True, bootstrap=10)
+    assert loaded[0]["metadata"] is geneval_metadata() and result.metric_images["geneval"]["scored"] == 6
     rows[0]["prompt"] = "a prompt GenEval never wrote"
     (run / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    with pytest.raises(InputError, match="no GenEval metadata.*never wrote"):
-        score_run(run, clip=CountingClip(), metrics=["geneval"], scorers={"geneval": scorer}, bootstrap=10)
+    with pytest.raises(InputError, match="GenEval scores only GenEval's own prompts.*1 prompt.*never wrote"):
+        score_run(run, clip=CountingClip(), metrics=["geneval"], standin=True, bootstrap=10)
 
 
 def test_metric_names_are_checked():
