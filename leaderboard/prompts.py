@@ -16,6 +16,8 @@ from pathlib import Path
 from genart_demo.errors import InputError
 from genart_demo.tasks.common import MAX_PROMPT_CHARS, text_problem
 
+from .prompt_suites import SUITES, read_suite
+
 log = logging.getLogger("genart.leaderboard")
 
 DATA_DIR = Path(__file__).parent / "data"  # bundled copies; provenance and sha256 in data/README.md
@@ -185,18 +187,28 @@ def stratified_allocation(sizes: dict[str, int], n: int) -> dict[str, int]:
     return {g: fixed.get(g, counts.get(g, 0)) for g in order}
 
 
+def prompt_set_names() -> tuple[str, ...]:
+    """Every named set load_prompt_set knows: the category benchmarks, then the skill-tagged suites."""
+    return (*BUILTIN_SETS, *SUITES)
+
+
 def load_prompt_set(name_or_path: str | Path, *, online: bool = False) -> PromptSet:
-    """ "drawbench" / "parti" (bundled copy; with online=True the Hub dataset first), or a .txt/.csv/.tsv path."""
+    """A named set of prompt_set_names() (bundled copy; with online=True the Hub first), or a .txt/.csv/.tsv path."""
     key = str(name_or_path).strip().lower()
     if key in BUILTIN_SETS:
         return _load_builtin(key, online)
+    if key in SUITES:
+        suite = read_suite(key, online)
+        items = _numbered(key, [(text, category, "", note) for text, category, note in suite.rows])
+        _check_texts(suite.source, items, range(1, len(items) + 1))
+        return PromptSet(key, suite.source, suite.sha256, items)
     path = Path(name_or_path).expanduser()
     suffix = path.suffix.lower()
     if not path.exists():
         if suffix in PROMPT_FILE_SUFFIXES:
             raise InputError(f"Prompt file not found: {path}")
         raise InputError(
-            f"Unknown prompt set {str(name_or_path)!r}: use one of {', '.join(BUILTIN_SETS)}, "
+            f"Unknown prompt set {str(name_or_path)!r}: use one of {', '.join(prompt_set_names())}, "
             f"or the path of a {_suffix_list()} file of prompts."
         )
     if not path.is_file():

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from genart_demo.errors import InputError
 
-from ..prompts import BUILTIN_SETS, load_prompt_set
+from ..prompts import load_prompt_set, prompt_set_names
 
 TAG_CHARS = 40  # longest tag, without its '#'
 MAX_TAGS = 10  # tags on one prompt line
@@ -54,10 +54,10 @@ def tagged_prompts(lines: Sequence[str]) -> tuple[list[str], tuple[tuple[str, ..
 
 @functools.cache
 def benchmark_categories() -> dict[str, tuple[str, ...]]:
-    """Exact prompt text -> its categories in the bundled DrawBench and PartiPrompts sets (read once per process):
+    """Exact prompt text -> its categories (skills) in every bundled prompt set (read once per process):
     typed prompts that are benchmark prompts, and battles from leaderboard runs, get categories this way."""
     found: dict[str, tuple[str, ...]] = {}
-    for name in BUILTIN_SETS:
+    for name in prompt_set_names():
         for item in load_prompt_set(name).items:
             found[item.text] = tuple(dict.fromkeys((*found.get(item.text, ()), item.category)))
     return found

@@ -285,7 +285,8 @@ def test_bad_prompt_files(tmp_path, filename, content, message):
 def test_bad_names_and_paths(tmp_path):
     with pytest.raises(
         InputError,
-        match=r"Unknown prompt set 'drawbenh': use one of drawbench, parti, or the "
+        match=r"Unknown prompt set 'drawbenh': use one of drawbench, parti, geneval, t2i-compbench, "
+        r"t2i-compbench-2023, genai-bench, or the "
         r"path of a .txt/.csv/.tsv file",
     ):
         load_prompt_set("drawbenh")
