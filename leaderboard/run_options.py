@@ -10,6 +10,8 @@ from typing import Any
 
 from tqdm import tqdm
 
+from .prompts import prompt_set_names
+
 ProgressFn = Callable[[int, int, str], None]
 
 
@@ -26,11 +28,15 @@ def seeds_list(text: str) -> list[int]:
 def add_run_options(parser: argparse.ArgumentParser) -> None:
     """What a run is made of: models x prompts x seeds, the prompt cut, steps, batching, and its folder."""
     parser.add_argument("--models", required=True, help="comma-separated registry ids (text-to-image)")
-    parser.add_argument("--prompts", required=True, help="drawbench, parti, or a .txt/.csv/.tsv file of prompts")
+    parser.add_argument(
+        "--prompts",
+        required=True,
+        help=f"a named set ({', '.join(prompt_set_names())}) or a .txt/.csv/.tsv file of prompts",
+    )
     parser.add_argument("--seeds", type=seeds_list, default=[0], help="comma-separated seeds (default 0)")
     parser.add_argument("--limit", type=int, help="only the first N prompts")
     parser.add_argument("--sample", type=int, help="a stratified sample of N prompts (by category)")
-    parser.add_argument("--categories", help="comma-separated categories to keep")
+    parser.add_argument("--categories", help="comma-separated categories (the skills of skill-tagged sets) to keep")
     parser.add_argument("--challenges", help="comma-separated challenges to keep (PartiPrompts)")
     parser.add_argument("--steps", type=int, help="override every model's default steps")
     parser.add_argument("--batch-size", type=int, default=4, help="images per pipeline call (default 4)")
