@@ -65,6 +65,7 @@ SCORERS: dict[str, ScorerEntry] = {
     "imagereward": ScorerEntry("ImageReward", "genart_demo.metrics.imagereward", True),
     "aesthetic": ScorerEntry("LAION aesthetic", "genart_demo.metrics.aesthetic", False),
     "vqascore": ScorerEntry("VQAScore", "genart_demo.metrics.vqascore", True),
+    "geneval": ScorerEntry("GenEval", "genart_demo.metrics.geneval", True),  # 1/0 per image; needs metadata=
 }
 
 
