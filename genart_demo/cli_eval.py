@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 from .cli_common import progress_line, studio_for
+from .cli_eval_video import add_video_parser
+from .metrics.scorers import SCORERS
 from .tasks.evaluate import SET_EXTRACTORS, SetsRequest, evaluate_sets
 from .tasks.evaluate_images import (
     AutoencodeRequest,
@@ -17,10 +19,12 @@ from .tasks.evaluate_images import (
     evaluate_clip,
     evaluate_pair,
 )
+from .tasks.evaluate_scorers import ScoreRequest, evaluate_scorers
 
 SET_COMMANDS = {
     "fid": ("fid",),
     "kid": ("kid",),
+    "cmmd": ("cmmd",),
     "is": ("is",),
     "prdc": ("prdc",),
     "sets": ("fid", "kid", "is", "prdc"),
@@ -48,10 +52,19 @@ def format_rows(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def format_table(table: dict) -> str:
+    """The scorers' per-image table: image, prompt (cut to 40 characters), one column per scorer; "-" for none."""
+    lines = ["  ".join(f"{c:<14}" if i != 1 else f"{c:<40}" for i, c in enumerate(table["columns"]))]
+    for r in table["rows"]:
+        cells = [f"{r[0]:<14}", f"{r[1][:40]:<40}"] + ["-".ljust(14) if v is None else f"{v:<14.6g}" for v in r[2:]]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
 def _finish(result, args: argparse.Namespace) -> int:
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
-    print(format_rows(result.rows))
+    print(format_table(result.info["table"]) if "table" in result.info else format_rows(result.rows))
     if args.json:
         Path(args.json).write_text(
             json.dumps({"rows": result.rows, "notes": result.notes, "info": result.info}, indent=2, default=str)
@@ -75,6 +88,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.metric in PAIR_COMMANDS:
         request = PairRequest(args.image, args.reference, PAIR_COMMANDS[args.metric])
         return _finish(evaluate_pair(studio, request), args)
+    if args.metric == "score":
+        prompts = Path(args.prompts).read_text() if args.prompts else ""
+        request = ScoreRequest(args.images, prompts, args.scorers)
+        return _finish(evaluate_scorers(studio, request, progress=progress_line), args)
     if args.metric == "clip":
         prompts = Path(args.prompts).read_text() if args.prompts else ""
         request = ClipRequest(args.images, prompts, args.convention)
@@ -86,7 +103,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def add_eval_parser(sub) -> None:
     """Register `genart eval <metric> ...` on the main CLI's subparsers."""
     ev = sub.add_parser(
-        "eval", help="metrics: FID, KID, IS, PRDC, CLIPScore, PSNR, SSIM, LPIPS, autoencoder round trips"
+        "eval",
+        help="metrics: FID, KID, CMMD, IS, PRDC, CLIPScore, preference scorers, PSNR, SSIM, LPIPS, autoencoder round trips",
     )
     metrics = ev.add_subparsers(dest="metric", required=True)
 
@@ -118,7 +136,15 @@ def add_eval_parser(sub) -> None:
     p.add_argument("--prompts", help="text file, one prompt per line in file-name order (default: PNG settings)")
     p.add_argument("--convention", default="per_sample", choices=("per_sample", "mean"))
     common(p)
+    p = metrics.add_parser("score", help="human-preference / alignment scorers of images against their prompts")
+    p.add_argument("images", help="folder or .zip of images")
+    p.add_argument("--prompts", help="text file, one prompt per line in file-name order (default: PNG settings)")
+    p.add_argument(
+        "--scorers", default="pickscore", help=f"comma-separated, from: {', '.join(SCORERS)} (default: pickscore)"
+    )
+    common(p)
     p = metrics.add_parser("autoencode", help="round trip an image through autoencoders from the registry")
     p.add_argument("image")
     p.add_argument("--models", nargs="+", required=True, help="registry ids (genart models --task autoencode)")
     common(p)
+    add_video_parser(metrics, common, _studio, _finish)

@@ -71,3 +71,35 @@ def test_eval_clip_skips_and_names_a_png_without_a_prompt(genart_cli, tmp_path):
         none.returncode == 2
         and "None of the 2 images (0.png, 1.png) carries a prompt in its PNG settings" in none.stderr
     )
+
+
+def test_eval_cmmd_of_a_set_with_itself_is_zero_and_against_another_positive(genart_cli, tmp_path):
+    a, b = make_images(tmp_path / "a", 4, 5), make_images(tmp_path / "b", 4, 6)
+    out = tmp_path / "cmmd.json"
+    proc = genart_cli("eval", "cmmd", str(a), str(b), "--json", str(out), "--out", str(tmp_path / "o"))
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(out.read_text())
+    assert [r["metric"] for r in data["rows"]] == ["CMMD"] and data["rows"][0]["value"] > 0
+    assert "σ=10" in data["rows"][0]["convention"] and proc.stdout.startswith("CMMD")
+    same = genart_cli("eval", "cmmd", str(a), str(a), "--json", str(out), "--out", str(tmp_path / "o"))
+    assert abs(json.loads(out.read_text())["rows"][0]["value"]) < 1e-6, same.stderr
+
+
+def test_eval_score_prints_the_per_image_table_and_refuses_unknown_scorers(genart_cli, tmp_path):
+    folder = make_images(tmp_path / "imgs", 2, 7)
+    (tmp_path / "prompts.txt").write_text("a red fox\na blue bird\n")
+    out = tmp_path / "score.json"
+    proc = genart_cli(
+        "eval", "score", str(folder), "--prompts", str(tmp_path / "prompts.txt"), "--scorers", "pickscore",
+        "--json", str(out), "--out", str(tmp_path / "o"),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(out.read_text())
+    values = [r["value"] for r in data["rows"] if r["metric"] == "PickScore"]
+    lines = proc.stdout.splitlines()
+    assert lines[0].split() == ["image", "prompt", "PickScore"] and len(lines) == 4
+    assert lines[1].startswith("0.png") and "a red fox" in lines[1] and f"{values[0]:.6g}" in lines[1]
+    assert lines[3].startswith("mean") and f"{sum(values) / 2:.6g}" in lines[3]
+    assert "stand-in" in proc.stderr
+    bad = genart_cli("eval", "score", str(folder), "--scorers", "pickscore,nope", "--out", str(tmp_path / "o"))
+    assert bad.returncode == 2 and "Scorers: nope — allowed: pickscore" in bad.stderr

@@ -1,4 +1,4 @@
-"""The evaluate task for image sets: FID / KID / IS / precision-recall / density-coverage, intra-FID and accuracy."""
+"""The evaluate task for image sets: FID / KID / CMMD / IS / precision-recall / density-coverage, intra-FID, accuracy."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from .evaluate_common import (
     write_result,
 )
 
-SET_METRICS = ("fid", "kid", "is", "prdc", "intra-fid", "accuracy")  # what section (a) can compute
+SET_METRICS = ("fid", "kid", "cmmd", "is", "prdc", "intra-fid", "accuracy")  # what section (a) can compute
 SET_EXTRACTORS = ("fid-inception", "timm-inception", "dinov2", "clip")  # feature networks people can pick
 EXTRACT_BATCH = 16  # images per feature pass
 
@@ -48,6 +48,37 @@ def extractor_for(studio: Studio, name: str):
             weights_path=weights or None,
             allow_download=not studio.offline,
         ),
+    )
+
+
+def cmmd_clip(studio: Studio):
+    """CMMD's own CLIP (metrics.cmmd.CMMD_CLIP, whatever the chosen feature network); its stand-in offline."""
+    from ..metrics.cmmd import cmmd_extractor  # lazy: imports torch (seconds); only this path needs it
+
+    def load():
+        extractor = cmmd_extractor(standin=studio.offline, local_files_only=studio.offline)
+        extractor.scorer.to(studio.cache.device)
+        return extractor
+
+    return studio.cache.get_model("extractor:cmmd-clip", load)
+
+
+def cmmd_row(studio: Studio, ref: ImageSet, gen: ImageSet, subject: str, progress, notes: list[str]) -> dict:
+    """The CMMD row: both sets through CMMD's CLIP (features cached like the others), then metrics.cmmd.cmmd."""
+    from ..metrics.cmmd import CONVENTION, cmmd  # lazy: imports torch (seconds); only this path needs it
+
+    clip = cmmd_clip(studio)
+    a, _ = features_with_cache(studio, clip, ref, progress, f"CMMD CLIP features of set A ({clip.info.id})", notes)
+    b, _ = features_with_cache(studio, clip, gen, progress, f"CMMD CLIP features of set B ({clip.info.id})", notes)
+    if clip.info.standin:
+        notes.append(f"CMMD: {clip.info.name} is a tiny random-weight stand-in: its number tests the plumbing only.")
+    return row(
+        "CMMD",
+        cmmd(a.features, b.features),
+        subject=subject,
+        n=len(gen),
+        extractor=clip.info.name,
+        convention=f"{CONVENTION}; resize: {clip.info.resize}",
     )
 
 
@@ -185,11 +216,16 @@ def evaluate_sets(
     gen = resolve_set(studio, req.generated, name_b if alone else "set B (generated)", budget=budget)
     ref = None if alone else resolve_set(studio, req.reference, "set A (reference)", budget=budget)
     notes = (ref.notes if ref else []) + gen.notes
-    b, _ = features_with_cache(studio, extractor, gen, progress, f"features of {name_b} ({info.id})", notes)
-    a = ref and features_with_cache(studio, extractor, ref, progress, f"features of set A ({info.id})", notes)[0]
+    main = bool(set(metrics) - {"cmmd"})  # CMMD brings its own CLIP: alone, it needs no pass of `extractor`
+    b = main and features_with_cache(studio, extractor, gen, progress, f"features of {name_b} ({info.id})", notes)[0]
+    a = (
+        main
+        and ref
+        and features_with_cache(studio, extractor, ref, progress, f"features of set A ({info.id})", notes)[0]
+    )
     n_a, n_b = len(ref) if ref else 0, len(gen)
     subject, ext, rows = f"B ({n_b}) vs A ({n_a})", info.name, []
-    if info.standin:
+    if info.standin and main:
         notes.append(f"{info.name} is a tiny random-weight stand-in: these numbers test the plumbing only.")
     if "fid" in metrics:
         if min(n_a, n_b) < info.dim:
@@ -223,6 +259,8 @@ def evaluate_sets(
                 convention=f"unbiased MMD², cubic polynomial kernel, {req.kid_subsets} subsets of {size}, seed 2020",
             )
         )
+    if "cmmd" in metrics:
+        rows.append(cmmd_row(studio, ref, gen, subject, progress, notes))
     if "is" in metrics:
         if b.logits is None:
             notes.append(f"Inception Score skipped: {info.name} has no classifier head (use fid-inception).")

@@ -221,6 +221,24 @@ def _prompts_from_pngs(images: ImageSet) -> tuple[ImageSet, list[str]]:
     return images, prompts
 
 
+def images_with_prompts(studio: Studio, source: Any, prompts: Any) -> tuple[ImageSet, list[str]]:
+    """The images `source` names and one prompt each: typed (a text, one per line, or a list) in file-name order, or
+    when none is typed each PNG's own (images without one skipped and named). InputError when the counts differ."""
+    images = resolve_set(studio, source, "images", minimum=1)
+    if isinstance(prompts, str):
+        typed = [p.strip() for p in prompts.splitlines() if p.strip()]
+    else:
+        typed = [str(p) for p in (prompts or [])]
+    if not typed:
+        return _prompts_from_pngs(images)
+    if len(typed) != len(images):
+        raise InputError(
+            f"{len(images)} image(s) but {len(typed)} prompt(s): give one prompt per image, in the "
+            f"images' file-name order ({', '.join(images.names[:3])}{'…' if len(images) > 3 else ''})."
+        )
+    return images, typed
+
+
 @returns_memory
 def evaluate_clip(
     studio: Studio, req: ClipRequest, *, progress: ProgressFn | None = None, output_dir: Path | None = None
@@ -231,18 +249,7 @@ def evaluate_clip(
     started = time.perf_counter()
     if req.convention not in CLIP_CONVENTIONS:
         raise InputError(f"CLIPScore convention {req.convention!r} — allowed: {', '.join(CLIP_CONVENTIONS)}.")
-    images = resolve_set(studio, req.images, "images", minimum=1)
-    if isinstance(req.prompts, str):
-        prompts = [p.strip() for p in req.prompts.splitlines() if p.strip()]
-    else:
-        prompts = [str(p) for p in (req.prompts or [])]
-    if not prompts:
-        images, prompts = _prompts_from_pngs(images)
-    if len(prompts) != len(images):
-        raise InputError(
-            f"{len(images)} image(s) but {len(prompts)} prompt(s): give one prompt per image, in the "
-            f"images' file-name order ({', '.join(images.names[:3])}{'…' if len(images) > 3 else ''})."
-        )
+    images, prompts = images_with_prompts(studio, req.images, req.prompts)
     scorer = clip_model(studio)
     notes = list(images.notes)
     pils = []

@@ -152,3 +152,29 @@ def test_intra_fid_and_accuracy_from_class_folders(studio):
     unlabelled = make_set(root / "plain", 4, seed=10)
     with pytest.raises(InputError, match="need class labels"):
         evaluate_sets(studio, SetsRequest(str(root / "a"), str(unlabelled), metrics=("accuracy",)))
+
+
+def test_cmmd_row_equals_cmmd_on_its_own_clip_features(studio, sets):
+    import torch
+
+    from genart_demo.metrics.cmmd import cmmd
+    from genart_demo.tasks.evaluate import cmmd_clip
+
+    result = evaluate_sets(studio, SetsRequest(str(sets[0]), str(sets[1]), metrics=("cmmd", "fid")))
+    values = {r["metric"]: r for r in result.rows}
+    clip = cmmd_clip(studio)
+
+    def feats(folder):
+        paths = sorted(folder.rglob("*.png"))
+        arrays = np.stack([np.asarray(Image.open(p).convert("RGB")) for p in paths])
+        return clip(torch.from_numpy(arrays).permute(0, 3, 1, 2))["features"].numpy()
+
+    expected = cmmd(feats(sets[0]), feats(sets[1]))
+    got = values["CMMD"]
+    assert expected > 0 and got["value"] == pytest.approx(expected, rel=1e-5)
+    assert got["subject"] == "B (10) vs A (12)" and got["n"] == 10
+    assert got["extractor"] == clip.info.name != values["FID"]["extractor"]  # its own CLIP, not the FID network
+    assert "σ=10" in got["convention"] and "all pairs incl. i=j" in got["convention"]
+    assert any(n.startswith("CMMD: ") and "stand-in" in n for n in result.notes)
+    same = evaluate_sets(studio, SetsRequest(str(sets[0]), str(sets[0]), metrics=("cmmd",)))
+    assert [r["metric"] for r in same.rows] == ["CMMD"] and abs(same.rows[0]["value"]) < 1e-6
