@@ -7,14 +7,14 @@ needs it: its id is known before loading from an injected scorer, or from the la
 loaded with the same `standin`.
 
 GenEval's scorer checks each image against its prompt's GenEval metadata (objects, counts, colours, positions): it
-is loaded with `metadata=` {prompt: row} read from leaderboard/data/GenEval_evaluation_metadata.jsonl (the bundled
-file the geneval prompt set comes from), and a run whose prompts are not all in it is refused before any scoring.
+is loaded with `metadata=` {prompt: row} of leaderboard.prompt_suites.geneval_metadata (the bundled
+GenEval_evaluation_metadata.jsonl the geneval prompt set comes from), and a run whose prompts are not all in it is
+refused before any scoring.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -23,10 +23,10 @@ from genart_demo.errors import InputError
 from genart_demo.metrics.scorers import SCORERS, load_scorer
 
 from .features import decoded_image
+from .prompt_suites import geneval_metadata
 
 BASE_METRIC = "clip_score"  # always computed: the tables' base column (CLIPScore, leaderboard.features)
 DEFAULT_METRICS = (BASE_METRIC,)
-GENEVAL_METADATA = Path(__file__).parent / "data" / "GenEval_evaluation_metadata.jsonl"
 METADATA_SCORERS = ("geneval",)  # scorers that need GenEval's per-prompt metadata
 ProgressFn = Callable[[int, int, str], None]
 
@@ -56,14 +56,6 @@ def id_column(metric: str) -> str:
 def image_columns(metrics: Sequence[str]) -> list[str]:
     """Per-image columns of the scorer metrics among `metrics` (CLIPScore's are the run's IMAGE_COLUMNS)."""
     return [c for m in metrics if m != BASE_METRIC for c in (m, id_column(m))]
-
-
-@cache
-def geneval_metadata() -> dict[str, dict]:
-    """GenEval's evaluation metadata by prompt text (tag, include[, exclude], prompt; one row per prompt)."""
-    from genart_demo.metrics.geneval import read_metadata  # lazy: imports torch; only GenEval scoring needs it
-
-    return read_metadata(GENEVAL_METADATA)
 
 
 def load_options(metric: str, records: Sequence[dict]) -> dict:
@@ -162,7 +154,6 @@ __all__ = [
     "DEFAULT_METRICS",
     "allowed_metrics",
     "check_metrics",
-    "geneval_metadata",
     "id_column",
     "image_columns",
     "load_options",

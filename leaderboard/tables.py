@@ -7,27 +7,31 @@ import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from genart_demo.atomic import atomic_write
 from genart_demo.errors import InputError
+from genart_demo.metrics.scorers import SCORERS
 from genart_demo.safety import FLAGGED_TEXT, flag_caption
 
-from .aggregate import aggregate_table
+from .aggregate import aggregate_table, ci_columns, extra_metrics
 from .manifest import PROMPTS_FILE, read_prompts, read_rows, read_run_json, row_key, row_problem
+from .table_text import DISPLAY_DECIMALS, DISPLAY_DECIMALS_OTHER, metric_cells, number_text, skill_text, table_text
 
 SCORES_DIR = "scores"  # RUN/scores/ holds every table score_run writes
 STRING_COLUMNS = ("model", "against", "prompt_id", "prompt", "category", "challenge", "path", "sha256", "clip_id")
 TABLES = ("overall", "by_category", "by_challenge", "per_prompt", "per_image", "fid", "fid_matrix")
 OPTIONAL_TABLES = ("fid", "fid_matrix")  # written only when FID was computed
 EXPORT_FORMATS = ("csv", "parquet")
+SKILL_SETS = ("geneval", "t2i-compbench", "t2i-compbench-2023", "genai-bench")  # prompt sets whose category is a skill
 # metric name -> (its columns, higher is better); filter_table keeps one metric's columns and sorts best first
 METRICS = {
     "clip_score": (("clip_score", "clip_ci_low", "clip_ci_high"), True),
     "clip_max": (("clip_max",), True),
+    **{m: ((m, *ci_columns(m)), entry.higher_is_better) for m, entry in SCORERS.items()},
     "fid": (("fid",), False),
     "kid": (("kid", "kid_std"), False),
+    "cmmd": (("cmmd",), False),
     "seconds_per_image": (("seconds_per_image",), False),
     "rating": (("rating", "rating_ci_low", "rating_ci_high", "votes"), True),
 }
@@ -47,16 +51,6 @@ KEY_COLUMNS = (
     "n_flagged",
 )  # what filter_table keeps beside the chosen metric
 RATING_COLUMNS = {"rating": "rating", "ci_low": "rating_ci_low", "ci_high": "rating_ci_high", "votes": "votes"}
-# column -> decimals shown to people (the Leaderboard tab, `genart leaderboard show`); the CSVs under RUN/scores/
-# and `genart leaderboard export` keep every digit. Other float columns (fid_matrix's, one per model) show
-# DISPLAY_DECIMALS_OTHER.
-DISPLAY_DECIMALS = {
-    **dict.fromkeys(("clip_score", "clip_ci_low", "clip_ci_high", "clip_max", "fid"), 2),
-    **dict.fromkeys(("kid", "kid_std"), 4),
-    **dict.fromkeys(("seconds_per_image", "seconds"), 3),
-    **dict.fromkeys(("rating", "rating_ci_low", "rating_ci_high"), 1),
-}
-DISPLAY_DECIMALS_OTHER = 3
 
 
 # ---------------------------------------------------------------- run folders and CSV files
@@ -71,8 +65,8 @@ def read_csv_table(path: Path) -> pd.DataFrame:
     """A table written by write_csv_atomically, read back with text columns as str ("" stays "", "None" stays
     "None") and floats bit-exact."""
     header = pd.read_csv(path, nrows=0).columns
-    text = {c: str for c in header if c in STRING_COLUMNS}
-    na = {c: [""] for c in header if c not in STRING_COLUMNS}  # empty numeric cells are NaN
+    text = {c: str for c in header if c in STRING_COLUMNS or c.endswith("_id")}  # prompt_id, clip_id, pickscore_id
+    na = {c: [""] for c in header if c not in text}  # empty numeric cells are NaN
     return pd.read_csv(path, dtype=text, keep_default_na=False, na_values=na, float_precision="round_trip")
 
 
@@ -237,56 +231,72 @@ def display_table(df: pd.DataFrame) -> pd.DataFrame:
     return df.round({c: DISPLAY_DECIMALS.get(c, DISPLAY_DECIMALS_OTHER) for c in floats})
 
 
-def _number(value, column: str) -> str:
-    """A cell of `column` as `genart leaderboard show` prints it ("-" for none), rounded as DISPLAY_DECIMALS says."""
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return "-"
-    return f"{value:.{DISPLAY_DECIMALS.get(column, DISPLAY_DECIMALS_OTHER)}f}"
-
-
 def show_text(run_dir: str | os.PathLike) -> str:
-    """The overall table as compact plain text (for `genart leaderboard show RUN`), best CLIPScore first."""
+    """The overall table as compact plain text (for `genart leaderboard show RUN`), best CLIPScore first, with a
+    column and CI per scored metric; for a skill-tagged prompt set (SKILL_SETS), the per-skill table too."""
     tables = load_tables(run_dir)
     overall = tables["overall"].sort_values(["clip_score", "model"], ascending=[False, True], kind="stable")
+    metrics = extra_metrics(overall)
     info_path = Path(run_dir) / SCORES_DIR / "scores.json"
     info = json.loads(info_path.read_text()) if info_path.is_file() else {}
     clip, boot = info.get("clip", {}), info.get("bootstrap", {})
     prompt_set = info.get("run", {}).get("prompt_set")
+    standin_note = "  [STAND-IN weights: numbers test the plumbing only]"
     header = [
         f"leaderboard {Path(run_dir).name}" + (f" (prompt set {prompt_set})" if prompt_set else ""),
         f"CLIPScore: {info.get('clip_convention_text', 'per_sample')}; CLIP {clip.get('id', '?')}"
-        + ("  [STAND-IN weights: numbers test the plumbing only]" if clip.get("standin") else ""),
-        f"CI: {round(100 * boot.get('confidence', 0.95))}% percentile bootstrap over prompts, "
-        + f"{boot.get('resamples', '?')} resamples",
+        + (standin_note if clip.get("standin") else ""),
     ]
-    names = ["model", "CLIPScore", "95% CI", "max/seeds", "prompts", "images", "s/img"]
-    has_fid = "fid" in overall.columns
-    names += ["FID", "KID"] if has_fid else []
+    for m in metrics:
+        scorer = info.get("scorers", {}).get(m, {})
+        header.append(
+            f"{SCORERS[m].label}: {scorer.get('scale', '?')}; {scorer.get('id', '?')}"
+            + (standin_note if scorer.get("standin") else "")
+        )
+    header.append(
+        f"CI: {round(100 * boot.get('confidence', 0.95))}% percentile bootstrap over prompts, "
+        + f"{boot.get('resamples', '?')} resamples"
+    )
+    names = ["model", "CLIPScore", "95% CI", "max/seeds"]
+    names += [n for m in metrics for n in (SCORERS[m].label, "95% CI")]
+    names += ["prompts", "images", "s/img"]
+    set_columns = [c for c in ("fid", "kid", "cmmd") if c in overall.columns]
+    names += [c.upper() for c in set_columns]
     has_flagged = "n_flagged" in overall.columns and bool(overall["n_flagged"].any())
     names += ["flagged"] if has_flagged else []
     rows = []
     for r in overall.to_dict("records"):
         cells = [
             r["model"] + (" *" if r.get("standin") else ""),
-            _number(r["clip_score"], "clip_score"),
-            f"[{_number(r['clip_ci_low'], 'clip_ci_low')}, {_number(r['clip_ci_high'], 'clip_ci_high')}]",
-            _number(r["clip_max"], "clip_max"),
+            number_text(r["clip_score"], "clip_score"),
+            f"[{number_text(r['clip_ci_low'], 'clip_ci_low')}, {number_text(r['clip_ci_high'], 'clip_ci_high')}]",
+            number_text(r["clip_max"], "clip_max"),
+            *metric_cells(r, metrics),
             str(r["n_prompts"]),
             str(r["n_images"]),
-            _number(r["seconds_per_image"], "seconds_per_image"),
+            number_text(r["seconds_per_image"], "seconds_per_image"),
         ]
-        cells += [_number(r.get("fid"), "fid"), _number(r.get("kid"), "kid")] if has_fid else []
+        cells += [number_text(r.get(c), c) for c in set_columns]
         cells += [str(int(r["n_flagged"]))] if has_flagged else []
         rows.append(cells)
-    widths = [max(len(x) for x in column) for column in zip(names, *rows)]
-
-    def line(cells: list[str]) -> str:
-        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
-
-    body = [line(names), line(["-" * w for w in widths])] + [line(r) for r in rows]
+    body = table_text(names, rows)
+    if prompt_set in SKILL_SETS and "by_category" in tables:
+        body += ["", "by skill"] + skill_text(tables["by_category"], metrics)
     footer = ["* stand-in model"] if any(r.get("standin") for r in overall.to_dict("records")) else []
     footer += [f"flagged: images left out of every score, {FLAGGED_TEXT}"] if has_flagged else []
     return "\n".join(header + [""] + body + footer) + "\n"
+
+
+def skill_table(tables: dict[str, pd.DataFrame], metric: str = "clip_score") -> pd.DataFrame:
+    """One row per model, one column per skill (category): `metric`'s mean over the skill's prompts, plus the
+    model's overall value; readable at a glance for GenEval's 6 tags or T2I-CompBench's 8 skills."""
+    if metric not in METRICS or metric not in tables["by_category"].columns:
+        present = [m for m in METRICS if m in tables["by_category"].columns]
+        raise InputError(f"metric {metric!r} is not in the per-skill table; allowed here: {', '.join(present)}")
+    wide = tables["by_category"].pivot(index="model", columns="category", values=metric)
+    wide.columns = [str(c) for c in wide.columns]
+    wide.insert(0, "overall", tables["overall"].set_index("model")[metric].reindex(wide.index))
+    return wide.reset_index()
 
 
 def _model_order(run_dir: Path, rows: Sequence[dict]) -> list[str]:
@@ -339,6 +349,7 @@ __all__ = [
     "run_prompts",
     "run_rows",
     "show_text",
+    "skill_table",
     "summary_table",
     "verified_rows",
     "write_csv_atomically",

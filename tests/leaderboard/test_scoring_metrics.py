@@ -9,8 +9,9 @@ import pytest
 
 from genart_demo.errors import InputError
 from genart_demo.metrics.scorers import ScorerInfo
+from leaderboard.prompt_suites import geneval_metadata
 from leaderboard.scoring import score_run
-from leaderboard.scoring_metrics import check_metrics, geneval_metadata
+from leaderboard.scoring_metrics import check_metrics
 from tests.leaderboard.test_scoring import PROMPTS, CountingClip, constant, make_run
 
 

@@ -20,8 +20,11 @@ from leaderboard.tables import (
     read_csv_table,
     run_rows,
     show_text,
+    skill_table,
     summary_table,
 )
+from tests.leaderboard.test_scoring import CountingClip, constant, make_run
+from tests.leaderboard.test_scoring_metrics import Brightness, pixel_value
 
 PROMPTS = [
     ("q-0", "Colors", "Basic"),
@@ -228,3 +231,30 @@ def test_verified_rows_keep_the_last_good_row_and_report_the_rest(tmp_path):
     assert [(s["seed"], s["reason"]) for s in skipped] == [(1, "file missing"), (2, "path outside the run folder")]
     with pytest.raises(InputError, match="no manifest rows"):
         run_rows(tmp_path / "manifest")
+
+
+def test_show_text_and_skill_table_carry_every_scored_metric(tmp_path):
+    run = make_run(tmp_path / "run", pixels=lambda m, p, s: constant(pixel_value(m, p, s)))
+    (run / "run.json").write_text(json.dumps({"prompt_set": "t2i-compbench", "models": [{"id": "m-a"}, {"id": "m-b"}]}))
+    scorers = {"pickscore": Brightness("pickscore", 0.5), "aesthetic": Brightness("aesthetic", 2.0)}
+    score_run(run, clip=CountingClip(), metrics="pickscore,aesthetic", scorers=scorers, bootstrap=100)
+    text = show_text(run)
+    lines = text.splitlines()
+    heading = next(line for line in lines if line.startswith("model"))
+    assert heading.split()[:9] == ["model", "CLIPScore", "95%", "CI", "max/seeds", "PickScore", "95%", "CI", "LAION"]
+    assert "PickScore: pixel mean; brightness-pickscore-v1" in text and "STAND-IN" in lines[2]
+    m_b = next(line for line in lines if line.startswith("m-b *"))  # overall pickscore 0.5·(40 + 7·2.5 + 1.5)
+    assert m_b.split()[6] == "29.500" and m_b.split()[9] == "118.000"  # "m-b", "*", clip, "[lo,", "hi]", max
+    skill = lines[lines.index("by skill") + 1 :]
+    counting = next(line for line in skill if line.startswith("m-b") and " Counting " in line)
+    assert counting.split()[5] == "38.250"  # one prompt (p-05): 0.5·(40 + 35 + 1.5)
+    wide = skill_table(load_tables(run), "pickscore").set_index("model")
+    assert list(wide.columns) == ["overall", "Colors", "Counting", "Text"]
+    assert wide.loc["m-b", "Counting"] == 38.25 and wide.loc["m-a", "overall"] == pytest.approx(14.5)
+    assert wide.loc["m-a", "Colors"] == pytest.approx(9.25)
+    with pytest.raises(InputError, match="'vqascore' is not in the per-skill table; allowed here: clip_score"):
+        skill_table(load_tables(run), "vqascore")
+    # a run of a set without skills shows no per-skill section
+    (run / "run.json").write_text(json.dumps({"prompt_set": "drawbench"}))
+    score_run(run, clip=CountingClip(), metrics="pickscore,aesthetic", scorers=scorers, bootstrap=100)
+    assert "by skill" not in show_text(run)
