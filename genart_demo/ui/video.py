@@ -5,10 +5,12 @@ from __future__ import annotations
 import gradio as gr
 
 from ..examples import VIDEO_EXAMPLES
+from ..markup import escape_markdown
 from ..registry import ModelSpec
 from ..settings import MAX_GUIDANCE, MAX_SEED, MAX_STEPS
 from ..studio import Studio
-from ..tasks.video import VideoRequest, frame_counts, generate_video
+from ..tasks.evaluate_video import video_rows
+from ..tasks.video import VideoRequest, VideoResult, frame_counts, generate_video
 from ..video import MAX_FPS, MIN_FPS
 from .common import (
     follow_model,
@@ -49,6 +51,26 @@ def _updates(spec: ModelSpec, form: dict) -> dict:
         form["motion_bucket_id"]: gr.update(value=d.motion_bucket_id, visible="motion_bucket_id" in shown),
         form["noise_aug"]: gr.update(value=d.noise_aug, visible="noise_aug" in shown),
     }
+
+
+def metrics_markdown(rows: list[dict], standin: bool) -> str:
+    """The made video's metrics as a small table (nothing for a single frame); stand-in numbers say so."""
+    if not rows:
+        return ""
+    lines = ["**Video metrics** (1 = still / smooth / consistent)", "", "| Metric | Value |", "|---|---|"]
+    lines += [f"| {r['metric']} | {r['value']:.4f} |" for r in rows]
+    if standin:
+        lines += ["", "CLIP is a tiny random stand-in offline: its consistency tests the plumbing only."]
+    return "\n".join(lines)
+
+
+def video_metrics_note(studio: Studio, result: VideoResult) -> str:
+    """Metrics of the video just made (pixels and CLIP only: cheap); a failure to load CLIP never hides the video."""
+    try:
+        rows = video_rows(studio, result.frames, result.mp4.name, dino=False)
+    except (OSError, RuntimeError, ValueError) as exc:  # e.g. CLIP weights not downloadable right now
+        return f"ℹ️ Video metrics unavailable: {escape_markdown(str(exc))}"
+    return metrics_markdown(rows, studio.offline)
 
 
 def build_video_ui(studio: Studio, sends: SendTargets | None = None) -> gr.Column:
@@ -163,7 +185,9 @@ def build_video_ui(studio: Studio, sends: SendTargets | None = None) -> gr.Colum
                 video: str(result.mp4),
                 strip: result.strip,
                 gif: str(result.gif),
-                notes: notes_markdown(result.notes)
+                notes: video_metrics_note(studio, result)
+                + "\n\n"
+                + notes_markdown(result.notes)
                 + "\n\n"
                 + saved_note(studio, [result.mp4, result.mp4.with_suffix(".json"), result.gif]),
                 params: settings_json(result.settings),
