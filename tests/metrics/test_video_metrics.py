@@ -21,7 +21,7 @@ from genart_demo.metrics.video import (
     temporal_flicker,
     video_features,
 )
-from genart_demo.metrics.video_extractors import TINY_VIDEOMAE, sampled_indices, tiny_videomae
+from genart_demo.metrics.video_extractors import TINY_VIDEOMAE, load_video_extractor, sampled_indices, tiny_videomae
 
 
 def _noise_video(t=6, h=24, w=32, seed=0):
@@ -131,3 +131,14 @@ def test_fvd_of_a_set_with_itself_is_zero_and_equals_the_frechet_formula(videoma
     assert fvd(a, b, videomae) > 0
     with pytest.raises(ValueError, match="at least 2 videos; got 1"):
         fvd(a[:1], b, videomae)
+
+
+def test_a_saved_videomae_folder_loads_through_the_real_loader(videomae, tmp_path):
+    """The real path (from_pretrained of the model class and its image processor, offline) gives the same features."""
+    videomae.model.save_pretrained(tmp_path)
+    videomae.processor.save_pretrained(tmp_path)
+    loaded = load_video_extractor(str(tmp_path), local_files_only=True)
+    assert not loaded.info.standin and loaded.info.dim == 32 and loaded.info.id.startswith("fvd-")
+    assert "I3D" in loaded.info.name and "centre crop 32x32" in loaded.info.resize
+    clip = torch.stack([_noise_video(6, 40, 48, 3)])
+    torch.testing.assert_close(loaded(clip)["features"], videomae(clip)["features"])
