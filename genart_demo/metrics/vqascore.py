@@ -33,6 +33,7 @@ DEFAULT_MODEL = REPO
 QUESTION = 'Does this figure show "{prompt}"? Please answer yes or no.'  # t2v_metrics' default_question_template
 ANSWER = "Yes"  # t2v_metrics' default_answer_template
 GPU_DTYPE = "bfloat16"  # the default repo's torch_dtype
+DTYPES = ("float32", "bfloat16", "float16")  # compute dtypes load() accepts
 
 
 def answer_probabilities(logits, answer_ids, prompt_length: int) -> np.ndarray:
@@ -146,27 +147,28 @@ def load(
     seed: int = 0,
     question: str = QUESTION,
     answer: str = ANSWER,
-    dtype: str | None = None,
+    dtype: str = "float32",
 ) -> VQAScorer:
     """VQAScore with `model_id` (default DEFAULT_MODEL) loaded by AutoModelForImageTextToText and AutoProcessor, or
-    with the tiny offline stand-in of the default. `dtype` ("float32", "bfloat16", "float16"; default float32) is the
-    model's compute dtype; the probabilities are always computed in float64 from its logits."""
+    with the tiny offline stand-in of the default. `dtype` (one of DTYPES) is the model's compute dtype; the
+    probabilities are always computed in float64 from its logits."""
     import torch  # lazy: torch
     from transformers import AutoModelForImageTextToText, AutoProcessor  # lazy: transformers
 
     check_question(question)
-    model_id = model_id or DEFAULT_MODEL
+    if dtype not in DTYPES:
+        raise InputError(f"dtype must be {', '.join(DTYPES)}; got {dtype!r}")
+    model_id, torch_dtype = model_id or DEFAULT_MODEL, getattr(torch, dtype)
     if standin:
         model, processor = load_standin(seed)
+        model.to(torch_dtype)
     else:
         processor = AutoProcessor.from_pretrained(model_id, local_files_only=local_files_only)
         if not getattr(processor, "chat_template", None):
             raise InputError(f"{model_id} has no chat template; VQAScore needs a chat VLM (e.g. {DEFAULT_MODEL})")
-        model = AutoModelForImageTextToText.from_pretrained(model_id, local_files_only=local_files_only).eval()
-    if dtype is not None:
-        if dtype not in ("float32", "bfloat16", "float16"):
-            raise InputError(f"dtype must be float32, bfloat16 or float16; got {dtype!r}")
-        model.to(getattr(torch, dtype))
+        model = AutoModelForImageTextToText.from_pretrained(
+            model_id, dtype=torch_dtype, local_files_only=local_files_only
+        ).eval()  # loaded in `dtype` directly: the default's 2.2B parameters are 8.8 GB in float32
     return VQAScorer(model, processor, scorer_info(model_id, standin, seed, question, answer), question, answer)
 
 

@@ -114,7 +114,7 @@ def test_bad_input_is_named(standin, call, message):
     [
         ({"question": "Does this figure show it?"}, "must contain {prompt} exactly once"),
         ({"answer": "  "}, "answer must be non-empty"),
-        ({"dtype": "int8"}, "dtype must be float32, bfloat16 or float16; got 'int8'"),
+        ({"dtype": "int8"}, "dtype must be float32, bfloat16, float16; got 'int8'"),
     ],
 )
 def test_bad_options_are_named(options, message):
@@ -165,6 +165,8 @@ def test_the_real_repo_id_loads_offline_from_a_mirrored_cache(tmp_path, monkeypa
     assert real.info.id == "vqascore-qwen-qwen2-vl-2b-instruct" and not real.info.standin
     scores = real.score(IMAGES, PROMPTS)
     np.testing.assert_allclose(scores, standin.score(IMAGES, PROMPTS), rtol=1e-5)  # same seed-0 weights
-    half = vqascore.load(vqascore.DEFAULT_MODEL, dtype=vqascore.GPU_DTYPE).score(IMAGES, PROMPTS)
+    half_scorer = vqascore.load(vqascore.DEFAULT_MODEL, dtype=vqascore.GPU_DTYPE)
+    assert {p.dtype for p in half_scorer.model.parameters()} == {torch.bfloat16}
+    half = half_scorer.score(IMAGES, PROMPTS)
     assert half.dtype == np.float64 and ((half > 0) & (half < 1)).all()
     np.testing.assert_allclose(np.log(half), np.log(scores), rtol=0.05)
