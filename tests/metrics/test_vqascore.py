@@ -165,8 +165,9 @@ def test_the_real_repo_id_loads_offline_from_a_mirrored_cache(tmp_path, monkeypa
     assert real.info.id == "vqascore-qwen-qwen2-vl-2b-instruct" and not real.info.standin
     scores = real.score(IMAGES, PROMPTS)
     np.testing.assert_allclose(scores, standin.score(IMAGES, PROMPTS), rtol=1e-5)  # same seed-0 weights
-    half_scorer = vqascore.load(vqascore.DEFAULT_MODEL, dtype=vqascore.GPU_DTYPE)
-    assert {p.dtype for p in half_scorer.model.parameters()} == {torch.bfloat16}
-    half = half_scorer.score(IMAGES, PROMPTS)
-    assert half.dtype == np.float64 and ((half > 0) & (half < 1)).all()
-    np.testing.assert_allclose(np.log(half), np.log(scores), rtol=0.05)
+    for dtype in (vqascore.GPU_DTYPE, "float16"):  # the repo's bfloat16, and float16 for GPUs without bfloat16
+        half_scorer = vqascore.load(vqascore.DEFAULT_MODEL, dtype=dtype)
+        assert {p.dtype for p in half_scorer.model.parameters()} == {getattr(torch, dtype)}
+        half = half_scorer.score(IMAGES, PROMPTS)
+        assert half.dtype == np.float64 and ((half > 0) & (half < 1)).all()
+        np.testing.assert_allclose(np.log(half), np.log(scores), rtol=0.05)
