@@ -177,29 +177,26 @@ def load(
 ) -> GenevalScorer:
     """The GenEval scorer over OWLv2 `model_id` (default DEFAULT_MODEL) and CLIP `color_model_id` (default
     DEFAULT_COLOR_MODEL), or tiny random stand-ins of both; `metadata` is {prompt: GenEval metadata row}."""
-    from transformers import (
-        AutoTokenizer,
-        CLIPModel,
-        CLIPProcessor,
-        Owlv2ForObjectDetection,
-        Owlv2ImageProcessor,
-    )  # lazy: heavy
+    # lazy: transformers takes seconds to import; only loading the networks needs it
+    import transformers
 
     opts = options or GenevalOptions()
     if standin:
         detector, image_processor, tokenizer = standin_parts(seed)
         clip_tokenizer = tiny_clip_tokenizer()
         clip = tiny_clip_model(clip_tokenizer, seed)
-        clip_processor = CLIPProcessor(image_processor=tiny_clip_image_processor(), tokenizer=clip_tokenizer)
+        clip_processor = transformers.CLIPProcessor(
+            image_processor=tiny_clip_image_processor(), tokenizer=clip_tokenizer
+        )
         ident, name = f"standin-geneval-seed{seed}", "GenEval (tiny random OWLv2 + CLIP stand-ins)"
     else:
         model_id, color_model_id = model_id or DEFAULT_MODEL, color_model_id or DEFAULT_COLOR_MODEL
         kw = {"local_files_only": local_files_only}
-        detector = Owlv2ForObjectDetection.from_pretrained(model_id, dtype=dtype, **kw).eval()
-        image_processor = Owlv2ImageProcessor.from_pretrained(model_id, **kw)
-        tokenizer = AutoTokenizer.from_pretrained(model_id, **kw)
-        clip = CLIPModel.from_pretrained(color_model_id, dtype=dtype, **kw).eval()
-        clip_processor = CLIPProcessor.from_pretrained(color_model_id, **kw)
+        detector = transformers.Owlv2ForObjectDetection.from_pretrained(model_id, dtype=dtype, **kw).eval()
+        image_processor = transformers.Owlv2ImageProcessor.from_pretrained(model_id, **kw)
+        tokenizer = transformers.AutoTokenizer.from_pretrained(model_id, **kw)
+        clip = transformers.CLIPModel.from_pretrained(color_model_id, dtype=dtype, **kw).eval()
+        clip_processor = transformers.CLIPProcessor.from_pretrained(color_model_id, **kw)
         ident = "geneval-" + f"{model_id}-{color_model_id}".lower().replace("/", "-")
         name = f"GenEval ({model_id} + {color_model_id})"
     info = ScorerInfo(
