@@ -76,6 +76,7 @@ SPACE_APIS["studio"] = set().union(*SPACE_APIS.values()) | {
     "evaluate_pair",
     "evaluate_autoencoder",
     "evaluate_clip",
+    "evaluate_scorers",
     "png_info",
 }
 

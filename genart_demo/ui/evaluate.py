@@ -1,4 +1,4 @@
-"""The Evaluate tab: image-set metrics, paired metrics, autoencoder round trips and CLIPScore, as tables and plots."""
+"""The Evaluate tab: image-set metrics, paired metrics, autoencoder round trips, CLIPScore and per-image scorers."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from functools import partial
 import gradio as gr
 import pandas as pd
 
+from ..metrics.scorers import SCORERS
 from ..studio import Studio
 from ..tasks.evaluate import SetsRequest, evaluate_sets
 from ..tasks.evaluate_common import allowed_roots_text, leaderboard_runs
@@ -19,12 +20,14 @@ from ..tasks.evaluate_images import (
     evaluate_clip,
     evaluate_pair,
 )
+from ..tasks.evaluate_scorers import ScoreRequest, evaluate_scorers
 from .common import gradio_progress, model_choices, notes_markdown, result_gallery, run_task, saved_note, whole
 from .uploads import readable_uploads
 
 SET_METRIC_CHOICES = [
     ("FID", "fid"),
     ("KID", "kid"),
+    ("CMMD (its own CLIP ViT-L/14@336)", "cmmd"),
     ("Inception Score", "is"),
     ("Precision / recall / density / coverage", "prdc"),
     ("Intra-FID (per class)", "intra-fid"),
@@ -63,6 +66,13 @@ def plot_frame(result):
             "metric": [r["metric"] for r in result.rows],
         }
     )
+
+
+def per_image_frame(result) -> pd.DataFrame:
+    """The scorers' per-image table (image, prompt, a column per scorer, then the mean row), 6 significant digits."""
+    table = result.info["table"]
+    rows = [r[:2] + [_sig(v) for v in r[2:]] for r in table["rows"]]
+    return pd.DataFrame(rows, columns=table["columns"])
 
 
 def outputs(studio: Studio, result) -> tuple:
@@ -200,6 +210,33 @@ def build_evaluate_ui(studio: Studio) -> gr.Column:
                 )
                 clip_button = gr.Button("Score", variant="primary", elem_id="eval-clip-button")
                 clip_out = _result_widgets("eval-clip")
+            with gr.Tab("Human preference and alignment"):
+                with gr.Row():
+                    with gr.Column(), gr.Group():
+                        score_files = gr.File(
+                            label="Images (or a .zip)",
+                            file_count="multiple",
+                            file_types=[".zip", "image"],
+                            elem_id="eval-score-files",
+                        )
+                        score_folder = gr.Textbox(label=f"…or a folder under {allowed_roots_text(studio)}")
+                        score_run = gr.Dropdown(
+                            leaderboard_runs(studio), value=None, label="…or a leaderboard run (generated images)"
+                        )
+                    score_prompts = gr.Textbox(
+                        label="Prompts, one per line in file-name order (empty: read from genart PNGs)", lines=6
+                    )
+                score_names = gr.CheckboxGroup(
+                    [(entry.label, name) for name, entry in SCORERS.items()],
+                    value=["pickscore"],
+                    label="Scorers (stand-ins when offline; one that cannot load is named in the notes)",
+                    elem_id="eval-score-scorers",
+                )
+                score_button = gr.Button("Score", variant="primary", elem_id="eval-score-button")
+                score_table = gr.Dataframe(
+                    label="Per image (last row: the mean)", interactive=False, wrap=True, elem_id="eval-score-per-image"
+                )
+                score_out = _result_widgets("eval-score")
 
         def on_sets(
             a_files,
@@ -260,4 +297,22 @@ def build_evaluate_ui(studio: Studio) -> gr.Column:
             return outputs(studio, result)
 
         clip_button.click(on_clip, [clip_files, clip_prompts, clip_convention], clip_out, api_name="evaluate_clip")
+
+        def on_score(files, folder, run, prompts, names, progress=gr.Progress()):
+            source = set_source(files, folder, run)
+            if not source:
+                raise gr.Error(
+                    "Give images to score: upload them (or a .zip), type a folder or pick a leaderboard run."
+                )
+            request = ScoreRequest(source, prompts or "", tuple(names or ()))
+            result = run_task(evaluate_scorers, studio, request, progress=gradio_progress(progress))
+            return (per_image_frame(result), *outputs(studio, result))
+
+        score_run.focus(partial(runs_update, studio), [score_run], [score_run], api_visibility="private", queue=False)
+        score_button.click(
+            on_score,
+            [score_files, score_folder, score_run, score_prompts, score_names],
+            [score_table, *score_out],
+            api_name="evaluate_scorers",
+        )
     return page
