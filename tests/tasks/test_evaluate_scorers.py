@@ -114,7 +114,7 @@ def test_bad_scorer_names_and_prompt_counts_are_refused(studio, fake_scorers):
         evaluate_scorers(studio, ScoreRequest(str(folder), "a\nb\nc", ("fakered",)))
 
 
-@pytest.mark.parametrize("name", ["pickscore", "hpsv21"])
+@pytest.mark.parametrize("name", ["pickscore", "hpsv21", "imagereward", "aesthetic", "vqascore"])
 def test_a_real_standin_scores_as_loading_it_directly(studio, name):
     pytest.importorskip(scorers.SCORERS[name].module)
     folder = red_images(studio.settings.output_dir / f"score-{name}", [200, 30, 120])
@@ -126,3 +126,22 @@ def test_a_real_standin_scores_as_loading_it_directly(studio, name):
     assert [r["value"] for r in result.rows[:3]] == pytest.approx(list(expected), rel=1e-5, abs=1e-6)
     assert result.info["scorers"][name]["standin"] is True
     assert any("stand-in" in n for n in result.notes)
+
+
+def test_every_real_standin_at_once_fills_its_column_or_names_why_not(studio):
+    folder = red_images(studio.settings.output_dir / "score-all", [200, 30])
+    names = tuple(scorers.SCORERS)
+    result = evaluate_scorers(studio, ScoreRequest(str(folder), "a red square\na dark square", names))
+    table = result.info["table"]
+    assert table["columns"] == ["image", "prompt", *(scorers.SCORERS[n].label for n in names)]
+    assert [r[0] for r in table["rows"]] == ["00.png", "01.png", "mean"]
+    for j, name in enumerate(names, start=2):
+        label = scorers.SCORERS[name].label
+        column = [r[j] for r in table["rows"]]
+        if name in result.info["scorers"]:
+            assert all(isinstance(v, float) and np.isfinite(v) for v in column), name
+            assert column[2] == pytest.approx((column[0] + column[1]) / 2)
+        else:
+            assert column == [None, None, None]
+            assert any(n.startswith(f"{label} gave no scores: ") for n in result.notes), (name, result.notes)
+    assert {"pickscore", "hpsv21", "imagereward", "aesthetic", "vqascore"} <= set(result.info["scorers"])
