@@ -198,7 +198,17 @@ def agreement_table(
         return AgreementResult(pd.DataFrame(columns=list(COLUMNS)), notes, confidence)
     rows = []
     for metric in metrics:
-        rows.extend(metric_rows(pairs, metric, side_values(pairs, metric, values, outputs), rounds, confidence, seed))
+        try:
+            sides = side_values(pairs, metric, values, outputs)
+        except Exception as err:  # noqa: BLE001 - a scorer that cannot score these prompts: the others still count
+            notes.append(
+                f"{metric.label} left out: it could not score the battles' images ({type(err).__name__}: {err})."
+            )
+            continue
+        rows.extend(metric_rows(pairs, metric, sides, rounds, confidence, seed))
+    missing = max((r["missing"] for r in rows if r["source"] == "all" or len(set(pairs["source"])) < 2), default=0)
+    if missing:
+        notes.append(f"{missing} decisive vote(s) have no image a metric can read under {outputs}; they are left out.")
     if any(m.standin for m in metrics):
         notes.append("Metrics marked standin use tiny random weights: their agreement is for testing only.")
     return AgreementResult(pd.DataFrame(rows, columns=list(COLUMNS)), notes, confidence)

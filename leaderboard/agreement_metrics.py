@@ -4,7 +4,7 @@ A PairMetric turns N images (and their N prompts) into N numbers, like genart_de
 agreement table needs one number per image shown in a battle; ImageValues computes each (metric, file content,
 prompt) once, and takes the numbers a scored leaderboard run already has from its per_image.csv when the image's
 sha256 and the metric's id match (CLIPScore: the clip_score and clip_id columns; a SCORERS metric `m`: columns m and
-m_id).
+scoring_metrics.id_column(m)).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from genart_demo.metrics.scorers import SCORERS, load_scorer
 from .arena.image_measures import MEASURES, measure_image
 from .manifest import sha256_file
 from .scoring import IMAGE_COLUMNS
+from .scoring_metrics import id_column
 from .tables import read_csv_table
 
 BATCH = 16  # images per score call
@@ -72,7 +73,7 @@ def scorer_metric(name: str, scorer) -> PairMetric:
         score=lambda images, prompts: np.asarray(scorer.score(list(images), list(prompts)), dtype=np.float64),
         standin=bool(scorer.info.standin),
         run_column=name,
-        run_id_column=f"{name}_id",
+        run_id_column=id_column(name),
     )
 
 
@@ -91,24 +92,44 @@ def measure_metric(name: str) -> PairMetric:
     )
 
 
-def default_metrics(*, standin: bool, device=None, measures: bool = True) -> tuple[list[PairMetric], list[str]]:
-    """CLIPScore, every SCORERS scorer that loads (its stand-in when `standin`), and the image measures; with a note
-    for each scorer left out and why."""
+def metric_names() -> tuple[str, ...]:
+    """Every metric the agreement table knows: CLIPScore, the SCORERS scorers, the image measures."""
+    return ("clip_score", *SCORERS, *MEASURES)
+
+
+def chosen_metrics(text: str | Sequence[str] | None) -> tuple[str, ...]:
+    """The metric names of a comma-separated list (None or empty: all of them); InputError naming an unknown one."""
+    names = [n.strip() for n in (text.split(",") if isinstance(text, str) else text or ()) if n.strip()]
+    unknown = [n for n in names if n not in metric_names()]
+    if unknown:
+        raise InputError(
+            f"Metric {unknown[0]!r} is not one the agreement table knows; allowed: {', '.join(metric_names())}."
+        )
+    return tuple(names) or metric_names()
+
+
+def default_metrics(*, standin: bool, device=None, only=None) -> tuple[list[PairMetric], list[str]]:
+    """CLIPScore, every SCORERS scorer that loads (its stand-in when `standin`), and the image measures (`only`: the
+    names of chosen_metrics); with a note for each scorer left out and why."""
     # lazy: genart_demo.metrics.clip imports torch (seconds); `genart leaderboard show` must not wait for it
     from genart_demo.metrics.clip import load_clip
 
+    chosen = chosen_metrics(only)
     notes: list[str] = []
-    clip = load_clip(standin=standin)
-    metrics = [clip_metric(clip.to(device) if device is not None else clip)]
+    metrics = []
+    if "clip_score" in chosen:
+        clip = load_clip(standin=standin)
+        metrics.append(clip_metric(clip.to(device) if device is not None else clip))
     for name, entry in SCORERS.items():
+        if name not in chosen:
+            continue
         try:
             scorer = load_scorer(name, standin=standin)
-        except (ImportError, OSError, ValueError, RuntimeError, InputError) as err:  # module not there, no weights
+        except Exception as err:  # noqa: BLE001 - module missing, no weights, a bug: the table goes on without it
             notes.append(f"{entry.label} left out: it did not load ({type(err).__name__}: {err}).")
             continue
         metrics.append(scorer_metric(name, scorer.to(device) if device is not None else scorer))
-    if measures:
-        metrics.extend(measure_metric(m) for m in MEASURES)
+    metrics.extend(measure_metric(m) for m in MEASURES if m in chosen)
     return metrics, notes
 
 
@@ -198,7 +219,9 @@ __all__ = [
     "ImageValues",
     "PairMetric",
     "clip_metric",
+    "chosen_metrics",
     "default_metrics",
+    "metric_names",
     "measure_metric",
     "scorer_metric",
 ]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from genart_demo.studio import Studio
 
+from .agreement_cli import add_score_agreement, register_agreement, score_agreement
 from .run_options import add_run_options, run_arguments, stats_text, tqdm_progress
 from .runner import run_from_args
 from .scoring import score_run
@@ -34,6 +35,9 @@ def cmd_score(args: argparse.Namespace) -> int:
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
     print(show_text(Path(args.run)))
+    agreement = score_agreement(studio, args)
+    if agreement is not None:
+        print(agreement)
     return 0
 
 
@@ -61,7 +65,10 @@ def register(sub) -> None:
     score.add_argument("run")
     score.add_argument("--reference", help="folder (or .zip) of reference images for FID/KID")
     score.add_argument("--between-models", action="store_true", help="also FID between every pair of models")
+    add_score_agreement(score)
     score.set_defaults(func=cmd_score)
+
+    register_agreement(cmds)
 
     show = cmds.add_parser("show", help="print a scored run's table")
     show.add_argument("run")

@@ -1,5 +1,6 @@
 """The metric-vs-rater agreement table recovers preferences planted in an arena database (arena and session votes)."""
 
+import argparse
 import sys
 import types
 from dataclasses import replace
@@ -16,9 +17,11 @@ from genart_demo.metrics import scorers
 from genart_demo.metrics.scorers import ScorerEntry, ScorerInfo
 from leaderboard import agreement_metrics
 from leaderboard.agreement import agreement_table, agreement_text, bootstrap_ci, vote_agreement
+from leaderboard.agreement_cli import score_agreement
 from leaderboard.agreement_metrics import ImageValues, PairMetric, default_metrics, measure_metric
 from leaderboard.arena.records import Battle, RatingSession
 from leaderboard.arena.store import ArenaStore
+from leaderboard.cli import register
 
 NOW = 1_700_000_000.0
 SESSION = "AGREE001"
@@ -199,15 +202,64 @@ def test_default_metrics_run_a_standin_scorer_through_load_scorer_end_to_end(pla
     }
     monkeypatch.setattr(scorers, "SCORERS", table)
     monkeypatch.setattr(agreement_metrics, "SCORERS", table)
-    metrics, notes = default_metrics(standin=True, measures=False)
+    with pytest.raises(InputError, match="Metric 'fid' is not one the agreement table knows; allowed: clip_score, "):
+        default_metrics(standin=True, only="clip_score,fid")
+    metrics, notes = default_metrics(standin=True, only=["clip_score", "planted", "broken"])
     assert [m.key for m in metrics] == ["clip_score", "planted"] and all(m.standin for m in metrics)
     assert notes == [
         "Not installed left out: it did not load (ModuleNotFoundError: No module named 'no_such_scorer_module')."
     ]
     store, outputs, _ = planted
-    result = agreement_table(store, outputs, metrics, rounds=200)
+
+    def refuse(images, prompts):
+        raise InputError("no metadata for 'prompt 0'")  # as GenEval's checker does for a prompt outside its suite
+
+    refusing = PairMetric("refusing", "Refusing", "refusing", True, True, refuse)
+    result = agreement_table(store, outputs, [*metrics, refusing], rounds=200)
+    refused = "Refusing left out: it could not score the battles' images (InputError: no metadata for 'prompt 0')."
+    assert refused in result.notes
+    assert "refusing" not in set(result.table["metric"])
     rows = rows_by_source(result.table, "planted")
     assert rows["all"]["agreement"] == pytest.approx(0.9) and rows["all"]["n"] == 300
     clip = rows_by_source(result.table, "clip_score")["all"]
     assert clip["n"] == 300 and 0 <= clip["agreement"] <= 1 and clip["standin"]
     assert any("tiny random weights" in n for n in result.notes)
+
+
+def test_cli_prints_the_table_from_the_arena_database(planted, genart_cli, tmp_path):
+    store, outputs, db = planted
+    proc = genart_cli(
+        "leaderboard",
+        "agreement",
+        "--db",
+        f"sqlite:///{db}",
+        "--outputs",
+        str(outputs),
+        "--rounds",
+        "99",
+        "--metrics",
+        "clip_score,brightness",
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = {
+        tuple(line.split()[3:5]): line.split() for line in proc.stdout.splitlines() if line.startswith("Brightness")
+    }
+    elsewhere = genart_cli(
+        "leaderboard", "agreement", "--db", f"sqlite:///{db}", "--outputs", str(tmp_path), "--metrics", "contrast"
+    )
+    assert "300 decisive vote(s) have no image a metric can read" in elsewhere.stdout
+    assert rows[("all", "90.0")][6:10] == ["300", "0", "30", "0"]  # n, metric ties, human ties, missing
+    assert {source for source, _ in rows} == {"arena", "sessions", "all"}
+    assert "CLIPScore" in proc.stdout and "FID, KID and CMMD are left out" in proc.stdout
+
+
+def test_score_takes_agreement_with_an_optional_url():
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers())
+    assert parser.parse_args(["leaderboard", "score", "RUN"]).agreement is None
+    assert parser.parse_args(["leaderboard", "score", "RUN", "--agreement"]).agreement == ""
+    given = parser.parse_args(["leaderboard", "score", "RUN", "--agreement", "sqlite:///x.db"])
+    assert (
+        given.agreement == "sqlite:///x.db"
+        and score_agreement(None, parser.parse_args(["leaderboard", "show", "R"])) is None
+    )
