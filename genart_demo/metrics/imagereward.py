@@ -160,6 +160,9 @@ def text_config_from_med(med: Mapping, vocab_size: int, encoder_width: int):
         hidden_act=med.get("hidden_act", "gelu"),
         layer_norm_eps=float(med.get("layer_norm_eps", 1e-12)),
         pad_token_id=int(med.get("pad_token_id", 0)),
+        bos_token_id=None,  # generation ids (BLIP's [DEC], [SEP]): a scorer never generates, and a small vocabulary
+        eos_token_id=None,  # lacks the defaults 30522 / 102
+        sep_token_id=None,
         is_decoder=True,  # builds each layer's cross-attention; forward runs it bidirectionally
     )
 

@@ -156,6 +156,8 @@ def test_standin_is_seeded_batch_independent_and_described():
     np.testing.assert_array_equal(imagereward.load(standin=True, seed=3).score(_images(), PROMPTS, batch_size=1), one)
     assert not np.allclose(imagereward.load(standin=True, seed=4).score(_images(), PROMPTS), one)
     assert scorer.score([], []).shape == (0,)
+    text = scorer.net.text.config  # no generation ids outside the tiny vocabulary (transformers warned of 30522, 102)
+    assert (text.bos_token_id, text.eos_token_id, text.sep_token_id, text.vocab_size) == (None, None, None, 30)
 
 
 def test_float16_standin_scores_close_to_float32():
