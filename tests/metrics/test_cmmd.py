@@ -1,11 +1,18 @@
 """CMMD against an independent transcription of the reference formula (google-research cmmd/distance.py)."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
+from huggingface_hub import constants as hf_constants
+from huggingface_hub.file_download import repo_folder_name
 
+from genart_demo.hubfacts import repo_facts
 from genart_demo.metrics import cmmd as cmmd_module
 from genart_demo.metrics.cmmd import CMMD_CLIP, cmmd, cmmd_extractor, gaussian_kernel_mean
+from genart_demo.mirror import snapshot_commit, snapshot_files, write_snapshot
+from genart_demo.mirror_tokenizers import vocabulary_file
 
 
 def reference_cmmd(x: np.ndarray, y: np.ndarray, sigma: float = 10.0, scale: float = 1000.0) -> float:
@@ -100,3 +107,24 @@ def test_standin_extractor_gives_unit_norm_features_and_zero_cmmd_for_the_same_i
     np.testing.assert_allclose(feats.norm(dim=1).numpy(), 1.0, atol=1e-5)
     assert abs(cmmd(feats, extractor(images)["features"])) < 1e-6
     assert extractor.info.standin
+
+
+def test_the_default_clip_loads_by_its_real_id_from_a_mirrored_cache(tmp_path, monkeypatch):
+    facts = repo_facts(CMMD_CLIP)
+    files = snapshot_files(facts)
+    files.update({name: vocabulary_file("clip", name) for name in ("vocab.json", "merges.txt")})  # tiny, valid
+    repo_dir = tmp_path / repo_folder_name(repo_id=CMMD_CLIP, repo_type="model")
+    write_snapshot(repo_dir, "main", snapshot_commit(facts), files)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+    monkeypatch.setattr(hf_constants, "HF_HUB_CACHE", str(tmp_path))  # read at import; the env alone is too late
+    extractor = cmmd_extractor(local_files_only=True)
+    info = extractor.info
+    assert info.id == "clip-openai-clip-vit-large-patch14-336" and not info.standin
+    assert "shortest side 336 + centre crop 336x336" in info.resize  # the 336 px preprocessing, not 224
+    assert info.dim == json.loads(files["config.json"])["projection_dim"]  # the mirror's shrunk CLIP
+    images = torch.randint(0, 256, (3, 3, 40, 52), dtype=torch.uint8)
+    feats = extractor(images)["features"]
+    assert feats.shape == (3, info.dim)
+    np.testing.assert_allclose(feats.norm(dim=1).numpy(), 1.0, atol=1e-5)
+    assert abs(cmmd(feats, feats)) < 1e-6 and cmmd(feats[:2], feats[1:]) > 0
