@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..errors import InputError
 from ..hubfacts import repo_facts
 from ..mirror_shrink import shrink_config
 from .geneval_rules import COLOR_TEMPLATES, COLORS, Detection, GenevalOptions, check_row, kept_detections, row_classes
@@ -39,7 +40,7 @@ def read_metadata(path: str | Path) -> dict[str, dict]:
             continue
         row = json.loads(line)
         if not isinstance(row, dict) or "prompt" not in row or "tag" not in row:
-            raise ValueError(f"{path}:{number}: a GenEval metadata row needs 'prompt' and 'tag'; got {line[:80]!r}")
+            raise InputError(f"{path}:{number}: a GenEval metadata row needs 'prompt' and 'tag'; got {line[:80]!r}")
         rows[row["prompt"]] = row
     return rows
 
@@ -62,9 +63,9 @@ class GenevalScorer:
         return self
 
     def row(self, prompt: str) -> dict:
-        """The metadata row of `prompt`, or a ValueError naming it."""
+        """The metadata row of `prompt`, or an InputError (a ValueError) naming it."""
         if prompt not in self.metadata:
-            raise ValueError(
+            raise InputError(
                 f"GenEval has no metadata for the prompt {prompt!r}: pass metadata={{prompt: row}} "
                 f"(read_metadata of GenEval's evaluation_metadata.jsonl); it holds {len(self.metadata)} prompts"
             )

@@ -6,14 +6,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import transformers
 from huggingface_hub.file_download import repo_folder_name
 from PIL import Image
-from transformers import (
-    CLIPTokenizer,
-    Owlv2Config,
-    Owlv2ForObjectDetection,
-)  # lazy: heavy, but every test here needs it
+from transformers import CLIPTokenizer
 
+from genart_demo.errors import InputError
 from genart_demo.hubfacts import repo_facts
 from genart_demo.metrics import geneval
 from genart_demo.metrics.geneval_rules import (
@@ -25,11 +23,10 @@ from genart_demo.metrics.geneval_rules import (
     relative_position,
 )
 from genart_demo.metrics.scorers import load_scorer
-from genart_demo.metrics.tiny_clip import tiny_clip_image_processor, tiny_clip_model, tiny_clip_tokenizer
 from genart_demo.mirror import write_snapshot
 from genart_demo.mirror_shrink import shrink_config
 from genart_demo.mirror_tokenizers import token_ids, vocabulary_file
-from genart_demo.mirror_weights import pickled, safetensors_file
+from genart_demo.mirror_weights import pickled, placeholder, safetensors_file
 
 METADATA = Path(__file__).resolve().parents[2] / "leaderboard" / "data" / "GenEval_evaluation_metadata.jsonl"
 
@@ -166,7 +163,7 @@ def test_read_metadata_reads_the_bundled_553_rows_and_names_a_bad_line(tmp_path)
     }
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"tag": "counting", "prompt": "x"}\n{"include": []}\n')
-    with pytest.raises(ValueError, match=r"bad.jsonl:2: .*needs 'prompt' and 'tag'"):
+    with pytest.raises(InputError, match=r"bad.jsonl:2: .*needs 'prompt' and 'tag'"):
         geneval.read_metadata(bad)
 
 
@@ -199,53 +196,55 @@ def test_standin_end_to_end_scores_zero_or_one_per_image(standin):
 
 
 def test_a_prompt_without_metadata_is_named(standin):
-    with pytest.raises(ValueError, match="no metadata for the prompt 'a photo of a unicorn'"):
+    with pytest.raises(InputError, match="no metadata for the prompt 'a photo of a unicorn'"):
         standin.score(IMAGES[:1], ["a photo of a unicorn"])
 
 
-def owlv2_snapshot_files(facts, tmp_path):
-    """The repo's files as the mirror writes a root-config repo (committed JSON verbatim, config shrunk in widths
-    and depths only, tiny seeded weights), plus tiny CLIP vocabulary files: build_mirror writes tokenizer files only
-    for model_index.json repos, and the text tower's vocabulary size and special ids must be that tokenizer's."""
+def snapshot_files(facts, tmp_path):
+    """A root-config transformers repo as the mirror writes it (committed JSON verbatim, config shrunk in widths and
+    depths only, tiny seeded weights, placeholders for Flax/TF files), plus tiny CLIP vocabulary files: build_mirror
+    writes tokenizer files only for model_index.json repos, and the text tower must match that tokenizer."""
     files = {p: (facts.folder / p).read_bytes() for p in facts.json_files()}
     for name in ("vocab.json", "merges.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
         if name not in files:  # the committed configs stay; the vocabularies are the tiny ones
             files[name] = vocabulary_file("clip", name)
         (tmp_path / name).write_bytes(files[name])
     tokens = token_ids(CLIPTokenizer.from_pretrained(tmp_path))
-    config = shrink_config("Owlv2ForObjectDetection", facts.json("config.json"), tokens)
+    real = facts.json("config.json")
+    config = shrink_config(real["architectures"][0], real, tokens)
     files["config.json"] = json.dumps(config, indent=2).encode()
+    cls = getattr(transformers, real["architectures"][0])
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(1)
-        state = Owlv2ForObjectDetection(Owlv2Config(**config)).state_dict()
+        state = cls(cls.config_class(**config)).state_dict()
     files["model.safetensors"] = safetensors_file(state)
     files["pytorch_model.bin"] = pickled(state)
-    assert set(files) == set(facts.files)
+    files.update({name: placeholder(name) for name in facts.files if name not in files})
     return files
 
 
-def test_real_id_loads_offline_from_the_mirrored_cache(tmp_path, monkeypatch, metadata):
+def mirror_repo(hub: Path, repo: str, tmp_path: Path) -> None:
+    facts = repo_facts(repo, "main")
+    (tmp_path / repo).mkdir(parents=True)
+    repo_dir = hub / repo_folder_name(repo_id=repo, repo_type="model")
+    write_snapshot(repo_dir, "main", "1" * 40, snapshot_files(facts, tmp_path / repo))
+
+
+def test_real_ids_load_offline_from_the_mirrored_cache(tmp_path, monkeypatch, metadata):
     facts = repo_facts(geneval.DEFAULT_MODEL, "main")
     assert json.loads((facts.folder / "preprocessor_config.json").read_text())["size"] == {"height": 960, "width": 960}
-    repo_dir = tmp_path / "hub" / repo_folder_name(repo_id=facts.repo, repo_type="model")
-    (tmp_path / "tok").mkdir()
-    write_snapshot(repo_dir, "main", "1" * 40, owlv2_snapshot_files(facts, tmp_path / "tok"))
-    tok = tiny_clip_tokenizer()
-    tiny_clip_model(tok).save_pretrained(tmp_path / "clip")
-    tok.save_pretrained(tmp_path / "clip")
-    tiny_clip_image_processor().save_pretrained(tmp_path / "clip")
+    for repo in (geneval.DEFAULT_MODEL, geneval.DEFAULT_COLOR_MODEL):
+        mirror_repo(tmp_path / "hub", repo, tmp_path / "tok")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
     monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path / "hub"))  # read at import
-    scorer = geneval.load(
-        geneval.DEFAULT_MODEL,
-        local_files_only=True,
-        metadata=metadata,
-        color_model_id=str(tmp_path / "clip"),
-        options=GenevalOptions(threshold=0.0),
-    )
+    scorer = load_scorer("geneval", local_files_only=True, metadata=metadata, options=GenevalOptions(threshold=0.0))
     assert scorer.detector.config.vision_config.image_size == 960 and scorer.tokenizer.model_max_length == 16
     assert scorer.image_processor.size == {"height": 960, "width": 960} and not scorer.info.standin
+    assert scorer.clip.config.vision_config.patch_size == 14
+    assert scorer.clip_processor.image_processor.crop_size == {"height": 224, "width": 224}
+    assert scorer.info.id == "geneval-google-owlv2-base-patch16-ensemble-openai-clip-vit-large-patch14"
     result = scorer.evaluate(IMAGES[:1], ["a photo of a bench"])[0]
     assert result["correct"] and len(result["details"]["bench"]) == 16  # 60 x 60 patches, best 16 kept
-    assert scorer.score(IMAGES, ["a photo of a bench", "a photo of a red car"]).shape == (2,)
+    scores = scorer.score(IMAGES, ["a photo of a bench", "a photo of a red car"])
+    assert scores[0] == 1.0 and scores[1] in (0.0, 1.0)
