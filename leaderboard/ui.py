@@ -1,4 +1,5 @@
-"""The Leaderboard tab: one table per prompt set, filters, sorting, and one prompt across all models side by side."""
+"""The Leaderboard tab: one table per prompt set, filters, sorting, per-skill tables, and one prompt across all models
+side by side."""
 
 from __future__ import annotations
 
@@ -11,11 +12,13 @@ import pandas as pd
 from genart_demo.errors import InputError
 from genart_demo.fields import whole_number_text
 from genart_demo.markup import code_span
+from genart_demo.metrics.scorers import SCORERS
 from genart_demo.settings import MAX_SEED
 from genart_demo.studio import Studio
 from genart_demo.ui.common import result_gallery
 from genart_demo.workspace import RUN_FILE
 
+from .agreement_ui import build_agreement_section
 from .manifest import read_run_json
 from .tables import (
     METRICS,
@@ -25,26 +28,38 @@ from .tables import (
     join_ratings,
     load_tables,
     run_prompts,
+    skill_table,
     summary_table,
 )
 
-PROMPT_SET_TABS = (("DrawBench", "drawbench"), ("PartiPrompts", "parti"), ("Other prompt sets", ""))
+PROMPT_SET_TABS = (
+    ("DrawBench", "drawbench"),
+    ("PartiPrompts", "parti"),
+    ("GenEval", "geneval"),
+    ("T2I-CompBench", "t2i-compbench"),
+    ("Other prompt sets", ""),
+)
+SKILL_TABS = ("geneval", "t2i-compbench")  # tabs whose categories are skills and that have no challenges
 VIEWS = [
     ("Overall", "overall"),
-    ("By category", "by_category"),
+    ("By category / skill", "by_category"),
+    ("Skills side by side (one metric)", "skills"),
     ("By challenge", "by_challenge"),
     ("Per prompt", "per_prompt"),
-    ("FID / KID", "fid"),
+    ("FID / KID / CMMD", "fid"),
 ]
 METRIC_CHOICES = [
     ("CLIPScore (mean over seeds, 95% CI)", "clip_score"),
     ("CLIPScore (best seed)", "clip_max"),
+    *[(f"{entry.label} (95% CI)", name) for name, entry in SCORERS.items()],
     ("FID", "fid"),
     ("KID", "kid"),
+    ("CMMD", "cmmd"),
     ("Seconds per image", "seconds_per_image"),
     ("Human rating (arena)", "rating"),
     ("All columns", ""),
 ]
+SORT_COLUMNS = [value for _, value in METRIC_CHOICES if value] + ["model", "category", "challenge", "n_prompts"]
 MAX_PROMPT_ID = 200  # characters; prompt ids are short ("drawbench-12"), so a longer one is not one of them
 
 
@@ -65,7 +80,8 @@ def runs_by_set(studio: Studio) -> dict[str, list[str]]:
             prompt_set = (read_run_json(workspace.run(name)) or {}).get("prompt_set", "")
         except (OSError, ValueError):
             continue
-        found.setdefault(prompt_set if prompt_set in ("drawbench", "parti") else "", []).append(name)
+        tabs = [key for _, key in PROMPT_SET_TABS]
+        found.setdefault(prompt_set if prompt_set in tabs else "", []).append(name)
     return found
 
 
@@ -120,9 +136,12 @@ def _ratings(studio: Studio):
 
 
 def table_for(studio: Studio, run: str, view: str, categories, challenges, metric: str, sort_by: str, descending: bool):
-    """The chosen table of a scored run, filtered, with arena ratings joined where there are any, sorted."""
+    """The chosen table of a scored run, filtered, with arena ratings joined where there are any, sorted; the
+    "skills" view is skill_table of the chosen metric (CLIPScore for "All columns")."""
     try:
         tables = load_tables(_run_dir(studio, run))
+        if view == "skills":  # one row per model, one column per skill: the chosen metric's means
+            return display_table(skill_table(tables, metric or "clip_score"))
         if view not in tables:
             raise gr.Error(
                 "This run has no FID yet: score it with `genart leaderboard score RUN --reference DIR`."
@@ -172,28 +191,19 @@ def _section(studio: Studio, key: str, runs: list[str]) -> None:
         refresh = gr.Button("Refresh runs", elem_id=f"{prefix}-refresh", scale=0)
         view = gr.Radio(VIEWS, value="overall", label="Table", elem_id=f"{prefix}-view", scale=3)
     with gr.Row():
-        categories = gr.Dropdown([], multiselect=True, label="Categories", elem_id=f"{prefix}-categories")
+        categories = gr.Dropdown(
+            [], multiselect=True, label="Skills" if key in SKILL_TABS else "Categories", elem_id=f"{prefix}-categories"
+        )
         challenges = gr.Dropdown(
-            [], multiselect=True, label="Challenges", elem_id=f"{prefix}-challenges", visible=key != "drawbench"
+            [],
+            multiselect=True,
+            label="Challenges",
+            elem_id=f"{prefix}-challenges",
+            visible=key not in ("drawbench", *SKILL_TABS),
         )
         metric = gr.Dropdown(METRIC_CHOICES, value="clip_score", label="Metric", elem_id=f"{prefix}-metric")
         sort_by = gr.Dropdown(
-            [
-                "clip_score",
-                "clip_max",
-                "fid",
-                "kid",
-                "seconds_per_image",
-                "rating",
-                "model",
-                "category",
-                "challenge",
-                "n_prompts",
-            ],
-            value="clip_score",
-            label="Sort by",
-            elem_id=f"{prefix}-sort",
-            allow_custom_value=True,
+            SORT_COLUMNS, value="clip_score", label="Sort by", elem_id=f"{prefix}-sort", allow_custom_value=True
         )
         descending = gr.Checkbox(True, label="Descending", elem_id=f"{prefix}-descending")
     table = gr.Dataframe(label="Leaderboard", interactive=False, wrap=True, elem_id=f"{prefix}-table")
@@ -242,7 +252,9 @@ def _section(studio: Studio, key: str, runs: list[str]) -> None:
     refresh.click(on_refresh, run, run, api_visibility="private").then(
         on_run, run, [categories, challenges, prompt, seed], api_visibility="private"
     ).then(on_table, filters, table, api_visibility="private")
-    show.click(on_show, [run, prompt, seed], gallery, api_name=f"leaderboard_gallery_{key or 'other'}")
+    show.click(
+        on_show, [run, prompt, seed], gallery, api_name=f"leaderboard_gallery_{(key or 'other').replace('-', '_')}"
+    )
 
 
 def build_leaderboard_ui(studio: Studio) -> gr.Column:
@@ -250,8 +262,10 @@ def build_leaderboard_ui(studio: Studio) -> gr.Column:
     by_set, runs = runs_by_set(studio), studio.settings.workspace.runs
     with gr.Column() as page:
         gr.Markdown(
-            "DrawBench and PartiPrompts through every model, scored by CLIPScore (and FID/KID against a reference "
-            f"set). Runs are read from {code_span(runs)}: make one with "
+            "DrawBench, PartiPrompts, GenEval and T2I-CompBench through every model, scored by CLIPScore and any "
+            "per-image metric (PickScore, HPS v2.1, ImageReward, aesthetic, VQAScore, GenEval: "
+            "`genart leaderboard score RUN --metrics ...`), per skill for the skill-tagged sets, and by FID/KID/CMMD "
+            f"against a reference set. Runs are read from {code_span(runs)}: make one with "
             f"{code_span(f'genart leaderboard run --models A,B --prompts drawbench --out {runs}/NAME')}, score it with "
             "`genart leaderboard score`, then press *Refresh runs*. Tables show rounded numbers; "
             "`genart leaderboard export` writes every digit (CSV or Parquet)."
@@ -261,4 +275,6 @@ def build_leaderboard_ui(studio: Studio) -> gr.Column:
             for title, key in PROMPT_SET_TABS:
                 with gr.Tab(title, id=f"lb-tab-{key or 'other'}"):
                     _section(studio, key, by_set.get(key, []))
+        # Sections about every run (not one prompt set), e.g. which metric agrees with the raters, go here.
+        build_agreement_section(studio)
     return page

@@ -50,7 +50,13 @@ SPACE_APIS = {
     "text-to-image": {"generate", "compare"},
     "upscaler": {"upscale"},
     "video": {"video"},
-    "leaderboard": {"leaderboard_gallery_drawbench", "leaderboard_gallery_parti", "leaderboard_gallery_other"},
+    "leaderboard": {
+        "leaderboard_gallery_drawbench",
+        "leaderboard_gallery_parti",
+        "leaderboard_gallery_geneval",
+        "leaderboard_gallery_t2i_compbench",
+        "leaderboard_gallery_other",
+    },
     "arena": {
         "arena_battle",
         "arena_named",

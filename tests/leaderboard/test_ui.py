@@ -11,7 +11,9 @@ from PIL import Image
 from genart_demo.errors import InputError
 from leaderboard.scoring import score_run
 from leaderboard.tables import DISPLAY_DECIMALS, load_tables
-from leaderboard.ui import gallery_for, gallery_seed, table_for
+from leaderboard.ui import gallery_for, gallery_seed, runs_by_set, table_for
+from tests.leaderboard.test_scoring import CountingClip, constant, make_run
+from tests.leaderboard.test_scoring_metrics import Brightness, pixel_value
 
 MODELS = ("alpha", "beta")
 SEEDS = (3, 7)
@@ -113,3 +115,25 @@ def test_tables_show_rounded_numbers_and_sort_on_every_digit(studio, run):
         assert all(round(v, DISPLAY_DECIMALS[column]) == v for v in shown[column]), shown[column]
     per_prompt = table_for(studio, run, "per_prompt", [], [], "", "", True)
     assert {round(v, 3) for v in per_prompt["seconds"]} == set(per_prompt["seconds"]) == {0.333, 0.667}
+
+
+def test_skill_runs_get_their_tab_metric_columns_and_a_skills_view(studio, run):
+    root = make_run(studio.settings.workspace.runs / "skills", pixels=lambda m, p, s: constant(pixel_value(m, p, s)))
+    (root / "run.json").write_text(json.dumps({"format": 1, "prompt_set": "geneval", "seeds": [0, 1]}))
+    score_run(root, clip=CountingClip(), metrics="pickscore", scorers={"pickscore": Brightness("pickscore", 0.5)})
+    by_set = runs_by_set(studio)
+    assert by_set["geneval"] == ["skills"] and "skills" not in by_set.get("", [])
+    overall = table_for(studio, "skills", "overall", [], [], "", "", True)
+    assert {"clip_score", "pickscore", "pickscore_lo", "pickscore_hi"} <= set(overall.columns)
+    best = table_for(studio, "skills", "by_category", ["Counting"], [], "pickscore", "", True)
+    assert list(best.columns) == ["model", "category", "n_prompts", "n_images", "pickscore", "pickscore_lo"] + [
+        "pickscore_hi"
+    ]
+    assert best["model"].tolist() == ["m-b", "m-a"] and best["pickscore"].tolist() == [38.25, 23.25]
+    skills = table_for(studio, "skills", "skills", [], [], "pickscore", "", True).set_index("model")
+    assert list(skills.columns) == ["overall", "Colors", "Counting", "Text"]
+    assert skills.loc["m-a", "Colors"] == 9.25 and skills.loc["m-b", "overall"] == 29.5
+    with pytest.raises(gr.Error, match="'vqascore' is not in the per-skill table"):
+        table_for(studio, "skills", "skills", [], [], "vqascore", "", True)
+    recomputed = table_for(studio, "skills", "overall", ["Text"], [], "", "", True).set_index("model")
+    assert recomputed.loc["m-a", "pickscore"] == 0.5 * (10 + 7 * 3.5 + 1.5)  # prompts 3, 4 only
