@@ -6,12 +6,14 @@ import argparse
 import sys
 from pathlib import Path
 
+from genart_demo.errors import InputError
 from genart_demo.studio import Studio
 
 from .agreement_cli import add_score_agreement, register_agreement, score_agreement
 from .run_options import add_run_options, run_arguments, stats_text, tqdm_progress
 from .runner import run_from_args
 from .scoring import score_run
+from .scoring_metrics import DEFAULT_METRICS, allowed_metrics, check_metrics
 from .tables import export_tables, show_text
 
 
@@ -31,6 +33,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         standin=studio.offline,
         device=studio.cache.device,
         progress=tqdm_progress(),
+        metrics=args.metrics,
     )
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
@@ -39,6 +42,29 @@ def cmd_score(args: argparse.Namespace) -> int:
     if agreement is not None:
         print(agreement)
     return 0
+
+
+def metrics_argument(text: str) -> tuple[str, ...]:
+    """--metrics: comma-separated metric names, checked before anything loads (argparse exits 2 naming the
+    allowed ones)."""
+    try:
+        return check_metrics(text)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_score_options(score: argparse.ArgumentParser) -> None:
+    """The options of `genart leaderboard score` that choose what is scored."""
+    score.add_argument("run")
+    score.add_argument("--reference", help="folder (or .zip) of reference images for FID/KID/CMMD")
+    score.add_argument("--between-models", action="store_true", help="also FID between every pair of models")
+    score.add_argument(
+        "--metrics",
+        type=metrics_argument,
+        default=DEFAULT_METRICS,
+        help=f"comma-separated per-image metrics (default {','.join(DEFAULT_METRICS)}; CLIPScore is always "
+        f"computed): {', '.join(allowed_metrics())}",
+    )
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -61,10 +87,10 @@ def register(sub) -> None:
     add_run_options(run)
     run.set_defaults(func=cmd_run)
 
-    score = cmds.add_parser("score", help="CLIPScore per image, FID/KID per model, tables by category/challenge")
-    score.add_argument("run")
-    score.add_argument("--reference", help="folder (or .zip) of reference images for FID/KID")
-    score.add_argument("--between-models", action="store_true", help="also FID between every pair of models")
+    score = cmds.add_parser(
+        "score", help="CLIPScore and other per-image metrics, FID/KID/CMMD per model, tables by category/challenge"
+    )
+    add_score_options(score)
     add_score_agreement(score)
     score.set_defaults(func=cmd_score)
 

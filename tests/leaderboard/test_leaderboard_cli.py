@@ -7,6 +7,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from leaderboard.prompt_suites import GENEVAL_TAGS, T2I_COMPBENCH_FILES
+from leaderboard.tables import load_tables
+
 ROOT = Path(__file__).resolve().parents[2]
 MODELS = ("sd15", "sd-turbo", "pixart-sigma")
 DRAWBENCH = {
@@ -110,3 +113,45 @@ def test_bad_input_exits_2_with_a_message(genart_cli, tmp_path):
     assert proc.returncode == 2 and "no prompts" in proc.stderr.lower()
     proc = genart_cli("leaderboard", "export", str(tmp_path / "r"), "--format", "xlsx")
     assert proc.returncode == 2 and "parquet" in proc.stderr
+    proc = genart_cli("leaderboard", "score", str(tmp_path / "r"), "--metrics", "pickscore,fid,clip")
+    assert proc.returncode == 2
+    assert "unknown metric(s) 'fid', 'clip'; allowed: clip_score, pickscore, hpsv21" in proc.stderr
+
+
+SKILL_RUNS = {  # prompt set -> (its skills, the per-image metrics scored)
+    "geneval": (GENEVAL_TAGS, "geneval,vqascore"),
+    "t2i-compbench": (tuple(skill for _, skill in T2I_COMPBENCH_FILES), "vqascore"),
+}
+
+
+@pytest.mark.parametrize("prompt_set", list(SKILL_RUNS))
+def test_skill_sets_run_score_and_show_per_skill_tables(genart_cli, tmp_path, prompt_set):
+    skills, metrics = SKILL_RUNS[prompt_set]
+    run = tmp_path / prompt_set
+    args = ["--prompts", prompt_set, "--sample", str(len(skills)), "--seeds", "0", "--steps", "2", "--out", str(run)]
+    proc = genart_cli("leaderboard", "run", "--models", "sd15,sd-turbo", *args)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    proc = genart_cli("leaderboard", "score", str(run), "--metrics", metrics)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    tables = load_tables(run)
+    per_image, by_skill = tables["per_image"], tables["by_category"]
+    for metric in metrics.split(","):
+        assert ((per_image[metric] >= 0) & (per_image[metric] <= 1)).all()  # GenEval 0/1, VQAScore a probability
+        assert (per_image[f"{metric}_id"] == f"standin-{metric}-seed0").all()
+        for (model, skill), group in per_image.groupby(["model", "category"]):
+            row = by_skill[(by_skill.model == model) & (by_skill.category == skill)].iloc[0]
+            assert row[metric] == pytest.approx(group[metric].mean(), abs=1e-12)  # one seed: the prompts' mean
+            assert row[f"{metric}_lo"] <= row[metric] <= row[f"{metric}_hi"]
+    if "geneval" in metrics:
+        assert set(per_image["geneval"]) <= {0.0, 1.0}
+    assert set(by_skill["model"]) == {"sd15", "sd-turbo"}
+    for _model, group in by_skill.groupby("model"):
+        assert sorted(group["category"]) == sorted(skills) and (group["n_prompts"] == 1).all()
+    info = json.loads((run / "scores" / "scores.json").read_text())
+    assert info["scorers"]["vqascore"]["standin"] and info["run"]["prompt_set"] == prompt_set
+    shown = genart_cli("leaderboard", "show", str(run))
+    assert shown.returncode == 0 and shown.stdout == proc.stdout
+    lines = shown.stdout.splitlines()
+    assert "VQAScore" in lines[lines.index("by skill") + 1] and ("GenEval" in shown.stdout) == ("geneval" in metrics)
+    skill_rows = [line.split() for line in lines[lines.index("by skill") + 3 :] if line.strip()]
+    assert {cells[1] for cells in skill_rows if cells[0] in ("sd15", "sd-turbo")} == set(skills)
