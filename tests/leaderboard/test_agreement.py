@@ -6,6 +6,7 @@ import types
 from dataclasses import replace
 from pathlib import Path
 
+import gradio as gr
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,13 +16,16 @@ from PIL.PngImagePlugin import PngInfo
 from genart_demo.errors import InputError
 from genart_demo.metrics import scorers
 from genart_demo.metrics.scorers import ScorerEntry, ScorerInfo
+from genart_demo.studio import Studio
 from leaderboard import agreement_metrics
 from leaderboard.agreement import agreement_table, agreement_text, bootstrap_ci, vote_agreement
 from leaderboard.agreement_cli import score_agreement
 from leaderboard.agreement_metrics import ImageValues, PairMetric, default_metrics, measure_metric
+from leaderboard.agreement_ui import AgreementPage
 from leaderboard.arena.records import Battle, RatingSession
 from leaderboard.arena.store import ArenaStore
 from leaderboard.cli import register
+from leaderboard.ui import build_leaderboard_ui
 
 NOW = 1_700_000_000.0
 SESSION = "AGREE001"
@@ -263,3 +267,28 @@ def test_score_takes_agreement_with_an_optional_url():
         given.agreement == "sqlite:///x.db"
         and score_agreement(None, parser.parse_args(["leaderboard", "show", "R"])) is None
     )
+
+
+@pytest.fixture(scope="module")
+def planted_studio(planted, settings):
+    _, outputs, db = planted
+    return Studio.create(replace(settings, output_dir=outputs, db_url=f"sqlite:///{db}"))
+
+
+def test_leaderboard_section_shows_the_workspace_arenas_table(planted_studio):
+    table, notes = AgreementPage(planted_studio).compute(["brightness", "contrast"])
+    rows = {(r["label"], r["source"]): r for r in table.to_dict("records")}
+    bright = rows[("Brightness (higher wins)", "all")]
+    assert (bright["agreement %"], bright["n"], bright["human_ties"]) == (90.0, 300, 30)
+    assert bright["CI low %"] <= 90.0 <= bright["CI high %"]
+    assert rows[("Contrast (higher wins)", "all")]["agreement %"] == 50.0  # flat greys: every vote a metric tie
+    assert f"`{planted_studio.settings.db_url}`" in notes and "- FID, KID and CMMD are left out" in notes
+    with pytest.raises(InputError, match="Metric 'fid' is not one the agreement table knows"):
+        AgreementPage(planted_studio).compute(["fid"])
+
+
+def test_leaderboard_tab_has_the_agreement_section(planted_studio):
+    with gr.Blocks() as demo:
+        build_leaderboard_ui(planted_studio)
+    ids = {c.get("props", {}).get("elem_id") for c in demo.config["components"]}
+    assert {"lb-agreement", "lb-agreement-metrics", "lb-agreement-run", "lb-agreement-table"} <= ids
