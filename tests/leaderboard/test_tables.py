@@ -254,6 +254,10 @@ def test_show_text_and_skill_table_carry_every_scored_metric(tmp_path):
     assert wide.loc["m-a", "Colors"] == pytest.approx(9.25)
     with pytest.raises(InputError, match="'vqascore' is not in the per-skill table; allowed here: clip_score"):
         skill_table(load_tables(run), "vqascore")
+    ratings = pd.DataFrame({"model": ["m-b", "m-a"], "rating": [1010.0, 990.0], "ci_low": [1000.0, 980.0]})
+    side_by_side = join_ratings(load_tables(run)["overall"], ratings).set_index("model")
+    assert side_by_side.loc["m-b", ["rating", "rating_ci_low", "pickscore", "aesthetic_hi"]].notna().all()
+    assert side_by_side.loc["m-a", "rating"] == 990.0 and side_by_side.loc["m-a", "aesthetic"] == 2 * 29.0
     # a run of a set without skills shows no per-skill section
     (run / "run.json").write_text(json.dumps({"prompt_set": "drawbench"}))
     score_run(run, clip=CountingClip(), metrics="pickscore,aesthetic", scorers=scorers, bootstrap=100)
