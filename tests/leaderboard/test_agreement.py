@@ -292,3 +292,19 @@ def test_leaderboard_tab_has_the_agreement_section(planted_studio):
         build_leaderboard_ui(planted_studio)
     ids = {c.get("props", {}).get("elem_id") for c in demo.config["components"]}
     assert {"lb-agreement", "lb-agreement-metrics", "lb-agreement-run", "lb-agreement-table"} <= ids
+
+
+def test_score_agreement_prints_the_table_reusing_the_runs_values(planted_studio, planted, tmp_path, monkeypatch):
+    monkeypatch.setattr(scorers, "SCORERS", {})  # CLIPScore's stand-in and the image measures only: quick
+    monkeypatch.setattr(agreement_metrics, "SCORERS", {})
+    _, outputs, db = planted
+    sha = ImageValues().sha256(outputs / "planted" / "0a.png")
+    (tmp_path / "scores").mkdir()
+    pd.DataFrame(
+        {"sha256": [sha], "prompt": ["prompt 0"], "clip_score": [99.0], "clip_id": ["standin-clip-seed0"]}
+    ).to_csv(tmp_path / "scores" / "per_image.csv", index=False)
+    args = argparse.Namespace(agreement=f"sqlite:///{db}", run=str(tmp_path))
+    text = score_agreement(planted_studio, args)
+    assert f"arena: sqlite:///{db}" in text and "Brightness (higher wins)" in text and "CLIPScore" in text
+    empty = argparse.Namespace(agreement=f"sqlite:///{tmp_path / 'none.db'}", run=str(tmp_path))
+    assert "No counted votes on text-to-image yet" in score_agreement(planted_studio, empty)
