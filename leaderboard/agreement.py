@@ -140,7 +140,8 @@ def _check_options(rounds: int, confidence: float) -> None:
 
 
 def metric_rows(pairs: pd.DataFrame, metric: PairMetric, sides: np.ndarray, rounds, confidence, seed) -> list[dict]:
-    """The table rows of one metric: one per source that has votes (arena, sessions) and one for all of them."""
+    """The table rows of one metric: one per source that has votes (arena, sessions), and one for all of them when
+    both have."""
     agree = vote_agreement(sides, pairs["outcome"], metric.higher_is_better)
     decisive = pairs["outcome"].isin(DECISIVE).to_numpy()
     metric_tie = np.abs(sides[:, 0] - sides[:, 1]) <= SAME

@@ -308,3 +308,16 @@ def test_score_agreement_prints_the_table_reusing_the_runs_values(planted_studio
     assert f"arena: sqlite:///{db}" in text and "Brightness (higher wins)" in text and "CLIPScore" in text
     empty = argparse.Namespace(agreement=f"sqlite:///{tmp_path / 'none.db'}", run=str(tmp_path))
     assert "No counted votes on text-to-image yet" in score_agreement(planted_studio, empty)
+
+
+def test_the_repos_own_scorer_standins_run_on_the_planted_arena(planted):
+    """PickScore (prompt and image) and the LAION aesthetic predictor (image only) load as their stand-ins through
+    load_scorer and fill every row; random weights, so only the counts and ranges are known."""
+    metrics, notes = default_metrics(standin=True, only="pickscore,aesthetic")
+    assert [m.key for m in metrics] == ["pickscore", "aesthetic"] and notes == []
+    store, outputs, _ = planted
+    table = agreement_table(store, outputs, metrics, rounds=100).table
+    assert sorted(table["metric"]) == ["aesthetic"] * 3 + ["pickscore"] * 3
+    assert (table["n"] == table["source"].map({"arena": 200, "sessions": 100, "all": 300})).all()
+    assert table["standin"].all() and table["agreement"].between(0, 1).all()
+    assert (table["ci_low"] <= table["agreement"]).all() and (table["agreement"] <= table["ci_high"]).all()
