@@ -56,6 +56,7 @@ class AgreementPage:
     def compute(self, names, keep_flagged: bool = False, task: str = TASK) -> tuple[pd.DataFrame, str]:
         """(table, notes Markdown) of the chosen metrics over the workspace's arena votes of `task`."""
         chosen = chosen_metrics(list(names or ()) or list(DEFAULT_CHOICE))
+        self.studio.wait_for_warm_up()  # a scorer imported while the warm-up thread imports transformers half-fails
         with self._lock:
             metrics, load_notes = self._metrics(chosen)
             store = ArenaStore.from_settings(self.studio.settings)
