@@ -197,7 +197,7 @@ def evaluate_sets(
 ) -> EvalResult:
     """Compare a generated set with a reference set; every row names the extractor and resize that produced it."""
     # lazy: imports torch (seconds); only this path needs it
-    from ..metrics import classification_accuracy, intra_fid
+    from ..metrics.classes import classification_accuracy, intra_fid
     from ..metrics.inception_score import inception_score
     from ..metrics.kid import kid
     from ..metrics.prdc import prdc

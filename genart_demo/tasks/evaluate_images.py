@@ -41,7 +41,7 @@ def clip_model(studio: Studio):
 def paired_rows(studio: Studio, x, y, metrics: tuple[str, ...], subject: str, notes: list[str]) -> list[dict]:
     """Rows for `x` (candidate) against `y` (reference), both (1, 3, H, W) float in [0, 1]."""
     # lazy: imports torch (seconds); only this path needs it
-    from ..metrics import ms_ssim, mse, psnr, ssim
+    from ..metrics.pixel import ms_ssim, mse, psnr, ssim
     from ..metrics.lpips import lpips
 
     rows = []

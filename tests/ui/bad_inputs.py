@@ -321,7 +321,7 @@ CASES = [  # (id, endpoint, arguments, a part of the message that says what was 
     ("evaluate-nothing", "/evaluate", sets(a=[], b=[]), "no images given. Allowed: a .zip, a folder under"),
     ("evaluate-text-among-images", "/evaluate", sets(a=["@text.png", "@good.png"]), f"text.png {UNREADABLE}"),
     ("evaluate-not-a-zip", "/evaluate", sets(a=["@notazip.zip"]), "is not a readable zip file"),
-    ("evaluate-no-metrics", "/evaluate", sets(metrics=()), "nothing chosen — allowed: fid, kid, is, prdc"),
+    ("evaluate-no-metrics", "/evaluate", sets(metrics=()), "nothing chosen — allowed: fid, kid, cmmd, is, prdc"),
     (
         "evaluate-kid-subset-1",
         "/evaluate",
