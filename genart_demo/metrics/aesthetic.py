@@ -24,9 +24,10 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from .reward_nets import read_state_dict, reward_head, torch_dtype
+from .reward_nets import reward_head
 from .scorers import ScorerInfo, check_pairs
 from .tiny_clip import HIDDEN, IMAGE_SIZE, PATCH_SIZE, PROJECTION_DIM, tiny_clip_image_processor
+from .weights import read_state_dict, torch_dtype
 
 METRIC = "aesthetic"
 DEFAULT_MODEL = "camenduru/improved-aesthetic-predictor"

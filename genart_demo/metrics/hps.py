@@ -32,7 +32,7 @@ from torchvision import transforms
 from torchvision.transforms import functional as F
 
 from .scorers import ScorerInfo, check_pairs
-from .weights import verified_weights_file
+from .weights import read_state_dict, torch_dtype
 
 METRIC = "hpsv21"
 DEFAULT_MODEL = "xswu/HPSv2"
@@ -44,7 +44,6 @@ TINY_CONFIG = {  # open_clip model config, the shape of model_configs/ViT-H-14.j
     "vision_cfg": {"image_size": 32, "layers": 2, "width": 32, "head_width": 16, "patch_size": 8},
     "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 2},
 }
-DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 SCALE = "cos(image, text) of HPS v2.1 features (about 0.2-0.35 for real images)"
 
 
@@ -81,19 +80,6 @@ def eval_transform(image_size: int) -> transforms.Compose:
     )
 
 
-def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
-    """The tensors of an HPS checkpoint ({"state_dict": ...} or a bare state dict); pickled code is refused."""
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception:
-        verified_weights_file(path)  # raises the clear "refusing to load" message
-        raise
-    state = state.get("state_dict", state) if isinstance(state, dict) else state
-    if not isinstance(state, dict):
-        raise ValueError(f"{path} loads, but holds no state dict (a mapping of names to tensors)")
-    return state
-
-
 class HpsScorer:
     """An open_clip CLIP with HPS weights, its tokenizer and eval transform: N (image, prompt) pairs -> N cosines."""
 
@@ -128,12 +114,6 @@ class HpsScorer:
         return np.concatenate(out) if out else np.zeros(0)
 
 
-def _dtype(name: str) -> torch.dtype:
-    if name not in DTYPES:
-        raise ValueError(f"HPS v2.1 dtype {name!r} — allowed: {', '.join(DTYPES)}")
-    return DTYPES[name]
-
-
 def _info(model_id: str, architecture: str, dtype: str, standin: bool, seed: int) -> ScorerInfo:
     size = TINY_CONFIG["vision_cfg"]["image_size"] if architecture == TINY_ARCHITECTURE else 224
     suffix = "" if dtype == "float32" else f"-{dtype}"
@@ -165,20 +145,20 @@ def load(
     `standin=True` builds the tiny architecture with seeded random weights offline (numbers test the plumbing only).
     `architecture` names the open_clip model the state dict fits (TINY_ARCHITECTURE for tests of the loading path).
     """
-    torch_dtype = _dtype(dtype)
+    dtype_ = torch_dtype(dtype, "HPS v2.1")
     if standin:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             model = build_model(TINY_ARCHITECTURE)
-        return HpsScorer(model.to(torch_dtype), _info("", TINY_ARCHITECTURE, dtype, True, seed))
+        return HpsScorer(model.to(dtype_), _info("", TINY_ARCHITECTURE, dtype, True, seed))
     model_id = model_id or DEFAULT_MODEL
     if weights_path is None:
         from huggingface_hub import hf_hub_download  # lazy: only loading real weights reaches the Hub cache
 
         weights_path = hf_hub_download(model_id, WEIGHTS_FILE, local_files_only=local_files_only)
     model = build_model(architecture)
-    model.load_state_dict(load_state_dict(weights_path))  # strict, as hpsv2 loads it
-    return HpsScorer(model.to(torch_dtype), _info(model_id, architecture, dtype, False, seed))
+    model.load_state_dict(read_state_dict(weights_path))  # strict, as hpsv2 loads it
+    return HpsScorer(model.to(dtype_), _info(model_id, architecture, dtype, False, seed))
 
 
 __all__ = ["ARCHITECTURE", "DEFAULT_MODEL", "TINY_ARCHITECTURE", "WEIGHTS_FILE", "HpsScorer", "build_model", "load"]

@@ -36,9 +36,10 @@ from torch import nn
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms import functional as F
 
-from .reward_nets import read_state_dict, reward_head, torch_dtype
+from .reward_nets import reward_head
 from .scorers import ScorerInfo, check_pairs
 from .tiny_clip import WORDS
+from .weights import read_state_dict, torch_dtype
 
 METRIC = "imagereward"
 DEFAULT_MODEL = "THUDM/ImageReward"

@@ -26,11 +26,11 @@ import torch
 from .base import ExtractorInfo
 from .clip import ClipScorer, _embedding
 from .scorers import ScorerInfo, check_pairs
+from .weights import torch_dtype
 
 METRIC = "pickscore"
 DEFAULT_MODEL = "yuvalkirstain/PickScore_v1"
 PROCESSOR_REPO = "laion/CLIP-ViT-H-14-laion2B-s32B-b79K"  # the card's processor_name_or_path
-DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 SCALE = "logit_scale.exp()·cos(image, text) (PickScore; about 18-24 for real images)"
 
 
@@ -74,12 +74,6 @@ class PickScorer:
         return np.concatenate(out) if out else np.zeros(0)
 
 
-def _dtype(name: str) -> torch.dtype:
-    if name not in DTYPES:
-        raise ValueError(f"PickScore dtype {name!r} — allowed: {', '.join(DTYPES)}")
-    return DTYPES[name]
-
-
 def _standin(seed: int, dtype: torch.dtype) -> PickScorer:
     """The same classes as the real scorer (CLIPModel, CLIPTokenizer, CLIPImageProcessorPil), tiny and random."""
     # lazy: transformers takes seconds to import; only the stand-in needs it
@@ -121,16 +115,16 @@ def load(
 
     `standin=True` builds tiny random weights of the same classes offline (numbers test the plumbing only).
     """
-    torch_dtype = _dtype(dtype)
+    dtype_ = torch_dtype(dtype, "PickScore")
     if standin:
-        return _standin(seed, torch_dtype)
+        return _standin(seed, dtype_)
     # lazy: transformers takes seconds to import; only this scorer needs it
     from transformers import CLIPModel, CLIPTokenizer
     from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
 
     model_id = model_id or DEFAULT_MODEL
     kwargs = {"local_files_only": local_files_only}
-    model = CLIPModel.from_pretrained(model_id, dtype=torch_dtype, **kwargs).eval()
+    model = CLIPModel.from_pretrained(model_id, dtype=dtype_, **kwargs).eval()
     tokenizer = CLIPTokenizer.from_pretrained(processor_id, **kwargs)
     processor = CLIPImageProcessorPil.from_pretrained(processor_id, **kwargs)
     slug = re.sub(r"[^a-z0-9]+", "-", model_id.lower()).strip("-")

@@ -33,7 +33,6 @@ DEFAULT_MODEL = REPO
 QUESTION = 'Does this figure show "{prompt}"? Please answer yes or no.'  # t2v_metrics' default_question_template
 ANSWER = "Yes"  # t2v_metrics' default_answer_template
 GPU_DTYPE = "bfloat16"  # the default repo's torch_dtype
-DTYPES = ("float32", "bfloat16", "float16")  # compute dtypes load() accepts
 
 
 def answer_probabilities(logits, answer_ids, prompt_length: int) -> np.ndarray:
@@ -150,15 +149,14 @@ def load(
     dtype: str = "float32",
 ) -> VQAScorer:
     """VQAScore with `model_id` (default DEFAULT_MODEL) loaded by AutoModelForImageTextToText and AutoProcessor, or
-    with the tiny offline stand-in of the default. `dtype` (one of DTYPES) is the model's compute dtype; the
+    with the tiny offline stand-in of the default. `dtype` (a key of weights.DTYPES) is the model's compute dtype; the
     probabilities are always computed in float64 from its logits."""
-    import torch  # lazy: torch
     from transformers import AutoModelForImageTextToText, AutoProcessor  # lazy: transformers
 
+    from .weights import torch_dtype as named_dtype  # lazy: imports torch
+
     check_question(question)
-    if dtype not in DTYPES:
-        raise InputError(f"dtype must be {', '.join(DTYPES)}; got {dtype!r}")
-    model_id, torch_dtype = model_id or DEFAULT_MODEL, getattr(torch, dtype)
+    model_id, torch_dtype = model_id or DEFAULT_MODEL, named_dtype(dtype, "VQAScore")
     if standin:
         model, processor = load_standin(seed)
         model.to(torch_dtype)

@@ -18,6 +18,16 @@ FID_WEIGHTS_URL = (
 )
 
 
+DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}  # a scorer's `dtype=`
+
+
+def torch_dtype(name: str, what: str) -> torch.dtype:
+    """The torch dtype called `name` (a key of DTYPES), or a ValueError naming `what` and the allowed names."""
+    if name not in DTYPES:
+        raise ValueError(f"{what} dtype {name!r} — allowed: {', '.join(DTYPES)}")
+    return DTYPES[name]
+
+
 class WeightsUnavailableError(RuntimeError):
     """Real weights could not be found locally (and downloading was not allowed or failed)."""
 
@@ -44,6 +54,17 @@ def verified_weights_file(path: str | Path) -> Path:
     if isinstance(state, Mapping):
         return path
     raise ValueError(f"{path} loads, but is not a state dict (a mapping of names to tensors)")
+
+
+def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
+    """The tensors of a .pt/.pth checkpoint, a bare state dict or {"state_dict": ...}, read with weights_only=True
+    after verified_weights_file (a file holding pickled code is refused with its message)."""
+    state = torch.load(verified_weights_file(path), map_location="cpu", weights_only=True)
+    if isinstance(state, Mapping) and isinstance(state.get("state_dict"), Mapping):
+        state = state["state_dict"]
+    if not isinstance(state, Mapping) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ValueError(f"{path} loads, but holds no state dict (a mapping of names to tensors)")
+    return dict(state)
 
 
 def fid_inception_weights_file(weights_path: str | Path | None = None, *, allow_download: bool = False) -> Path:

@@ -17,8 +17,8 @@ from PIL import Image
 
 from genart_demo.hubfacts import repo_facts
 from genart_demo.metrics import aesthetic
-from genart_demo.metrics.reward_nets import read_state_dict
 from genart_demo.metrics.scorers import ImageScorer, load_scorer
+from genart_demo.metrics.weights import read_state_dict
 from genart_demo.mirror import snapshot_commit, snapshot_files, write_snapshot
 
 PROMPTS = ["a red cat", "a blue car", "", "the sea"]

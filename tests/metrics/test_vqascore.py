@@ -10,7 +10,6 @@ import torch
 from PIL import Image
 from safetensors.torch import save
 
-from genart_demo.errors import InputError
 from genart_demo.hubfacts import repo_facts
 from genart_demo.metrics import vqascore
 from genart_demo.metrics.scorers import SCORERS, load_scorer
@@ -114,11 +113,11 @@ def test_bad_input_is_named(standin, call, message):
     [
         ({"question": "Does this figure show it?"}, "must contain {prompt} exactly once"),
         ({"answer": "  "}, "answer must be non-empty"),
-        ({"dtype": "int8"}, "dtype must be float32, bfloat16, float16; got 'int8'"),
+        ({"dtype": "int8"}, "VQAScore dtype 'int8' — allowed: float32, float16, bfloat16"),
     ],
 )
 def test_bad_options_are_named(options, message):
-    with pytest.raises(InputError, match=message.replace("{", r"\{").replace("}", r"\}")):
+    with pytest.raises(ValueError, match=message.replace("{", r"\{").replace("}", r"\}")):
         vqascore.load(standin=True, **options)
 
 
