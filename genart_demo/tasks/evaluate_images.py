@@ -41,8 +41,8 @@ def clip_model(studio: Studio):
 def paired_rows(studio: Studio, x, y, metrics: tuple[str, ...], subject: str, notes: list[str]) -> list[dict]:
     """Rows for `x` (candidate) against `y` (reference), both (1, 3, H, W) float in [0, 1]."""
     # lazy: imports torch (seconds); only this path needs it
-    from ..metrics.pixel import ms_ssim, mse, psnr, ssim
     from ..metrics.lpips import lpips
+    from ..metrics.pixel import ms_ssim, mse, psnr, ssim
 
     rows = []
     if "psnr" in metrics:
