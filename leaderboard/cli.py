@@ -80,7 +80,10 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def register(sub) -> None:
     """Add `leaderboard` and its subcommands to genart's argparse subparsers."""
-    lb = sub.add_parser("leaderboard", help="DrawBench / PartiPrompts runs through many models, scored and tabled")
+    lb = sub.add_parser(
+        "leaderboard",
+        help="benchmark prompt sets (DrawBench, PartiPrompts, GenEval, T2I-CompBench, ...) run through many models, scored and tabled",
+    )
     cmds = lb.add_subparsers(dest="leaderboard_command", required=True)
 
     run = cmds.add_parser("run", help="generate models x prompts x seeds into a run directory (resumable)")

@@ -251,7 +251,7 @@ def test_top_level_help_describes_plugins_without_loading_them():
     assert listed == loaded
     assert "arena               votes, ratings and rating sessions of the arena" in listed
     plugins = {p.name: p for p in entry_points(group=PLUGIN_GROUP)}
-    assert plugin_help(plugins["leaderboard"]).startswith("DrawBench / PartiPrompts runs")
+    assert plugin_help(plugins["leaderboard"]).startswith("benchmark prompt sets (DrawBench, PartiPrompts, GenEval")
 
 
 def test_a_plugin_command_loads_its_plugin_only():
