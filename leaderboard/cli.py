@@ -82,7 +82,8 @@ def register(sub) -> None:
     """Add `leaderboard` and its subcommands to genart's argparse subparsers."""
     lb = sub.add_parser(
         "leaderboard",
-        help="benchmark prompt sets (DrawBench, PartiPrompts, GenEval, T2I-CompBench, ...) run through many models, scored and tabled",
+        help="benchmark prompt sets (DrawBench, PartiPrompts, GenEval, T2I-CompBench, ...) run through many models, "
+        "scored and tabled",
     )
     cmds = lb.add_subparsers(dest="leaderboard_command", required=True)
 
