@@ -38,6 +38,16 @@ def clip_model(studio: Studio):
     )
 
 
+def decoded_images(images: ImageSet, progress: ProgressFn | None = None) -> list:
+    """Every image of the set as a PIL image, with a "reading images" progress step per image."""
+    pils = []
+    for i in range(len(images)):
+        pils.append(images.decode(i).image)
+        if progress:
+            progress(i + 1, len(images), "reading images")
+    return pils
+
+
 def paired_rows(studio: Studio, x, y, metrics: tuple[str, ...], subject: str, notes: list[str]) -> list[dict]:
     """Rows for `x` (candidate) against `y` (reference), both (1, 3, H, W) float in [0, 1]."""
     # lazy: imports torch (seconds); only this path needs it
@@ -252,11 +262,7 @@ def evaluate_clip(
     images, prompts = images_with_prompts(studio, req.images, req.prompts)
     scorer = clip_model(studio)
     notes = list(images.notes)
-    pils = []
-    for i in range(len(images)):
-        pils.append(images.decode(i).image)
-        if progress:
-            progress(i + 1, len(images), "reading images")
+    pils = decoded_images(images, progress)
     scored = scorer.score(pils, prompts, convention=req.convention)
     name = scorer.info.name
     rows = [

@@ -19,7 +19,7 @@ from ..metrics.scorers import SCORERS, load_scorer
 from ..studio import Studio
 from .common import ProgressFn, workspace_for
 from .evaluate_common import EvalResult, check_metrics, resolve_set, returns_memory, row, write_result
-from .evaluate_images import images_with_prompts
+from .evaluate_images import decoded_images, images_with_prompts
 
 SCORE_BATCH = 8  # images per scorer call, so progress moves and memory stays bounded
 MEAN_LABEL = "mean"  # the per-image table's last row
@@ -98,11 +98,7 @@ def evaluate_scorers(
     names = tuple(dict.fromkeys(names))  # a scorer chosen twice is one column
     images, prompts = _images_and_prompts(studio, req, names)
     notes = list(images.notes)
-    pils = []
-    for i in range(len(images)):
-        pils.append(images.decode(i).image)
-        if progress:
-            progress(i + 1, len(images), "reading images")
+    pils = decoded_images(images, progress)
     rows, columns, infos = [], {}, {}
     for name in names:
         info, values = _scores(studio, name, pils, prompts, progress, notes)
