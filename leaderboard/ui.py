@@ -176,8 +176,9 @@ def _choices(studio: Studio, run: str | None):
     return categories, challenges, listed
 
 
-def _section(studio: Studio, key: str, runs: list[str]) -> None:
-    """One prompt set's run picker, filters, table and side-by-side gallery (press Refresh to load)."""
+def _section(studio: Studio, key: str, runs: list[str], tab: gr.Tab) -> None:
+    """One prompt set's run picker, filters, table and side-by-side gallery, loaded when its tab is opened and on
+    Refresh runs (which also finds runs made since)."""
     prefix = f"lb-{key or 'other'}"
     with gr.Row():
         run = gr.Dropdown(
@@ -201,7 +202,7 @@ def _section(studio: Studio, key: str, runs: list[str]) -> None:
             elem_id=f"{prefix}-challenges",
             visible=key not in ("drawbench", *SKILL_TABS),
         )
-        metric = gr.Dropdown(METRIC_CHOICES, value="clip_score", label="Metric", elem_id=f"{prefix}-metric")
+        metric = gr.Dropdown(METRIC_CHOICES, value="", label="Metric", elem_id=f"{prefix}-metric")
         sort_by = gr.Dropdown(
             SORT_COLUMNS, value="clip_score", label="Sort by", elem_id=f"{prefix}-sort", allow_custom_value=True
         )
@@ -249,9 +250,10 @@ def _section(studio: Studio, key: str, runs: list[str]) -> None:
     )
     for control in filters[1:]:
         control.change(on_table, filters, table, api_visibility="private")
-    refresh.click(on_refresh, run, run, api_visibility="private").then(
-        on_run, run, [categories, challenges, prompt, seed], api_visibility="private"
-    ).then(on_table, filters, table, api_visibility="private")
+    for opened in (refresh.click, tab.select):
+        opened(on_refresh, run, run, api_visibility="private").then(
+            on_run, run, [categories, challenges, prompt, seed], api_visibility="private"
+        ).then(on_table, filters, table, api_visibility="private")
     show.click(
         on_show, [run, prompt, seed], gallery, api_name=f"leaderboard_gallery_{(key or 'other').replace('-', '_')}"
     )
@@ -273,8 +275,8 @@ def build_leaderboard_ui(studio: Studio) -> gr.Column:
         )
         with gr.Tabs():
             for title, key in PROMPT_SET_TABS:
-                with gr.Tab(title, id=f"lb-tab-{key or 'other'}"):
-                    _section(studio, key, by_set.get(key, []))
+                with gr.Tab(title, id=f"lb-tab-{key or 'other'}") as tab:
+                    _section(studio, key, by_set.get(key, []), tab)
         # Sections about every run (not one prompt set), e.g. which metric agrees with the raters, go here.
         build_agreement_section(studio)
     return page

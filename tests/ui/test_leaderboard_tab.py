@@ -92,3 +92,16 @@ def test_leaderboard_tab_filter_sort_gallery(page, app_server, scored_run, artif
     path = artifacts / "leaderboard-tab.png"
     page.screenshot(path=str(path), full_page=True)
     assert path.stat().st_size > 10_000
+
+
+@pytest.mark.browser
+def test_opening_a_prompt_set_tab_loads_its_table_without_refresh(page, app_server, scored_run):
+    page.goto(app_server[0])
+    page.wait_for_selector("#generate-prompt textarea", timeout=60_000)
+    page.get_by_role("tab", name="Leaderboard").click()
+    page.get_by_role("tab", name="PartiPrompts").click()
+    page.get_by_role("tab", name="DrawBench").click()  # opened again: no Refresh press
+    table = "#lb-drawbench-table"
+    page.wait_for_function(f"() => document.querySelector('{table}').innerText.includes('sd-turbo')", timeout=60_000)
+    text = page.inner_text(table)
+    assert "clip_score" in text and "n_prompts" in text  # every column by default ("All columns")
