@@ -12,6 +12,7 @@ max(w, h)), so pixel boxes are the normalised ones times max(w, h), clipped to t
 
 from __future__ import annotations
 
+import importlib.resources
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -30,6 +31,15 @@ DEFAULT_MODEL = "google/owlv2-base-patch16-ensemble"
 DEFAULT_COLOR_MODEL = "openai/clip-vit-large-patch14"  # the authors' open_clip ViT-L-14 "openai" weights
 QUERY_TEMPLATE = "a photo of a {name}"
 STANDIN_IMAGE_SIZE = 64  # the stand-in OWLv2 sees 64x64 (4x4 patches of 16) instead of 960x960
+
+
+BUNDLED_METADATA = ("leaderboard", "data/GenEval_evaluation_metadata.jsonl")  # genart's byte-for-byte copy
+
+
+def bundled_metadata() -> dict[str, dict]:
+    """{prompt: row} of GenEval's 553 prompts, from the copy bundled with genart's leaderboard (a data file)."""
+    package, name = BUNDLED_METADATA
+    return read_metadata(Path(str(importlib.resources.files(package).joinpath(name))))
 
 
 def read_metadata(path: str | Path) -> dict[str, dict]:
@@ -66,8 +76,9 @@ class GenevalScorer:
         """The metadata row of `prompt`, or an InputError (a ValueError) naming it."""
         if prompt not in self.metadata:
             raise InputError(
-                f"GenEval has no metadata for the prompt {prompt!r}: pass metadata={{prompt: row}} "
-                f"(read_metadata of GenEval's evaluation_metadata.jsonl); it holds {len(self.metadata)} prompts"
+                f"GenEval checks only its own {len(self.metadata)} prompts (each names the objects, counts, colours "
+                f"and positions to check); {prompt!r} is not one of them. Generate with the geneval prompt set, or "
+                "pass metadata={prompt: row}."
             )
         return self.metadata[prompt]
 
@@ -177,7 +188,8 @@ def load(
     dtype=None,
 ) -> GenevalScorer:
     """The GenEval scorer over OWLv2 `model_id` (default DEFAULT_MODEL) and CLIP `color_model_id` (default
-    DEFAULT_COLOR_MODEL), or tiny random stand-ins of both; `metadata` is {prompt: GenEval metadata row}."""
+    DEFAULT_COLOR_MODEL), or tiny random stand-ins of both; `metadata` is {prompt: GenEval metadata row}, by default
+    GenEval's own 553 prompts (bundled_metadata)."""
     # lazy: transformers takes seconds to import; only loading the networks needs it
     import transformers
 
@@ -211,9 +223,19 @@ def load(
         scale="1 = every GenEval check of the prompt passes, 0 = one fails; the mean per tag is GenEval's accuracy",
         standin=standin,
     )
+    if metadata is None:
+        metadata = bundled_metadata()
     return GenevalScorer(
         detector, image_processor, tokenizer, clip, clip_processor, info, metadata, opts, query_template
     )
 
 
-__all__ = ["DEFAULT_COLOR_MODEL", "DEFAULT_MODEL", "GenevalScorer", "load", "read_metadata", "standin_parts"]
+__all__ = [
+    "DEFAULT_COLOR_MODEL",
+    "DEFAULT_MODEL",
+    "GenevalScorer",
+    "bundled_metadata",
+    "load",
+    "read_metadata",
+    "standin_parts",
+]

@@ -196,8 +196,17 @@ def test_standin_end_to_end_scores_zero_or_one_per_image(standin):
 
 
 def test_a_prompt_without_metadata_is_named(standin):
-    with pytest.raises(InputError, match="no metadata for the prompt 'a photo of a unicorn'"):
+    with pytest.raises(InputError, match="'a photo of a unicorn' is not one of them"):
         standin.score(IMAGES[:1], ["a photo of a unicorn"])
+
+
+def test_without_metadata_the_bundled_553_prompts_are_known():
+    scorer = geneval.load(standin=True)  # no metadata given: GenEval's own prompts, from the copy genart bundles
+    assert len(scorer.metadata) == 553
+    assert scorer.metadata["a photo of a dog right of a teddy bear"]["tag"] == "position"
+    assert scorer.score(IMAGES[:1], ["a photo of a bench"]).shape == (1,)
+    with pytest.raises(InputError, match="checks only its own 553 prompts"):
+        scorer.score(IMAGES[:1], ["a photo of a unicorn"])
 
 
 def snapshot_files(facts, tmp_path):

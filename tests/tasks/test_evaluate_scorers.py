@@ -145,3 +145,14 @@ def test_every_real_standin_at_once_fills_its_column_or_names_why_not(studio):
             assert column == [None, None, None]
             assert any(n.startswith(f"{label} gave no scores: ") for n in result.notes), (name, result.notes)
     assert {"pickscore", "hpsv21", "imagereward", "aesthetic", "vqascore"} <= set(result.info["scorers"])
+
+
+def test_geneval_scores_geneval_prompts_in_the_evaluate_task(studio):
+    folder = red_images(studio.settings.output_dir / "score-geneval", [200, 30])
+    prompts = "a photo of a bench\na photo of a dog right of a teddy bear"  # two of GenEval's own 553
+    result = evaluate_scorers(studio, ScoreRequest(str(folder), prompts, ("geneval",)))
+    values = [r["value"] for r in result.rows[:2]]
+    assert all(v in (0.0, 1.0) for v in values), values  # pass/fail per image, from the bundled metadata
+    assert result.info["scorers"]["geneval"]["standin"] is True
+    refused = evaluate_scorers(studio, ScoreRequest(str(folder), "a red square\na dark square", ("geneval",)))
+    assert any("checks only its own 553 prompts" in n for n in refused.notes), refused.notes
