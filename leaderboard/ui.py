@@ -21,6 +21,7 @@ from genart_demo.workspace import RUN_FILE
 from .agreement_ui import build_agreement_section
 from .manifest import read_run_json
 from .tables import (
+    KEY_COLUMNS,
     METRICS,
     display_table,
     filter_table,
@@ -158,6 +159,8 @@ def table_for(studio: Studio, run: str, view: str, categories, challenges, metri
             df = filter_table(df, categories=cats, challenges=chals)
         if metric and any(column in df.columns for column in METRICS[metric][0]):
             df = filter_table(df, metric=metric)  # the key columns and that metric's, best first
+        else:  # all columns: the key columns first, as a metric's table shows them
+            df = df[[c for c in df.columns if c in KEY_COLUMNS] + [c for c in df.columns if c not in KEY_COLUMNS]]
     except InputError as exc:
         raise gr.Error(str(exc)) from exc
     if sort_by and sort_by in df.columns:
