@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from genart_demo.imageio import load_image
+from genart_demo.metrics.ids import model_slug
 
 CLIP_CONVENTION = "per_sample"  # CLIPScore per image (torchmetrics' per-sample 100*max(cos, 0))
 ProgressFn = Callable[[int, int, str], None]
@@ -79,7 +79,7 @@ def default_clip_id(standin: bool) -> str:
     # lazy: imports torch (seconds); only this path needs it
     from genart_demo.metrics.clip import DEFAULT_CLIP
 
-    return "standin-clip-seed0" if standin else "clip-" + re.sub(r"[^a-z0-9]+", "-", DEFAULT_CLIP.lower()).strip("-")
+    return "standin-clip-seed0" if standin else "clip-" + model_slug(DEFAULT_CLIP)
 
 
 def expected_clip_info(out_dir: Path, standin: bool) -> dict:

@@ -18,12 +18,12 @@ Score = MLP(CLIP ViT-L/14 image embedding / its L2 norm), the prompt unused (SCO
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 import numpy as np
 import torch
 
+from .ids import model_slug
 from .reward_nets import reward_head
 from .scorers import ScorerInfo, check_pairs
 from .tiny_clip import HIDDEN, IMAGE_SIZE, PATCH_SIZE, PROJECTION_DIM, tiny_clip_image_processor
@@ -82,7 +82,7 @@ def _preprocessing(processor, clip_id: str) -> str:
 
 def _info(model_id: str, clip_id: str, processor, dtype: str, standin: bool, seed: int) -> ScorerInfo:
     suffix = "" if dtype == "float32" else f"-{dtype}"
-    slug = re.sub(r"[^a-z0-9]+", "-", f"{model_id} {clip_id}".lower()).strip("-")
+    slug = model_slug(f"{model_id} {clip_id}")
     return ScorerInfo(
         id=f"standin-{METRIC}-seed{seed}{suffix}" if standin else f"{METRIC}-{slug}{suffix}",
         name=f"LAION aesthetic tiny random stand-in (seed {seed})"

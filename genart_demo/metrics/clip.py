@@ -27,7 +27,6 @@ CLIPScore fails with "'BaseModelOutputWithPooling' object has no attribute 'norm
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -36,6 +35,7 @@ import numpy as np
 import torch
 
 from .base import ExtractorInfo, check_uint8_images
+from .ids import model_slug
 
 CLAMPS = ("per_sample", "mean")
 CONVENTIONS = {
@@ -282,7 +282,7 @@ def load_clip(
     model = CLIPModel.from_pretrained(model_id_or_path, **kwargs)
     tokenizer = CLIPTokenizer.from_pretrained(model_id_or_path, **kwargs)
     processor = _image_processor(model_id_or_path, image_backend, **kwargs)
-    slug = re.sub(r"[^a-z0-9]+", "-", str(model_id_or_path).lower()).strip("-")
+    slug = model_slug(model_id_or_path)
     info = ExtractorInfo(
         id=f"clip-{slug}",
         name=f"CLIP {model_id_or_path}",

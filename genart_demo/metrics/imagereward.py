@@ -36,6 +36,7 @@ from torch import nn
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms import functional as F
 
+from .ids import model_slug
 from .reward_nets import reward_head
 from .scorers import ScorerInfo, check_pairs
 from .tiny_clip import WORDS
@@ -225,7 +226,7 @@ class ImageRewardScorer:
 
 def _info(model_id: str, dtype: str, standin: bool, seed: int, tokenizer_id: str, size: int) -> ScorerInfo:
     suffix = "" if dtype == "float32" else f"-{dtype}"
-    slug = re.sub(r"[^a-z0-9]+", "-", model_id.lower()).strip("-")
+    slug = model_slug(model_id)
     return ScorerInfo(
         id=f"standin-{METRIC}-seed{seed}{suffix}" if standin else f"{METRIC}-{slug}{suffix}",
         name=f"ImageReward tiny random stand-in (seed {seed})" if standin else f"ImageReward ({model_id})",

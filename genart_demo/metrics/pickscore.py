@@ -17,7 +17,6 @@ prompt mean much. There is no PyPI package by the authors (their code is the Git
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -25,6 +24,7 @@ import torch
 
 from .base import ExtractorInfo
 from .clip import ClipScorer, _embedding
+from .ids import model_slug
 from .scorers import ScorerInfo, check_pairs
 from .weights import torch_dtype
 
@@ -127,7 +127,7 @@ def load(
     model = CLIPModel.from_pretrained(model_id, dtype=dtype_, **kwargs).eval()
     tokenizer = CLIPTokenizer.from_pretrained(processor_id, **kwargs)
     processor = CLIPImageProcessorPil.from_pretrained(processor_id, **kwargs)
-    slug = re.sub(r"[^a-z0-9]+", "-", model_id.lower()).strip("-")
+    slug = model_slug(model_id)
     extractor = ExtractorInfo(
         f"clip-{slug}", model_id, int(model.config.projection_dim), _preprocessing(processor), False
     )

@@ -14,12 +14,12 @@ Frames: `num_frames` indices spaced evenly over the video (rounded), then the re
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import torch
 
 from .base import ExtractorInfo
+from .ids import model_slug
 from .video import check_video
 
 DEFAULT_VIDEO_MODEL = "MCG-NJU/videomae-base-finetuned-kinetics"
@@ -115,7 +115,7 @@ def load_video_extractor(
 
     model = VideoMAEForVideoClassification.from_pretrained(model_id_or_path, local_files_only=local_files_only)
     processor = VideoMAEImageProcessor.from_pretrained(model_id_or_path, local_files_only=local_files_only)
-    slug = re.sub(r"[^a-z0-9]+", "-", str(model_id_or_path).lower()).strip("-")
+    slug = model_slug(model_id_or_path)
     info = ExtractorInfo(
         id=f"fvd-{slug}",
         name=f"VideoMAE {model_id_or_path}, pooled (FVD-VideoMAE; standard FVD uses I3D)",
